@@ -1,0 +1,3 @@
+DROP TABLE audit_logs;
+DROP FUNCTION audit_logs_refuse_change();
+DROP FUNCTION audit_logs_ensure_partitions(integer);

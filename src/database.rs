@@ -1,0 +1,332 @@
+//! [`Database`]: the pool, session settings, migrations and transactions.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, ManageConnection, R2D2Connection};
+use diesel::sql_types::{Nullable, Text};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{Error, Result};
+use crate::validate;
+
+/// The migrations of every domain, compiled into the crate.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// A pooled connection; derefs to [`PgConnection`], so repositories
+/// ([`crate::Repos`]) and plain Diesel queries both work on it.
+pub type PooledConn = r2d2::PooledConnection<PgManager>;
+
+/// Handle to the database: a connection pool plus settings. Cheap to clone
+/// (clones share the pool), `Send + Sync`, so hand it to every thread.
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: r2d2::Pool<PgManager>,
+    schema: Option<String>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("schema", &self.inner.schema)
+            .field("pool", &self.inner.pool.state())
+            .finish()
+    }
+}
+
+/// Settings for [`Database`]; start with [`Database::builder`].
+#[derive(Debug, Clone)]
+pub struct DatabaseBuilder {
+    url: String,
+    max_size: u32,
+    min_idle: Option<u32>,
+    connection_timeout: Duration,
+    statement_timeout: Option<Duration>,
+    schema: Option<String>,
+    application_name: String,
+    run_migrations: bool,
+    recheck_after: Duration,
+}
+
+impl Database {
+    /// Connects with default settings and applies pending migrations.
+    ///
+    /// # Errors
+    /// [`Error::Connection`] / [`Error::PoolTimeout`] when the server cannot be
+    /// reached, [`Error::Migration`] when a migration fails.
+    pub fn connect(url: &str) -> Result<Database> {
+        Self::builder(url).build()
+    }
+
+    /// Settings for a new pool; defaults: 10 connections, 5 s connection
+    /// timeout, no statement timeout, the server's search_path, migrations on.
+    pub fn builder(url: &str) -> DatabaseBuilder {
+        DatabaseBuilder {
+            url: url.to_owned(),
+            max_size: 10,
+            min_idle: None,
+            connection_timeout: Duration::from_secs(5),
+            statement_timeout: None,
+            schema: None,
+            application_name: "saas-db".to_owned(),
+            run_migrations: true,
+            recheck_after: Duration::from_secs(1),
+        }
+    }
+
+    /// Checks out a pooled connection.
+    ///
+    /// # Errors
+    /// [`Error::PoolTimeout`] if none is free within the connection timeout.
+    pub fn conn(&self) -> Result<PooledConn> {
+        Ok(self.inner.pool.get()?)
+    }
+
+    /// Runs `f` in a transaction on a pooled connection: committed when `f`
+    /// returns `Ok`, rolled back when it returns `Err` or panics.
+    ///
+    /// # Errors
+    /// What `f` returns, or a pool / commit error.
+    pub fn transaction<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T>,
+    {
+        let mut conn = self.conn()?;
+        let pg: &mut PgConnection = &mut conn;
+        pg.transaction(f)
+    }
+
+    /// Applies pending migrations under a PostgreSQL advisory lock, so that
+    /// processes starting at the same time apply them once. Returns the
+    /// versions applied (empty when up to date).
+    ///
+    /// # Errors
+    /// [`Error::Migration`] when a migration fails (it is rolled back).
+    pub fn migrate(&self) -> Result<Vec<String>> {
+        let mut conn = self.conn()?;
+        migrate(&mut conn, self.inner.schema.as_deref())
+    }
+
+    /// The Postgres schema the tables live in, if one was chosen.
+    pub fn schema(&self) -> Option<&str> {
+        self.inner.schema.as_deref()
+    }
+
+    /// The underlying r2d2 pool, for hosts that need its full API.
+    pub fn pool(&self) -> &r2d2::Pool<PgManager> {
+        &self.inner.pool
+    }
+}
+
+impl DatabaseBuilder {
+    /// Maximum number of pooled connections (default 10).
+    pub fn max_size(mut self, n: u32) -> Self {
+        self.max_size = n;
+        self
+    }
+    /// Idle connections kept open (default: `max_size`).
+    pub fn min_idle(mut self, n: Option<u32>) -> Self {
+        self.min_idle = n;
+        self
+    }
+    /// How long `conn()` waits for a free connection (default 5 s).
+    pub fn connection_timeout(mut self, t: Duration) -> Self {
+        self.connection_timeout = t;
+        self
+    }
+    /// Cancel statements running longer than this ([`Error::Timeout`]).
+    pub fn statement_timeout(mut self, t: Duration) -> Self {
+        self.statement_timeout = Some(t);
+        self
+    }
+    /// Keep every table in this Postgres schema (created by `migrate`), the
+    /// equivalent of a table prefix. Lower-case letters, digits and `_`.
+    pub fn schema(mut self, schema: &str) -> Self {
+        self.schema = Some(schema.to_owned());
+        self
+    }
+    /// `application_name` shown in `pg_stat_activity` (default `saas-db`).
+    pub fn application_name(mut self, name: &str) -> Self {
+        self.application_name = name.to_owned();
+        self
+    }
+    /// Whether `build` applies pending migrations (default true).
+    pub fn run_migrations(mut self, yes: bool) -> Self {
+        self.run_migrations = yes;
+        self
+    }
+    /// A pooled connection idle for longer than this is checked with one
+    /// round trip before it is handed out (default 1 s); one used more
+    /// recently is handed out at once. Zero checks every checkout.
+    pub fn recheck_after(mut self, t: Duration) -> Self {
+        self.recheck_after = t;
+        self
+    }
+
+    /// Creates the pool, checks that the server answers, and applies pending
+    /// migrations if asked to.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a bad schema or application name,
+    /// [`Error::PoolTimeout`] when no connection can be made (the detail
+    /// carries the connection error), [`Error::Migration`].
+    pub fn build(self) -> Result<Database> {
+        let schema = self
+            .schema
+            .as_deref()
+            .map(|s| validate::identifier("schema", s).map(|_| s.to_owned()))
+            .transpose()?;
+        let app_name = validate::text("application_name", &self.application_name, 1, 63)?;
+        if self.max_size == 0 {
+            return Err(Error::invalid("max_size", "must be at least 1"));
+        }
+        let session = SessionSettings {
+            search_path: schema
+                .as_deref()
+                .map(|s| format!("{}, public", validate::identifier("schema", s).unwrap_or_default())),
+            statement_timeout: self
+                .statement_timeout
+                .map(|t| format!("{}ms", t.as_millis().max(1))),
+            application_name: app_name.to_owned(),
+        };
+        let manager = PgManager {
+            inner: ConnectionManager::new(self.url),
+            session,
+            recheck_after: self.recheck_after,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(self.max_size)
+            .min_idle(self.min_idle)
+            .connection_timeout(self.connection_timeout)
+            .test_on_check_out(true)
+            .build_unchecked(manager);
+        let db = Database {
+            inner: Arc::new(Inner { pool, schema }),
+        };
+        if self.run_migrations {
+            db.migrate()?;
+        } else {
+            db.conn()?;
+        }
+        Ok(db)
+    }
+}
+
+fn migrate(conn: &mut PgConnection, schema: Option<&str>) -> Result<Vec<String>> {
+    let key = format!("saas_db.migrate.{}", schema.unwrap_or(""));
+    diesel::sql_query("SELECT pg_advisory_lock(hashtext($1))")
+        .bind::<Text, _>(&key)
+        .execute(conn)?;
+    let applied = (|| {
+        if let Some(schema) = schema {
+            let create = format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                validate::identifier("schema", schema)?
+            );
+            conn.batch_execute(&create)?;
+        }
+        conn.run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+            .map_err(|e| Error::Migration(e.to_string()))
+    })();
+    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock(hashtext($1))")
+        .bind::<Text, _>(&key)
+        .execute(conn);
+    let applied = applied?;
+    unlocked?;
+    Ok(applied)
+}
+
+/// Session settings applied once to every new connection.
+#[derive(Debug, Clone)]
+struct SessionSettings {
+    search_path: Option<String>,
+    statement_timeout: Option<String>,
+    application_name: String,
+}
+
+/// The r2d2 connection manager: Diesel's, plus session settings on connect
+/// and a checkout check that only costs a round trip for connections that
+/// have been idle (so a hot pool does not ping on every checkout, and a pool
+/// that sat through a server restart hands out working connections).
+#[derive(Debug)]
+pub struct PgManager {
+    inner: ConnectionManager<PgConnection>,
+    session: SessionSettings,
+    recheck_after: Duration,
+}
+
+/// Per-connection state kept in Diesel's instrumentation slot: when the
+/// connection last completed a statement, and whether it has been lost.
+struct ConnState {
+    last_ok: Instant,
+    lost: bool,
+}
+
+impl Instrumentation for ConnState {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        use diesel::result::{DatabaseErrorKind as Kind, Error as E};
+        match event {
+            InstrumentationEvent::FinishQuery { error: None, .. } => self.last_ok = Instant::now(),
+            InstrumentationEvent::FinishQuery {
+                error: Some(E::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _)),
+                ..
+            } => self.lost = true,
+            _ => {}
+        }
+    }
+}
+
+fn state(conn: &mut PgConnection) -> Option<&ConnState> {
+    conn.instrumentation().downcast_ref::<ConnState>()
+}
+
+impl ManageConnection for PgManager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConnection, Self::Error> {
+        let mut conn = self.inner.connect()?;
+        // One round trip; lc_messages needs superuser, so it is only set when
+        // we are one (errors are classified by message for a few kinds).
+        diesel::sql_query(
+            "SELECT set_config('search_path', COALESCE($1, current_setting('search_path')), false), \
+                    set_config('statement_timeout', COALESCE($2, current_setting('statement_timeout')), false), \
+                    set_config('application_name', $3, false), \
+                    (SELECT set_config('lc_messages', 'C', false) FROM pg_roles \
+                      WHERE rolname = current_user AND rolsuper)",
+        )
+        .bind::<Nullable<Text>, _>(self.session.search_path.as_deref())
+        .bind::<Nullable<Text>, _>(self.session.statement_timeout.as_deref())
+        .bind::<Text, _>(&self.session.application_name)
+        .execute(&mut conn)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        conn.set_instrumentation(ConnState {
+            last_ok: Instant::now(),
+            lost: false,
+        });
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Self::Error> {
+        let recent = state(conn).is_some_and(|s| s.last_ok.elapsed() < self.recheck_after);
+        if recent {
+            Ok(())
+        } else {
+            conn.ping().map_err(diesel::r2d2::Error::QueryError)
+        }
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        // A lost connection is dropped when it comes back to the pool, so the
+        // next checkout gets a fresh one.
+        self.inner.has_broken(conn) || state(conn).is_some_and(|s| s.lost)
+    }
+}

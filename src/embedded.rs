@@ -1,0 +1,468 @@
+//! A throwaway local PostgreSQL cluster, started from the installed server
+//! binaries, for tests and examples that run without `DATABASE_URL`.
+//!
+//! The cluster lives in a fresh temporary directory, listens on a Unix
+//! socket inside its own data directory only (no TCP port), runs with fsync
+//! off, and writes its log to `server.log` in that directory (never to an
+//! unread pipe, which would freeze the server once full).
+//!
+//! Cleanup does not rely on `Drop`, which does not run on `SIGKILL` or when
+//! the Rust test harness exits: a small watchdog process (`sh`) holds the read
+//! end of a pipe whose write end only this process holds. When this process
+//! ends, however it ends, the pipe closes, and the watchdog stops the server
+//! and removes the directory. At normal exit (and on `Drop`) we close the pipe
+//! ourselves and wait for the watchdog, so nothing is left running when the
+//! process returns. Clusters left by a crashed run (for example a machine that
+//! lost power) are swept the next time a cluster starts.
+//!
+//! As root, `initdb` refuses to run: the server then runs as the unprivileged
+//! `postgres` system user (or `SAAS_DB_PG_USER`). The binaries are taken from
+//! `SAAS_DB_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`, else `PATH`.
+
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, PgConnection};
+
+/// Why a throwaway cluster could not be started.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmbeddedError {
+    /// The PostgreSQL server binaries (`initdb`, `postgres`) were not found.
+    #[error("PostgreSQL server binaries not found ({0}); install the server package or set SAAS_DB_PG_BIN")]
+    BinariesNotFound(String),
+    /// Running as root but the unprivileged user to run the server as does not exist.
+    #[error("running as root, and the user {0:?} to run PostgreSQL as does not exist (set SAAS_DB_PG_USER)")]
+    NoServerUser(String),
+    /// A filesystem or process operation failed.
+    #[error("{step}: {source}")]
+    Io {
+        /// What was being done.
+        step: &'static str,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// `initdb` failed; the text is the end of its output.
+    #[error("initdb failed:\n{0}")]
+    Initdb(String),
+    /// The server did not accept connections before the deadline; the text is
+    /// the end of the server log.
+    #[error("PostgreSQL did not become ready: {reason}\n--- server log (tail) ---\n{log_tail}")]
+    NotReady {
+        /// Why we gave up.
+        reason: String,
+        /// The last lines of the server log.
+        log_tail: String,
+    },
+}
+
+fn io(step: &'static str) -> impl FnOnce(std::io::Error) -> EmbeddedError {
+    move |source| EmbeddedError::Io { step, source }
+}
+
+/// Prefix of the temporary directories, used to find stale ones.
+const DIR_PREFIX: &str = "saas-db-pg-";
+const READY_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The watchdog: waits for EOF on stdin (our death or our explicit close),
+/// then stops the server (fast, then immediate, then kill) and removes the
+/// directory. `$1` is the cluster root, `$2` the data directory.
+const WATCHDOG: &str = r#"
+cat >/dev/null
+pid=$(head -n 1 "$2/postmaster.pid" 2>/dev/null)
+if [ -n "$pid" ]; then
+  for sig in INT QUIT KILL; do
+    kill -s "$sig" "$pid" 2>/dev/null || break
+    i=0
+    # A clean shutdown removes the pid file; the process itself may linger as
+    # our zombie until our process exits, so the file is what we watch.
+    while [ -e "$2/postmaster.pid" ] && kill -0 "$pid" 2>/dev/null && [ "$i" -lt 50 ]; do
+      sleep 0.1; i=$((i+1))
+    done
+    { [ -e "$2/postmaster.pid" ] && kill -0 "$pid" 2>/dev/null; } || break
+  done
+fi
+rm -rf "$1"
+"#;
+
+/// A running throwaway PostgreSQL cluster. Stopped and deleted on drop, at
+/// process exit, or when the process dies.
+#[derive(Debug)]
+pub struct EmbeddedPostgres {
+    root: PathBuf,
+    data: PathBuf,
+    url: String,
+    bin: PathBuf,
+    run_as: Option<(u32, u32)>,
+    watchdog: Mutex<Option<(Child, ChildStdin)>>,
+    server: Mutex<Option<Child>>,
+}
+
+impl EmbeddedPostgres {
+    /// Starts a new cluster in a fresh temporary directory and waits until it
+    /// accepts connections.
+    ///
+    /// # Errors
+    /// [`EmbeddedError`] when the binaries are missing, `initdb` fails or the
+    /// server does not become ready within 30 s (the error carries the log tail).
+    pub fn start() -> Result<Self, EmbeddedError> {
+        sweep_stale_clusters();
+        let bin = find_bin_dir()?;
+        let run_as = server_user()?;
+
+        let root = std::env::temp_dir().join(format!(
+            "{DIR_PREFIX}{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ));
+        fs::create_dir(&root).map_err(io("create cluster directory"))?;
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o711))
+            .map_err(io("set cluster directory permissions"))?;
+        fs::write(root.join("owner"), owner_stamp(std::process::id()).unwrap_or_default())
+            .map_err(io("write owner file"))?;
+        let data = root.join("data");
+        fs::create_dir(&data).map_err(io("create data directory"))?;
+        fs::set_permissions(&data, fs::Permissions::from_mode(0o700))
+            .map_err(io("set data directory permissions"))?;
+        if let Some((uid, gid)) = run_as {
+            std::os::unix::fs::chown(&data, Some(uid), Some(gid))
+                .map_err(io("hand the data directory to the server user"))?;
+        }
+
+        let pg = EmbeddedPostgres {
+            url: format!(
+                "postgresql://postgres@/postgres?host={}&port=5432",
+                percent_encode(&data.to_string_lossy())
+            ),
+            watchdog: Mutex::new(Some(spawn_watchdog(&root, &data)?)),
+            server: Mutex::new(None),
+            root,
+            data,
+            bin,
+            run_as,
+        };
+        pg.initdb()?;
+        let server = pg.spawn_server()?;
+        *pg.server.lock().unwrap_or_else(|e| e.into_inner()) = Some(server);
+        Ok(pg)
+    }
+
+    /// The one cluster of this process, started on first use and stopped when
+    /// the process exits (also when a test panics or the process is killed).
+    ///
+    /// # Errors
+    /// The start error, as text, on this and every later call.
+    pub fn shared() -> Result<&'static EmbeddedPostgres, String> {
+        static SHARED: OnceLock<Result<EmbeddedPostgres, String>> = OnceLock::new();
+        extern "C" fn stop_shared_at_exit() {
+            if let Some(Ok(pg)) = SHARED.get() {
+                pg.shutdown();
+            }
+        }
+        SHARED
+            .get_or_init(|| {
+                let pg = EmbeddedPostgres::start().map_err(|e| e.to_string())?;
+                // SAFETY: registering a plain extern "C" fn with no captured state.
+                unsafe { libc::atexit(stop_shared_at_exit) };
+                Ok(pg)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Connection URL of the `postgres` database as the superuser `postgres`
+    /// (a libpq URI with the socket directory in `host=`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Connection string for another database on this cluster.
+    pub fn url_for(&self, database: &str) -> String {
+        crate::testing::url_with_database(&self.url, database)
+    }
+
+    /// The server log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.root.join("server.log")
+    }
+
+    /// Stops the server (fast shutdown) and starts it again on the same data,
+    /// as an operator restarting PostgreSQL would; existing connections break.
+    ///
+    /// # Errors
+    /// [`EmbeddedError::NotReady`] if it does not come back.
+    pub fn restart(&self) -> Result<(), EmbeddedError> {
+        let mut server = self.server.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(mut child) = server.take() {
+            // SAFETY: kill(2) on the postmaster we started (our child, not yet reaped).
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            child.wait().map_err(io("wait for the server to stop"))?;
+        }
+        *server = Some(self.spawn_server()?);
+        Ok(())
+    }
+
+    /// Stops the server and removes its directory; waits for both. Safe to
+    /// call more than once.
+    pub fn shutdown(&self) {
+        let Ok(mut guard) = self.watchdog.try_lock() else {
+            return;
+        };
+        if let Some((mut child, stdin)) = guard.take() {
+            drop(stdin);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                match child.try_wait() {
+                    Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                    _ => break,
+                }
+            }
+        }
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(self.bin.join(program));
+        cmd.current_dir(&self.root).stdin(Stdio::null());
+        if let Some((uid, gid)) = self.run_as {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd
+    }
+
+    fn initdb(&self) -> Result<(), EmbeddedError> {
+        let log_path = self.root.join("initdb.log");
+        let log = File::create(&log_path).map_err(io("create initdb log"))?;
+        let status = self
+            .command("initdb")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
+            .stdout(log.try_clone().map_err(io("initdb log"))?)
+            .stderr(log)
+            .status()
+            .map_err(io("run initdb"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(EmbeddedError::Initdb(tail(&log_path, 30)))
+        }
+    }
+
+    fn spawn_server(&self) -> Result<Child, EmbeddedError> {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(io("open server log"))?;
+        let socket_dir = format!("unix_socket_directories={}", self.data.display());
+        let mut child = self
+            .command("postgres")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-c", "listen_addresses="])
+            .args(["-c", &socket_dir])
+            .args(["-c", "port=5432"])
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+            .args(["-c", "full_page_writes=off"])
+            .args(["-c", "max_connections=300"])
+            .args(["-c", "lc_messages=C"])
+            .stdout(log.try_clone().map_err(io("server log"))?)
+            .stderr(log)
+            .spawn()
+            .map_err(io("start postgres"))?;
+        let deadline = Instant::now() + READY_DEADLINE;
+        let mut last_error = String::from("no attempt made");
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(self.not_ready(format!("server exited with {status}")));
+            }
+            match PgConnection::establish(&self.url) {
+                Ok(_) => return Ok(child),
+                Err(e) => last_error = e.to_string(),
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = child.kill();
+        Err(self.not_ready(format!(
+            "no connection within {READY_DEADLINE:?}; last error: {last_error}"
+        )))
+    }
+
+    fn not_ready(&self, reason: String) -> EmbeddedError {
+        EmbeddedError::NotReady {
+            reason,
+            log_tail: tail(&self.log_path(), 30),
+        }
+    }
+}
+
+impl Drop for EmbeddedPostgres {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn spawn_watchdog(root: &Path, data: &Path) -> Result<(Child, ChildStdin), EmbeddedError> {
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(WATCHDOG)
+        .arg("saas-db-watchdog")
+        .arg(root)
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // Its own process group: a Ctrl-C aimed at the test run must not stop
+        // the watchdog before it has cleaned up.
+        .process_group(0)
+        .spawn()
+        .map_err(io("start watchdog"))?;
+    let stdin = child.stdin.take().expect("stdin is piped");
+    Ok((child, stdin))
+}
+
+/// `pid` plus its start time, so a recycled pid is not mistaken for the owner.
+fn owner_stamp(pid: u32) -> Option<String> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces; fields after the last ')' are fixed.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let start_time = after.split_whitespace().nth(19)?;
+    Some(format!("{pid} {start_time}"))
+}
+
+/// Whether the process that wrote `stamp` is still running.
+pub(crate) fn stamp_alive(stamp: &str) -> bool {
+    let Some(pid) = stamp.split_whitespace().next().and_then(|p| p.parse().ok()) else {
+        return false;
+    };
+    owner_stamp(pid).as_deref() == Some(stamp.trim())
+}
+
+/// `pid` and start time of this process, as written to owner files.
+pub(crate) fn own_stamp() -> String {
+    owner_stamp(std::process::id()).unwrap_or_else(|| std::process::id().to_string())
+}
+
+/// Removes clusters whose owning process is gone (their watchdog died too,
+/// for example after a reboot or `kill -9` of the whole process group).
+fn sweep_stale_clusters() {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(DIR_PREFIX) {
+            continue;
+        }
+        let dir = entry.path();
+        let owner = fs::read_to_string(dir.join("owner")).unwrap_or_default();
+        if stamp_alive(&owner) {
+            continue;
+        }
+        let pid_file = dir.join("data").join("postmaster.pid");
+        if let Some(pid) = fs::read_to_string(pid_file)
+            .ok()
+            .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<i32>().ok()))
+        {
+            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "postgres" {
+                // SAFETY: kill(2) on a postgres process of an abandoned cluster.
+                unsafe { libc::kill(pid, libc::SIGQUIT) };
+            }
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+fn find_bin_dir() -> Result<PathBuf, EmbeddedError> {
+    if let Some(dir) = std::env::var_os("SAAS_DB_PG_BIN") {
+        let dir = PathBuf::from(dir);
+        return if dir.join("initdb").exists() {
+            Ok(dir)
+        } else {
+            Err(EmbeddedError::BinariesNotFound(format!(
+                "no initdb in SAAS_DB_PG_BIN={}",
+                dir.display()
+            )))
+        };
+    }
+    let mut versioned: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    versioned.sort();
+    if let Some((_, bin)) = versioned.pop() {
+        return Ok(bin);
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .find(|dir| dir.join("initdb").exists() && dir.join("postgres").exists())
+        .ok_or_else(|| {
+            EmbeddedError::BinariesNotFound(
+                "looked in SAAS_DB_PG_BIN, /usr/lib/postgresql/*/bin and PATH".into(),
+            )
+        })
+}
+
+/// `(uid, gid)` to run the server as, when we are root.
+fn server_user() -> Result<Option<(u32, u32)>, EmbeddedError> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
+    }
+    let name = std::env::var("SAAS_DB_PG_USER").unwrap_or_else(|_| "postgres".into());
+    let c_name =
+        std::ffi::CString::new(name.clone()).map_err(|_| EmbeddedError::NoServerUser(name.clone()))?;
+    // SAFETY: getpwnam_r writes into the buffers we own; result is checked.
+    unsafe {
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 16 * 1024];
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwnam_r(c_name.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
+        if rc != 0 || result.is_null() {
+            return Err(EmbeddedError::NoServerUser(name));
+        }
+        Ok(Some((pwd.pw_uid, pwd.pw_gid)))
+    }
+}
+
+/// The last `lines` lines of a log file (at most 64 KiB are read).
+fn tail(path: &Path, lines: usize) -> String {
+    let Ok(mut file) = File::open(path) else {
+        return format!("(no log at {})", path.display());
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Percent-encodes a socket path for the `host=` parameter of a libpq URI.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

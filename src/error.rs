@@ -1,0 +1,191 @@
+//! The crate's one error type, and the one place where database errors are
+//! classified into variants a caller can act on.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use uuid::Uuid;
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything a saas-db call can fail with.
+///
+/// Database errors are classified once, in `From<diesel::result::Error>`, by
+/// Diesel's error kind, constraint name and (for the kinds Diesel does not
+/// distinguish) the server's message, which every connection pins to the C
+/// locale. Messages name the constraint or field involved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The row does not exist (or is soft-deleted and not asked for).
+    #[error("{entity} not found")]
+    NotFound {
+        /// What was looked for (`"user"`, `"post"`, or `"row"` when unknown).
+        entity: &'static str,
+    },
+    /// A unique constraint refused the value.
+    #[error("conflict: the value is already taken ({constraint})")]
+    Conflict {
+        /// The unique constraint or index, e.g. `users_email_key`.
+        constraint: String,
+    },
+    /// An optimistic-lock update lost: someone else changed the row first.
+    #[error("stale {entity} {id}: expected version {expected}, the row is at version {actual}")]
+    Stale {
+        /// What was updated.
+        entity: &'static str,
+        /// Its id.
+        id: Uuid,
+        /// The version the caller based its change on.
+        expected: i32,
+        /// The version the row has now.
+        actual: i32,
+    },
+    /// Bad input: caught before the database (NUL byte, too long, malformed
+    /// email, ...) or refused by a CHECK / NOT NULL constraint.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The field, or the constraint that refused the row.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A foreign key refused the change (a missing parent, or a child row
+    /// that forbids the delete).
+    #[error("foreign key {constraint} refused the change")]
+    ForeignKey {
+        /// The foreign-key constraint.
+        constraint: String,
+    },
+    /// A pagination cursor that is malformed, truncated, tampered with or
+    /// from another listing.
+    #[error("invalid cursor: {reason}")]
+    InvalidCursor {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The statement ran past its statement (or lock) timeout and was cancelled.
+    #[error("statement timed out")]
+    Timeout,
+    /// A row lock could not be taken at once (`NOWAIT`).
+    #[error("row is locked by another transaction")]
+    Locked,
+    /// No pooled connection became free within the pool's connection timeout.
+    #[error("timed out waiting for a pooled connection: {detail}")]
+    PoolTimeout {
+        /// r2d2's report, including the last connection error if any.
+        detail: String,
+    },
+    /// A serialization failure or deadlock; `attempts` is how many times the
+    /// transaction ran (1 when no retry policy was in use).
+    #[error("transaction failed after {attempts} attempt(s): {message}")]
+    Retryable {
+        /// How many times the transaction was tried.
+        attempts: u32,
+        /// The server's message for the last failure.
+        message: String,
+    },
+    /// The connection failed or closed.
+    #[error("connection error: {0}")]
+    Connection(String),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// Any other database error, unclassified.
+    #[error(transparent)]
+    Database(DieselError),
+}
+
+impl Error {
+    /// Whether running the same transaction again may succeed: serialization
+    /// failures, deadlocks, lock and pool waits, and statement timeouts.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Retryable { .. } | Error::Locked | Error::PoolTimeout { .. } | Error::Timeout
+        )
+    }
+
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<DieselError> for Error {
+    fn from(error: DieselError) -> Self {
+        classify(error)
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(error: r2d2::Error) -> Self {
+        Error::PoolTimeout {
+            detail: error.to_string(),
+        }
+    }
+}
+
+/// The classification: by Diesel's kind first, then by constraint name, then
+/// by the (C-locale) message for what Diesel reports as `Unknown`.
+fn classify(error: DieselError) -> Error {
+    let (kind, info) = match error {
+        DieselError::NotFound => return Error::NotFound { entity: "row" },
+        DieselError::BrokenTransactionManager => {
+            return Error::Connection("transaction state is broken; connection discarded".into())
+        }
+        DieselError::DatabaseError(kind, info) => (kind, info),
+        other => return Error::Database(other),
+    };
+    let constraint = || info.constraint_name().unwrap_or("unknown").to_owned();
+    match kind {
+        DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ExclusionViolation => {
+            Error::Conflict {
+                constraint: constraint(),
+            }
+        }
+        DatabaseErrorKind::ForeignKeyViolation | DatabaseErrorKind::RestrictViolation => {
+            Error::ForeignKey {
+                constraint: constraint(),
+            }
+        }
+        DatabaseErrorKind::CheckViolation => Error::Invalid {
+            field: constraint(),
+            reason: info.message().to_owned(),
+        },
+        DatabaseErrorKind::NotNullViolation => Error::Invalid {
+            field: info.column_name().unwrap_or("unknown").to_owned(),
+            reason: "must not be null".into(),
+        },
+        DatabaseErrorKind::SerializationFailure => Error::Retryable {
+            attempts: 1,
+            message: info.message().to_owned(),
+        },
+        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+            Error::Connection(info.message().to_owned())
+        }
+        _ => {
+            let message = info.message();
+            if message.starts_with("deadlock detected") {
+                Error::Retryable {
+                    attempts: 1,
+                    message: message.to_owned(),
+                }
+            } else if message.starts_with("canceling statement due to statement timeout")
+                || message.starts_with("canceling statement due to lock timeout")
+            {
+                Error::Timeout
+            } else if message.starts_with("could not obtain lock") {
+                Error::Locked
+            } else if message.starts_with("terminating connection")
+                || message.contains("server closed the connection")
+            {
+                Error::Connection(message.to_owned())
+            } else {
+                Error::Database(DieselError::DatabaseError(kind, info))
+            }
+        }
+    }
+}

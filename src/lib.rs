@@ -1,0 +1,35 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod database;
+#[cfg(feature = "embedded")]
+pub mod embedded;
+pub mod enums;
+pub mod error;
+pub mod pagination;
+#[allow(missing_docs)]
+pub mod schema;
+pub mod testing;
+pub(crate) mod tx;
+pub mod users;
+pub mod validate;
+
+pub use database::{Database, DatabaseBuilder, PooledConn, MIGRATIONS};
+pub use error::{Error, Result};
+pub use pagination::{Cursor, Page, PageRequest};
+
+use diesel::PgConnection;
+
+/// Hands out the repositories on any [`PgConnection`]: a pooled one (through
+/// deref), a plain one, or the one inside a transaction, so repository calls
+/// mix freely with the caller's own Diesel queries.
+pub trait Repos {
+    /// Users and profiles.
+    fn users(&mut self) -> users::UserRepo<'_>;
+}
+
+impl Repos for PgConnection {
+    fn users(&mut self) -> users::UserRepo<'_> {
+        users::UserRepo::new(self)
+    }
+}

@@ -1,0 +1,365 @@
+//! Users and their profiles: [`UserRepo`], reached with `conn.users()`.
+
+mod model;
+
+pub use model::{NewUser, ProfileChanges, User, UserChanges, UserProfile, NAME_MAX};
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::{now, AsSelect, SqlTypeOf};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use uuid::Uuid;
+
+use crate::enums::UserRole;
+use crate::error::{Error, Result};
+use crate::pagination::{self, Keyset, Order, Page, PageRequest};
+use crate::schema::{user_profiles, users};
+use crate::tx::versioned_update;
+use crate::validate;
+
+type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
+
+/// Users repository: a thin view over a connection. Get one with
+/// [`crate::Repos::users`]; it works the same on a pooled connection, a plain
+/// one, and inside a transaction.
+///
+/// Soft-deleted users are invisible to every call unless the repository was
+/// obtained with [`UserRepo::including_deleted`].
+pub struct UserRepo<'c> {
+    conn: &'c mut PgConnection,
+    include_deleted: bool,
+}
+
+/// One unconditional change to a visible user, bumping its version so that
+/// concurrent optimistic writers notice; `NotFound` when nothing matched.
+macro_rules! change {
+    ($repo:ident, $id:expr, $set:expr) => {
+        diesel::update(
+            users::table
+                .filter(users::id.eq($id))
+                .filter(users::deleted_at.is_null()),
+        )
+        .set(($set, users::version.eq(users::version + 1)))
+        .returning(User::as_returning())
+        .get_result($repo.conn)
+        .optional()?
+        .ok_or(Error::NotFound { entity: "user" })
+    };
+}
+
+impl<'c> UserRepo<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        UserRepo {
+            conn,
+            include_deleted: false,
+        }
+    }
+
+    /// The same repository, but soft-deleted users are visible to get, find,
+    /// list and count.
+    pub fn including_deleted(mut self) -> Self {
+        self.include_deleted = true;
+        self
+    }
+
+    fn visible(&self) -> UserQuery<'static> {
+        let query = users::table.select(User::as_select()).into_boxed();
+        if self.include_deleted {
+            query
+        } else {
+            query.filter(users::deleted_at.is_null())
+        }
+    }
+
+    /// Creates a user. The email is trimmed and lower-cased.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field for bad input (NUL byte, too long,
+    /// malformed email or username); [`Error::Conflict`] with
+    /// `users_email_key` or `users_username_lower_key` when taken.
+    pub fn create(&mut self, new: &NewUser<'_>) -> Result<User> {
+        let mut email = String::new();
+        let row = new.to_row(&mut email)?;
+        Ok(diesel::insert_into(users::table)
+            .values(&row)
+            .returning(User::as_returning())
+            .get_result(self.conn)?)
+    }
+
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if there is none (or it is soft-deleted).
+    pub fn get(&mut self, id: Uuid) -> Result<User> {
+        self.find(id)?.ok_or(Error::NotFound { entity: "user" })
+    }
+
+    /// The user with this id, if any.
+    ///
+    /// # Errors
+    /// Database errors only; a missing user is `Ok(None)`.
+    pub fn find(&mut self, id: Uuid) -> Result<Option<User>> {
+        Ok(self
+            .visible()
+            .filter(users::id.eq(id))
+            .first(self.conn)
+            .optional()?)
+    }
+
+    /// The user with this email, compared case-insensitively (emails are
+    /// stored normalised, so this is an index lookup).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an email containing a NUL byte or over 254 characters.
+    pub fn find_by_email(&mut self, email: &str) -> Result<Option<User>> {
+        let email = email.trim().to_lowercase();
+        validate::text("email", &email, 0, validate::EMAIL_MAX)?;
+        Ok(self
+            .visible()
+            .filter(users::email.eq(email))
+            .first(self.conn)
+            .optional()?)
+    }
+
+    /// The user with this username, compared case-insensitively.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a username containing a NUL byte or over 40 characters.
+    pub fn find_by_username(&mut self, username: &str) -> Result<Option<User>> {
+        validate::text("username", username, 0, 40)?;
+        Ok(self
+            .visible()
+            .filter(lower(users::username).eq(username.to_lowercase()))
+            .first(self.conn)
+            .optional()?)
+    }
+
+    /// Applies `changes` if the user is still at `expected_version`, in one
+    /// statement, and returns the updated user (version + 1).
+    ///
+    /// # Errors
+    /// [`Error::Stale`] if another writer changed the user first,
+    /// [`Error::NotFound`] if it does not exist, [`Error::Invalid`] for bad
+    /// input, [`Error::Conflict`] for a taken username.
+    pub fn update(
+        &mut self,
+        id: Uuid,
+        expected_version: i32,
+        changes: &UserChanges<'_>,
+    ) -> Result<User> {
+        changes.validate()?;
+        versioned_update!(self.conn,
+            table: users,
+            target: users::table.filter(users::deleted_at.is_null()),
+            entity: "user",
+            id: id,
+            expected: expected_version,
+            set: changes,
+            returning: User,
+        )
+    }
+
+    /// Changes the email address (normalised) if the user is still at
+    /// `expected_version`; the new address is unverified.
+    ///
+    /// # Errors
+    /// As [`UserRepo::update`]; [`Error::Conflict`] with `users_email_key`.
+    pub fn change_email(&mut self, id: Uuid, expected_version: i32, email: &str) -> Result<User> {
+        let email = validate::email("email", email)?;
+        versioned_update!(self.conn,
+            table: users,
+            target: users::table.filter(users::deleted_at.is_null()),
+            entity: "user",
+            id: id,
+            expected: expected_version,
+            set: (
+                users::email.eq(&email),
+                users::email_verified_at.eq(None::<DateTime<Utc>>),
+            ),
+            returning: User,
+        )
+    }
+
+    /// Marks the email address as verified (keeps the first verification
+    /// time if it already was).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn verify_email(&mut self, id: Uuid) -> Result<User> {
+        change!(self, id, users::email_verified_at.eq(coalesce(users::email_verified_at, now)))
+    }
+
+    /// Sets the global role.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn set_role(&mut self, id: Uuid, role: UserRole) -> Result<User> {
+        change!(self, id, users::role.eq(role))
+    }
+
+    /// Bans the user until `until` (`None`: permanently), with an optional reason.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an `until` in the past or a bad reason,
+    /// [`Error::NotFound`].
+    pub fn ban(&mut self, id: Uuid, until: Option<DateTime<Utc>>, reason: Option<&str>) -> Result<User> {
+        validate::opt_text("ban_reason", reason, 1, 1000)?;
+        if until.is_some_and(|t| t <= Utc::now()) {
+            return Err(Error::invalid("until", "must be in the future"));
+        }
+        change!(self, id, (
+            users::banned_at.eq(now),
+            users::ban_expires_at.eq(until),
+            users::ban_reason.eq(reason),
+        ))
+    }
+
+    /// Lifts a ban.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn unban(&mut self, id: Uuid) -> Result<User> {
+        change!(self, id, (
+            users::banned_at.eq(None::<DateTime<Utc>>),
+            users::ban_expires_at.eq(None::<DateTime<Utc>>),
+            users::ban_reason.eq(None::<&str>),
+        ))
+    }
+
+    /// Records a successful sign-in (`last_login_at = now()`). Not a change
+    /// of the user's data, so the version stays.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn record_login(&mut self, id: Uuid) -> Result<()> {
+        let n = diesel::update(users::table.filter(users::id.eq(id)).filter(users::deleted_at.is_null()))
+            .set(users::last_login_at.eq(now))
+            .execute(self.conn)?;
+        if n == 0 {
+            return Err(Error::NotFound { entity: "user" });
+        }
+        Ok(())
+    }
+
+    /// Soft-deletes the user: hidden from get, find, list and count; its
+    /// rows elsewhere stay. Undo with [`UserRepo::restore`].
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if missing or already deleted.
+    pub fn soft_delete(&mut self, id: Uuid) -> Result<User> {
+        change!(self, id, users::deleted_at.eq(now))
+    }
+
+    /// Brings back a soft-deleted user.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if the user does not exist or is not deleted.
+    pub fn restore(&mut self, id: Uuid) -> Result<User> {
+        diesel::update(users::table.filter(users::id.eq(id)).filter(users::deleted_at.is_not_null()))
+            .set((users::deleted_at.eq(None::<DateTime<Utc>>), users::version.eq(users::version + 1)))
+            .returning(User::as_returning())
+            .get_result(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound { entity: "deleted user" })
+    }
+
+    /// Deletes the row for good. Profiles, accounts, sessions, tokens, posts
+    /// and memberships cascade; subscriptions and payments refuse (financial
+    /// rows are never cascaded away), so such a user can only be soft-deleted.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::ForeignKey`] naming the refusing
+    /// constraint, e.g. `payments_user_id_fkey`.
+    pub fn hard_delete(&mut self, id: Uuid) -> Result<()> {
+        let n = diesel::delete(users::table.filter(users::id.eq(id))).execute(self.conn)?;
+        if n == 0 {
+            return Err(Error::NotFound { entity: "user" });
+        }
+        Ok(())
+    }
+
+    /// A page of users ordered by `(created_at, id)`, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCursor`] for a bad cursor, [`Error::Invalid`] for a
+    /// limit outside 1..=1000.
+    pub fn list(&mut self, page: PageRequest) -> Result<Page<User>> {
+        let query = self.visible();
+        self.page(query, "users.created_at", &page)
+    }
+
+    /// A page of the users with `role`, ordered like [`UserRepo::list`].
+    ///
+    /// # Errors
+    /// As [`UserRepo::list`].
+    pub fn list_by_role(&mut self, role: UserRole, page: PageRequest) -> Result<Page<User>> {
+        let query = self.visible().filter(users::role.eq(role));
+        self.page(query, "users.by_role.created_at", &page)
+    }
+
+    fn page(&mut self, query: UserQuery<'static>, listing: &'static str, page: &PageRequest) -> Result<Page<User>> {
+        let keyset = Keyset {
+            listing,
+            sort: users::created_at,
+            id: users::id,
+            order: Order::Asc,
+        };
+        pagination::load_page(query, keyset, page, |u: &User| (u.created_at, u.id), self.conn)
+    }
+
+    /// How many users there are.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn count(&mut self) -> Result<i64> {
+        Ok(self.visible().count().get_result(self.conn)?)
+    }
+
+    /// The user's profile, if one was created.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn find_profile(&mut self, user_id: Uuid) -> Result<Option<UserProfile>> {
+        Ok(user_profiles::table
+            .find(user_id)
+            .select(UserProfile::as_select())
+            .first(self.conn)
+            .optional()?)
+    }
+
+    /// The user's profile.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if none was created.
+    pub fn profile(&mut self, user_id: Uuid) -> Result<UserProfile> {
+        self.find_profile(user_id)?
+            .ok_or(Error::NotFound { entity: "profile" })
+    }
+
+    /// Creates the profile with `changes` (defaults for the rest) or applies
+    /// them to the existing one, in one statement.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for bad input, [`Error::ForeignKey`] with
+    /// `user_profiles_user_id_fkey` when the user does not exist.
+    pub fn upsert_profile(&mut self, user_id: Uuid, changes: &ProfileChanges<'_>) -> Result<UserProfile> {
+        changes.validate()?;
+        Ok(diesel::insert_into(user_profiles::table)
+            .values((user_profiles::user_id.eq(user_id), changes))
+            .on_conflict(user_profiles::user_id)
+            .do_update()
+            // The self-assignment makes an empty change set valid SQL and
+            // still returns the row.
+            .set((user_profiles::user_id.eq(excluded(user_profiles::user_id)), changes))
+            .returning(UserProfile::as_returning())
+            .get_result(self.conn)?)
+    }
+}
+
+mod sql {
+    use diesel::sql_types::{Nullable, Text, Timestamptz};
+    diesel::define_sql_function!(fn lower(x: Nullable<Text>) -> Nullable<Text>);
+    diesel::define_sql_function!(fn coalesce(x: Nullable<Timestamptz>, y: Timestamptz) -> Nullable<Timestamptz>);
+}
+use sql::{coalesce, lower};

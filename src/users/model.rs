@@ -1,0 +1,261 @@
+//! Rows and inputs of the users domain.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::enums::{Theme, UserRole};
+use crate::error::Result;
+use crate::schema::{user_profiles, users};
+use crate::validate;
+
+/// Longest display name.
+pub const NAME_MAX: usize = 200;
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct User {
+    /// UUIDv7 primary key.
+    pub id: Uuid,
+    /// Normalised (trimmed, lower-case) email address; unique.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Optional handle, unique regardless of case.
+    pub username: Option<String>,
+    /// Avatar image URL.
+    pub avatar_url: Option<String>,
+    /// Global role.
+    pub role: UserRole,
+    /// When the email address was confirmed.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// Host-controlled activation flag.
+    pub is_active: bool,
+    /// When the user was banned (`None`: not banned).
+    pub banned_at: Option<DateTime<Utc>>,
+    /// Why.
+    pub ban_reason: Option<String>,
+    /// When the ban ends (`None` with `banned_at` set: permanent).
+    pub ban_expires_at: Option<DateTime<Utc>>,
+    /// Language tag, e.g. `en` or `pt-BR`.
+    pub locale: String,
+    /// IANA time zone name, e.g. `Europe/Paris`.
+    pub timezone: String,
+    /// Whether onboarding was finished.
+    pub onboarding_complete: bool,
+    /// Last successful sign-in.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// Soft-delete mark; such users are hidden unless asked for.
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Optimistic-lock version, bumped by every change made through the repository.
+    pub version: i32,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change (maintained by a trigger).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// Whether a ban is in force at `now`.
+    pub fn is_banned_at(&self, now: DateTime<Utc>) -> bool {
+        self.banned_at.is_some() && self.ban_expires_at.is_none_or(|until| until > now)
+    }
+}
+
+/// Input for [`crate::users::UserRepo::create`]. Borrowed, so building one
+/// allocates nothing; validated when created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser<'a> {
+    /// Email address; stored trimmed and lower-cased.
+    pub email: &'a str,
+    /// Display name, 1 to 200 characters.
+    pub name: &'a str,
+    /// Optional handle: 3 to 40 of letters, digits, `_`, `.`, `-`.
+    pub username: Option<&'a str>,
+    /// Optional avatar URL (http or https).
+    pub avatar_url: Option<&'a str>,
+    /// Role (default [`UserRole::User`]).
+    pub role: UserRole,
+    /// Language tag (default `en`).
+    pub locale: Option<&'a str>,
+    /// Time zone (default `UTC`).
+    pub timezone: Option<&'a str>,
+}
+
+impl<'a> NewUser<'a> {
+    /// A user with an email and a name, everything else defaulted.
+    pub fn new(email: &'a str, name: &'a str) -> Self {
+        NewUser {
+            email,
+            name,
+            username: None,
+            avatar_url: None,
+            role: UserRole::User,
+            locale: None,
+            timezone: None,
+        }
+    }
+    /// Sets the username.
+    pub fn username(mut self, username: &'a str) -> Self {
+        self.username = Some(username);
+        self
+    }
+    /// Sets the role.
+    pub fn role(mut self, role: UserRole) -> Self {
+        self.role = role;
+        self
+    }
+    /// Sets the locale.
+    pub fn locale(mut self, locale: &'a str) -> Self {
+        self.locale = Some(locale);
+        self
+    }
+    /// Sets the time zone.
+    pub fn timezone(mut self, timezone: &'a str) -> Self {
+        self.timezone = Some(timezone);
+        self
+    }
+    /// Sets the avatar URL.
+    pub fn avatar_url(mut self, url: &'a str) -> Self {
+        self.avatar_url = Some(url);
+        self
+    }
+
+    /// Checks every field; returns the row to insert, with a fresh UUIDv7
+    /// and the normalised email (held in `email`).
+    pub(crate) fn to_row<'b>(&'b self, email: &'b mut String) -> Result<UserRow<'b>> {
+        *email = validate::email("email", self.email)?;
+        Ok(UserRow {
+            id: Uuid::now_v7(),
+            email: email.as_str(),
+            name: validate::text("name", self.name, 1, NAME_MAX)?,
+            username: self
+                .username
+                .map(|u| validate::username("username", u))
+                .transpose()?,
+            avatar_url: self.avatar_url.map(|u| validate::url("avatar_url", u)).transpose()?,
+            role: self.role,
+            locale: self.locale.map(|l| validate::locale("locale", l)).transpose()?,
+            timezone: self.timezone.map(|t| validate::timezone("timezone", t)).transpose()?,
+        })
+    }
+}
+
+/// The validated row `create` and `import` insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub(crate) struct UserRow<'a> {
+    pub id: Uuid,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub username: Option<&'a str>,
+    pub avatar_url: Option<&'a str>,
+    pub role: UserRole,
+    pub locale: Option<&'a str>,
+    pub timezone: Option<&'a str>,
+}
+
+/// Changes for [`crate::users::UserRepo::update`]. `None` leaves a column as
+/// it is; for nullable columns `Some(None)` sets it to NULL. Role, ban,
+/// email and verification have their own calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges<'a> {
+    /// New display name.
+    pub name: Option<&'a str>,
+    /// New username, or `Some(None)` to clear it.
+    pub username: Option<Option<&'a str>>,
+    /// New avatar URL, or `Some(None)` to clear it.
+    pub avatar_url: Option<Option<&'a str>>,
+    /// New language tag.
+    pub locale: Option<&'a str>,
+    /// New time zone.
+    pub timezone: Option<&'a str>,
+    /// Onboarding finished or not.
+    pub onboarding_complete: Option<bool>,
+    /// Activate or deactivate.
+    pub is_active: Option<bool>,
+}
+
+impl UserChanges<'_> {
+    pub(crate) fn validate(&self) -> Result<()> {
+        validate::opt_text("name", self.name, 1, NAME_MAX)?;
+        if let Some(Some(u)) = self.username {
+            validate::username("username", u)?;
+        }
+        if let Some(Some(u)) = self.avatar_url {
+            validate::url("avatar_url", u)?;
+        }
+        if let Some(l) = self.locale {
+            validate::locale("locale", l)?;
+        }
+        if let Some(t) = self.timezone {
+            validate::timezone("timezone", t)?;
+        }
+        Ok(())
+    }
+}
+
+/// A user's profile (one per user, created on first upsert).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = user_profiles, check_for_backend(diesel::pg::Pg))]
+pub struct UserProfile {
+    /// The user (primary key).
+    pub user_id: Uuid,
+    /// Free text about the user.
+    pub bio: Option<String>,
+    /// Personal website.
+    pub website: Option<String>,
+    /// Where they are.
+    pub location: Option<String>,
+    /// Colour scheme.
+    pub theme: Theme,
+    /// Interface language.
+    pub language: String,
+    /// Whether to send product emails.
+    pub email_notifications: bool,
+    /// Whether to send marketing emails.
+    pub marketing_emails: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Changes for [`crate::users::UserRepo::upsert_profile`]: on insert, `None`
+/// takes the column default; on update, `None` keeps the value. For nullable
+/// columns `Some(None)` sets NULL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Insertable, AsChangeset)]
+#[diesel(table_name = user_profiles)]
+pub struct ProfileChanges<'a> {
+    /// Bio, up to 2,000 characters.
+    pub bio: Option<Option<&'a str>>,
+    /// Website (http or https).
+    pub website: Option<Option<&'a str>>,
+    /// Location, up to 200 characters.
+    pub location: Option<Option<&'a str>>,
+    /// Colour scheme.
+    pub theme: Option<Theme>,
+    /// Interface language tag.
+    pub language: Option<&'a str>,
+    /// Product emails on or off.
+    pub email_notifications: Option<bool>,
+    /// Marketing emails on or off.
+    pub marketing_emails: Option<bool>,
+}
+
+impl ProfileChanges<'_> {
+    pub(crate) fn validate(&self) -> Result<()> {
+        validate::opt_text("bio", self.bio.flatten(), 0, 2000)?;
+        if let Some(Some(w)) = self.website {
+            validate::url("website", w)?;
+        }
+        validate::opt_text("location", self.location.flatten(), 0, 200)?;
+        if let Some(l) = self.language {
+            validate::locale("language", l)?;
+        }
+        Ok(())
+    }
+}
