@@ -127,7 +127,7 @@ impl EmbeddedPostgres {
         fs::create_dir(&root).map_err(io("create cluster directory"))?;
         fs::set_permissions(&root, fs::Permissions::from_mode(0o711))
             .map_err(io("set cluster directory permissions"))?;
-        fs::write(root.join("owner"), owner_stamp(std::process::id()).unwrap_or_default())
+        fs::write(root.join("owner"), crate::process::own_stamp())
             .map_err(io("write owner file"))?;
         let data = root.join("data");
         fs::create_dir(&data).map_err(io("create data directory"))?;
@@ -330,28 +330,6 @@ fn spawn_watchdog(root: &Path, data: &Path) -> Result<(Child, ChildStdin), Embed
     Ok((child, stdin))
 }
 
-/// `pid` plus its start time, so a recycled pid is not mistaken for the owner.
-fn owner_stamp(pid: u32) -> Option<String> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces; fields after the last ')' are fixed.
-    let after = &stat[stat.rfind(')')? + 2..];
-    let start_time = after.split_whitespace().nth(19)?;
-    Some(format!("{pid} {start_time}"))
-}
-
-/// Whether the process that wrote `stamp` is still running.
-pub(crate) fn stamp_alive(stamp: &str) -> bool {
-    let Some(pid) = stamp.split_whitespace().next().and_then(|p| p.parse().ok()) else {
-        return false;
-    };
-    owner_stamp(pid).as_deref() == Some(stamp.trim())
-}
-
-/// `pid` and start time of this process, as written to owner files.
-pub(crate) fn own_stamp() -> String {
-    owner_stamp(std::process::id()).unwrap_or_else(|| std::process::id().to_string())
-}
-
 /// Removes clusters whose owning process is gone (their watchdog died too,
 /// for example after a reboot or `kill -9` of the whole process group).
 fn sweep_stale_clusters() {
@@ -365,7 +343,7 @@ fn sweep_stale_clusters() {
         }
         let dir = entry.path();
         let owner = fs::read_to_string(dir.join("owner")).unwrap_or_default();
-        if stamp_alive(&owner) {
+        if crate::process::stamp_alive(&owner) {
             continue;
         }
         let pid_file = dir.join("data").join("postmaster.pid");

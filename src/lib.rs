@@ -7,6 +7,7 @@ pub mod embedded;
 pub mod enums;
 pub mod error;
 pub mod pagination;
+pub(crate) mod process;
 #[allow(missing_docs)]
 pub mod schema;
 pub mod testing;

@@ -241,6 +241,7 @@ impl<T> Page<T> {
 
 /// Sort direction of a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)] // Desc: the newest-first listings of the later domains.
 pub(crate) enum Order {
     Asc,
     Desc,

@@ -1,18 +1,291 @@
-/// Replaces the database name in a libpq URI or key/value connection string.
-pub fn url_with_database(url: &str, database: &str) -> String {
-    if let Some(rest) = url
-        .strip_prefix("postgres://")
-        .map(|r| ("postgres://", r))
-        .or_else(|| url.strip_prefix("postgresql://").map(|r| ("postgresql://", r)))
-    {
-        let (scheme, rest) = rest;
-        let (before_query, query) = match rest.find('?') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        let authority = before_query.split('/').next().unwrap_or("");
-        format!("{scheme}{authority}/{database}{query}")
-    } else {
-        format!("{url} dbname={database}")
+//! [`TestDatabase`]: a fresh, migrated database per test, for this crate's
+//! tests and for the host application's own.
+//!
+//! ```no_run
+//! use saas_db::{testing::TestDatabase, users::NewUser, Repos};
+//!
+//! let test_db = TestDatabase::new();          // its own database, already migrated
+//! let mut conn = test_db.conn().unwrap();     // derefs to saas_db::Database
+//! conn.users().create(&NewUser::new("a@example.com", "A")).unwrap();
+//! // dropped at the end of the test, also when it panics
+//! ```
+//!
+//! Where the server comes from: `DATABASE_URL` when set (the role needs
+//! CREATEDB); otherwise a throwaway cluster started for this process by
+//! [`crate::embedded`] (feature `embedded`, on by default).
+//!
+//! How it stays fast: the first test of a process builds a template database
+//! (`saas_db_tpl_<fingerprint of the migrations>`) under an advisory lock, so
+//! concurrent test processes (nextest) build it once and later runs reuse it
+//! until a migration changes. Every test then gets
+//! `CREATE DATABASE .. TEMPLATE .. STRATEGY FILE_COPY` (tens of
+//! milliseconds) and `DROP DATABASE .. WITH (FORCE)` when it ends. Test
+//! databases left by killed processes are swept when the template is checked.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use diesel_migrations::MigrationHarness;
+
+use crate::database::{Database, DatabaseBuilder, MIGRATIONS};
+use crate::error::{Error, Result};
+use crate::process;
+
+const TEST_PREFIX: &str = "saas_db_test_";
+
+/// A database of its own for one test, cloned from the migrated template and
+/// dropped when this value is dropped. Derefs to its [`Database`].
+#[derive(Debug)]
+pub struct TestDatabase {
+    db: Option<Database>,
+    name: String,
+    url: String,
+}
+
+struct Server {
+    admin_url: String,
+    template: String,
+    /// Distinguishes this machine's test databases on a shared server.
+    host_tag: String,
+}
+
+impl TestDatabase {
+    /// A fresh migrated database with a default pool (10 connections).
+    ///
+    /// # Panics
+    /// When no server can be reached or started; the message says why
+    /// (including the server log tail for a throwaway cluster).
+    pub fn new() -> TestDatabase {
+        Self::with_builder(|b| b).unwrap_or_else(|e| panic!("TestDatabase: {e}"))
     }
+
+    /// A fresh migrated database whose pool is configured by `configure`
+    /// (pool size, timeouts, ...). Migrations are already applied.
+    ///
+    /// # Errors
+    /// [`Error::Connection`] when the server cannot be reached or started,
+    /// or the error of building the pool.
+    pub fn with_builder(
+        configure: impl FnOnce(DatabaseBuilder) -> DatabaseBuilder,
+    ) -> Result<TestDatabase> {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let server = server().map_err(Error::Connection)?;
+        let stamp = process::own_stamp().replace(' ', "_");
+        let name = format!(
+            "{TEST_PREFIX}{}_{stamp}_{}",
+            server.host_tag,
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = PgConnection::establish(&server.admin_url)
+            .map_err(|e| Error::Connection(e.to_string()))?;
+        let create = format!(
+            "CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY",
+            quoted(&name)?,
+            quoted(&server.template)?
+        );
+        admin.batch_execute(&create)?;
+        let url = url_with_database(&server.admin_url, &name);
+        let mut test_db = TestDatabase {
+            db: None,
+            name,
+            url,
+        };
+        let builder = Database::builder(&test_db.url)
+            .min_idle(Some(0))
+            .run_migrations(false);
+        test_db.db = Some(configure(builder).build()?);
+        Ok(test_db)
+    }
+
+    /// This test database.
+    pub fn db(&self) -> &Database {
+        self.db.as_ref().expect("present until drop")
+    }
+
+    /// Connection URL of this test database (for a second pool, a raw
+    /// connection, or a `Database` with other settings).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Connection URL of the server's maintenance database, for tests that
+    /// need superuser statements outside their own database.
+    ///
+    /// # Errors
+    /// As [`TestDatabase::with_builder`].
+    pub fn admin_url() -> Result<String> {
+        Ok(server().map_err(Error::Connection)?.admin_url.clone())
+    }
+}
+
+impl Default for TestDatabase {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::ops::Deref for TestDatabase {
+    type Target = Database;
+    fn deref(&self) -> &Database {
+        self.db()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Close our pool first; FORCE ends any connection a test leaked.
+        drop(self.db.take());
+        let Ok(server) = server() else { return };
+        if let (Ok(mut admin), Ok(name)) = (
+            PgConnection::establish(&server.admin_url),
+            quoted(&self.name),
+        ) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+fn quoted(name: &str) -> Result<String> {
+    crate::validate::identifier("database name", name)
+}
+
+/// The server and template, set up once per process.
+fn server() -> std::result::Result<&'static Server, String> {
+    static SERVER: OnceLock<std::result::Result<Server, String>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            let admin_url = match std::env::var("DATABASE_URL") {
+                Ok(url) if !url.is_empty() => url,
+                _ => embedded_url()?,
+            };
+            let template = format!(
+                "saas_db_tpl_{}",
+                env!("SAAS_DB_MIGRATIONS_FINGERPRINT")
+            );
+            let host_tag = host_tag();
+            prepare(&admin_url, &template, &host_tag).map_err(|e| e.to_string())?;
+            Ok(Server {
+                admin_url,
+                template,
+                host_tag,
+            })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+#[cfg(feature = "embedded")]
+fn embedded_url() -> std::result::Result<String, String> {
+    crate::embedded::EmbeddedPostgres::shared().map(|pg| pg.url().to_owned())
+}
+
+#[cfg(not(feature = "embedded"))]
+fn embedded_url() -> std::result::Result<String, String> {
+    Err("DATABASE_URL is not set and the `embedded` feature is off".into())
+}
+
+/// Under an advisory lock: sweep leaked test databases of this host, and
+/// build the template unless a complete one exists.
+fn prepare(admin_url: &str, template: &str, host_tag: &str) -> Result<()> {
+    let mut admin =
+        PgConnection::establish(admin_url).map_err(|e| Error::Connection(e.to_string()))?;
+    diesel::sql_query("SELECT pg_advisory_lock(hashtext('saas_db.testing.template'))")
+        .execute(&mut admin)?;
+    let result = sweep_leaked(&mut admin, host_tag).and_then(|_| build_template(&mut admin, admin_url, template));
+    diesel::sql_query("SELECT pg_advisory_unlock(hashtext('saas_db.testing.template'))")
+        .execute(&mut admin)?;
+    result
+}
+
+#[derive(QueryableByName)]
+struct DbName {
+    #[diesel(sql_type = Text)]
+    datname: String,
+}
+
+#[derive(QueryableByName)]
+struct IsTemplate {
+    #[diesel(sql_type = Bool)]
+    datistemplate: bool,
+}
+
+fn sweep_leaked(admin: &mut PgConnection, host_tag: &str) -> Result<()> {
+    let prefix = format!("{TEST_PREFIX}{host_tag}_");
+    let names: Vec<DbName> = diesel::sql_query(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+    )
+    .bind::<Text, _>(&prefix)
+    .load(admin)?;
+    for DbName { datname } in names {
+        // saas_db_test_<host>_<pid>_<start>_<seq>
+        let mut parts = datname[prefix.len()..].split('_');
+        let stamp = format!(
+            "{} {}",
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or("")
+        );
+        if !process::stamp_alive(&stamp) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                quoted(&datname)?
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn build_template(admin: &mut PgConnection, admin_url: &str, template: &str) -> Result<()> {
+    let existing: Option<IsTemplate> =
+        diesel::sql_query("SELECT datistemplate FROM pg_database WHERE datname = $1")
+            .bind::<Text, _>(template)
+            .get_result(admin)
+            .optional()?;
+    let name = quoted(template)?;
+    match existing {
+        Some(IsTemplate { datistemplate: true }) => return Ok(()),
+        // A build that died half-way: start over.
+        Some(_) => admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))?,
+        None => {}
+    }
+    admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    {
+        let mut conn = PgConnection::establish(&url_with_database(admin_url, template))
+            .map_err(|e| Error::Connection(e.to_string()))?;
+        conn.run_pending_migrations(MIGRATIONS)
+            .map_err(|e| Error::Migration(e.to_string()))?;
+    }
+    admin.batch_execute(&format!("ALTER DATABASE {name} IS_TEMPLATE true"))?;
+    Ok(())
+}
+
+fn host_tag() -> String {
+    use std::hash::{Hash, Hasher};
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    host.trim().hash(&mut hasher);
+    format!("{:08x}", hasher.finish() as u32)
+}
+
+/// Replaces the database name in a libpq URI (`postgres://…/name?…`) or
+/// key/value connection string (`host=… dbname=…`).
+pub fn url_with_database(url: &str, database: &str) -> String {
+    let scheme = ["postgres://", "postgresql://"]
+        .into_iter()
+        .find(|s| url.starts_with(s));
+    let Some(scheme) = scheme else {
+        // In key/value strings a later keyword wins.
+        return format!("{url} dbname={database}");
+    };
+    let rest = &url[scheme.len()..];
+    let (before_query, query) = rest.split_at(rest.find('?').unwrap_or(rest.len()));
+    let authority = before_query.split('/').next().unwrap_or("");
+    format!("{scheme}{authority}/{database}{query}")
 }

@@ -1,0 +1,10 @@
+//! Integration tests against a real PostgreSQL: one binary (one throwaway
+//! server and one template per run), one module per concern.
+
+mod bad_input;
+mod catalog;
+mod database;
+mod migrations;
+mod optimistic_locking;
+mod pagination;
+mod users;
