@@ -14,7 +14,9 @@ fn main() {
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
         path.to_string_lossy().hash(&mut hasher);
-        std::fs::read(path).expect("read migration").hash(&mut hasher);
+        std::fs::read(path)
+            .expect("read migration")
+            .hash(&mut hasher);
     }
     println!(
         "cargo:rustc-env=SAAS_DB_MIGRATIONS_FINGERPRINT={:016x}",

@@ -59,8 +59,8 @@ impl Database {
     /// Connects with default settings and applies pending migrations.
     ///
     /// # Errors
-    /// [`Error::Connection`] / [`Error::PoolTimeout`] when the server cannot be
-    /// reached, [`Error::Migration`] when a migration fails.
+    /// [`Error::Connection`] when the server cannot be reached,
+    /// [`Error::Migration`] when a migration fails.
     pub fn connect(url: &str) -> Result<Database> {
         Self::builder(url).build()
     }
@@ -84,7 +84,8 @@ impl Database {
     /// Checks out a pooled connection.
     ///
     /// # Errors
-    /// [`Error::PoolTimeout`] if none is free within the connection timeout.
+    /// [`Error::PoolTimeout`] if none is free within the connection timeout,
+    /// [`Error::Connection`] if a new connection could not be made.
     pub fn conn(&self) -> Result<PooledConn> {
         Ok(self.inner.pool.get()?)
     }
@@ -175,8 +176,8 @@ impl DatabaseBuilder {
     ///
     /// # Errors
     /// [`Error::Invalid`] for a bad schema or application name,
-    /// [`Error::PoolTimeout`] when no connection can be made (the detail
-    /// carries the connection error), [`Error::Migration`].
+    /// [`Error::Connection`] when no connection can be made (with the
+    /// server's or libpq's reason), [`Error::Migration`].
     pub fn build(self) -> Result<Database> {
         let schema = self
             .schema
@@ -188,9 +189,12 @@ impl DatabaseBuilder {
             return Err(Error::invalid("max_size", "must be at least 1"));
         }
         let session = SessionSettings {
-            search_path: schema
-                .as_deref()
-                .map(|s| format!("{}, public", validate::identifier("schema", s).unwrap_or_default())),
+            search_path: schema.as_deref().map(|s| {
+                format!(
+                    "{}, public",
+                    validate::identifier("schema", s).unwrap_or_default()
+                )
+            }),
             statement_timeout: self
                 .statement_timeout
                 .map(|t| format!("{}ms", t.as_millis().max(1))),

@@ -245,7 +245,16 @@ impl EmbeddedPostgres {
             .command("initdb")
             .arg("-D")
             .arg(&self.data)
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ])
             .stdout(log.try_clone().map_err(io("initdb log"))?)
             .stderr(log)
             .status()
@@ -405,14 +414,20 @@ fn server_user() -> Result<Option<(u32, u32)>, EmbeddedError> {
         return Ok(None);
     }
     let name = std::env::var("SAAS_DB_PG_USER").unwrap_or_else(|_| "postgres".into());
-    let c_name =
-        std::ffi::CString::new(name.clone()).map_err(|_| EmbeddedError::NoServerUser(name.clone()))?;
+    let c_name = std::ffi::CString::new(name.clone())
+        .map_err(|_| EmbeddedError::NoServerUser(name.clone()))?;
     // SAFETY: getpwnam_r writes into the buffers we own; result is checked.
     unsafe {
         let mut pwd: libc::passwd = std::mem::zeroed();
         let mut buf = vec![0 as libc::c_char; 16 * 1024];
         let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = libc::getpwnam_r(c_name.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
+        let rc = libc::getpwnam_r(
+            c_name.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        );
         if rc != 0 || result.is_null() {
             return Err(EmbeddedError::NoServerUser(name));
         }

@@ -121,9 +121,14 @@ impl From<DieselError> for Error {
 }
 
 impl From<r2d2::Error> for Error {
+    /// r2d2 reports every failed checkout as a timeout; when it carries the
+    /// error of a failed connection attempt, the server is the problem, not
+    /// pool exhaustion.
     fn from(error: r2d2::Error) -> Self {
-        Error::PoolTimeout {
-            detail: error.to_string(),
+        let detail = error.to_string();
+        match detail.split_once(": ") {
+            Some((_, cause)) if !cause.is_empty() => Error::Connection(cause.to_owned()),
+            _ => Error::PoolTimeout { detail },
         }
     }
 }

@@ -19,9 +19,9 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::expression::AsExpression;
-use diesel::sql_types::Bool;
 use diesel::prelude::*;
 use diesel::query_dsl::methods::{FilterDsl, LimitDsl, LoadQuery, OrderDsl};
+use diesel::sql_types::Bool;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -157,7 +157,9 @@ impl FromStr for Cursor {
         }
         let (payload, check) = bytes.split_at(bytes.len() - CHECK_LEN);
         if checksum(payload) != check {
-            return Err(invalid("cursor checksum does not match (altered or truncated)"));
+            return Err(invalid(
+                "cursor checksum does not match (altered or truncated)",
+            ));
         }
         Ok(Cursor { bytes })
     }
@@ -351,12 +353,28 @@ where
     };
     let came_from_cursor = matches!(request.start, Start::After(_) | Start::Before(_));
     let (next, prev) = if forwards {
-        let next = if has_more { cursor_at(items.last()) } else { None };
-        let prev = if came_from_cursor { cursor_at(items.first()) } else { None };
+        let next = if has_more {
+            cursor_at(items.last())
+        } else {
+            None
+        };
+        let prev = if came_from_cursor {
+            cursor_at(items.first())
+        } else {
+            None
+        };
         (next, prev)
     } else {
-        let next = if came_from_cursor { cursor_at(items.last()) } else { None };
-        let prev = if has_more { cursor_at(items.first()) } else { None };
+        let next = if came_from_cursor {
+            cursor_at(items.last())
+        } else {
+            None
+        };
+        let prev = if has_more {
+            cursor_at(items.first())
+        } else {
+            None
+        };
         (next, prev)
     };
     Ok(Page { items, next, prev })

@@ -25,4 +25,3 @@ pub(crate) fn stamp_alive(stamp: &str) -> bool {
 pub(crate) fn own_stamp() -> String {
     owner_stamp(std::process::id()).unwrap_or_else(|| std::process::id().to_string())
 }
-

@@ -166,10 +166,7 @@ fn server() -> std::result::Result<&'static Server, String> {
                 Ok(url) if !url.is_empty() => url,
                 _ => embedded_url()?,
             };
-            let template = format!(
-                "saas_db_tpl_{}",
-                env!("SAAS_DB_MIGRATIONS_FINGERPRINT")
-            );
+            let template = format!("saas_db_tpl_{}", env!("SAAS_DB_MIGRATIONS_FINGERPRINT"));
             let host_tag = host_tag();
             prepare(&admin_url, &template, &host_tag).map_err(|e| e.to_string())?;
             Ok(Server {
@@ -199,7 +196,8 @@ fn prepare(admin_url: &str, template: &str, host_tag: &str) -> Result<()> {
         PgConnection::establish(admin_url).map_err(|e| Error::Connection(e.to_string()))?;
     diesel::sql_query("SELECT pg_advisory_lock(hashtext('saas_db.testing.template'))")
         .execute(&mut admin)?;
-    let result = sweep_leaked(&mut admin, host_tag).and_then(|_| build_template(&mut admin, admin_url, template));
+    let result = sweep_leaked(&mut admin, host_tag)
+        .and_then(|_| build_template(&mut admin, admin_url, template));
     diesel::sql_query("SELECT pg_advisory_unlock(hashtext('saas_db.testing.template'))")
         .execute(&mut admin)?;
     result
@@ -219,11 +217,10 @@ struct IsTemplate {
 
 fn sweep_leaked(admin: &mut PgConnection, host_tag: &str) -> Result<()> {
     let prefix = format!("{TEST_PREFIX}{host_tag}_");
-    let names: Vec<DbName> = diesel::sql_query(
-        "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
-    )
-    .bind::<Text, _>(&prefix)
-    .load(admin)?;
+    let names: Vec<DbName> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+            .bind::<Text, _>(&prefix)
+            .load(admin)?;
     for DbName { datname } in names {
         // saas_db_test_<host>_<pid>_<start>_<seq>
         let mut parts = datname[prefix.len()..].split('_');
@@ -250,7 +247,9 @@ fn build_template(admin: &mut PgConnection, admin_url: &str, template: &str) -> 
             .optional()?;
     let name = quoted(template)?;
     match existing {
-        Some(IsTemplate { datistemplate: true }) => return Ok(()),
+        Some(IsTemplate {
+            datistemplate: true,
+        }) => return Ok(()),
         // A build that died half-way: start over.
         Some(_) => admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))?,
         None => {}

@@ -48,7 +48,8 @@ pub fn opt_text<'a>(
 pub fn email(field: &str, value: &str) -> Result<String> {
     let normalised = value.trim().to_lowercase();
     text(field, &normalised, 3, EMAIL_MAX)?;
-    if !email_address::EmailAddress::is_valid(&normalised) || normalised.contains(char::is_whitespace)
+    if !email_address::EmailAddress::is_valid(&normalised)
+        || normalised.contains(char::is_whitespace)
     {
         return Err(Error::invalid(field, "is not a well-formed email address"));
     }
@@ -77,11 +78,15 @@ pub fn locale<'a>(field: &str, value: &'a str) -> Result<&'a str> {
     let primary_ok = parts
         .next()
         .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    let rest_ok =
+        parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
     if primary_ok && rest_ok {
         Ok(value)
     } else {
-        Err(Error::invalid(field, "is not a language tag such as en or pt-BR"))
+        Err(Error::invalid(
+            field,
+            "is not a language tag such as en or pt-BR",
+        ))
     }
 }
 
@@ -93,7 +98,10 @@ pub fn url<'a>(field: &str, value: &'a str) -> Result<&'a str> {
     if ok {
         Ok(value)
     } else {
-        Err(Error::invalid(field, "must be an http(s) URL without spaces"))
+        Err(Error::invalid(
+            field,
+            "must be an http(s) URL without spaces",
+        ))
     }
 }
 
@@ -127,6 +135,9 @@ pub fn timezone<'a>(field: &str, value: &'a str) -> Result<&'a str> {
     {
         Ok(value)
     } else {
-        Err(Error::invalid(field, "is not a time zone name such as Europe/Paris"))
+        Err(Error::invalid(
+            field,
+            "is not a time zone name such as Europe/Paris",
+        ))
     }
 }

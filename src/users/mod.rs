@@ -187,7 +187,11 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn verify_email(&mut self, id: Uuid) -> Result<User> {
-        change!(self, id, users::email_verified_at.eq(coalesce(users::email_verified_at, now)))
+        change!(
+            self,
+            id,
+            users::email_verified_at.eq(coalesce(users::email_verified_at, now))
+        )
     }
 
     /// Sets the global role.
@@ -203,16 +207,25 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::Invalid`] for an `until` in the past or a bad reason,
     /// [`Error::NotFound`].
-    pub fn ban(&mut self, id: Uuid, until: Option<DateTime<Utc>>, reason: Option<&str>) -> Result<User> {
+    pub fn ban(
+        &mut self,
+        id: Uuid,
+        until: Option<DateTime<Utc>>,
+        reason: Option<&str>,
+    ) -> Result<User> {
         validate::opt_text("ban_reason", reason, 1, 1000)?;
         if until.is_some_and(|t| t <= Utc::now()) {
             return Err(Error::invalid("until", "must be in the future"));
         }
-        change!(self, id, (
-            users::banned_at.eq(now),
-            users::ban_expires_at.eq(until),
-            users::ban_reason.eq(reason),
-        ))
+        change!(
+            self,
+            id,
+            (
+                users::banned_at.eq(now),
+                users::ban_expires_at.eq(until),
+                users::ban_reason.eq(reason),
+            )
+        )
     }
 
     /// Lifts a ban.
@@ -220,11 +233,15 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn unban(&mut self, id: Uuid) -> Result<User> {
-        change!(self, id, (
-            users::banned_at.eq(None::<DateTime<Utc>>),
-            users::ban_expires_at.eq(None::<DateTime<Utc>>),
-            users::ban_reason.eq(None::<&str>),
-        ))
+        change!(
+            self,
+            id,
+            (
+                users::banned_at.eq(None::<DateTime<Utc>>),
+                users::ban_expires_at.eq(None::<DateTime<Utc>>),
+                users::ban_reason.eq(None::<&str>),
+            )
+        )
     }
 
     /// Records a successful sign-in (`last_login_at = now()`). Not a change
@@ -233,9 +250,13 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn record_login(&mut self, id: Uuid) -> Result<()> {
-        let n = diesel::update(users::table.filter(users::id.eq(id)).filter(users::deleted_at.is_null()))
-            .set(users::last_login_at.eq(now))
-            .execute(self.conn)?;
+        let n = diesel::update(
+            users::table
+                .filter(users::id.eq(id))
+                .filter(users::deleted_at.is_null()),
+        )
+        .set(users::last_login_at.eq(now))
+        .execute(self.conn)?;
         if n == 0 {
             return Err(Error::NotFound { entity: "user" });
         }
@@ -256,12 +277,21 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`] if the user does not exist or is not deleted.
     pub fn restore(&mut self, id: Uuid) -> Result<User> {
-        diesel::update(users::table.filter(users::id.eq(id)).filter(users::deleted_at.is_not_null()))
-            .set((users::deleted_at.eq(None::<DateTime<Utc>>), users::version.eq(users::version + 1)))
-            .returning(User::as_returning())
-            .get_result(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "deleted user" })
+        diesel::update(
+            users::table
+                .filter(users::id.eq(id))
+                .filter(users::deleted_at.is_not_null()),
+        )
+        .set((
+            users::deleted_at.eq(None::<DateTime<Utc>>),
+            users::version.eq(users::version + 1),
+        ))
+        .returning(User::as_returning())
+        .get_result(self.conn)
+        .optional()?
+        .ok_or(Error::NotFound {
+            entity: "deleted user",
+        })
     }
 
     /// Deletes the row for good. Profiles, accounts, sessions, tokens, posts
@@ -298,14 +328,25 @@ impl<'c> UserRepo<'c> {
         self.page(query, "users.by_role.created_at", &page)
     }
 
-    fn page(&mut self, query: UserQuery<'static>, listing: &'static str, page: &PageRequest) -> Result<Page<User>> {
+    fn page(
+        &mut self,
+        query: UserQuery<'static>,
+        listing: &'static str,
+        page: &PageRequest,
+    ) -> Result<Page<User>> {
         let keyset = Keyset {
             listing,
             sort: users::created_at,
             id: users::id,
             order: Order::Asc,
         };
-        pagination::load_page(query, keyset, page, |u: &User| (u.created_at, u.id), self.conn)
+        pagination::load_page(
+            query,
+            keyset,
+            page,
+            |u: &User| (u.created_at, u.id),
+            self.conn,
+        )
     }
 
     /// How many users there are.
@@ -343,7 +384,11 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::Invalid`] for bad input, [`Error::ForeignKey`] with
     /// `user_profiles_user_id_fkey` when the user does not exist.
-    pub fn upsert_profile(&mut self, user_id: Uuid, changes: &ProfileChanges<'_>) -> Result<UserProfile> {
+    pub fn upsert_profile(
+        &mut self,
+        user_id: Uuid,
+        changes: &ProfileChanges<'_>,
+    ) -> Result<UserProfile> {
         changes.validate()?;
         Ok(diesel::insert_into(user_profiles::table)
             .values((user_profiles::user_id.eq(user_id), changes))
@@ -351,7 +396,10 @@ impl<'c> UserRepo<'c> {
             .do_update()
             // The self-assignment makes an empty change set valid SQL and
             // still returns the row.
-            .set((user_profiles::user_id.eq(excluded(user_profiles::user_id)), changes))
+            .set((
+                user_profiles::user_id.eq(excluded(user_profiles::user_id)),
+                changes,
+            ))
             .returning(UserProfile::as_returning())
             .get_result(self.conn)?)
     }

@@ -135,10 +135,19 @@ impl<'a> NewUser<'a> {
                 .username
                 .map(|u| validate::username("username", u))
                 .transpose()?,
-            avatar_url: self.avatar_url.map(|u| validate::url("avatar_url", u)).transpose()?,
+            avatar_url: self
+                .avatar_url
+                .map(|u| validate::url("avatar_url", u))
+                .transpose()?,
             role: self.role,
-            locale: self.locale.map(|l| validate::locale("locale", l)).transpose()?,
-            timezone: self.timezone.map(|t| validate::timezone("timezone", t)).transpose()?,
+            locale: self
+                .locale
+                .map(|l| validate::locale("locale", l))
+                .transpose()?,
+            timezone: self
+                .timezone
+                .map(|t| validate::timezone("timezone", t))
+                .transpose()?,
         })
     }
 }
