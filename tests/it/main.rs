@@ -4,6 +4,7 @@
 mod bad_input;
 mod catalog;
 mod database;
+mod embedded;
 mod migrations;
 mod optimistic_locking;
 mod pagination;

@@ -1,0 +1,109 @@
+//! The throwaway server leaves nothing behind: not when its owner exits
+//! normally, not when a test panics, not when the owner is killed with
+//! SIGKILL (no destructor runs). Each case runs a child copy of this test
+//! binary that starts a cluster, and checks from outside that the server
+//! process and its directory are gone afterwards.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use saas_db::embedded::EmbeddedPostgres;
+
+const ROLE: &str = "SAAS_DB_EMBEDDED_CHILD";
+
+/// Not a test of its own: the body of the child process. Prints the cluster
+/// directory, then ends the way the parent asked.
+#[test]
+#[ignore = "run as a child process by the tests below"]
+fn child_holds_cluster() {
+    let Ok(how) = std::env::var(ROLE) else { return };
+    let pg = EmbeddedPostgres::shared().expect("start cluster");
+    let root = pg.log_path().parent().unwrap().to_path_buf();
+    println!("ROOT {}", root.display());
+    match how.as_str() {
+        "panic" => panic!("a test panics while the cluster runs"),
+        "exit" => {}
+        _ => std::thread::sleep(Duration::from_secs(600)), // "kill": wait for SIGKILL
+    }
+}
+
+fn spawn_child(how: &str) -> (Child, PathBuf, i32) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "embedded::child_holds_cluster",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(ROLE, how)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Keep draining the child's stdout: a closed pipe would fail its harness.
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if let Some(root) = line.strip_prefix("ROOT ") {
+                let _ = tx.send(root.to_owned());
+            }
+        }
+    });
+    let root = PathBuf::from(
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("child printed its cluster directory"),
+    );
+    let pid_file = root.join("data").join("postmaster.pid");
+    let pid = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|t| t.lines().next().and_then(|l| l.trim().parse().ok()))
+        .unwrap_or(0);
+    (child, root, pid)
+}
+
+fn assert_cleaned_up(root: &PathBuf, postmaster: i32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
+    };
+    while Instant::now() < deadline && (root.exists() || alive(postmaster)) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(postmaster > 0, "child's postmaster pid was not read");
+    assert!(!alive(postmaster), "postmaster {postmaster} still running");
+    assert!(!root.exists(), "{} was not removed", root.display());
+}
+
+#[test]
+fn nothing_left_after_normal_exit() {
+    let (mut child, root, pid) = spawn_child("exit");
+    assert!(child.wait().unwrap().success());
+    // At normal exit the cleanup is synchronous: gone before the process ends.
+    assert!(!root.exists(), "{} outlived its process", root.display());
+    assert_cleaned_up(&root, pid);
+}
+
+#[test]
+fn nothing_left_after_a_panicking_test() {
+    let (mut child, root, pid) = spawn_child("panic");
+    assert!(
+        !child.wait().unwrap().success(),
+        "the child test should fail"
+    );
+    assert_cleaned_up(&root, pid);
+}
+
+#[test]
+fn nothing_left_after_sigkill() {
+    let (mut child, root, pid) = spawn_child("kill");
+    assert!(root.join("data").exists());
+    child.kill().unwrap(); // SIGKILL: no destructor, no atexit
+    child.wait().unwrap();
+    assert_cleaned_up(&root, pid);
+}
