@@ -1,16 +1,17 @@
 //! [`Database`]: the pool, session settings, migrations and transactions.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, ManageConnection, R2D2Connection};
-use diesel::sql_types::{Nullable, Text};
+use diesel::r2d2::ConnectionManager;
+use diesel::sql_types::Text;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::{Error, Result};
+use crate::pool::{EventSink, PgManager, PoolEvents, SessionSettings};
 use crate::validate;
 
 /// The migrations of every domain, compiled into the crate.
@@ -30,6 +31,7 @@ pub struct Database {
 struct Inner {
     pool: r2d2::Pool<PgManager>,
     schema: Option<String>,
+    events: Arc<PoolEvents>,
 }
 
 impl std::fmt::Debug for Database {
@@ -104,6 +106,21 @@ impl Database {
         pg.transaction(f)
     }
 
+    /// Runs `f` in a transaction as `policy` says (isolation, read-only,
+    /// statement timeout), re-running it on serialization failure and
+    /// deadlock with exponential backoff; see [`crate::tx::transaction_with_retry`].
+    ///
+    /// # Errors
+    /// [`Error::Retryable`] when attempts ran out, [`Error::CommitUnknown`]
+    /// when the connection was lost during COMMIT, or what `f` returned.
+    pub fn transaction_with_retry<T, F>(&self, policy: &crate::tx::RetryPolicy, f: F) -> Result<T>
+    where
+        F: FnMut(&mut PgConnection) -> Result<T>,
+    {
+        let mut conn = self.conn()?;
+        crate::tx::transaction_with_retry(&mut conn, policy, f)
+    }
+
     /// Applies pending migrations under a PostgreSQL advisory lock, so that
     /// processes starting at the same time apply them once. Returns the
     /// versions applied (empty when up to date).
@@ -123,6 +140,10 @@ impl Database {
     /// The underlying r2d2 pool, for hosts that need its full API.
     pub fn pool(&self) -> &r2d2::Pool<PgManager> {
         &self.inner.pool
+    }
+
+    pub(crate) fn events(&self) -> &PoolEvents {
+        &self.inner.events
     }
 }
 
@@ -200,19 +221,25 @@ impl DatabaseBuilder {
                 .map(|t| format!("{}ms", t.as_millis().max(1))),
             application_name: app_name.to_owned(),
         };
-        let manager = PgManager {
-            inner: ConnectionManager::new(self.url),
+        let manager = PgManager::new(
+            ConnectionManager::new(self.url),
             session,
-            recheck_after: self.recheck_after,
-        };
+            self.recheck_after,
+        );
+        let events = Arc::new(PoolEvents::default());
         let pool = r2d2::Pool::builder()
             .max_size(self.max_size)
             .min_idle(self.min_idle)
             .connection_timeout(self.connection_timeout)
             .test_on_check_out(true)
+            .event_handler(Box::new(EventSink(Arc::clone(&events))))
             .build_unchecked(manager);
         let db = Database {
-            inner: Arc::new(Inner { pool, schema }),
+            inner: Arc::new(Inner {
+                pool,
+                schema,
+                events,
+            }),
         };
         if self.run_migrations {
             db.migrate()?;
@@ -246,91 +273,4 @@ fn migrate(conn: &mut PgConnection, schema: Option<&str>) -> Result<Vec<String>>
     let applied = applied?;
     unlocked?;
     Ok(applied)
-}
-
-/// Session settings applied once to every new connection.
-#[derive(Debug, Clone)]
-struct SessionSettings {
-    search_path: Option<String>,
-    statement_timeout: Option<String>,
-    application_name: String,
-}
-
-/// The r2d2 connection manager: Diesel's, plus session settings on connect
-/// and a checkout check that only costs a round trip for connections that
-/// have been idle (so a hot pool does not ping on every checkout, and a pool
-/// that sat through a server restart hands out working connections).
-#[derive(Debug)]
-pub struct PgManager {
-    inner: ConnectionManager<PgConnection>,
-    session: SessionSettings,
-    recheck_after: Duration,
-}
-
-/// Per-connection state kept in Diesel's instrumentation slot: when the
-/// connection last completed a statement, and whether it has been lost.
-struct ConnState {
-    last_ok: Instant,
-    lost: bool,
-}
-
-impl Instrumentation for ConnState {
-    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        use diesel::result::{DatabaseErrorKind as Kind, Error as E};
-        match event {
-            InstrumentationEvent::FinishQuery { error: None, .. } => self.last_ok = Instant::now(),
-            InstrumentationEvent::FinishQuery {
-                error: Some(E::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _)),
-                ..
-            } => self.lost = true,
-            _ => {}
-        }
-    }
-}
-
-fn state(conn: &mut PgConnection) -> Option<&ConnState> {
-    conn.instrumentation().downcast_ref::<ConnState>()
-}
-
-impl ManageConnection for PgManager {
-    type Connection = PgConnection;
-    type Error = diesel::r2d2::Error;
-
-    fn connect(&self) -> Result<PgConnection, Self::Error> {
-        let mut conn = self.inner.connect()?;
-        // One round trip; lc_messages needs superuser, so it is only set when
-        // we are one (errors are classified by message for a few kinds).
-        diesel::sql_query(
-            "SELECT set_config('search_path', COALESCE($1, current_setting('search_path')), false), \
-                    set_config('statement_timeout', COALESCE($2, current_setting('statement_timeout')), false), \
-                    set_config('application_name', $3, false), \
-                    (SELECT set_config('lc_messages', 'C', false) FROM pg_roles \
-                      WHERE rolname = current_user AND rolsuper)",
-        )
-        .bind::<Nullable<Text>, _>(self.session.search_path.as_deref())
-        .bind::<Nullable<Text>, _>(self.session.statement_timeout.as_deref())
-        .bind::<Text, _>(&self.session.application_name)
-        .execute(&mut conn)
-        .map_err(diesel::r2d2::Error::QueryError)?;
-        conn.set_instrumentation(ConnState {
-            last_ok: Instant::now(),
-            lost: false,
-        });
-        Ok(conn)
-    }
-
-    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Self::Error> {
-        let recent = state(conn).is_some_and(|s| s.last_ok.elapsed() < self.recheck_after);
-        if recent {
-            Ok(())
-        } else {
-            conn.ping().map_err(diesel::r2d2::Error::QueryError)
-        }
-    }
-
-    fn has_broken(&self, conn: &mut PgConnection) -> bool {
-        // A lost connection is dropped when it comes back to the pool, so the
-        // next checkout gets a fresh one.
-        self.inner.has_broken(conn) || state(conn).is_some_and(|s| s.lost)
-    }
 }

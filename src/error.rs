@@ -87,6 +87,15 @@ pub enum Error {
     /// The connection failed or closed.
     #[error("connection error: {0}")]
     Connection(String),
+    /// The connection was lost while COMMIT was in flight: the transaction
+    /// may or may not have committed. Never retried blindly; check the
+    /// database (or make the write idempotent) before trying again.
+    #[error("connection lost during COMMIT, outcome unknown: {0}")]
+    CommitUnknown(String),
+    /// A server feature the call needs is not there (for example the
+    /// `pg_stat_statements` extension).
+    #[error("not available: {0}")]
+    NotAvailable(String),
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),
@@ -103,6 +112,18 @@ impl Error {
             self,
             Error::Retryable { .. } | Error::Locked | Error::PoolTimeout { .. } | Error::Timeout
         )
+    }
+
+    /// Prefixes the field of an [`Error::Invalid`] with the item it came
+    /// from in a batch: `email` becomes `users[17].email`.
+    pub fn in_item(self, list: &str, index: usize) -> Self {
+        match self {
+            Error::Invalid { field, reason } => Error::Invalid {
+                field: format!("{list}[{index}].{field}"),
+                reason,
+            },
+            other => other,
+        }
     }
 
     /// Shorthand for [`Error::Invalid`].
@@ -184,6 +205,10 @@ fn classify(error: DieselError) -> Error {
                 Error::Timeout
             } else if message.starts_with("could not obtain lock") {
                 Error::Locked
+            } else if message.contains("must be loaded via \"shared_preload_libraries\"")
+                || message.contains("must be loaded via shared_preload_libraries")
+            {
+                Error::NotAvailable(message.to_owned())
             } else if message.starts_with("terminating connection")
                 || message.contains("server closed the connection")
             {

@@ -1,17 +1,20 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod database;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod enums;
 pub mod error;
+pub mod ops;
 pub mod pagination;
+pub mod pool;
 pub(crate) mod process;
 #[allow(missing_docs)]
 pub mod schema;
 pub mod testing;
-pub(crate) mod tx;
+pub mod tx;
 pub mod users;
 pub mod validate;
 
@@ -27,10 +30,15 @@ use diesel::PgConnection;
 pub trait Repos {
     /// Users and profiles.
     fn users(&mut self) -> users::UserRepo<'_>;
+    /// The append-only audit log.
+    fn audit(&mut self) -> audit::AuditRepo<'_>;
 }
 
 impl Repos for PgConnection {
     fn users(&mut self) -> users::UserRepo<'_> {
         users::UserRepo::new(self)
+    }
+    fn audit(&mut self) -> audit::AuditRepo<'_> {
+        audit::AuditRepo::new(self)
     }
 }

@@ -141,3 +141,14 @@ pub fn timezone<'a>(field: &str, value: &'a str) -> Result<&'a str> {
         ))
     }
 }
+
+/// A JSON value that must be an object (`{..}`), as the jsonb CHECKs require.
+pub fn json_object(field: &str, value: &serde_json::Value) -> Result<()> {
+    if !value.is_object() {
+        return Err(Error::invalid(field, "must be a JSON object"));
+    }
+    if value.to_string().contains("\\u0000") {
+        return Err(Error::invalid(field, "contains a NUL character"));
+    }
+    Ok(())
+}

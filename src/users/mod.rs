@@ -1,8 +1,14 @@
 //! Users and their profiles: [`UserRepo`], reached with `conn.users()`.
 
+mod bulk;
+mod locks;
 mod model;
 
-pub use model::{NewUser, ProfileChanges, User, UserChanges, UserProfile, NAME_MAX};
+pub use bulk::{BatchFailure, BatchReport};
+pub use model::{
+    NewUser, ProfileChanges, User, UserChanges, UserProfile, DEFAULT_LOCALE, DEFAULT_TIMEZONE,
+    NAME_MAX,
+};
 
 use chrono::{DateTime, Utc};
 use diesel::dsl::{now, AsSelect, SqlTypeOf};

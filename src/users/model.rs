@@ -12,6 +12,10 @@ use crate::validate;
 
 /// Longest display name.
 pub const NAME_MAX: usize = 200;
+/// The `users.locale` column default (checked against the schema by a test).
+pub const DEFAULT_LOCALE: &str = "en";
+/// The `users.timezone` column default (checked against the schema by a test).
+pub const DEFAULT_TIMEZONE: &str = "UTC";
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]

@@ -1,7 +1,7 @@
-//! Transaction helpers shared by every repository. Optimistic locking lives
-//! here: every versioned table is updated through [`versioned_update!`], one
-//! `UPDATE .. WHERE id = $1 AND version = $2 RETURNING ..` statement, and a
-//! zero-row result is explained by [`versioned`] as stale or missing.
+//! Optimistic locking: every versioned table is updated through
+//! [`versioned_update!`], one `UPDATE .. WHERE id = $1 AND version = $2
+//! RETURNING ..` statement, and a zero-row result is explained by
+//! [`versioned`] as stale or missing.
 
 use diesel::QueryResult;
 use uuid::Uuid;
@@ -63,7 +63,7 @@ macro_rules! versioned_update {
         .returning(<$model>::as_returning())
         .get_result::<$model>(conn)
         .optional()?;
-        $crate::tx::versioned(updated, $entity, id, expected, || {
+        $crate::tx::optimistic::versioned(updated, $entity, id, expected, || {
             $target
                 .filter($table::id.eq(id))
                 .select($table::version)

@@ -1,0 +1,188 @@
+//! The r2d2 side of the pool: connection setup, the checkout check,
+//! per-query tracing, and the counters behind `Database::pool_status`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, ManageConnection, R2D2Connection};
+use diesel::sql_types::{Nullable, Text};
+
+/// Session settings applied once to every new connection.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionSettings {
+    pub search_path: Option<String>,
+    pub statement_timeout: Option<String>,
+    pub application_name: String,
+}
+
+/// The r2d2 connection manager: Diesel's, plus session settings on connect
+/// and a checkout check that only costs a round trip for connections that
+/// have been idle (so a hot pool does not ping on every checkout, and a pool
+/// that sat through a server restart hands out working connections).
+#[derive(Debug)]
+pub struct PgManager {
+    inner: ConnectionManager<PgConnection>,
+    session: SessionSettings,
+    recheck_after: Duration,
+}
+
+impl PgManager {
+    pub(crate) fn new(
+        inner: ConnectionManager<PgConnection>,
+        session: SessionSettings,
+        recheck_after: Duration,
+    ) -> Self {
+        PgManager {
+            inner,
+            session,
+            recheck_after,
+        }
+    }
+}
+
+/// Per-connection state kept in Diesel's instrumentation slot: when the
+/// connection last completed a statement, whether it has been lost, and
+/// when the running query started (only while a tracing subscriber listens).
+struct ConnState {
+    last_ok: Instant,
+    lost: bool,
+    started: Option<Instant>,
+}
+
+/// Target of the per-query events: `saas_db::sql` at DEBUG level, with the
+/// SQL text (binds are not included), duration and error.
+pub const TRACE_TARGET: &str = "saas_db::sql";
+
+impl Instrumentation for ConnState {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        use diesel::result::{DatabaseErrorKind as Kind, Error as E};
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                // Checking the callsite interest is a few nanoseconds when no
+                // subscriber is installed; then we skip the clock entirely.
+                self.started = tracing::enabled!(target: TRACE_TARGET, tracing::Level::DEBUG)
+                    .then(Instant::now);
+            }
+            InstrumentationEvent::FinishQuery { query, error, .. } => {
+                let now = Instant::now();
+                match error {
+                    None => self.last_ok = now,
+                    Some(E::DatabaseError(
+                        Kind::ClosedConnection | Kind::UnableToSendCommand,
+                        _,
+                    )) => self.lost = true,
+                    Some(_) => {}
+                }
+                if let Some(started) = self.started.take() {
+                    let micros = now.duration_since(started).as_micros() as u64;
+                    match error {
+                        None => {
+                            tracing::debug!(target: TRACE_TARGET, sql = %query, micros, "query")
+                        }
+                        Some(e) => {
+                            tracing::debug!(target: TRACE_TARGET, sql = %query, micros, error = %e, "query failed")
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn state(conn: &mut PgConnection) -> Option<&ConnState> {
+    conn.instrumentation().downcast_ref::<ConnState>()
+}
+
+impl ManageConnection for PgManager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConnection, Self::Error> {
+        let mut conn = self.inner.connect()?;
+        // One round trip; lc_messages needs superuser, so it is only set when
+        // we are one (errors are classified by message for a few kinds).
+        diesel::sql_query(
+            "SELECT set_config('search_path', COALESCE($1, current_setting('search_path')), false), \
+                    set_config('statement_timeout', COALESCE($2, current_setting('statement_timeout')), false), \
+                    set_config('application_name', $3, false), \
+                    (SELECT set_config('lc_messages', 'C', false) FROM pg_roles \
+                      WHERE rolname = current_user AND rolsuper)",
+        )
+        .bind::<Nullable<Text>, _>(self.session.search_path.as_deref())
+        .bind::<Nullable<Text>, _>(self.session.statement_timeout.as_deref())
+        .bind::<Text, _>(&self.session.application_name)
+        .execute(&mut conn)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        conn.set_instrumentation(ConnState {
+            last_ok: Instant::now(),
+            lost: false,
+            started: None,
+        });
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Self::Error> {
+        let recent = state(conn).is_some_and(|s| s.last_ok.elapsed() < self.recheck_after);
+        if recent {
+            Ok(())
+        } else {
+            conn.ping().map_err(diesel::r2d2::Error::QueryError)
+        }
+    }
+
+    fn has_broken(&self, conn: &mut PgConnection) -> bool {
+        // A lost connection is dropped when it comes back to the pool, so the
+        // next checkout gets a fresh one.
+        self.inner.has_broken(conn) || state(conn).is_some_and(|s| s.lost)
+    }
+}
+
+/// Pool counters fed by r2d2's event hooks (lock-free).
+#[derive(Debug, Default)]
+pub(crate) struct PoolEvents {
+    pub checkouts: AtomicU64,
+    /// Checkouts that found no idle connection and had to wait.
+    pub waits: AtomicU64,
+    pub wait_micros: AtomicU64,
+    pub timeouts: AtomicU64,
+    pub connections_opened: AtomicU64,
+    pub connections_closed: AtomicU64,
+}
+
+/// Hands r2d2's events to shared [`PoolEvents`].
+#[derive(Debug)]
+pub(crate) struct EventSink(pub Arc<PoolEvents>);
+
+impl std::ops::Deref for EventSink {
+    type Target = PoolEvents;
+    fn deref(&self) -> &PoolEvents {
+        &self.0
+    }
+}
+
+impl r2d2::HandleEvent for EventSink {
+    fn handle_acquire(&self, _: r2d2::event::AcquireEvent) {
+        self.connections_opened.fetch_add(1, Ordering::Relaxed);
+    }
+    fn handle_release(&self, _: r2d2::event::ReleaseEvent) {
+        self.connections_closed.fetch_add(1, Ordering::Relaxed);
+    }
+    fn handle_checkout(&self, event: r2d2::event::CheckoutEvent) {
+        self.checkouts.fetch_add(1, Ordering::Relaxed);
+        // An idle connection is handed out in well under a millisecond;
+        // anything slower waited for one to be returned or opened.
+        if event.duration() >= Duration::from_millis(1) {
+            self.waits.fetch_add(1, Ordering::Relaxed);
+        }
+        self.wait_micros
+            .fetch_add(event.duration().as_micros() as u64, Ordering::Relaxed);
+    }
+    fn handle_timeout(&self, _: r2d2::event::TimeoutEvent) {
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,14 @@
+//! Transaction helpers shared by every repository: retrying transactions
+//! with a chosen isolation level, per-transaction timeouts, and optimistic
+//! locking (the versioned update every versioned table goes through).
+//!
+//! Row locks are taken with Diesel's own `.for_update()`, `.no_wait()` and
+//! `.skip_locked()` on a select; converting the error with `Error::from`
+//! turns a refused `NOWAIT` into [`crate::Error::Locked`]. The repositories
+//! expose the common cases (`UserRepo::lock`, `UserRepo::try_lock`).
+
+pub(crate) mod optimistic;
+mod retry;
+
+pub(crate) use optimistic::versioned_update;
+pub use retry::{set_local_statement_timeout, transaction_with_retry, Isolation, RetryPolicy};

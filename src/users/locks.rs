@@ -1,0 +1,45 @@
+//! Row locks on users, for read-decide-write sequences inside a transaction.
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::{User, UserRepo};
+use crate::error::{Error, Result};
+use crate::schema::users;
+
+impl UserRepo<'_> {
+    /// Locks the user's row (`SELECT .. FOR UPDATE`) until the end of the
+    /// current transaction, waiting for other holders, and returns it fresh.
+    /// Outside a transaction the lock ends with the statement, so call it
+    /// inside `db.transaction(..)`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Timeout`] past a lock or statement timeout.
+    pub fn lock(&mut self, id: Uuid) -> Result<User> {
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::deleted_at.is_null())
+            .select(User::as_select())
+            .for_update()
+            .first(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound { entity: "user" })
+    }
+
+    /// Like [`UserRepo::lock`] but without waiting (`NOWAIT`).
+    ///
+    /// # Errors
+    /// [`Error::Locked`] when another transaction holds the row;
+    /// [`Error::NotFound`]. A failed `NOWAIT` aborts the transaction.
+    pub fn try_lock(&mut self, id: Uuid) -> Result<User> {
+        users::table
+            .filter(users::id.eq(id))
+            .filter(users::deleted_at.is_null())
+            .select(User::as_select())
+            .for_update()
+            .no_wait()
+            .first(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound { entity: "user" })
+    }
+}
