@@ -8,4 +8,5 @@ mod embedded;
 mod migrations;
 mod optimistic_locking;
 mod pagination;
+mod reliability;
 mod users;
