@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use diesel::dsl;
 use diesel::expression::AsExpression;
 use diesel::prelude::*;
@@ -61,7 +61,10 @@ impl CursorKey for DateTime<Utc> {
         out.extend_from_slice(&self.timestamp_micros().to_be_bytes());
     }
     fn read(bytes: &[u8]) -> Option<Self> {
-        DateTime::from_timestamp_micros(i64::from_be_bytes(bytes.try_into().ok()?))
+        let t = DateTime::from_timestamp_micros(i64::from_be_bytes(bytes.try_into().ok()?))?;
+        // PostgreSQL's timestamptz range (4713 BC to 294276 AD): a key
+        // outside it could only come from a hand-made cursor.
+        (-4712..=294_275).contains(&t.year()).then_some(t)
     }
 }
 

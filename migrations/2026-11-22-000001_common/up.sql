@@ -1,10 +1,13 @@
 -- Shared by every table that has updated_at: keeps it right for writers
--- outside this crate too. now() is the transaction's start time, so every row
--- touched by one transaction carries the same timestamp.
+-- outside this crate too. An UPDATE that changes nothing leaves it alone.
+-- now() is the transaction's start time, so every row touched by one
+-- transaction carries the same timestamp.
 CREATE FUNCTION set_updated_at() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.updated_at := now();
+    IF NEW IS DISTINCT FROM OLD THEN
+        NEW.updated_at := now();
+    END IF;
     RETURN NEW;
 END
 $$;

@@ -65,7 +65,7 @@ fn spawn_child(how: &str) -> (Child, PathBuf, i32) {
     (child, root, pid)
 }
 
-fn assert_cleaned_up(root: &PathBuf, postmaster: i32) {
+fn assert_cleaned_up(root: &std::path::Path, postmaster: i32) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let alive = |pid: i32| {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))

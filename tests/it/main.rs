@@ -2,6 +2,7 @@
 //! server and one template per run), one module per concern.
 
 mod bad_input;
+mod bulk;
 mod catalog;
 mod database;
 mod embedded;
