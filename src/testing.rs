@@ -15,7 +15,7 @@
 //! [`crate::embedded`] (feature `embedded`, on by default).
 //!
 //! How it stays fast: the first test of a process builds a template database
-//! (`saas_db_tpl_<fingerprint of the migrations>`) under an advisory lock, so
+//! (`saas_db_tpl_<fingerprint of the migrations>_<month>`) under an advisory lock, so
 //! concurrent test processes (nextest) build it once and later runs reuse it
 //! until a migration changes. Every test then gets
 //! `CREATE DATABASE .. TEMPLATE .. STRATEGY FILE_COPY` (tens of
@@ -166,7 +166,13 @@ fn server() -> std::result::Result<&'static Server, String> {
                 Ok(url) if !url.is_empty() => url,
                 _ => embedded_url()?,
             };
-            let template = format!("saas_db_tpl_{}", env!("SAAS_DB_MIGRATIONS_FINGERPRINT"));
+            // The month is part of the name because the migration creates
+            // the audit partitions for the current month onwards.
+            let template = format!(
+                "saas_db_tpl_{}_{}",
+                env!("SAAS_DB_MIGRATIONS_FINGERPRINT"),
+                chrono::Utc::now().format("%Y%m")
+            );
             let host_tag = host_tag();
             prepare(&admin_url, &template, &host_tag).map_err(|e| e.to_string())?;
             Ok(Server {

@@ -36,6 +36,12 @@ SET search_path FROM CURRENT
 AS $$
 DECLARE
     first_month date := date_trunc('month', now() AT TIME ZONE 'UTC')::date;
+    -- The schema audit_logs lives in (resolved through the search_path
+    -- captured at creation), so partitions of another schema's copy are
+    -- neither mistaken for ours nor created in the wrong place.
+    home        text := (SELECT n.nspname FROM pg_class c
+                           JOIN pg_namespace n ON n.oid = c.relnamespace
+                          WHERE c.oid = 'audit_logs'::regclass);
     month_start date;
     part_name   text;
     created     integer := 0;
@@ -47,10 +53,12 @@ BEGIN
     FOR i IN 0..months_ahead LOOP
         month_start := first_month + make_interval(months => i);
         part_name := 'audit_logs_p' || to_char(month_start, 'YYYYMM');
-        IF to_regclass(part_name) IS NULL THEN
+        IF to_regclass(format('%I.%I', home, part_name)) IS NULL THEN
             EXECUTE format(
-                'CREATE TABLE %I PARTITION OF audit_logs FOR VALUES FROM (%L) TO (%L)',
+                'CREATE TABLE %I.%I PARTITION OF %I.audit_logs FOR VALUES FROM (%L) TO (%L)',
+                home,
                 part_name,
+                home,
                 month_start::timestamp AT TIME ZONE 'UTC',
                 (month_start + interval '1 month')::timestamp AT TIME ZONE 'UTC'
             );
