@@ -46,15 +46,17 @@ impl PgManager {
 
 /// Per-connection state kept in Diesel's instrumentation slot: when the
 /// connection last completed a statement, whether it has been lost, and
-/// when the running query started (only while a tracing subscriber listens).
+/// when the running queries started (only while a tracing subscriber
+/// listens). A stack, because Diesel runs the enum type lookup of a query
+/// inside that query's start and finish events.
 struct ConnState {
     last_ok: Instant,
     lost: bool,
-    started: Option<Instant>,
+    started: Vec<Instant>,
 }
 
 /// Target of the per-query events: `saas_db::sql` at DEBUG level, with the
-/// SQL text (binds are not included), duration and error.
+/// SQL text (never the bind values), duration in microseconds and error.
 pub const TRACE_TARGET: &str = "saas_db::sql";
 
 impl Instrumentation for ConnState {
@@ -64,8 +66,9 @@ impl Instrumentation for ConnState {
             InstrumentationEvent::StartQuery { .. } => {
                 // Checking the callsite interest is a few nanoseconds when no
                 // subscriber is installed; then we skip the clock entirely.
-                self.started = tracing::enabled!(target: TRACE_TARGET, tracing::Level::DEBUG)
-                    .then(Instant::now);
+                if tracing::enabled!(target: TRACE_TARGET, tracing::Level::DEBUG) {
+                    self.started.push(Instant::now());
+                }
             }
             InstrumentationEvent::FinishQuery { query, error, .. } => {
                 let now = Instant::now();
@@ -77,14 +80,16 @@ impl Instrumentation for ConnState {
                     )) => self.lost = true,
                     Some(_) => {}
                 }
-                if let Some(started) = self.started.take() {
+                if let Some(started) = self.started.pop() {
                     let micros = now.duration_since(started).as_micros() as u64;
+                    // Diesel's rendering appends the bind values; they may be
+                    // secrets (hashes, tokens, emails), so only the SQL goes out.
+                    let rendered = query.to_string();
+                    let sql = rendered.split(" -- binds: ").next().unwrap_or("");
                     match error {
-                        None => {
-                            tracing::debug!(target: TRACE_TARGET, sql = %query, micros, "query")
-                        }
+                        None => tracing::debug!(target: TRACE_TARGET, sql, micros, "query"),
                         Some(e) => {
-                            tracing::debug!(target: TRACE_TARGET, sql = %query, micros, error = %e, "query failed")
+                            tracing::debug!(target: TRACE_TARGET, sql, micros, error = %e, "query failed")
                         }
                     }
                 }
@@ -121,7 +126,7 @@ impl ManageConnection for PgManager {
         conn.set_instrumentation(ConnState {
             last_ok: Instant::now(),
             lost: false,
-            started: None,
+            started: Vec::new(),
         });
         Ok(conn)
     }

@@ -148,18 +148,23 @@ impl Database {
         let mut conn = self.conn()?;
         Ok(diesel::sql_query(
             "SELECT c.relname::text AS table,
-                    (SELECT coalesce(sum(greatest(p.reltuples, 0)), 0)::bigint
-                       FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid) AS rows_estimate,
-                    (SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)::bigint
-                       FROM pg_partition_tree(c.oid) t) AS total_bytes,
-                    (SELECT coalesce(sum(pg_indexes_size(t.relid)), 0)::bigint
-                       FROM pg_partition_tree(c.oid) t) AS index_bytes
+                    sizes.rows_estimate, sizes.total_bytes, sizes.index_bytes
                FROM pg_class c
                JOIN pg_namespace n ON n.oid = c.relnamespace
+               -- The table itself plus, for a partitioned one, every partition
+               -- (pg_partition_tree returns nothing for a plain table).
+               CROSS JOIN LATERAL (
+                   SELECT coalesce(sum(greatest(p.reltuples, 0)), 0)::bigint AS rows_estimate,
+                          coalesce(sum(pg_total_relation_size(p.oid)), 0)::bigint AS total_bytes,
+                          coalesce(sum(pg_indexes_size(p.oid)), 0)::bigint AS index_bytes
+                     FROM pg_class p
+                    WHERE p.oid IN (SELECT c.oid UNION SELECT relid FROM pg_partition_tree(c.oid))
+                      AND p.relkind <> 'p' -- a partitioned parent's estimate repeats its partitions''
+               ) sizes
               WHERE n.nspname = coalesce($1, current_schema())
                 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
                 AND c.relname <> '__diesel_schema_migrations'
-              ORDER BY total_bytes DESC, c.relname",
+              ORDER BY sizes.total_bytes DESC, c.relname",
         )
         .bind::<Nullable<Text>, _>(self.schema())
         .load(&mut *conn)?)

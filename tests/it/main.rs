@@ -7,6 +7,7 @@ mod catalog;
 mod database;
 mod embedded;
 mod migrations;
+mod ops;
 mod optimistic_locking;
 mod pagination;
 mod reliability;
