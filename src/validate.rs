@@ -142,12 +142,23 @@ pub fn timezone<'a>(field: &str, value: &'a str) -> Result<&'a str> {
     }
 }
 
-/// A JSON value that must be an object (`{..}`), as the jsonb CHECKs require.
+/// A JSON value that must be an object (`{..}`), as the jsonb CHECKs
+/// require, with no NUL character in any key or string (jsonb refuses them).
 pub fn json_object(field: &str, value: &serde_json::Value) -> Result<()> {
+    fn has_nul(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(has_nul),
+            serde_json::Value::Object(map) => {
+                map.iter().any(|(k, v)| k.contains('\0') || has_nul(v))
+            }
+            _ => false,
+        }
+    }
     if !value.is_object() {
         return Err(Error::invalid(field, "must be a JSON object"));
     }
-    if value.to_string().contains("\\u0000") {
+    if has_nul(value) {
         return Err(Error::invalid(field, "contains a NUL character"));
     }
     Ok(())

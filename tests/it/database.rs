@@ -80,16 +80,17 @@ fn statement_timeout_is_a_typed_error_and_the_connection_survives() {
 #[test]
 fn exhausted_pool_gives_pool_timeout_within_the_connection_timeout() {
     let test_db = TestDatabase::with_builder(|b| {
-        b.max_size(1).connection_timeout(Duration::from_millis(300))
+        b.max_size(2).connection_timeout(Duration::from_millis(300))
     })
     .unwrap();
-    let held = test_db.conn().unwrap();
+    let held = (test_db.conn().unwrap(), test_db.conn().unwrap());
     let started = Instant::now();
     let Err(err) = test_db.conn() else {
-        panic!("a second checkout from a pool of one succeeded")
+        panic!("a third checkout from a pool of two succeeded")
     };
     let waited = started.elapsed();
     assert!(matches!(err, Error::PoolTimeout { .. }), "{err:?}");
+    assert!(err.is_retryable());
     assert!(
         waited >= Duration::from_millis(300),
         "gave up early: {waited:?}"

@@ -461,3 +461,47 @@ fn skip_locked_workers_process_every_job_exactly_once() {
     );
     assert_eq!(drain_jobs(&db, true), (1000, 0));
 }
+
+/// The connection dies while COMMIT runs (a deferred trigger terminates its
+/// own backend at commit time). The outcome is unknown to the client, so it
+/// must be reported as such and not retried; a loss before COMMIT is a plain
+/// connection error (the control).
+#[test]
+fn connection_lost_during_commit_is_reported_and_not_retried() {
+    let db = TestDatabase::with_builder(|b| b.max_size(1)).unwrap();
+    setup(
+        &db,
+        "CREATE TABLE ledger (id int PRIMARY KEY);
+         CREATE FUNCTION die_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(1); RETURN NULL; END $$;
+         CREATE CONSTRAINT TRIGGER ledger_die AFTER INSERT ON ledger
+             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die_at_commit();",
+    );
+    let runs = AtomicU32::new(0);
+    let err = db
+        .transaction_with_retry(&RetryPolicy::new().attempts(5), |tx| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            tx.batch_execute("INSERT INTO ledger VALUES (1)")?;
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::CommitUnknown(_)), "{err:?}");
+    assert!(!err.is_retryable());
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "a commit with unknown outcome was retried"
+    );
+
+    // Control: the same death before COMMIT (immediate trigger) is an
+    // ordinary connection error.
+    let err = db
+        .transaction_with_retry(&RetryPolicy::new(), |tx| {
+            tx.batch_execute("SET CONSTRAINTS ALL IMMEDIATE; INSERT INTO ledger VALUES (2)")?;
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    let mut conn = db.conn().unwrap();
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM ledger"), 0);
+}
