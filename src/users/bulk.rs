@@ -4,25 +4,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::model::{UserChanges, DEFAULT_LOCALE, DEFAULT_TIMEZONE};
+use super::model::UserChanges;
 use super::{NewUser, UserRepo};
 use crate::error::{Error, Result};
 use crate::schema::users;
-
-/// The row COPY writes: every column explicit (COPY has no per-row DEFAULT),
-/// with the same defaults the table declares for locale and time zone.
-#[derive(Insertable)]
-#[diesel(table_name = users, treat_none_as_default_value = false)]
-struct CopyRow<'a> {
-    id: Uuid,
-    email: &'a str,
-    name: &'a str,
-    username: Option<&'a str>,
-    avatar_url: Option<&'a str>,
-    role: crate::enums::UserRole,
-    locale: &'a str,
-    timezone: &'a str,
-}
 
 /// What [`UserRepo::batch_update`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,19 +46,7 @@ impl UserRepo<'_> {
             .iter()
             .zip(emails.iter_mut())
             .enumerate()
-            .map(|(i, (new, email))| {
-                let row = new.to_row(email).map_err(|e| e.in_item("users", i))?;
-                Ok(CopyRow {
-                    id: row.id,
-                    email: row.email,
-                    name: row.name,
-                    username: row.username,
-                    avatar_url: row.avatar_url,
-                    role: row.role,
-                    locale: row.locale.unwrap_or(DEFAULT_LOCALE),
-                    timezone: row.timezone.unwrap_or(DEFAULT_TIMEZONE),
-                })
-            })
+            .map(|(i, (new, email))| new.to_row(email).map_err(|e| e.in_item("users", i)))
             .collect::<Result<Vec<_>>>()?;
         if rows.is_empty() {
             return Ok(0);

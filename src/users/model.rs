@@ -144,21 +144,23 @@ impl<'a> NewUser<'a> {
                 .map(|u| validate::url("avatar_url", u))
                 .transpose()?,
             role: self.role,
-            locale: self
-                .locale
-                .map(|l| validate::locale("locale", l))
-                .transpose()?,
-            timezone: self
-                .timezone
-                .map(|t| validate::timezone("timezone", t))
-                .transpose()?,
+            locale: match self.locale {
+                Some(l) => validate::locale("locale", l)?,
+                None => DEFAULT_LOCALE,
+            },
+            timezone: match self.timezone {
+                Some(t) => validate::timezone("timezone", t)?,
+                None => DEFAULT_TIMEZONE,
+            },
         })
     }
 }
 
-/// The validated row `create` and `import` insert.
+/// The validated row `create` inserts and `import` copies. Every column is
+/// explicit (COPY has no per-row DEFAULT), with the table's own defaults for
+/// locale and time zone.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub(crate) struct UserRow<'a> {
     pub id: Uuid,
     pub email: &'a str,
@@ -166,8 +168,8 @@ pub(crate) struct UserRow<'a> {
     pub username: Option<&'a str>,
     pub avatar_url: Option<&'a str>,
     pub role: UserRole,
-    pub locale: Option<&'a str>,
-    pub timezone: Option<&'a str>,
+    pub locale: &'a str,
+    pub timezone: &'a str,
 }
 
 /// Changes for [`crate::users::UserRepo::update`]. `None` leaves a column as
