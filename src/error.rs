@@ -56,6 +56,17 @@ pub enum Error {
         /// The foreign-key constraint.
         constraint: String,
     },
+    /// The caller may not do this (a banned user signing in, an access rule).
+    #[error("forbidden: {reason}")]
+    Forbidden {
+        /// Why.
+        reason: String,
+    },
+    /// A secret token (verification, magic link, invitation) that is
+    /// unknown, expired, already used or of another kind. Which of these is
+    /// deliberately not said.
+    #[error("invalid or expired token")]
+    InvalidToken,
     /// A pagination cursor that is malformed, truncated, tampered with or
     /// from another listing.
     #[error("invalid cursor: {reason}")]

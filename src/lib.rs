@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod auth;
 pub mod database;
 #[cfg(feature = "embedded")]
 pub mod embedded;
@@ -32,6 +33,14 @@ pub trait Repos {
     fn users(&mut self) -> users::UserRepo<'_>;
     /// The append-only audit log.
     fn audit(&mut self) -> audit::AuditRepo<'_>;
+    /// OAuth and credential accounts.
+    fn accounts(&mut self) -> auth::AccountRepo<'_>;
+    /// Sign-in sessions.
+    fn sessions(&mut self) -> auth::SessionRepo<'_>;
+    /// Single-use verification tokens.
+    fn verification_tokens(&mut self) -> auth::VerificationTokenRepo<'_>;
+    /// The sign-in flows (confirm email, reset password, magic link, password).
+    fn auth(&mut self) -> auth::AuthFlows<'_>;
 }
 
 impl Repos for PgConnection {
@@ -40,5 +49,17 @@ impl Repos for PgConnection {
     }
     fn audit(&mut self) -> audit::AuditRepo<'_> {
         audit::AuditRepo::new(self)
+    }
+    fn accounts(&mut self) -> auth::AccountRepo<'_> {
+        auth::AccountRepo::new(self)
+    }
+    fn sessions(&mut self) -> auth::SessionRepo<'_> {
+        auth::SessionRepo::new(self)
+    }
+    fn verification_tokens(&mut self) -> auth::VerificationTokenRepo<'_> {
+        auth::VerificationTokenRepo::new(self)
+    }
+    fn auth(&mut self) -> auth::AuthFlows<'_> {
+        auth::AuthFlows::new(self)
     }
 }

@@ -417,6 +417,15 @@ impl<'c> UserRepo<'c> {
     }
 }
 
+/// Whether a user may sign in now: not soft-deleted, and not banned (or the
+/// ban has expired). Shared by session validation and the sign-in flows.
+#[diesel::dsl::auto_type]
+pub(crate) fn may_sign_in() -> _ {
+    users::deleted_at
+        .is_null()
+        .and(users::banned_at.is_null().or(users::ban_expires_at.le(now)))
+}
+
 mod sql {
     use diesel::sql_types::{Nullable, Text, Timestamptz};
     diesel::define_sql_function!(fn lower(x: Nullable<Text>) -> Nullable<Text>);

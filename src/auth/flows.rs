@@ -1,0 +1,141 @@
+//! The sign-in flows, each one transaction: [`AuthFlows`], from `conn.auth()`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use diesel::prelude::*;
+
+use super::accounts::AccountRepo;
+use super::secret::Token;
+use super::sessions::{Session, SessionRepo};
+use super::tokens::{VerificationToken, VerificationTokenRepo};
+use crate::enums::TokenKind;
+use crate::error::{Error, Result};
+use crate::users::{User, UserRepo};
+
+/// A new session: the row, its token (to hand to the client once) and the user.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// The session.
+    pub session: Session,
+    /// Its token.
+    pub token: Token,
+    /// The user.
+    pub user: User,
+}
+
+/// Where a new session comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    /// How long the session lives.
+    pub ttl: Duration,
+    /// Client address.
+    pub ip: Option<IpAddr>,
+    /// Client user agent.
+    pub user_agent: Option<&'a str>,
+}
+
+/// The flows. Each runs in one transaction (a savepoint inside an open one):
+/// either every step happens or none does.
+pub struct AuthFlows<'c> {
+    conn: &'c mut PgConnection,
+}
+
+impl<'c> AuthFlows<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        AuthFlows { conn }
+    }
+
+    /// Confirms an email address: redeems an email-verification token and
+    /// marks the user's email verified.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`]; also when the user's email changed since the
+    /// token was issued (it confirms the old address, not the new one).
+    pub fn confirm_email(&mut self, token: &str) -> Result<User> {
+        self.conn.transaction(|tx| {
+            let redeemed =
+                VerificationTokenRepo::new(tx).consume(TokenKind::EmailVerification, token)?;
+            let user = owner(tx, &redeemed)?;
+            if user.email != redeemed.email {
+                return Err(Error::InvalidToken);
+            }
+            UserRepo::new(tx).verify_email(user.id)
+        })
+    }
+
+    /// Resets a password: redeems a password-reset token, sets the new
+    /// password, and revokes every session of the user.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`]; [`Error::Invalid`] for a bad new password
+    /// (then the token is not used up).
+    pub fn reset_password(&mut self, token: &str, new_password: &str) -> Result<User> {
+        self.conn.transaction(|tx| {
+            let redeemed =
+                VerificationTokenRepo::new(tx).consume(TokenKind::PasswordReset, token)?;
+            let user = owner(tx, &redeemed)?;
+            AccountRepo::new(tx).set_password(user.id, new_password)?;
+            SessionRepo::new(tx).revoke_all_for_user(user.id, None)?;
+            Ok(user)
+        })
+    }
+
+    /// Signs in with a magic link: redeems the token and starts a session.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`]; [`Error::Forbidden`] for a banned user.
+    pub fn sign_in_with_magic_link(&mut self, token: &str, client: Client<'_>) -> Result<SignedIn> {
+        self.conn.transaction(|tx| {
+            let redeemed = VerificationTokenRepo::new(tx).consume(TokenKind::MagicLink, token)?;
+            let user = owner(tx, &redeemed)?;
+            start_session(tx, user, client)
+        })
+    }
+
+    /// Signs in with email and password. `Ok(None)` for an unknown email,
+    /// a wrong password or a deleted user, all taking the same time.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] for a banned user with the right password.
+    pub fn sign_in_with_password(
+        &mut self,
+        email: &str,
+        password: &str,
+        client: Client<'_>,
+    ) -> Result<Option<SignedIn>> {
+        self.conn.transaction(|tx| {
+            let user = UserRepo::new(tx).find_by_email(email)?;
+            let Some(user) = user else {
+                // Spend the hashing time anyway: no account enumeration by timing.
+                AccountRepo::new(tx).verify_password(uuid::Uuid::nil(), password)?;
+                return Ok(None);
+            };
+            if !AccountRepo::new(tx).verify_password(user.id, password)? {
+                return Ok(None);
+            }
+            start_session(tx, user, client).map(Some)
+        })
+    }
+}
+
+/// The user a redeemed token belongs to: its user id, else its email.
+fn owner(conn: &mut PgConnection, token: &VerificationToken) -> Result<User> {
+    let mut users = UserRepo::new(conn);
+    let user = match token.user_id {
+        Some(id) => users.find(id)?,
+        None => users.find_by_email(&token.email)?,
+    };
+    user.ok_or(Error::InvalidToken)
+}
+
+fn start_session(conn: &mut PgConnection, user: User, client: Client<'_>) -> Result<SignedIn> {
+    let (session, token) =
+        SessionRepo::new(conn).create(user.id, client.ttl, client.ip, client.user_agent)?;
+    UserRepo::new(conn).record_login(user.id)?;
+    Ok(SignedIn {
+        session,
+        token,
+        user,
+    })
+}

@@ -1,0 +1,28 @@
+//! Accounts, sessions and verification tokens, built so that secrets are
+//! never stored:
+//!
+//! - session, verification and (later) invitation tokens are 256 random
+//!   bits, handed to the caller once as a [`Token`]; the database keeps only
+//!   their SHA-256. A fast hash is right for them: with 256 bits of entropy
+//!   there is nothing to guess, and a lookup is one index probe;
+//! - passwords are hashed with Argon2id ([`PasswordHasher`], OWASP
+//!   parameters by default), deliberately slow because people choose
+//!   guessable passwords; hashes carry their parameters and are upgraded on
+//!   the next successful verification;
+//! - redeeming a token is one conditional UPDATE, so a token works once even
+//!   under concurrent redemption; sessions stop validating the moment the
+//!   user is banned or deleted, because validation joins the user.
+
+mod accounts;
+mod flows;
+mod password;
+mod secret;
+mod sessions;
+mod tokens;
+
+pub use accounts::{Account, AccountRepo, NewOAuthAccount, CREDENTIAL_PROVIDER};
+pub use flows::{AuthFlows, Client, SignedIn};
+pub use password::{PasswordHasher, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS};
+pub use secret::Token;
+pub use sessions::{Session, SessionRepo, TOUCH_INTERVAL};
+pub use tokens::{VerificationToken, VerificationTokenRepo};

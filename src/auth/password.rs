@@ -1,0 +1,119 @@
+//! Password hashing with Argon2id.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::error::{Error, Result};
+use crate::validate;
+
+/// Shortest password accepted by `set_password`.
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// Longest password accepted, in bytes: bounds the hashing work an attacker
+/// can ask for.
+pub const PASSWORD_MAX_BYTES: usize = 1024;
+
+/// Argon2id with chosen cost parameters. The default follows the OWASP
+/// recommendation: 19 MiB of memory, 2 iterations, 1 lane (about 20-40 ms
+/// per hash on one core here). Hashes are PHC strings that carry their own
+/// parameters, so raising the cost later re-hashes each password the next
+/// time it is verified.
+#[derive(Debug, Clone)]
+pub struct PasswordHasher {
+    params: Params,
+}
+
+impl Default for PasswordHasher {
+    fn default() -> Self {
+        PasswordHasher {
+            params: Params::new(19 * 1024, 2, 1, None).expect("valid Argon2 parameters"),
+        }
+    }
+}
+
+/// Outcome of checking a password against a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Verified {
+    pub ok: bool,
+    pub needs_rehash: bool,
+}
+
+impl PasswordHasher {
+    /// A hasher with these cost parameters (memory in KiB, iterations, lanes).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when Argon2 refuses the parameters.
+    pub fn new(memory_kib: u32, iterations: u32, lanes: u32) -> Result<Self> {
+        let params = Params::new(memory_kib, iterations, lanes, None)
+            .map_err(|e| Error::invalid("argon2 params", e.to_string()))?;
+        Ok(PasswordHasher { params })
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    /// Checks a new password's length (8 characters to 1,024 bytes, no NUL)
+    /// and hashes it with a fresh random salt.
+    pub(crate) fn hash(&self, password: &str) -> Result<String> {
+        validate::text("password", password, PASSWORD_MIN_CHARS, PASSWORD_MAX_BYTES)?;
+        if password.len() > PASSWORD_MAX_BYTES {
+            return Err(Error::invalid(
+                "password",
+                format!("is longer than {PASSWORD_MAX_BYTES} bytes"),
+            ));
+        }
+        self.hash_unchecked(password)
+    }
+
+    /// Hashes without the length policy: for re-hashing a password that
+    /// was accepted under an older policy.
+    pub(crate) fn hash_unchecked(&self, password: &str) -> Result<String> {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        self.argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::invalid("password", e.to_string()))
+    }
+
+    /// Verifies `password` against a stored PHC string, and says whether the
+    /// hash uses other parameters than ours (so the caller can re-hash).
+    pub(crate) fn verify(&self, stored: &str, password: &str) -> Verified {
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return Verified {
+                ok: false,
+                needs_rehash: false,
+            };
+        };
+        if password.len() > PASSWORD_MAX_BYTES {
+            return Verified {
+                ok: false,
+                needs_rehash: false,
+            };
+        }
+        let ok = self
+            .argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        let current = parsed.algorithm.as_str() == "argon2id"
+            && Params::try_from(&parsed).is_ok_and(|p| {
+                p.m_cost() == self.params.m_cost()
+                    && p.t_cost() == self.params.t_cost()
+                    && p.p_cost() == self.params.p_cost()
+            });
+        Verified {
+            ok,
+            needs_rehash: ok && !current,
+        }
+    }
+
+    /// Spends the same work as a real verification, for a user that has no
+    /// password, so response time does not reveal which accounts exist.
+    pub(crate) fn verify_nothing(&self, password: &str) {
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let dummy = DUMMY.get_or_init(|| {
+            self.hash_unchecked("not a real password")
+                .unwrap_or_default()
+        });
+        let _ = self.verify(dummy, password);
+    }
+}

@@ -1,0 +1,249 @@
+//! Sign-in sessions: [`SessionRepo`]. The client holds a 256-bit token; the
+//! table holds its SHA-256.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::now;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bytea, Interval, Nullable, Text};
+use ipnet::IpNet;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::secret::{self, Token};
+use crate::error::{Error, Result};
+use crate::schema::{sessions, users};
+use crate::users::{may_sign_in, User};
+use crate::validate;
+
+/// Sliding expiry writes at most this often per session.
+pub const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A session. Its token is not here: it was returned once by `create`.
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Serialize)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+pub struct Session {
+    /// Id.
+    pub id: Uuid,
+    /// Whose.
+    pub user_id: Uuid,
+    /// When it stops validating (moved forward by `touch`).
+    pub expires_at: DateTime<Utc>,
+    /// Last activity recorded by `touch`.
+    pub last_seen_at: DateTime<Utc>,
+    /// Client address at creation.
+    pub ip_address: Option<IpNet>,
+    /// Client user agent at creation.
+    pub user_agent: Option<String>,
+    /// When it was revoked (sign-out, password reset).
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `now()` as timestamptz, so interval arithmetic keeps the time zone type.
+pub(crate) fn now_tz() -> diesel::dsl::AsExprOf<now, diesel::sql_types::Timestamptz> {
+    now.into_sql::<diesel::sql_types::Timestamptz>()
+}
+
+pub(crate) fn interval(d: Duration) -> diesel::data_types::PgInterval {
+    diesel::data_types::PgInterval::from_microseconds(d.as_micros().min(i64::MAX as u128) as i64)
+}
+
+/// Sessions repository, from `conn.sessions()`.
+pub struct SessionRepo<'c> {
+    conn: &'c mut PgConnection,
+}
+
+impl<'c> SessionRepo<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        SessionRepo { conn }
+    }
+
+    /// Starts a session for a user who may sign in (exists, not deleted,
+    /// not banned), valid for `ttl`. Returns the session and its token; the
+    /// token is not stored and cannot be recovered.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for a missing or deleted user,
+    /// [`Error::Forbidden`] for a banned one, [`Error::Invalid`] for a zero
+    /// `ttl` or a bad user agent.
+    pub fn create(
+        &mut self,
+        user_id: Uuid,
+        ttl: Duration,
+        ip: Option<IpAddr>,
+        user_agent: Option<&str>,
+    ) -> Result<(Session, Token)> {
+        if ttl.is_zero() {
+            return Err(Error::invalid("ttl", "must be positive"));
+        }
+        validate::opt_text("user_agent", user_agent, 0, 1024)?;
+        let (token, hash) = Token::generate();
+        // One statement: the user's eligibility is checked where the row is made.
+        let session: Option<Session> = diesel::sql_query(
+            "INSERT INTO sessions (id, user_id, token_hash, expires_at, ip_address, user_agent)
+             SELECT $1, u.id, $3, now() + $4, $5, $6 FROM users u
+              WHERE u.id = $2 AND u.deleted_at IS NULL
+                AND (u.banned_at IS NULL OR u.ban_expires_at <= now())
+             RETURNING id, user_id, expires_at, last_seen_at, ip_address, user_agent, revoked_at, created_at",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+        .bind::<diesel::sql_types::Uuid, _>(user_id)
+        .bind::<Bytea, _>(hash.as_slice())
+        .bind::<Interval, _>(interval(ttl))
+        .bind::<Nullable<diesel::sql_types::Inet>, _>(ip.map(IpNet::from))
+        .bind::<Nullable<Text>, _>(user_agent)
+        .get_result(self.conn)
+        .optional()?;
+        match session {
+            Some(session) => Ok((session, token)),
+            None => Err(self.why_not_eligible(user_id)?),
+        }
+    }
+
+    fn why_not_eligible(&mut self, user_id: Uuid) -> Result<Error> {
+        let user = crate::Repos::users(&mut *self.conn).find(user_id)?;
+        Ok(match user {
+            None => Error::NotFound { entity: "user" },
+            Some(_) => Error::Forbidden {
+                reason: "user is banned".into(),
+            },
+        })
+    }
+
+    /// The session and its user for a presented token, in one query; `None`
+    /// when the token is unknown, the session expired or was revoked, or
+    /// the user is banned or deleted (the caller need not know which).
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn validate(&mut self, token: &str) -> Result<Option<(Session, User)>> {
+        if token.len() > 256 {
+            return Ok(None);
+        }
+        let hash = secret::hash(token);
+        Ok(sessions::table
+            .inner_join(users::table)
+            .filter(sessions::token_hash.eq(hash.as_slice()))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .filter(may_sign_in())
+            .select((Session::as_select(), User::as_select()))
+            .first(self.conn)
+            .optional()?)
+    }
+
+    /// Sliding expiry: records activity and moves `expires_at` to `now + ttl`,
+    /// but writes at most once per [`TOUCH_INTERVAL`] per session (so a busy
+    /// client does not turn every request into a write). Returns whether it
+    /// wrote.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn touch(&mut self, session_id: Uuid, ttl: Duration) -> Result<bool> {
+        let n = diesel::update(
+            sessions::table
+                .filter(sessions::id.eq(session_id))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now))
+                .filter(sessions::last_seen_at.lt(now_tz() - interval(TOUCH_INTERVAL))),
+        )
+        .set((
+            sessions::last_seen_at.eq(now),
+            sessions::expires_at.eq(now_tz() + interval(ttl)),
+        ))
+        .execute(self.conn)?;
+        Ok(n == 1)
+    }
+
+    /// Revokes one session (sign-out). Idempotent.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such session.
+    pub fn revoke(&mut self, session_id: Uuid) -> Result<()> {
+        let n = diesel::update(sessions::table.find(session_id))
+            .set(sessions::revoked_at.eq(diesel::dsl::sql::<
+                Nullable<diesel::sql_types::Timestamptz>,
+            >("coalesce(revoked_at, now())")))
+            .execute(self.conn)?;
+        if n == 0 {
+            return Err(Error::NotFound { entity: "session" });
+        }
+        Ok(())
+    }
+
+    /// Revokes every live session of the user, except `except` (the one
+    /// making the request, say). Returns how many were revoked.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn revoke_all_for_user(&mut self, user_id: Uuid, except: Option<Uuid>) -> Result<usize> {
+        let targets = sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now));
+        let n = match except {
+            Some(keep) => diesel::update(targets.filter(sessions::id.ne(keep)))
+                .set(sessions::revoked_at.eq(now))
+                .execute(self.conn)?,
+            None => diesel::update(targets)
+                .set(sessions::revoked_at.eq(now))
+                .execute(self.conn)?,
+        };
+        Ok(n)
+    }
+
+    /// The user's live sessions, newest first.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn list_for_user(&mut self, user_id: Uuid) -> Result<Vec<Session>> {
+        Ok(sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .order((sessions::created_at.desc(), sessions::id.desc()))
+            .select(Session::as_select())
+            .load(self.conn)?)
+    }
+
+    /// Deletes expired and revoked sessions, `batch` rows per statement so
+    /// no statement holds many locks or runs long. Returns how many.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a zero batch.
+    pub fn purge_expired(&mut self, batch: i64) -> Result<usize> {
+        if batch < 1 {
+            return Err(Error::invalid("batch", "must be at least 1"));
+        }
+        purge_in_batches(
+            self.conn,
+            "DELETE FROM sessions WHERE id IN (
+                 SELECT id FROM sessions WHERE expires_at <= now() OR revoked_at IS NOT NULL
+                  LIMIT $1 FOR UPDATE SKIP LOCKED)",
+            batch,
+        )
+    }
+}
+
+/// Runs a `DELETE .. LIMIT $1` statement until it deletes nothing; the
+/// total. Each statement is its own transaction outside an open one.
+pub(crate) fn purge_in_batches(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    batch: i64,
+) -> Result<usize> {
+    let mut total = 0;
+    loop {
+        let n = diesel::sql_query(sql)
+            .bind::<BigInt, _>(batch)
+            .execute(conn)?;
+        total += n;
+        if (n as i64) < batch {
+            return Ok(total);
+        }
+    }
+}

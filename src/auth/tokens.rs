@@ -1,0 +1,170 @@
+//! Single-use verification tokens (email confirmation, password reset,
+//! magic link): [`VerificationTokenRepo`].
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::now;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::secret::{self, Token};
+use super::sessions::{interval, now_tz, purge_in_batches};
+use crate::enums::TokenKind;
+use crate::error::{Error, Result};
+use crate::schema::verification_tokens as vt;
+use crate::validate;
+
+/// An issued token. The token itself was returned once by `issue`.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = vt, check_for_backend(diesel::pg::Pg))]
+pub struct VerificationToken {
+    /// Id.
+    pub id: Uuid,
+    /// What it is for.
+    pub kind: TokenKind,
+    /// The address it was sent to (normalised).
+    pub email: String,
+    /// The user it is for, if known when issued.
+    pub user_id: Option<Uuid>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was redeemed.
+    pub used_at: Option<DateTime<Utc>>,
+    /// Issued at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Verification tokens repository, from `conn.verification_tokens()`.
+pub struct VerificationTokenRepo<'c> {
+    conn: &'c mut PgConnection,
+}
+
+impl<'c> VerificationTokenRepo<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        VerificationTokenRepo { conn }
+    }
+
+    /// Issues a token of `kind` for `email` (and `user_id` when known),
+    /// valid for `ttl`, and returns it once. Earlier unused tokens of the
+    /// same kind for the same user (or, without a user, the same email)
+    /// stop working: they are expired, not deleted, so `recent_count` still
+    /// sees them. Concurrent issues for the same target are serialised.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a malformed email or zero `ttl`.
+    pub fn issue(
+        &mut self,
+        kind: TokenKind,
+        email: &str,
+        user_id: Option<Uuid>,
+        ttl: Duration,
+    ) -> Result<(VerificationToken, Token)> {
+        let email = validate::email("email", email)?;
+        if ttl.is_zero() {
+            return Err(Error::invalid("ttl", "must be positive"));
+        }
+        let (token, hash) = Token::generate();
+        let issued = self.conn.transaction(|tx| {
+            let target = match user_id {
+                Some(id) => id.to_string(),
+                None => email.clone(),
+            };
+            diesel::sql_query(
+                "SELECT pg_advisory_xact_lock(hashtext('saas_db.token.' || $1 || '.' || $2))",
+            )
+            .bind::<Text, _>(format!("{kind:?}"))
+            .bind::<Text, _>(&target)
+            .execute(tx)?;
+            let older = vt::table
+                .filter(vt::kind.eq(kind))
+                .filter(vt::used_at.is_null())
+                .filter(vt::expires_at.gt(now));
+            match user_id {
+                Some(id) => diesel::update(older.filter(vt::user_id.eq(id)))
+                    .set(vt::expires_at.eq(now))
+                    .execute(tx)?,
+                None => diesel::update(
+                    older
+                        .filter(vt::user_id.is_null())
+                        .filter(vt::email.eq(&email)),
+                )
+                .set(vt::expires_at.eq(now))
+                .execute(tx)?,
+            };
+            diesel::insert_into(vt::table)
+                .values((
+                    vt::id.eq(Uuid::now_v7()),
+                    vt::kind.eq(kind),
+                    vt::email.eq(&email),
+                    vt::user_id.eq(user_id),
+                    vt::token_hash.eq(hash.as_slice()),
+                    vt::expires_at.eq(now_tz() + interval(ttl)),
+                ))
+                .returning(VerificationToken::as_returning())
+                .get_result(tx)
+        })?;
+        Ok((issued, token))
+    }
+
+    /// Redeems a token: one atomic statement that marks it used only if it
+    /// is of `kind`, unused and unexpired. Of any number of concurrent
+    /// redemptions exactly one succeeds.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] for an unknown, expired, used or other-kind token.
+    pub fn consume(&mut self, kind: TokenKind, token: &str) -> Result<VerificationToken> {
+        if token.len() > 256 {
+            return Err(Error::InvalidToken);
+        }
+        let hash = secret::hash(token);
+        diesel::update(
+            vt::table
+                .filter(vt::token_hash.eq(hash.as_slice()))
+                .filter(vt::kind.eq(kind))
+                .filter(vt::used_at.is_null())
+                .filter(vt::expires_at.gt(now)),
+        )
+        .set(vt::used_at.eq(now))
+        .returning(VerificationToken::as_returning())
+        .get_result(self.conn)
+        .optional()?
+        .ok_or(Error::InvalidToken)
+    }
+
+    /// How many tokens of `kind` were issued to `email` within `window`,
+    /// for throttling (say, at most 3 reset emails an hour).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a malformed email.
+    pub fn recent_count(&mut self, email: &str, kind: TokenKind, window: Duration) -> Result<i64> {
+        let email = validate::email("email", email)?;
+        Ok(vt::table
+            .filter(vt::email.eq(email))
+            .filter(vt::kind.eq(kind))
+            .filter(vt::created_at.gt(now_tz() - interval(window)))
+            .count()
+            .get_result(self.conn)?)
+    }
+
+    /// Deletes tokens that expired or were used more than a day ago (the
+    /// day keeps them countable by `recent_count`), in batches. Returns how many.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a zero batch.
+    pub fn purge_expired(&mut self, batch: i64) -> Result<usize> {
+        if batch < 1 {
+            return Err(Error::invalid("batch", "must be at least 1"));
+        }
+        purge_in_batches(
+            self.conn,
+            "DELETE FROM verification_tokens WHERE id IN (
+                 SELECT id FROM verification_tokens
+                  WHERE least(expires_at, coalesce(used_at, expires_at)) < now() - interval '1 day'
+                  LIMIT $1 FOR UPDATE SKIP LOCKED)",
+            batch,
+        )
+    }
+}
