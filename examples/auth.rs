@@ -1,0 +1,139 @@
+//! Sign-up to password reset: accounts, hashed tokens, sessions.
+//!
+//! ```sh
+//! cargo run --example auth     # throwaway PostgreSQL unless DATABASE_URL is set
+//! ```
+
+use std::time::Duration;
+
+use saas_db::auth::{Client, NewOAuthAccount};
+use saas_db::enums::TokenKind;
+use saas_db::users::NewUser;
+use saas_db::{Database, Error, Repos};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (url, _server) = match std::env::var("DATABASE_URL") {
+        Ok(url) => (url, None),
+        Err(_) => {
+            let pg = saas_db::embedded::EmbeddedPostgres::start()?;
+            (pg.url().to_owned(), Some(pg))
+        }
+    };
+    let db = Database::builder(&url).schema("auth_example").build()?;
+    let mut conn = db.conn()?;
+    let client = Client {
+        ttl: Duration::from_secs(30 * 24 * 3600),
+        ip: Some("203.0.113.7".parse()?),
+        user_agent: Some("example/1.0"),
+    };
+
+    println!("1. sign-up");
+    let ada = db.transaction(|tx| {
+        let ada = tx
+            .users()
+            .create(&NewUser::new("ada@example.com", "Ada Lovelace"))?;
+        tx.accounts().set_password(ada.id, "analytical engine")?;
+        Ok(ada)
+    })?;
+    println!("   created {} with an Argon2id password hash", ada.email);
+    let (_, confirm) = conn.verification_tokens().issue(
+        TokenKind::EmailVerification,
+        &ada.email,
+        Some(ada.id),
+        Duration::from_secs(24 * 3600),
+    )?;
+    println!(
+        "   email-confirmation link token: {}... (only its SHA-256 is stored)",
+        &confirm.as_str()[..8]
+    );
+
+    println!("\n2. email confirmation");
+    let ada = conn.auth().confirm_email(confirm.as_str())?;
+    println!(
+        "   verified at {:?}",
+        ada.email_verified_at.map(|t| t.to_rfc3339())
+    );
+    match conn.auth().confirm_email(confirm.as_str()) {
+        Err(e @ Error::InvalidToken) => println!("   the same link again: {e}"),
+        other => return Err(format!("expected InvalidToken, got {other:?}").into()),
+    }
+
+    println!("\n3. sign-in");
+    let wrong =
+        conn.auth()
+            .sign_in_with_password("ada@example.com", "difference engine", client)?;
+    println!(
+        "   wrong password: {}",
+        if wrong.is_none() {
+            "refused"
+        } else {
+            "accepted?!"
+        }
+    );
+    let signed_in = conn
+        .auth()
+        .sign_in_with_password("ADA@example.com", "analytical engine", client)?
+        .ok_or("sign-in failed")?;
+    println!(
+        "   signed in; session {} expires {}",
+        signed_in.session.id,
+        signed_in.session.expires_at.to_rfc3339()
+    );
+    conn.accounts().link_oauth(
+        ada.id,
+        &NewOAuthAccount {
+            provider: "github",
+            provider_account_id: "1815",
+            scope: Some("read:user"),
+            ..Default::default()
+        },
+    )?;
+    let via_github = conn.accounts().find_user("github", "1815")?.map(|u| u.name);
+    println!("   linked GitHub; github/1815 is {via_github:?}");
+
+    println!("\n4. session validation");
+    let cookie = signed_in.token.as_str().to_owned();
+    let (session, user) = conn
+        .sessions()
+        .validate(&cookie)?
+        .ok_or("session invalid")?;
+    println!(
+        "   cookie -> session {} of {} (one query)",
+        session.id, user.name
+    );
+    println!(
+        "   a forged cookie -> {:?}",
+        conn.sessions().validate("forged-cookie")?.map(|s| s.0.id)
+    );
+    let phone = conn
+        .auth()
+        .sign_in_with_password("ada@example.com", "analytical engine", client)?
+        .ok_or("second sign-in")?;
+    println!(
+        "   live sessions: {}",
+        conn.sessions().list_for_user(ada.id)?.len()
+    );
+
+    println!("\n5. password reset");
+    let (_, reset) = conn.verification_tokens().issue(
+        TokenKind::PasswordReset,
+        "ada@example.com",
+        Some(ada.id),
+        Duration::from_secs(3600),
+    )?;
+    conn.auth()
+        .reset_password(reset.as_str(), "a new and better passphrase")?;
+    println!("   password changed; every session revoked:");
+    for (name, token) in [("laptop", &signed_in.token), ("phone", &phone.token)] {
+        let valid = conn.sessions().validate(token.as_str())?.is_some();
+        println!("     {name:<6} session valid: {valid}");
+    }
+    let old = conn
+        .accounts()
+        .verify_password(ada.id, "analytical engine")?;
+    let new = conn
+        .accounts()
+        .verify_password(ada.id, "a new and better passphrase")?;
+    println!("   old password works: {old}; new password works: {new}");
+    Ok(())
+}
