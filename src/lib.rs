@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod database;
 #[cfg(feature = "embedded")]
 pub mod embedded;
@@ -14,6 +15,7 @@ pub mod pool;
 pub(crate) mod process;
 #[allow(missing_docs)]
 pub mod schema;
+pub(crate) mod sql;
 pub mod testing;
 pub mod tx;
 pub mod users;
@@ -41,6 +43,12 @@ pub trait Repos {
     fn verification_tokens(&mut self) -> auth::VerificationTokenRepo<'_>;
     /// The sign-in flows (confirm email, reset password, magic link, password).
     fn auth(&mut self) -> auth::AuthFlows<'_>;
+    /// Subscription plans.
+    fn plans(&mut self) -> billing::PlanRepo<'_>;
+    /// Subscriptions.
+    fn subscriptions(&mut self) -> billing::SubscriptionRepo<'_>;
+    /// Payments.
+    fn payments(&mut self) -> billing::PaymentRepo<'_>;
 }
 
 impl Repos for PgConnection {
@@ -61,5 +69,14 @@ impl Repos for PgConnection {
     }
     fn auth(&mut self) -> auth::AuthFlows<'_> {
         auth::AuthFlows::new(self)
+    }
+    fn plans(&mut self) -> billing::PlanRepo<'_> {
+        billing::PlanRepo::new(self)
+    }
+    fn subscriptions(&mut self) -> billing::SubscriptionRepo<'_> {
+        billing::SubscriptionRepo::new(self)
+    }
+    fn payments(&mut self) -> billing::PaymentRepo<'_> {
+        billing::PaymentRepo::new(self)
     }
 }

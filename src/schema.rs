@@ -165,7 +165,7 @@ diesel::table! {
         price_cents -> Int8,
         currency -> Text,
         interval -> BillingInterval,
-        features -> Array<Nullable<Text>>,
+        features -> Array<Text>,
         is_active -> Bool,
         sort_order -> Int4,
         version -> Int4,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bytea, Interval, Nullable, Text};
+use diesel::sql_types::{Bytea, Interval, Nullable, Text};
 use ipnet::IpNet;
 use serde::Serialize;
 use uuid::Uuid;
@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::secret::{self, Token};
 use crate::error::{Error, Result};
 use crate::schema::{sessions, users};
+use crate::sql::{interval, now_tz, purge_in_batches};
 use crate::users::{may_sign_in, User};
 use crate::validate;
 
@@ -41,15 +42,6 @@ pub struct Session {
     pub revoked_at: Option<DateTime<Utc>>,
     /// Created at.
     pub created_at: DateTime<Utc>,
-}
-
-/// `now()` as timestamptz, so interval arithmetic keeps the time zone type.
-pub(crate) fn now_tz() -> diesel::dsl::AsExprOf<now, diesel::sql_types::Timestamptz> {
-    now.into_sql::<diesel::sql_types::Timestamptz>()
-}
-
-pub(crate) fn interval(d: Duration) -> diesel::data_types::PgInterval {
-    diesel::data_types::PgInterval::from_microseconds(d.as_micros().min(i64::MAX as u128) as i64)
 }
 
 /// Sessions repository, from `conn.sessions()`.
@@ -226,24 +218,5 @@ impl<'c> SessionRepo<'c> {
                   LIMIT $1 FOR UPDATE SKIP LOCKED)",
             batch,
         )
-    }
-}
-
-/// Runs a `DELETE .. LIMIT $1` statement until it deletes nothing; the
-/// total. Each statement is its own transaction outside an open one.
-pub(crate) fn purge_in_batches(
-    conn: &mut PgConnection,
-    sql: &'static str,
-    batch: i64,
-) -> Result<usize> {
-    let mut total = 0;
-    loop {
-        let n = diesel::sql_query(sql)
-            .bind::<BigInt, _>(batch)
-            .execute(conn)?;
-        total += n;
-        if (n as i64) < batch {
-            return Ok(total);
-        }
     }
 }

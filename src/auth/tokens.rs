@@ -11,10 +11,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::secret::{self, Token};
-use super::sessions::{interval, now_tz, purge_in_batches};
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};
 use crate::schema::verification_tokens as vt;
+use crate::sql::{interval, now_tz, purge_in_batches};
 use crate::validate;
 
 /// An issued token. The token itself was returned once by `issue`.

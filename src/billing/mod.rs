@@ -1,0 +1,16 @@
+//! Plans, subscriptions and payments, and the reporting queries of the seed
+//! applications ([`analytics`]). Money is `i64` minor units (cents) with an
+//! ISO 4217 currency; it is never summed across currencies.
+
+pub mod analytics;
+mod payments;
+mod plans;
+mod status;
+mod subscriptions;
+mod transfer;
+
+pub use payments::{CurrencyTotal, NewPayment, Payment, PaymentRepo};
+pub use plans::{NewPlan, Plan, PlanChanges, PlanRepo};
+pub use status::{is_live, TRANSITIONS};
+pub use subscriptions::{ProviderSubscription, Subscription, SubscriptionRepo, SyncOutcome};
+pub use transfer::{TransferOptions, TransferReport};

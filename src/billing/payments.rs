@@ -1,0 +1,276 @@
+//! Payments: [`PaymentRepo`], from `conn.payments()`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::plans::{validate_amount, validate_currency};
+use crate::enums::PaymentStatus;
+use crate::error::{Error, Result};
+use crate::pagination::{self, Keyset, Order, Page, PageRequest};
+use crate::schema::payments;
+use crate::validate;
+
+/// A payment.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
+pub struct Payment {
+    /// Id.
+    pub id: Uuid,
+    /// Payer.
+    pub user_id: Uuid,
+    /// The subscription it pays for, if any.
+    pub subscription_id: Option<Uuid>,
+    /// Amount in minor units.
+    pub amount_cents: i64,
+    /// Refunded so far, never above `amount_cents`.
+    pub refunded_cents: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// State.
+    pub status: PaymentStatus,
+    /// The provider's id: the idempotency key of `record`.
+    pub provider_payment_id: Option<String>,
+    /// What it was for.
+    pub description: Option<String>,
+    /// Extra data (a JSON object).
+    pub metadata: serde_json::Value,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Input for [`PaymentRepo::record`].
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = payments)]
+pub struct NewPayment<'a> {
+    /// Payer.
+    pub user_id: Uuid,
+    /// Subscription paid for.
+    pub subscription_id: Option<Uuid>,
+    /// Amount in minor units, >= 0.
+    pub amount_cents: i64,
+    /// ISO 4217 code.
+    pub currency: &'a str,
+    /// Initial state.
+    pub status: PaymentStatus,
+    /// The provider's id (idempotency key).
+    pub provider_payment_id: Option<&'a str>,
+    /// Description, up to 1,000 characters.
+    pub description: Option<&'a str>,
+    /// A JSON object.
+    pub metadata: serde_json::Value,
+}
+
+/// Totals in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName, Serialize)]
+pub struct CurrencyTotal {
+    /// ISO 4217 code.
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+    /// Succeeded (and later refunded) payments counted.
+    #[diesel(sql_type = BigInt)]
+    pub payments: i64,
+    /// Their gross amount.
+    #[diesel(sql_type = BigInt)]
+    pub gross_cents: i64,
+    /// Refunded from them.
+    #[diesel(sql_type = BigInt)]
+    pub refunded_cents: i64,
+    /// Gross minus refunded.
+    #[diesel(sql_type = BigInt)]
+    pub net_cents: i64,
+}
+
+/// Payments repository.
+pub struct PaymentRepo<'c> {
+    pub(super) conn: &'c mut PgConnection,
+}
+
+impl<'c> PaymentRepo<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        PaymentRepo { conn }
+    }
+
+    /// Records a payment, idempotently by `provider_payment_id`: a second
+    /// delivery of the same provider payment (also concurrently) returns
+    /// the row recorded first, and `false` for "not newly created".
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for bad input; [`Error::ForeignKey`] for an
+    /// unknown user or subscription.
+    pub fn record(&mut self, payment: &NewPayment<'_>) -> Result<(Payment, bool)> {
+        validate_amount("amount_cents", payment.amount_cents)?;
+        validate_currency(payment.currency)?;
+        validate::opt_text("provider_payment_id", payment.provider_payment_id, 1, 255)?;
+        validate::opt_text("description", payment.description, 0, 1000)?;
+        validate::json_object("metadata", &payment.metadata)?;
+        let inserted = diesel::insert_into(payments::table)
+            .values((payments::id.eq(Uuid::now_v7()), payment))
+            .on_conflict(payments::provider_payment_id)
+            .do_nothing()
+            .returning(Payment::as_returning())
+            .get_result(self.conn)
+            .optional()?;
+        match (inserted, payment.provider_payment_id) {
+            (Some(row), _) => Ok((row, true)),
+            (None, Some(provider_id)) => Ok((self.by_provider_id(provider_id)?, false)),
+            (None, None) => Err(Error::NotFound { entity: "payment" }),
+        }
+    }
+
+    fn by_provider_id(&mut self, provider_id: &str) -> Result<Payment> {
+        Ok(payments::table
+            .filter(payments::provider_payment_id.eq(provider_id))
+            .select(Payment::as_select())
+            .first(self.conn)?)
+    }
+
+    /// The payment.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn get(&mut self, id: Uuid) -> Result<Payment> {
+        payments::table
+            .find(id)
+            .select(Payment::as_select())
+            .first(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound { entity: "payment" })
+    }
+
+    /// `pending` to `succeeded`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] from any other status; [`Error::NotFound`].
+    pub fn mark_succeeded(&mut self, id: Uuid) -> Result<Payment> {
+        self.settle(id, PaymentStatus::Succeeded)
+    }
+
+    /// `pending` to `failed`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] from any other status; [`Error::NotFound`].
+    pub fn mark_failed(&mut self, id: Uuid) -> Result<Payment> {
+        self.settle(id, PaymentStatus::Failed)
+    }
+
+    fn settle(&mut self, id: Uuid, to: PaymentStatus) -> Result<Payment> {
+        let settled = diesel::update(
+            payments::table
+                .find(id)
+                .filter(payments::status.eq(PaymentStatus::Pending)),
+        )
+        .set(payments::status.eq(to))
+        .returning(Payment::as_returning())
+        .get_result(self.conn)
+        .optional()?;
+        match settled {
+            Some(p) => Ok(p),
+            None => {
+                let current = self.get(id)?;
+                Err(Error::invalid(
+                    "status",
+                    format!("cannot go from {:?} to {:?}", current.status, to),
+                ))
+            }
+        }
+    }
+
+    /// Refunds part or all of a succeeded payment. One conditional UPDATE:
+    /// the refund is added only if the total stays within the amount, so
+    /// concurrent refunds can never refund more than was paid. A payment
+    /// refunded in full becomes `refunded`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a non-positive amount, a payment that is not
+    /// succeeded, or a refund above what is left; [`Error::NotFound`].
+    pub fn refund(&mut self, id: Uuid, amount_cents: i64) -> Result<Payment> {
+        if amount_cents <= 0 {
+            return Err(Error::invalid("amount_cents", "a refund must be positive"));
+        }
+        let refunded = diesel::update(
+            payments::table
+                .find(id)
+                .filter(payments::status.eq(PaymentStatus::Succeeded))
+                .filter((payments::refunded_cents + amount_cents).le(payments::amount_cents)),
+        )
+        .set((
+            payments::refunded_cents.eq(payments::refunded_cents + amount_cents),
+            payments::status.eq(diesel::dsl::case_when(
+                (payments::refunded_cents + amount_cents).eq(payments::amount_cents),
+                PaymentStatus::Refunded.into_sql::<crate::schema::sql_types::PaymentStatus>(),
+            )
+            .otherwise(payments::status)),
+        ))
+        .returning(Payment::as_returning())
+        .get_result(self.conn)
+        .optional()?;
+        match refunded {
+            Some(p) => Ok(p),
+            None => {
+                let current = self.get(id)?;
+                Err(if current.status != PaymentStatus::Succeeded {
+                    Error::invalid(
+                        "status",
+                        format!("cannot refund a {:?} payment", current.status),
+                    )
+                } else {
+                    Error::invalid(
+                        "amount_cents",
+                        format!(
+                            "refund of {amount_cents} exceeds the {} left to refund",
+                            current.amount_cents - current.refunded_cents
+                        ),
+                    )
+                })
+            }
+        }
+    }
+
+    /// The user's payments, newest first, keyset-paginated.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCursor`], [`Error::Invalid`] for the limit.
+    pub fn list_for_user(&mut self, user_id: Uuid, page: PageRequest) -> Result<Page<Payment>> {
+        let query = payments::table
+            .filter(payments::user_id.eq(user_id))
+            .select(Payment::as_select())
+            .into_boxed();
+        let keyset = Keyset {
+            listing: "payments.by_user.created_at",
+            sort: payments::created_at,
+            id: payments::id,
+            order: Order::Desc,
+        };
+        pagination::load_page(
+            query,
+            keyset,
+            &page,
+            |p: &Payment| (p.created_at, p.id),
+            self.conn,
+        )
+    }
+
+    /// Succeeded (and refunded) payments summed per currency, for one user
+    /// or for everyone.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn totals_per_currency(&mut self, user_id: Option<Uuid>) -> Result<Vec<CurrencyTotal>> {
+        Ok(diesel::sql_query(
+            "SELECT currency, count(*) AS payments,
+                    coalesce(sum(amount_cents), 0)::bigint AS gross_cents,
+                    coalesce(sum(refunded_cents), 0)::bigint AS refunded_cents,
+                    coalesce(sum(amount_cents - refunded_cents), 0)::bigint AS net_cents
+               FROM payments
+              WHERE status IN ('succeeded', 'refunded') AND ($1::uuid IS NULL OR user_id = $1)
+              GROUP BY currency ORDER BY currency",
+        )
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(user_id)
+        .load(self.conn)?)
+    }
+}

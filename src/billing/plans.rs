@@ -1,0 +1,215 @@
+//! Subscription plans: [`PlanRepo`], from `conn.plans()`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::enums::BillingInterval;
+use crate::error::{Error, Result};
+use crate::schema::subscription_plans as plans;
+use crate::tx::versioned_update;
+use crate::validate;
+
+/// A plan customers subscribe to.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = plans, check_for_backend(diesel::pg::Pg))]
+pub struct Plan {
+    /// Id.
+    pub id: Uuid,
+    /// Unique display name.
+    pub name: String,
+    /// Marketing text.
+    pub description: Option<String>,
+    /// Price per interval, in the currency's minor unit.
+    pub price_cents: i64,
+    /// ISO 4217 code, e.g. `USD`.
+    pub currency: String,
+    /// Billing period.
+    pub interval: BillingInterval,
+    /// Feature list shown on the pricing page.
+    pub features: Vec<String>,
+    /// Offered to new subscribers.
+    pub is_active: bool,
+    /// Position on the pricing page.
+    pub sort_order: i32,
+    /// Optimistic-lock version.
+    pub version: i32,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Input for [`PlanRepo::create`].
+#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[diesel(table_name = plans)]
+pub struct NewPlan<'a> {
+    /// Unique name, 1 to 100 characters.
+    pub name: &'a str,
+    /// Optional description, up to 2,000 characters.
+    pub description: Option<&'a str>,
+    /// Price in minor units, >= 0.
+    pub price_cents: i64,
+    /// ISO 4217 code (three upper-case letters).
+    pub currency: &'a str,
+    /// Billing period.
+    pub interval: BillingInterval,
+    /// Features.
+    pub features: Vec<&'a str>,
+    /// Position on the pricing page.
+    pub sort_order: i32,
+}
+
+/// Changes for [`PlanRepo::update`]; `None` keeps a column.
+#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
+#[diesel(table_name = plans)]
+pub struct PlanChanges<'a> {
+    /// New name.
+    pub name: Option<&'a str>,
+    /// New description, or `Some(None)` to clear it.
+    pub description: Option<Option<&'a str>>,
+    /// New price (existing subscriptions keep their plan row, so the new
+    /// price applies from their next renewal).
+    pub price_cents: Option<i64>,
+    /// New features.
+    pub features: Option<Vec<&'a str>>,
+    /// New position.
+    pub sort_order: Option<i32>,
+}
+
+pub(crate) fn validate_currency(currency: &str) -> Result<()> {
+    if currency.len() == 3 && currency.chars().all(|c| c.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "currency",
+            "must be a three-letter upper-case ISO 4217 code",
+        ))
+    }
+}
+
+pub(crate) fn validate_amount(field: &str, cents: i64) -> Result<()> {
+    if cents < 0 {
+        return Err(Error::invalid(field, "must not be negative"));
+    }
+    Ok(())
+}
+
+fn validate_features(features: &[&str]) -> Result<()> {
+    for (i, f) in features.iter().enumerate() {
+        validate::text("feature", f, 1, 200).map_err(|e| e.in_item("features", i))?;
+    }
+    Ok(())
+}
+
+/// Plans repository.
+pub struct PlanRepo<'c> {
+    conn: &'c mut PgConnection,
+}
+
+impl<'c> PlanRepo<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        PlanRepo { conn }
+    }
+
+    /// Creates a plan.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for bad input; [`Error::Conflict`] with
+    /// `subscription_plans_name_key` for a taken name.
+    pub fn create(&mut self, plan: &NewPlan<'_>) -> Result<Plan> {
+        validate::text("name", plan.name, 1, 100)?;
+        validate::opt_text("description", plan.description, 0, 2000)?;
+        validate_amount("price_cents", plan.price_cents)?;
+        validate_currency(plan.currency)?;
+        validate_features(&plan.features)?;
+        Ok(diesel::insert_into(plans::table)
+            .values((plans::id.eq(Uuid::now_v7()), plan))
+            .returning(Plan::as_returning())
+            .get_result(self.conn)?)
+    }
+
+    /// The plan.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn get(&mut self, id: Uuid) -> Result<Plan> {
+        plans::table
+            .find(id)
+            .select(Plan::as_select())
+            .first(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound { entity: "plan" })
+    }
+
+    /// Applies `changes` if the plan is still at `expected_version`.
+    ///
+    /// # Errors
+    /// [`Error::Stale`], [`Error::NotFound`], [`Error::Invalid`], [`Error::Conflict`].
+    pub fn update(
+        &mut self,
+        id: Uuid,
+        expected_version: i32,
+        changes: &PlanChanges<'_>,
+    ) -> Result<Plan> {
+        validate::opt_text("name", changes.name, 1, 100)?;
+        validate::opt_text("description", changes.description.flatten(), 0, 2000)?;
+        if let Some(price) = changes.price_cents {
+            validate_amount("price_cents", price)?;
+        }
+        if let Some(features) = &changes.features {
+            validate_features(features)?;
+        }
+        versioned_update!(self.conn,
+            table: plans,
+            target: plans::table,
+            entity: "plan",
+            id: id,
+            expected: expected_version,
+            set: changes,
+            returning: Plan,
+        )
+    }
+
+    /// Active plans in pricing-page order.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn list_active(&mut self) -> Result<Vec<Plan>> {
+        Ok(plans::table
+            .filter(plans::is_active.eq(true))
+            .order((plans::sort_order, plans::id))
+            .select(Plan::as_select())
+            .load(self.conn)?)
+    }
+
+    /// Stops offering the plan; existing subscriptions keep it.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn archive(&mut self, id: Uuid) -> Result<Plan> {
+        diesel::update(plans::table.find(id))
+            .set((
+                plans::is_active.eq(false),
+                plans::version.eq(plans::version + 1),
+            ))
+            .returning(Plan::as_returning())
+            .get_result(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound { entity: "plan" })
+    }
+
+    /// Deletes a plan nobody ever subscribed to.
+    ///
+    /// # Errors
+    /// [`Error::ForeignKey`] with `subscriptions_plan_id_fkey` when it has
+    /// subscriptions (archive it instead); [`Error::NotFound`].
+    pub fn delete(&mut self, id: Uuid) -> Result<()> {
+        let n = diesel::delete(plans::table.find(id)).execute(self.conn)?;
+        if n == 0 {
+            return Err(Error::NotFound { entity: "plan" });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,389 @@
+//! Subscriptions: [`SubscriptionRepo`], from `conn.subscriptions()`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use diesel::sql_types::{Bool, Interval, Nullable, Timestamptz};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::status::sources_of;
+use crate::enums::SubscriptionStatus;
+use crate::error::{Error, Result};
+use crate::schema::subscriptions as subs;
+use crate::sql::interval;
+use crate::tx::versioned_update;
+use crate::validate;
+
+/// A user's subscription to a plan.
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Serialize,
+)]
+#[diesel(table_name = subs, check_for_backend(diesel::pg::Pg))]
+pub struct Subscription {
+    /// Id.
+    pub id: Uuid,
+    /// Subscriber.
+    pub user_id: Uuid,
+    /// Plan.
+    pub plan_id: Uuid,
+    /// Life-cycle state.
+    pub status: SubscriptionStatus,
+    /// Customer id at the payment provider.
+    pub provider_customer_id: Option<String>,
+    /// Subscription id at the payment provider (unique).
+    pub provider_subscription_id: Option<String>,
+    /// Current billing period start.
+    pub current_period_start: Option<DateTime<Utc>>,
+    /// Current billing period end.
+    pub current_period_end: Option<DateTime<Utc>>,
+    /// Ends at the period end instead of renewing.
+    pub cancel_at_period_end: bool,
+    /// When it was canceled.
+    pub canceled_at: Option<DateTime<Utc>>,
+    /// When the trial ends.
+    pub trial_ends_at: Option<DateTime<Utc>>,
+    /// Optimistic-lock version.
+    pub version: i32,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The provider's view of a subscription, as a webhook delivers it.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset)]
+#[diesel(table_name = subs, treat_none_as_null = true)]
+pub struct ProviderSubscription<'a> {
+    /// The provider's subscription id: the idempotency key.
+    pub provider_subscription_id: &'a str,
+    /// The provider's customer id.
+    pub provider_customer_id: Option<&'a str>,
+    /// Subscriber.
+    pub user_id: Uuid,
+    /// Plan.
+    pub plan_id: Uuid,
+    /// Status as the provider reports it.
+    pub status: SubscriptionStatus,
+    /// Period start.
+    pub current_period_start: Option<DateTime<Utc>>,
+    /// Period end.
+    pub current_period_end: Option<DateTime<Utc>>,
+    /// Cancels at period end.
+    pub cancel_at_period_end: bool,
+    /// Canceled at.
+    pub canceled_at: Option<DateTime<Utc>>,
+    /// Trial end.
+    pub trial_ends_at: Option<DateTime<Utc>>,
+}
+
+/// What `sync_from_provider` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SyncOutcome {
+    /// First time this provider subscription was seen.
+    Inserted,
+    /// Something changed and was written (version bumped).
+    Updated,
+    /// A replay: nothing changed, nothing was written.
+    Unchanged,
+}
+
+/// The RETURNING clause of the hand-written statements (every column, in
+/// `Subscription`'s order), as a literal so statements are `&'static str`.
+macro_rules! returning_subscription {
+    () => {
+        " RETURNING id, user_id, plan_id, status, provider_customer_id, provider_subscription_id, \
+         current_period_start, current_period_end, cancel_at_period_end, canceled_at, \
+         trial_ends_at, version, created_at, updated_at"
+    };
+}
+
+/// Subscriptions repository.
+pub struct SubscriptionRepo<'c> {
+    conn: &'c mut PgConnection,
+}
+
+impl<'c> SubscriptionRepo<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        SubscriptionRepo { conn }
+    }
+
+    /// Starts a subscription to an active plan: `trialing` until `now +
+    /// trial` when a trial is given, else `active`, with a first period of
+    /// the plan's interval. One statement.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] with `subscriptions_one_live_per_user` when the
+    /// user already has a live (trialing, active, past due) subscription;
+    /// [`Error::NotFound`] for a missing or archived plan;
+    /// [`Error::ForeignKey`] with `subscriptions_user_id_fkey` for an unknown user.
+    pub fn start(
+        &mut self,
+        user_id: Uuid,
+        plan_id: Uuid,
+        trial: Option<Duration>,
+    ) -> Result<Subscription> {
+        let sql = concat!(
+            "INSERT INTO subscriptions (id, user_id, plan_id, status, trial_ends_at,
+                                        current_period_start, current_period_end)
+             SELECT $1, $2, p.id,
+                    CASE WHEN $4::interval IS NULL THEN 'active' ELSE 'trialing' END::subscription_status,
+                    now() + $4, now(),
+                    now() + CASE p.interval WHEN 'year' THEN interval '1 year' ELSE interval '1 month' END
+               FROM subscription_plans p WHERE p.id = $3 AND p.is_active",
+            returning_subscription!()
+        );
+        diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+            .bind::<diesel::sql_types::Uuid, _>(user_id)
+            .bind::<diesel::sql_types::Uuid, _>(plan_id)
+            .bind::<Nullable<Interval>, _>(trial.map(interval))
+            .get_result(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound {
+                entity: "active plan",
+            })
+    }
+
+    /// The subscription.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn get(&mut self, id: Uuid) -> Result<Subscription> {
+        subs::table
+            .find(id)
+            .select(Subscription::as_select())
+            .first(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound {
+                entity: "subscription",
+            })
+    }
+
+    /// Moves a subscription to another plan if it is still at `expected_version`.
+    ///
+    /// # Errors
+    /// [`Error::Stale`], [`Error::NotFound`], [`Error::ForeignKey`] for an unknown plan.
+    pub fn change_plan(
+        &mut self,
+        id: Uuid,
+        expected_version: i32,
+        plan_id: Uuid,
+    ) -> Result<Subscription> {
+        versioned_update!(self.conn,
+            table: subs,
+            target: subs::table,
+            entity: "subscription",
+            id: id,
+            expected: expected_version,
+            set: subs::plan_id.eq(plan_id),
+            returning: Subscription,
+        )
+    }
+
+    /// Cancels now (`canceled`), or at the end of the current period
+    /// (`cancel_at_period_end`, status unchanged until `renew`).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the transition when it is not allowed;
+    /// [`Error::NotFound`].
+    pub fn cancel(&mut self, id: Uuid, at_period_end: bool) -> Result<Subscription> {
+        if at_period_end {
+            let live = [
+                SubscriptionStatus::Trialing,
+                SubscriptionStatus::Active,
+                SubscriptionStatus::PastDue,
+            ];
+            return diesel::update(subs::table.find(id).filter(subs::status.eq_any(live)))
+                .set((
+                    subs::cancel_at_period_end.eq(true),
+                    subs::version.eq(subs::version + 1),
+                ))
+                .returning(Subscription::as_returning())
+                .get_result(self.conn)
+                .optional()?
+                .map_or_else(|| Err(self.refusal(id, SubscriptionStatus::Canceled)), Ok);
+        }
+        self.transition(id, SubscriptionStatus::Canceled)
+    }
+
+    /// Starts the next period after a successful payment: the period moves
+    /// forward by the plan's interval and the status becomes `active`; a
+    /// subscription set to cancel at period end becomes `canceled` instead.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when it is not live; [`Error::NotFound`].
+    pub fn renew(&mut self, id: Uuid) -> Result<Subscription> {
+        let sql = concat!(
+            "UPDATE subscriptions s SET
+                 status = CASE WHEN s.cancel_at_period_end THEN 'canceled' ELSE 'active' END::subscription_status,
+                 canceled_at = CASE WHEN s.cancel_at_period_end THEN now() END,
+                 current_period_start = CASE WHEN s.cancel_at_period_end THEN s.current_period_start
+                                             ELSE coalesce(s.current_period_end, now()) END,
+                 current_period_end = CASE WHEN s.cancel_at_period_end THEN s.current_period_end
+                                           ELSE coalesce(s.current_period_end, now())
+                                                + CASE p.interval WHEN 'year' THEN interval '1 year'
+                                                                  ELSE interval '1 month' END END,
+                 trial_ends_at = CASE WHEN s.status = 'trialing' THEN least(s.trial_ends_at, now())
+                                      ELSE s.trial_ends_at END,
+                 version = s.version + 1
+               FROM subscription_plans p
+              WHERE s.id = $1 AND p.id = s.plan_id AND s.status IN ('trialing', 'active', 'past_due')",
+            returning_subscription!()
+        );
+        diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Uuid, _>(id)
+            .get_result(self.conn)
+            .optional()?
+            .map_or_else(|| Err(self.refusal(id, SubscriptionStatus::Active)), Ok)
+    }
+
+    /// `active`/`trialing` to `past_due` (a renewal payment failed).
+    ///
+    /// # Errors
+    /// As [`SubscriptionRepo::cancel`].
+    pub fn mark_past_due(&mut self, id: Uuid) -> Result<Subscription> {
+        self.transition(id, SubscriptionStatus::PastDue)
+    }
+
+    /// `past_due` to `unpaid` (retries ran out).
+    ///
+    /// # Errors
+    /// As [`SubscriptionRepo::cancel`].
+    pub fn mark_unpaid(&mut self, id: Uuid) -> Result<Subscription> {
+        self.transition(id, SubscriptionStatus::Unpaid)
+    }
+
+    /// Back to `active` from `past_due`, `unpaid`, `canceled` or `incomplete`.
+    ///
+    /// # Errors
+    /// As [`SubscriptionRepo::cancel`]; [`Error::Conflict`] with
+    /// `subscriptions_one_live_per_user` when the user has another live one.
+    pub fn reactivate(&mut self, id: Uuid) -> Result<Subscription> {
+        self.transition(id, SubscriptionStatus::Active)
+    }
+
+    /// One conditional UPDATE: changes the status only from a status the
+    /// transition table allows, so concurrent changes cannot skip a check.
+    fn transition(&mut self, id: Uuid, to: SubscriptionStatus) -> Result<Subscription> {
+        let canceled_at = diesel::dsl::sql::<Nullable<Timestamptz>>("CASE WHEN ")
+            .bind::<Bool, _>(to == SubscriptionStatus::Canceled)
+            .sql(" THEN now() ELSE NULL END");
+        diesel::update(
+            subs::table
+                .find(id)
+                .filter(subs::status.eq_any(sources_of(to))),
+        )
+        .set((
+            subs::status.eq(to),
+            subs::canceled_at.eq(canceled_at),
+            subs::cancel_at_period_end.eq(false),
+            subs::version.eq(subs::version + 1),
+        ))
+        .returning(Subscription::as_returning())
+        .get_result(self.conn)
+        .optional()?
+        .map_or_else(|| Err(self.refusal(id, to)), Ok)
+    }
+
+    /// Why a conditional status change matched nothing.
+    fn refusal(&mut self, id: Uuid, to: SubscriptionStatus) -> Error {
+        match self.get(id) {
+            Ok(current) => Error::invalid(
+                "status",
+                format!("cannot go from {:?} to {:?}", current.status, to),
+            ),
+            Err(e) => e,
+        }
+    }
+
+    /// The user's live subscription, if any.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn live_for_user(&mut self, user_id: Uuid) -> Result<Option<Subscription>> {
+        let live = [
+            SubscriptionStatus::Trialing,
+            SubscriptionStatus::Active,
+            SubscriptionStatus::PastDue,
+        ];
+        Ok(subs::table
+            .filter(subs::user_id.eq(user_id))
+            .filter(subs::status.eq_any(live))
+            .select(Subscription::as_select())
+            .first(self.conn)
+            .optional()?)
+    }
+
+    /// Every subscription the user ever had, newest first.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn history_for_user(&mut self, user_id: Uuid) -> Result<Vec<Subscription>> {
+        Ok(subs::table
+            .filter(subs::user_id.eq(user_id))
+            .order((subs::created_at.desc(), subs::id.desc()))
+            .select(Subscription::as_select())
+            .load(self.conn)?)
+    }
+
+    /// Applies a provider webhook: inserts the subscription the first time,
+    /// updates it when something differs, and writes nothing on a replay.
+    /// One statement (an upsert whose update only fires when a column
+    /// differs), so concurrent deliveries cannot create two rows.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a bad provider id; FK and unique errors as for `start`.
+    pub fn sync_from_provider(
+        &mut self,
+        incoming: &ProviderSubscription<'_>,
+    ) -> Result<(Subscription, SyncOutcome)> {
+        validate::text(
+            "provider_subscription_id",
+            incoming.provider_subscription_id,
+            1,
+            255,
+        )?;
+        validate::opt_text(
+            "provider_customer_id",
+            incoming.provider_customer_id,
+            1,
+            255,
+        )?;
+        let upsert = diesel::insert_into(subs::table)
+            .values((subs::id.eq(Uuid::now_v7()), incoming))
+            .on_conflict(subs::provider_subscription_id)
+            .do_update()
+            .set((incoming, subs::version.eq(subs::version + 1)));
+        // ON CONFLICT .. DO UPDATE .. WHERE: the update only fires when the
+        // delivery differs from what is stored.
+        let written: Option<(Subscription, i32)> = diesel::query_dsl::methods::FilterDsl::filter(
+            upsert,
+            diesel::dsl::sql::<Bool>(
+                "(subscriptions.provider_customer_id, subscriptions.user_id, subscriptions.plan_id, \
+                  subscriptions.status, subscriptions.current_period_start, subscriptions.current_period_end, \
+                  subscriptions.cancel_at_period_end, subscriptions.canceled_at, subscriptions.trial_ends_at) \
+                 IS DISTINCT FROM \
+                 (excluded.provider_customer_id, excluded.user_id, excluded.plan_id, excluded.status, \
+                  excluded.current_period_start, excluded.current_period_end, excluded.cancel_at_period_end, \
+                  excluded.canceled_at, excluded.trial_ends_at)",
+            ),
+        )
+        .returning((Subscription::as_returning(), subs::version))
+        .get_result(self.conn)
+        .optional()?;
+        match written {
+            Some((sub, 1)) => Ok((sub, SyncOutcome::Inserted)),
+            Some((sub, _)) => Ok((sub, SyncOutcome::Updated)),
+            None => {
+                let sub = subs::table
+                    .filter(subs::provider_subscription_id.eq(incoming.provider_subscription_id))
+                    .select(Subscription::as_select())
+                    .first(self.conn)?;
+                Ok((sub, SyncOutcome::Unchanged))
+            }
+        }
+    }
+}

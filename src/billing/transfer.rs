@@ -1,0 +1,97 @@
+//! The seed's transferUserData: move billing data between users atomically.
+
+use diesel::prelude::*;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::payments::PaymentRepo;
+use crate::error::{Error, Result};
+use crate::schema::{payments, user_profiles, users};
+
+/// What to move in [`PaymentRepo::transfer_user_data`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TransferOptions {
+    /// Move every payment.
+    pub payments: bool,
+    /// Move the profile (replacing the target's).
+    pub profile: bool,
+}
+
+/// What was moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TransferReport {
+    /// Payments moved.
+    pub payments_moved: usize,
+    /// Whether a profile was moved.
+    pub profile_moved: bool,
+}
+
+impl PaymentRepo<'_> {
+    /// Moves payments and, if asked, the profile from one user to another in
+    /// one transaction (a savepoint inside an open one). Both users are
+    /// locked first, in id order so two opposite transfers cannot deadlock,
+    /// and both get their version bumped. If either user is missing (or
+    /// soft-deleted), nothing changes.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] naming the missing side; [`Error::Invalid`] when
+    /// both ids are the same.
+    pub fn transfer_user_data(
+        &mut self,
+        from: Uuid,
+        to: Uuid,
+        what: TransferOptions,
+    ) -> Result<TransferReport> {
+        if from == to {
+            return Err(Error::invalid("to", "must differ from the source user"));
+        }
+        self.conn.transaction(|tx| {
+            let mut ids = [from, to];
+            ids.sort();
+            let locked: Vec<Uuid> = users::table
+                .filter(users::id.eq_any(ids))
+                .filter(users::deleted_at.is_null())
+                .order(users::id)
+                .select(users::id)
+                .for_update()
+                .load(tx)?;
+            if !locked.contains(&from) {
+                return Err(Error::NotFound {
+                    entity: "source user",
+                });
+            }
+            if !locked.contains(&to) {
+                return Err(Error::NotFound {
+                    entity: "target user",
+                });
+            }
+            let payments_moved = if what.payments {
+                diesel::update(payments::table.filter(payments::user_id.eq(from)))
+                    .set(payments::user_id.eq(to))
+                    .execute(tx)?
+            } else {
+                0
+            };
+            let mut profile_moved = false;
+            if what.profile {
+                let has_profile =
+                    diesel::select(diesel::dsl::exists(user_profiles::table.find(from)))
+                        .get_result(tx)?;
+                if has_profile {
+                    diesel::delete(user_profiles::table.find(to)).execute(tx)?;
+                    diesel::update(user_profiles::table.find(from))
+                        .set(user_profiles::user_id.eq(to))
+                        .execute(tx)?;
+                    profile_moved = true;
+                }
+            }
+            diesel::update(users::table.filter(users::id.eq_any(ids)))
+                .set(users::version.eq(users::version + 1))
+                .execute(tx)?;
+            Ok(TransferReport {
+                payments_moved,
+                profile_moved,
+            })
+        })
+    }
+}

@@ -1,0 +1,37 @@
+//! Small SQL helpers shared by the repositories.
+
+use std::time::Duration;
+
+use diesel::dsl::now;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use crate::error::Result;
+
+/// `now()` as timestamptz, so interval arithmetic keeps the time zone type.
+pub(crate) fn now_tz() -> diesel::dsl::AsExprOf<now, diesel::sql_types::Timestamptz> {
+    now.into_sql::<diesel::sql_types::Timestamptz>()
+}
+
+pub(crate) fn interval(d: Duration) -> diesel::data_types::PgInterval {
+    diesel::data_types::PgInterval::from_microseconds(d.as_micros().min(i64::MAX as u128) as i64)
+}
+
+/// Runs a `DELETE .. LIMIT $1` statement until it deletes nothing; the
+/// total. Each statement is its own transaction outside an open one.
+pub(crate) fn purge_in_batches(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    batch: i64,
+) -> Result<usize> {
+    let mut total = 0;
+    loop {
+        let n = diesel::sql_query(sql)
+            .bind::<BigInt, _>(batch)
+            .execute(conn)?;
+        total += n;
+        if (n as i64) < batch {
+            return Ok(total);
+        }
+    }
+}
