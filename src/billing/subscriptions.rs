@@ -94,9 +94,12 @@ pub enum SyncOutcome {
 /// `Subscription`'s order), as a literal so statements are `&'static str`.
 macro_rules! returning_subscription {
     () => {
-        " RETURNING id, user_id, plan_id, status, provider_customer_id, provider_subscription_id, \
-         current_period_start, current_period_end, cancel_at_period_end, canceled_at, \
-         trial_ends_at, version, created_at, updated_at"
+        " RETURNING subscriptions.id, subscriptions.user_id, subscriptions.plan_id, \
+         subscriptions.status, subscriptions.provider_customer_id, \
+         subscriptions.provider_subscription_id, subscriptions.current_period_start, \
+         subscriptions.current_period_end, subscriptions.cancel_at_period_end, \
+         subscriptions.canceled_at, subscriptions.trial_ends_at, subscriptions.version, \
+         subscriptions.created_at, subscriptions.updated_at"
     };
 }
 
@@ -111,8 +114,8 @@ impl<'c> SubscriptionRepo<'c> {
     }
 
     /// Starts a subscription to an active plan: `trialing` until `now +
-    /// trial` when a trial is given, else `active`, with a first period of
-    /// the plan's interval. One statement.
+    /// trial` when a trial is given (the trial is its first period), else
+    /// `active` with a first period of the plan's interval. One statement.
     ///
     /// # Errors
     /// [`Error::Conflict`] with `subscriptions_one_live_per_user` when the
@@ -131,7 +134,10 @@ impl<'c> SubscriptionRepo<'c> {
              SELECT $1, $2, p.id,
                     CASE WHEN $4::interval IS NULL THEN 'active' ELSE 'trialing' END::subscription_status,
                     now() + $4, now(),
-                    now() + CASE p.interval WHEN 'year' THEN interval '1 year' ELSE interval '1 month' END
+                    -- a trial is the first period; otherwise one plan interval
+                    coalesce(now() + $4,
+                             now() + CASE p.interval WHEN 'year' THEN interval '1 year'
+                                                     ELSE interval '1 month' END)
                FROM subscription_plans p WHERE p.id = $3 AND p.is_active",
             returning_subscription!()
         );
@@ -217,20 +223,20 @@ impl<'c> SubscriptionRepo<'c> {
     /// [`Error::Invalid`] when it is not live; [`Error::NotFound`].
     pub fn renew(&mut self, id: Uuid) -> Result<Subscription> {
         let sql = concat!(
-            "UPDATE subscriptions s SET
-                 status = CASE WHEN s.cancel_at_period_end THEN 'canceled' ELSE 'active' END::subscription_status,
-                 canceled_at = CASE WHEN s.cancel_at_period_end THEN now() END,
-                 current_period_start = CASE WHEN s.cancel_at_period_end THEN s.current_period_start
-                                             ELSE coalesce(s.current_period_end, now()) END,
-                 current_period_end = CASE WHEN s.cancel_at_period_end THEN s.current_period_end
-                                           ELSE coalesce(s.current_period_end, now())
+            "UPDATE subscriptions SET
+                 status = CASE WHEN subscriptions.cancel_at_period_end THEN 'canceled' ELSE 'active' END::subscription_status,
+                 canceled_at = CASE WHEN subscriptions.cancel_at_period_end THEN now() END,
+                 current_period_start = CASE WHEN subscriptions.cancel_at_period_end THEN subscriptions.current_period_start
+                                             ELSE coalesce(subscriptions.current_period_end, now()) END,
+                 current_period_end = CASE WHEN subscriptions.cancel_at_period_end THEN subscriptions.current_period_end
+                                           ELSE coalesce(subscriptions.current_period_end, now())
                                                 + CASE p.interval WHEN 'year' THEN interval '1 year'
                                                                   ELSE interval '1 month' END END,
-                 trial_ends_at = CASE WHEN s.status = 'trialing' THEN least(s.trial_ends_at, now())
-                                      ELSE s.trial_ends_at END,
-                 version = s.version + 1
+                 trial_ends_at = CASE WHEN subscriptions.status = 'trialing' THEN least(subscriptions.trial_ends_at, now())
+                                      ELSE subscriptions.trial_ends_at END,
+                 version = subscriptions.version + 1
                FROM subscription_plans p
-              WHERE s.id = $1 AND p.id = s.plan_id AND s.status IN ('trialing', 'active', 'past_due')",
+              WHERE subscriptions.id = $1 AND p.id = subscriptions.plan_id AND subscriptions.status IN ('trialing', 'active', 'past_due')",
             returning_subscription!()
         );
         diesel::sql_query(sql)
