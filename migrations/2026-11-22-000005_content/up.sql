@@ -72,8 +72,10 @@ CREATE INDEX posts_featured_idx ON posts (published_at, id)
     WHERE featured AND status = 'published' AND deleted_at IS NULL;
 CREATE INDEX posts_search_idx ON posts USING gin (search);
 
+-- Views are not edits: view_count changes leave updated_at alone. (search
+-- is generated after BEFORE triggers run, so it is left out as well.)
 CREATE TRIGGER posts_set_updated_at BEFORE UPDATE ON posts
-    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at('view_count', 'search');
 
 CREATE TABLE post_tags (
     post_id    uuid        NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
@@ -82,3 +84,21 @@ CREATE TABLE post_tags (
     PRIMARY KEY (post_id, tag_id)
 );
 CREATE INDEX post_tags_tag_post_idx ON post_tags (tag_id, post_id);
+
+-- tags.usage_count is the number of post_tags rows of the tag, kept exact by
+-- the database: every insert and delete (including cascades from deleted
+-- posts) adjusts it atomically in the same transaction.
+CREATE FUNCTION post_tags_count_usage() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE tags SET usage_count = usage_count + 1 WHERE id = NEW.tag_id;
+    ELSE
+        UPDATE tags SET usage_count = usage_count - 1 WHERE id = OLD.tag_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER post_tags_count_usage AFTER INSERT OR DELETE ON post_tags
+    FOR EACH ROW EXECUTE FUNCTION post_tags_count_usage();

@@ -10,5 +10,5 @@
 pub(crate) mod optimistic;
 mod retry;
 
-pub(crate) use optimistic::versioned_update;
+pub(crate) use optimistic::{bump_update, versioned_update};
 pub use retry::{set_local_statement_timeout, transaction_with_retry, Isolation, RetryPolicy};

@@ -73,3 +73,28 @@ macro_rules! versioned_update {
     }};
 }
 pub(crate) use versioned_update;
+
+/// One unconditional change to a visible row that still bumps its version,
+/// so concurrent optimistic writers notice (role changes, bans, publishing).
+/// `NotFound` when nothing matched.
+macro_rules! bump_update {
+    (
+        $conn:expr,
+        table: $table:ident,
+        target: $target:expr,
+        entity: $entity:literal,
+        id: $id:expr,
+        set: $changes:expr,
+        returning: $model:ty $(,)?
+    ) => {{
+        use diesel::prelude::*;
+        let conn: &mut diesel::PgConnection = $conn;
+        diesel::update($target.filter($table::id.eq($id)))
+            .set(($changes, $table::version.eq($table::version + 1)))
+            .returning(<$model>::as_returning())
+            .get_result::<$model>(conn)
+            .optional()?
+            .ok_or($crate::error::Error::NotFound { entity: $entity })
+    }};
+}
+pub(crate) use bump_update;

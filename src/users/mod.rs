@@ -21,7 +21,7 @@ use crate::enums::UserRole;
 use crate::error::{Error, Result};
 use crate::pagination::{self, Keyset, Order, Page, PageRequest};
 use crate::schema::{user_profiles, users};
-use crate::tx::versioned_update;
+use crate::tx::{bump_update, versioned_update};
 use crate::validate;
 
 type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
@@ -37,20 +37,17 @@ pub struct UserRepo<'c> {
     include_deleted: bool,
 }
 
-/// One unconditional change to a visible user, bumping its version so that
-/// concurrent optimistic writers notice; `NotFound` when nothing matched.
+/// One unconditional, version-bumping change to a visible user.
 macro_rules! change {
     ($repo:ident, $id:expr, $set:expr) => {
-        diesel::update(
-            users::table
-                .filter(users::id.eq($id))
-                .filter(users::deleted_at.is_null()),
+        bump_update!($repo.conn,
+            table: users,
+            target: users::table.filter(users::deleted_at.is_null()),
+            entity: "user",
+            id: $id,
+            set: $set,
+            returning: User,
         )
-        .set(($set, users::version.eq(users::version + 1)))
-        .returning(User::as_returning())
-        .get_result($repo.conn)
-        .optional()?
-        .ok_or(Error::NotFound { entity: "user" })
     };
 }
 

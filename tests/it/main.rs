@@ -1,7 +1,10 @@
 //! Integration tests against a real PostgreSQL: one binary (one throwaway
 //! server and one template per run), one module per concern.
 
+mod analytics;
+mod auth;
 mod bad_input;
+mod billing;
 mod bulk;
 mod catalog;
 mod database;
