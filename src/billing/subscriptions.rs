@@ -346,6 +346,21 @@ impl<'c> SubscriptionRepo<'c> {
         &mut self,
         incoming: &ProviderSubscription<'_>,
     ) -> Result<(Subscription, SyncOutcome)> {
+        // Deliveries of one provider subscription take turns: otherwise a
+        // duplicate still being inserted trips the one-live-per-user index
+        // (which ON CONFLICT does not cover) instead of being seen as a replay.
+        self.conn.transaction(|tx| {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(incoming.provider_subscription_id)
+                .execute(tx)?;
+            SubscriptionRepo::new(tx).sync_locked(incoming)
+        })
+    }
+
+    fn sync_locked(
+        &mut self,
+        incoming: &ProviderSubscription<'_>,
+    ) -> Result<(Subscription, SyncOutcome)> {
         validate::text(
             "provider_subscription_id",
             incoming.provider_subscription_id,

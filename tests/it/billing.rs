@@ -999,10 +999,6 @@ fn concurrent_deliveries_of_a_canceled_provider_subscription_make_one_row() {
 /// The common case, a live subscription, also hits the partial unique index
 /// `subscriptions_one_live_per_user`, which is not the upsert's arbiter.
 #[test]
-#[ignore = "bug: concurrent sync_from_provider of the same live subscription fails \
-            with Conflict(subscriptions_one_live_per_user) instead of Unchanged \
-            (src/billing/subscriptions.rs sync_from_provider: the upsert's only \
-            arbiter is provider_subscription_id)"]
 fn concurrent_deliveries_of_an_active_provider_subscription_make_one_row() {
     delivery_race(SubscriptionStatus::Active);
 }
