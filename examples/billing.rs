@@ -16,13 +16,7 @@ use saas_db::{Database, Error, Repos};
 use uuid::Uuid;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (url, _server) = match std::env::var("DATABASE_URL") {
-        Ok(url) => (url, None),
-        Err(_) => {
-            let pg = saas_db::embedded::EmbeddedPostgres::start()?;
-            (pg.url().to_owned(), Some(pg))
-        }
-    };
+    let (url, _server) = saas_db::embedded::EmbeddedPostgres::url_or_start()?;
     let db = Database::builder(&url).schema("billing_example").build()?;
     let mut conn = db.conn()?;
 

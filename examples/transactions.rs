@@ -24,13 +24,7 @@ struct Count {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (url, _server) = match std::env::var("DATABASE_URL") {
-        Ok(url) => (url, None),
-        Err(_) => {
-            let pg = saas_db::embedded::EmbeddedPostgres::start()?;
-            (pg.url().to_owned(), Some(pg))
-        }
-    };
+    let (url, _server) = saas_db::embedded::EmbeddedPostgres::url_or_start()?;
     let db = Database::builder(&url).schema("tx_example").build()?;
 
     retried_write_skew(&db)?;

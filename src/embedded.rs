@@ -156,6 +156,21 @@ impl EmbeddedPostgres {
         Ok(pg)
     }
 
+    /// `DATABASE_URL` when it is set, else the URL of a freshly started
+    /// cluster, which is returned too: keep it alive as long as it is used.
+    ///
+    /// # Errors
+    /// As [`EmbeddedPostgres::start`].
+    pub fn url_or_start() -> Result<(String, Option<EmbeddedPostgres>), EmbeddedError> {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Ok((url, None)),
+            _ => {
+                let pg = EmbeddedPostgres::start()?;
+                Ok((pg.url().to_owned(), Some(pg)))
+            }
+        }
+    }
+
     /// The one cluster of this process, started on first use and stopped when
     /// the process exits (also when a test panics or the process is killed).
     ///

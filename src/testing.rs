@@ -81,12 +81,7 @@ impl TestDatabase {
         );
         let mut admin = PgConnection::establish(&server.admin_url)
             .map_err(|e| Error::Connection(e.to_string()))?;
-        let create = format!(
-            "CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY",
-            quoted(&name)?,
-            quoted(&server.template)?
-        );
-        admin.batch_execute(&create)?;
+        ddl(&mut admin, Ddl::CloneOf(&server.template), &name)?;
         let url = url_with_database(&server.admin_url, &name);
         let mut test_db = TestDatabase {
             db: None,
@@ -144,17 +139,34 @@ impl Drop for TestDatabase {
         // Close our pool first; FORCE ends any connection a test leaked.
         drop(self.db.take());
         let Ok(server) = server() else { return };
-        if let (Ok(mut admin), Ok(name)) = (
-            PgConnection::establish(&server.admin_url),
-            quoted(&self.name),
-        ) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        if let Ok(mut admin) = PgConnection::establish(&server.admin_url) {
+            let _ = ddl(&mut admin, Ddl::Drop, &self.name);
         }
     }
 }
 
-fn quoted(name: &str) -> Result<String> {
-    crate::validate::identifier("database name", name)
+/// The only statements the harness builds from text: database names cannot
+/// be bind parameters, so each name passes `validate::identifier` (a
+/// character allowlist) and the statement shapes are this closed set.
+enum Ddl<'a> {
+    Create,
+    CloneOf(&'a str),
+    Drop,
+    MarkTemplate,
+}
+
+fn ddl(admin: &mut PgConnection, op: Ddl<'_>, name: &str) -> Result<()> {
+    let name = crate::validate::identifier("database name", name)?;
+    let statement = match op {
+        Ddl::Create => format!("CREATE DATABASE {name}"),
+        Ddl::CloneOf(template) => format!(
+            "CREATE DATABASE {name} TEMPLATE {} STRATEGY FILE_COPY",
+            crate::validate::identifier("database name", template)?
+        ),
+        Ddl::Drop => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        Ddl::MarkTemplate => format!("ALTER DATABASE {name} IS_TEMPLATE true"),
+    };
+    Ok(admin.batch_execute(&statement)?)
 }
 
 /// The server and template, set up once per process.
@@ -236,10 +248,7 @@ fn sweep_leaked(admin: &mut PgConnection, host_tag: &str) -> Result<()> {
             parts.next().unwrap_or("")
         );
         if !process::stamp_alive(&stamp) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                quoted(&datname)?
-            ));
+            let _ = ddl(admin, Ddl::Drop, &datname);
         }
     }
     Ok(())
@@ -251,23 +260,22 @@ fn build_template(admin: &mut PgConnection, admin_url: &str, template: &str) -> 
             .bind::<Text, _>(template)
             .get_result(admin)
             .optional()?;
-    let name = quoted(template)?;
     match existing {
         Some(IsTemplate {
             datistemplate: true,
         }) => return Ok(()),
         // A build that died half-way: start over.
-        Some(_) => admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))?,
+        Some(_) => ddl(admin, Ddl::Drop, template)?,
         None => {}
     }
-    admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    ddl(admin, Ddl::Create, template)?;
     {
         let mut conn = PgConnection::establish(&url_with_database(admin_url, template))
             .map_err(|e| Error::Connection(e.to_string()))?;
         conn.run_pending_migrations(MIGRATIONS)
             .map_err(|e| Error::Migration(e.to_string()))?;
     }
-    admin.batch_execute(&format!("ALTER DATABASE {name} IS_TEMPLATE true"))?;
+    ddl(admin, Ddl::MarkTemplate, template)?;
     Ok(())
 }
 
