@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod content;
 pub mod database;
 #[cfg(feature = "embedded")]
 pub mod embedded;
@@ -49,6 +50,12 @@ pub trait Repos {
     fn subscriptions(&mut self) -> billing::SubscriptionRepo<'_>;
     /// Payments.
     fn payments(&mut self) -> billing::PaymentRepo<'_>;
+    /// Posts: publishing, listings, search, tags of a post.
+    fn posts(&mut self) -> content::PostRepo<'_>;
+    /// Tags.
+    fn tags(&mut self) -> content::TagRepo<'_>;
+    /// Categories.
+    fn categories(&mut self) -> content::CategoryRepo<'_>;
 }
 
 impl Repos for PgConnection {
@@ -78,5 +85,14 @@ impl Repos for PgConnection {
     }
     fn payments(&mut self) -> billing::PaymentRepo<'_> {
         billing::PaymentRepo::new(self)
+    }
+    fn posts(&mut self) -> content::PostRepo<'_> {
+        content::PostRepo::new(self)
+    }
+    fn tags(&mut self) -> content::TagRepo<'_> {
+        content::TagRepo::new(self)
+    }
+    fn categories(&mut self) -> content::CategoryRepo<'_> {
+        content::CategoryRepo::new(self)
     }
 }

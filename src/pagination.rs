@@ -43,8 +43,8 @@ pub struct Cursor {
     bytes: Vec<u8>,
 }
 
-/// A sort key that can travel in a cursor. Implemented for timestamps and
-/// integers, the keys our listings sort by.
+/// A sort key that can travel in a cursor. Implemented for the keys our
+/// listings sort by: timestamps, integers, search ranks and short text.
 pub trait CursorKey: Sized {
     /// Distinguishes key types inside a cursor.
     const TAG: u8;
@@ -85,6 +85,30 @@ impl CursorKey for i32 {
     }
     fn read(bytes: &[u8]) -> Option<Self> {
         Some(i32::from_be_bytes(bytes.try_into().ok()?))
+    }
+}
+
+impl CursorKey for f32 {
+    const TAG: u8 = 4;
+    fn write(&self, out: &mut Vec<u8>) {
+        // The exact bits: a search rank compares equal after the round trip.
+        out.extend_from_slice(&self.to_bits().to_be_bytes());
+    }
+    fn read(bytes: &[u8]) -> Option<Self> {
+        let value = f32::from_bits(u32::from_be_bytes(bytes.try_into().ok()?));
+        value.is_finite().then_some(value)
+    }
+}
+
+impl CursorKey for String {
+    const TAG: u8 = 5;
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_bytes());
+    }
+    fn read(bytes: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        // A NUL cannot be sent to PostgreSQL as text.
+        (!text.contains('\0')).then(|| text.to_owned())
     }
 }
 
@@ -226,6 +250,14 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// A page with no rows and no neighbours.
+    pub fn empty() -> Self {
+        Page {
+            items: Vec::new(),
+            next: None,
+            prev: None,
+        }
+    }
     /// Cursor for the following page, if there is one.
     pub fn next_cursor(&self) -> Option<Cursor> {
         self.next.clone()
@@ -233,6 +265,17 @@ impl<T> Page<T> {
     /// Cursor for the preceding page, if there is one.
     pub fn prev_cursor(&self) -> Option<Cursor> {
         self.prev.clone()
+    }
+    /// Transforms all rows at once (a batch load), keeping the cursors.
+    ///
+    /// # Errors
+    /// Whatever `f` returns.
+    pub fn try_map_items<U>(self, f: impl FnOnce(Vec<T>) -> Result<Vec<U>>) -> Result<Page<U>> {
+        Ok(Page {
+            items: f(self.items)?,
+            next: self.next,
+            prev: self.prev,
+        })
     }
     /// Transforms the rows, keeping the cursors.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
@@ -246,7 +289,6 @@ impl<T> Page<T> {
 
 /// Sort direction of a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // Desc: the newest-first listings of the later domains.
 pub(crate) enum Order {
     Asc,
     Desc,
@@ -265,6 +307,18 @@ pub(crate) struct Keyset<S, I> {
 /// written so that the index on (sort, id) gets a range condition on `sort`.
 type AfterPred<S, I, K> = dsl::And<dsl::GtEq<S, K>, dsl::Or<dsl::Gt<S, K>, dsl::Gt<I, Uuid>>>;
 type BeforePred<S, I, K> = dsl::And<dsl::LtEq<S, K>, dsl::Or<dsl::Lt<S, K>, dsl::Lt<I, Uuid>>>;
+
+/// `Error::Invalid` naming `limit` unless it is within 1..=[`MAX_LIMIT`].
+pub(crate) fn check_limit(request: &PageRequest) -> Result<()> {
+    let limit = request.limit;
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(Error::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}, got {limit}"),
+        ));
+    }
+    Ok(())
+}
 
 /// Loads one page of `query` (already filtered for the listing) in keyset
 /// order. One round trip: it fetches `limit + 1` rows to learn whether
@@ -298,13 +352,8 @@ where
         + LimitDsl<Output = Q>
         + LoadQuery<'a, PgConnection, T>,
 {
+    check_limit(request)?;
     let limit = request.limit;
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(Error::invalid(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}, got {limit}"),
-        ));
-    }
     let Keyset {
         listing,
         sort,

@@ -34,10 +34,6 @@ pub mod sql_types {
     pub struct TokenKind;
 
     #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
-    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
-    pub struct Tsvector;
-
-    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "user_role"))]
     pub struct UserRole;
 }
@@ -118,7 +114,7 @@ diesel::table! {
 diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::PostStatus;
-    use super::sql_types::Tsvector;
+    use diesel_full_text_search::TsVector;
 
     posts (id) {
         id -> Uuid,
@@ -133,7 +129,7 @@ diesel::table! {
         view_count -> Int8,
         published_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
-        search -> Nullable<Tsvector>,
+        search -> TsVector,
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,

@@ -17,6 +17,18 @@ pub(crate) fn interval(d: Duration) -> diesel::data_types::PgInterval {
     diesel::data_types::PgInterval::from_microseconds(d.as_micros().min(i64::MAX as u128) as i64)
 }
 
+diesel::define_sql_function! {
+    /// `lower(text)`.
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+diesel::define_sql_function! {
+    /// `coalesce(timestamptz, timestamptz)`: keeps a time that is already set.
+    fn coalesce(
+        x: diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        y: diesel::sql_types::Timestamptz,
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>;
+}
+
 /// Runs a `DELETE .. LIMIT $1` statement until it deletes nothing; the
 /// total. Each statement is its own transaction outside an open one.
 pub(crate) fn purge_in_batches(

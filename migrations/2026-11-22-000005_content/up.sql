@@ -3,7 +3,7 @@ CREATE TYPE post_status AS ENUM ('draft', 'published', 'archived');
 CREATE TABLE categories (
     id          uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
     name        text        NOT NULL,
-    slug        text        NOT NULL,
+    slug        text        COLLATE "C" NOT NULL,
     description text,
     sort_order  integer     NOT NULL DEFAULT 0,
     created_at  timestamptz NOT NULL DEFAULT now(),
@@ -21,7 +21,7 @@ CREATE TRIGGER categories_set_updated_at BEFORE UPDATE ON categories
 CREATE TABLE tags (
     id          uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
     name        text        NOT NULL,
-    slug        text        NOT NULL,
+    slug        text        COLLATE "C" NOT NULL,
     usage_count integer     NOT NULL DEFAULT 0,
     created_at  timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT tags_name_key UNIQUE (name),
@@ -38,7 +38,9 @@ CREATE TABLE posts (
     author_id    uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     category_id  uuid        REFERENCES categories (id) ON DELETE SET NULL,
     title        text        NOT NULL,
-    slug         text        NOT NULL,
+    -- Slugs are ASCII: byte order lets `slug LIKE 'x-%'` (the numeric-suffix
+    -- lookup on a collision) use the unique index.
+    slug         text        COLLATE "C" NOT NULL,
     excerpt      text,
     content      text        NOT NULL DEFAULT '',
     status       post_status NOT NULL DEFAULT 'draft',
@@ -63,10 +65,14 @@ CREATE TABLE posts (
     CONSTRAINT posts_published_has_date CHECK (status <> 'published' OR published_at IS NOT NULL),
     CONSTRAINT posts_version_positive CHECK (version >= 1)
 );
+-- An author's posts in any state (and the FK's index).
 CREATE INDEX posts_author_created_idx ON posts (author_id, created_at, id);
-CREATE INDEX posts_category_id_idx ON posts (category_id);
+-- The FK's index, ordered for the by-category listing.
+CREATE INDEX posts_category_published_idx ON posts (category_id, published_at, id);
 -- Published listings, newest first, keyset on (published_at, id).
 CREATE INDEX posts_published_idx ON posts (published_at, id)
+    WHERE status = 'published' AND deleted_at IS NULL;
+CREATE INDEX posts_author_published_idx ON posts (author_id, published_at, id)
     WHERE status = 'published' AND deleted_at IS NULL;
 CREATE INDEX posts_featured_idx ON posts (published_at, id)
     WHERE featured AND status = 'published' AND deleted_at IS NULL;

@@ -11,6 +11,6 @@ mod transfer;
 
 pub use payments::{CurrencyTotal, NewPayment, Payment, PaymentRepo};
 pub use plans::{NewPlan, Plan, PlanChanges, PlanRepo};
-pub use status::{is_live, TRANSITIONS};
+pub use status::{is_live, LIVE, TRANSITIONS};
 pub use subscriptions::{ProviderSubscription, Subscription, SubscriptionRepo, SyncOutcome};
 pub use transfer::{TransferOptions, TransferReport};

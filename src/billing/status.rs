@@ -30,7 +30,11 @@ pub(crate) fn sources_of(to: SubscriptionStatus) -> Vec<SubscriptionStatus> {
         .collect()
 }
 
+/// The live statuses: a user has at most one subscription in them (the
+/// partial unique index `subscriptions_one_live_per_user`).
+pub const LIVE: [SubscriptionStatus; 3] = [Trialing, Active, PastDue];
+
 /// Whether a subscription in `status` counts as live (at most one per user).
 pub fn is_live(status: SubscriptionStatus) -> bool {
-    matches!(status, Trialing | Active | PastDue)
+    LIVE.contains(&status)
 }

@@ -9,7 +9,7 @@ use diesel::sql_types::{Bool, Interval, Nullable, Timestamptz};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::status::sources_of;
+use super::status::{sources_of, LIVE};
 use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Result};
 use crate::schema::subscriptions as subs;
@@ -197,12 +197,7 @@ impl<'c> SubscriptionRepo<'c> {
     /// [`Error::NotFound`].
     pub fn cancel(&mut self, id: Uuid, at_period_end: bool) -> Result<Subscription> {
         if at_period_end {
-            let live = [
-                SubscriptionStatus::Trialing,
-                SubscriptionStatus::Active,
-                SubscriptionStatus::PastDue,
-            ];
-            return diesel::update(subs::table.find(id).filter(subs::status.eq_any(live)))
+            return diesel::update(subs::table.find(id).filter(subs::status.eq_any(LIVE)))
                 .set((
                     subs::cancel_at_period_end.eq(true),
                     subs::version.eq(subs::version + 1),
@@ -310,14 +305,9 @@ impl<'c> SubscriptionRepo<'c> {
     /// # Errors
     /// Database errors only.
     pub fn live_for_user(&mut self, user_id: Uuid) -> Result<Option<Subscription>> {
-        let live = [
-            SubscriptionStatus::Trialing,
-            SubscriptionStatus::Active,
-            SubscriptionStatus::PastDue,
-        ];
         Ok(subs::table
             .filter(subs::user_id.eq(user_id))
-            .filter(subs::status.eq_any(live))
+            .filter(subs::status.eq_any(LIVE))
             .select(Subscription::as_select())
             .first(self.conn)
             .optional()?)

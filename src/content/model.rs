@@ -48,8 +48,10 @@ pub struct Post {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Input for `PostRepo::create`; the slug is derived from the title.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Input for [`PostRepo::create`](super::PostRepo::create); the slug is
+/// derived from the title. A new post is a draft.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Insertable)]
+#[diesel(table_name = posts)]
 pub struct NewPost<'a> {
     /// Author.
     pub author_id: Uuid,
@@ -74,7 +76,7 @@ impl NewPost<'_> {
     }
 }
 
-/// Changes for `PostRepo::update`; `None` keeps a column, `Some(None)`
+/// Changes for [`PostRepo::update`](super::PostRepo::update); `None` keeps a column, `Some(None)`
 /// clears a nullable one. The slug never changes (links stay valid).
 #[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
 #[diesel(table_name = posts)]

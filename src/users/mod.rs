@@ -3,12 +3,14 @@
 mod bulk;
 mod locks;
 mod model;
+mod overview;
 
 pub use bulk::{BatchFailure, BatchReport};
 pub use model::{
     NewUser, ProfileChanges, User, UserChanges, UserProfile, DEFAULT_LOCALE, DEFAULT_TIMEZONE,
     NAME_MAX,
 };
+pub use overview::{UserOverview, OVERVIEW_POSTS};
 
 use chrono::{DateTime, Utc};
 use diesel::dsl::{now, AsSelect, SqlTypeOf};
@@ -21,6 +23,7 @@ use crate::enums::UserRole;
 use crate::error::{Error, Result};
 use crate::pagination::{self, Keyset, Order, Page, PageRequest};
 use crate::schema::{user_profiles, users};
+use crate::sql::{coalesce, lower};
 use crate::tx::{bump_update, versioned_update};
 use crate::validate;
 
@@ -422,10 +425,3 @@ pub(crate) fn may_sign_in() -> _ {
         .is_null()
         .and(users::banned_at.is_null().or(users::ban_expires_at.le(now)))
 }
-
-mod sql {
-    use diesel::sql_types::{Nullable, Text, Timestamptz};
-    diesel::define_sql_function!(fn lower(x: Nullable<Text>) -> Nullable<Text>);
-    diesel::define_sql_function!(fn coalesce(x: Nullable<Timestamptz>, y: Timestamptz) -> Nullable<Timestamptz>);
-}
-use sql::{coalesce, lower};

@@ -1,0 +1,108 @@
+//! Categories: [`CategoryRepo`], from `conn.categories()`. A site has a few
+//! of them, so they are listed whole, in menu order.
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::model::Category;
+use super::slug::slugify;
+use crate::error::{Error, Result};
+use crate::schema::categories;
+use crate::validate;
+
+/// Input for [`CategoryRepo::create`]; the slug is derived from the name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewCategory<'a> {
+    /// Unique name, 1 to 100 characters.
+    pub name: &'a str,
+    /// Description, up to 2,000 characters.
+    pub description: Option<&'a str>,
+    /// Position in menus (lower first).
+    pub sort_order: i32,
+}
+
+/// Categories repository.
+pub struct CategoryRepo<'c> {
+    conn: &'c mut PgConnection,
+}
+
+impl<'c> CategoryRepo<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        CategoryRepo { conn }
+    }
+
+    /// Creates a category.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for bad input (also a name without letters or
+    /// digits, which has no slug); [`Error::Conflict`] with
+    /// `categories_name_key` or `categories_slug_key` when taken.
+    pub fn create(&mut self, category: &NewCategory<'_>) -> Result<Category> {
+        let name = validate::text("name", category.name.trim(), 1, 100)?;
+        validate::opt_text("description", category.description, 0, 2000)?;
+        let slug = slugify(name, 100, "");
+        if slug.is_empty() {
+            return Err(Error::invalid("name", "needs at least one letter or digit"));
+        }
+        Ok(diesel::insert_into(categories::table)
+            .values((
+                categories::id.eq(Uuid::now_v7()),
+                categories::name.eq(name),
+                categories::slug.eq(slug),
+                categories::description.eq(category.description),
+                categories::sort_order.eq(category.sort_order),
+            ))
+            .returning(Category::as_returning())
+            .get_result(self.conn)?)
+    }
+
+    /// The category.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn get(&mut self, id: Uuid) -> Result<Category> {
+        categories::table
+            .find(id)
+            .select(Category::as_select())
+            .first(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound { entity: "category" })
+    }
+
+    /// The category with this slug.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn get_by_slug(&mut self, slug: &str) -> Result<Category> {
+        categories::table
+            .filter(categories::slug.eq(slug))
+            .select(Category::as_select())
+            .first(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound { entity: "category" })
+    }
+
+    /// Every category in menu order (`sort_order`, then name).
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn list(&mut self) -> Result<Vec<Category>> {
+        Ok(categories::table
+            .order((categories::sort_order, categories::name, categories::id))
+            .select(Category::as_select())
+            .load(self.conn)?)
+    }
+
+    /// Deletes the category; its posts become uncategorised (`ON DELETE SET
+    /// NULL`).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn delete(&mut self, id: Uuid) -> Result<()> {
+        let n = diesel::delete(categories::table.find(id)).execute(self.conn)?;
+        if n == 0 {
+            return Err(Error::NotFound { entity: "category" });
+        }
+        Ok(())
+    }
+}

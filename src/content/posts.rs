@@ -1,0 +1,231 @@
+//! [`PostRepo`]: creating posts with unique slugs, editing, publishing and
+//! counting views. Listings, search and tags are in their own files.
+
+use diesel::dsl::now;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use uuid::Uuid;
+
+use super::model::{NewPost, Post, PostChanges};
+use super::slug::slugify;
+use crate::enums::PostStatus;
+use crate::error::{Error, Result};
+use crate::schema::posts;
+use crate::sql::coalesce;
+use crate::tx::{bump_update, versioned_update};
+
+/// Longest slug derived from a title, leaving room for a `-<n>` suffix
+/// within the 200 bytes `posts_slug_format` allows.
+const SLUG_BASE_MAX: usize = 180;
+/// Inserts tried before a slug collision is reported; each retry follows a
+/// concurrent writer that took the previous candidate, so this is reached
+/// only under a storm of same-title posts.
+const SLUG_ATTEMPTS: usize = 16;
+/// Numeric suffixes above this get a random suffix instead (a post titled
+/// "x 99999999999999999999" cannot exhaust the suffixes of "x").
+const SUFFIX_MAX: u64 = 1_000_000_000;
+
+/// Posts repository, from [`crate::Repos::posts`]. Deleted posts are not
+/// visible to any call.
+pub struct PostRepo<'c> {
+    pub(super) conn: &'c mut PgConnection,
+}
+
+/// One unconditional, version-bumping change to a visible post.
+macro_rules! change {
+    ($repo:ident, $id:expr, $set:expr) => {
+        bump_update!($repo.conn,
+            table: posts,
+            target: posts::table.filter(posts::deleted_at.is_null()),
+            entity: "post",
+            id: $id,
+            set: $set,
+            returning: Post,
+        )
+    };
+}
+
+#[derive(QueryableByName)]
+struct SlugRow {
+    #[diesel(sql_type = Text)]
+    slug: String,
+}
+
+impl<'c> PostRepo<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        PostRepo { conn }
+    }
+
+    /// Creates a draft. Its slug comes from the title (`"Hello, World!"` is
+    /// `hello-world`); when that is taken the post gets the next free
+    /// numeric suffix (`hello-world-2`). Race-safe: each candidate is
+    /// inserted with `ON CONFLICT (slug) DO NOTHING`, so two writers with
+    /// the same title both succeed with distinct slugs, and a failed attempt
+    /// does not abort the caller's transaction.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for bad input; [`Error::ForeignKey`] with
+    /// `posts_author_id_fkey` or `posts_category_id_fkey` for an unknown
+    /// author or category.
+    pub fn create(&mut self, post: &NewPost<'_>) -> Result<Post> {
+        post.validate()?;
+        let base = slugify(post.title, SLUG_BASE_MAX, "post");
+        let mut candidate = base.clone();
+        for _ in 0..SLUG_ATTEMPTS {
+            let inserted = diesel::insert_into(posts::table)
+                .values((
+                    posts::id.eq(Uuid::now_v7()),
+                    posts::slug.eq(&candidate),
+                    post,
+                ))
+                .on_conflict(posts::slug)
+                .do_nothing()
+                .returning(Post::as_returning())
+                .get_result(self.conn)
+                .optional()?;
+            if let Some(created) = inserted {
+                return Ok(created);
+            }
+            candidate = format!("{base}-{}", self.next_suffix(&base)?);
+        }
+        Err(Error::Conflict {
+            constraint: "posts_slug_key".into(),
+        })
+    }
+
+    /// The suffix after the largest `base-<n>` taken (2 when only `base`
+    /// is). The slug column sorts bytewise, so the LIKE prefix is an index
+    /// range; `base` is `[a-z0-9-]` only, so it has no LIKE or regex syntax.
+    fn next_suffix(&mut self, base: &str) -> Result<String> {
+        let taken: Option<SlugRow> = diesel::sql_query(
+            "SELECT slug FROM posts
+              WHERE slug LIKE $1 AND slug ~ $2
+              ORDER BY length(slug) DESC, slug DESC
+              LIMIT 1",
+        )
+        .bind::<Text, _>(format!("{base}-%"))
+        .bind::<Text, _>(format!("^{base}-[0-9]+$"))
+        .get_result(self.conn)
+        .optional()?;
+        let largest = taken.map_or(Some(1), |row| {
+            row.slug[base.len() + 1..].parse::<u64>().ok()
+        });
+        Ok(match largest {
+            Some(n) if n < SUFFIX_MAX => (n + 1).max(2).to_string(),
+            _ => format!("{:08x}", rand::random::<u32>()),
+        })
+    }
+
+    /// The post, in any state.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if it does not exist or is deleted.
+    pub fn get(&mut self, id: Uuid) -> Result<Post> {
+        posts::table
+            .filter(posts::id.eq(id))
+            .filter(posts::deleted_at.is_null())
+            .select(Post::as_select())
+            .first(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound { entity: "post" })
+    }
+
+    /// The post with this slug, in any state.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if there is none or it is deleted.
+    pub fn get_by_slug(&mut self, slug: &str) -> Result<Post> {
+        posts::table
+            .filter(posts::slug.eq(slug))
+            .filter(posts::deleted_at.is_null())
+            .select(Post::as_select())
+            .first(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound { entity: "post" })
+    }
+
+    /// Applies `changes` if the post is still at `expected_version`. The
+    /// slug stays as it was, so links keep working after a title change.
+    ///
+    /// # Errors
+    /// [`Error::Stale`] if someone else changed it first, [`Error::NotFound`],
+    /// [`Error::Invalid`], [`Error::ForeignKey`] for an unknown category.
+    pub fn update(
+        &mut self,
+        id: Uuid,
+        expected_version: i32,
+        changes: &PostChanges<'_>,
+    ) -> Result<Post> {
+        changes.validate()?;
+        versioned_update!(self.conn,
+            table: posts,
+            target: posts::table.filter(posts::deleted_at.is_null()),
+            entity: "post",
+            id: id,
+            expected: expected_version,
+            set: changes,
+            returning: Post,
+        )
+    }
+
+    /// Publishes the post (from draft or archived). `published_at` is set
+    /// the first time and kept on later republishing.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn publish(&mut self, id: Uuid) -> Result<Post> {
+        change!(
+            self,
+            id,
+            (
+                posts::status.eq(PostStatus::Published),
+                posts::published_at.eq(coalesce(posts::published_at, now)),
+            )
+        )
+    }
+
+    /// Takes the post back to draft; it leaves every listing.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn unpublish(&mut self, id: Uuid) -> Result<Post> {
+        change!(self, id, posts::status.eq(PostStatus::Draft))
+    }
+
+    /// Archives the post; it leaves every listing but stays readable by id
+    /// and slug.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn archive(&mut self, id: Uuid) -> Result<Post> {
+        change!(self, id, posts::status.eq(PostStatus::Archived))
+    }
+
+    /// Marks the post deleted: invisible to every call from then on. Its
+    /// slug stays taken, so an old link never points at a different post.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (also for a post deleted before).
+    pub fn soft_delete(&mut self, id: Uuid) -> Result<Post> {
+        change!(self, id, posts::deleted_at.eq(now))
+    }
+
+    /// Counts one view: a single `UPDATE .. SET view_count = view_count + 1`,
+    /// so concurrent readers never lose a count. Neither the version nor
+    /// `updated_at` changes (a view is not an edit). Returns the new count.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn increment_views(&mut self, id: Uuid) -> Result<i64> {
+        diesel::update(
+            posts::table
+                .filter(posts::id.eq(id))
+                .filter(posts::deleted_at.is_null()),
+        )
+        .set(posts::view_count.eq(posts::view_count + 1))
+        .returning(posts::view_count)
+        .get_result(self.conn)
+        .optional()?
+        .ok_or(Error::NotFound { entity: "post" })
+    }
+}
