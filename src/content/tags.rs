@@ -134,7 +134,9 @@ impl PostRepo<'_> {
     /// # Errors
     /// [`Error::Invalid`] naming `tags[i].name` for a bad name, or `tags` for
     /// more than [`TAGS_PER_POST_MAX`]; [`Error::NotFound`] for a missing or
-    /// deleted post.
+    /// deleted post; [`Error::Conflict`] with `tags_name_key` when a name is
+    /// taken by a tag with a different slug (only possible for tags written
+    /// outside this crate).
     pub fn set_tags(&mut self, post_id: Uuid, names: &[&str]) -> Result<Vec<Tag>> {
         // Slug -> name, deduplicated; BTreeMap iterates in slug order.
         let mut wanted = BTreeMap::new();
@@ -157,8 +159,10 @@ impl PostRepo<'_> {
                         tags::name.eq(name),
                         tags::slug.eq(slug),
                     ))
-                    .on_conflict(tags::slug)
-                    .do_nothing()
+                    // No conflict target: a concurrent insert of the same tag
+                    // may trip tags_name_key before tags_slug_key, and either
+                    // means the tag exists.
+                    .on_conflict_do_nothing()
                     .execute(conn)?;
             }
             let slugs: Vec<&String> = wanted.keys().collect();
@@ -172,6 +176,17 @@ impl PostRepo<'_> {
                 .for_no_key_update()
                 .select(Tag::as_select())
                 .load(conn)?;
+            let found = touched
+                .iter()
+                .filter(|t| wanted.contains_key(&t.slug))
+                .count();
+            if found < wanted.len() {
+                // The name is held by a tag with another slug (written
+                // outside this crate), so the insert above did nothing.
+                return Err(Error::Conflict {
+                    constraint: "tags_name_key".into(),
+                });
+            }
             let keep: Vec<Uuid> = touched
                 .iter()
                 .filter(|t| wanted.contains_key(&t.slug))

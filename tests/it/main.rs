@@ -7,6 +7,7 @@ mod bad_input;
 mod billing;
 mod bulk;
 mod catalog;
+mod content;
 mod database;
 mod embedded;
 mod migrations;
