@@ -47,7 +47,8 @@ impl<'c> TagRepo<'c> {
     ///
     /// # Errors
     /// [`Error::Invalid`] for a bad name; [`Error::Conflict`] with
-    /// `tags_slug_key` when a tag with the same slug exists.
+    /// `tags_name_key` for a taken name, `tags_slug_key` for another name
+    /// with the same slug (`"rust"` after `"Rust"`).
     pub fn create(&mut self, name: &str) -> Result<Tag> {
         let (name, slug) = name_and_slug("name", name)?;
         Ok(diesel::insert_into(tags::table)

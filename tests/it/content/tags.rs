@@ -261,6 +261,10 @@ fn tag_repo_create_list_and_popular() {
         Err(Error::Conflict { constraint }) => assert_eq!(constraint, "tags_slug_key"),
         other => panic!("{other:?}"),
     }
+    match conn.tags().create("Go") {
+        Err(Error::Conflict { constraint }) => assert_eq!(constraint, "tags_name_key"),
+        other => panic!("{other:?}"),
+    }
     match conn.tags().create("?") {
         Err(Error::Invalid { field, .. }) => assert_eq!(field, "name"),
         other => panic!("{other:?}"),
