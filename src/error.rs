@@ -214,6 +214,15 @@ fn classify(error: DieselError) -> Error {
                 || message.starts_with("canceling statement due to lock timeout")
             {
                 Error::Timeout
+            } else if message.starts_with("new row violates row-level security policy")
+                || message.starts_with("permission denied")
+                || message.contains("is append-only")
+            {
+                // SQLSTATE 42501 (insufficient_privilege): Row-Level
+                // Security, missing grants, the append-only audit log.
+                Error::Forbidden {
+                    reason: message.to_owned(),
+                }
             } else if message.starts_with("could not obtain lock") {
                 Error::Locked
             } else if message.contains("must be loaded via \"shared_preload_libraries\"")

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod billing;
@@ -16,7 +17,10 @@ pub mod pool;
 pub(crate) mod process;
 #[allow(missing_docs)]
 pub mod schema;
+pub(crate) mod slug;
 pub(crate) mod sql;
+pub mod teams;
+pub mod tenancy;
 pub mod testing;
 pub mod tx;
 pub mod users;
@@ -56,6 +60,10 @@ pub trait Repos {
     fn tags(&mut self) -> content::TagRepo<'_>;
     /// Categories.
     fn categories(&mut self) -> content::CategoryRepo<'_>;
+    /// Teams, members and invitations.
+    fn teams(&mut self) -> teams::TeamRepo<'_>;
+    /// Team-scoped projects.
+    fn projects(&mut self) -> teams::ProjectRepo<'_>;
 }
 
 impl Repos for PgConnection {
@@ -94,5 +102,11 @@ impl Repos for PgConnection {
     }
     fn categories(&mut self) -> content::CategoryRepo<'_> {
         content::CategoryRepo::new(self)
+    }
+    fn teams(&mut self) -> teams::TeamRepo<'_> {
+        teams::TeamRepo::new(self)
+    }
+    fn projects(&mut self) -> teams::ProjectRepo<'_> {
+        teams::ProjectRepo::new(self)
     }
 }

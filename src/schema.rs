@@ -137,6 +137,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    projects (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        name -> Text,
+        created_by -> Nullable<Uuid>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -316,6 +328,8 @@ diesel::joinable!(post_tags -> posts (post_id));
 diesel::joinable!(post_tags -> tags (tag_id));
 diesel::joinable!(posts -> categories (category_id));
 diesel::joinable!(posts -> users (author_id));
+diesel::joinable!(projects -> teams (team_id));
+diesel::joinable!(projects -> users (created_by));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(subscriptions -> subscription_plans (plan_id));
 diesel::joinable!(subscriptions -> users (user_id));
@@ -333,6 +347,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     post_tags,
     posts,
+    projects,
     sessions,
     subscription_plans,
     subscriptions,

@@ -29,6 +29,16 @@ diesel::define_sql_function! {
     ) -> diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>;
 }
 
+/// Takes a transaction-scoped advisory lock on `key` (namespaced text such
+/// as `saas_db.team.<id>`, hashed to 64 bits): writers of one thing take
+/// turns until their transaction ends. Needs an open transaction.
+pub(crate) fn advisory_xact_lock(conn: &mut PgConnection, key: &str) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind::<diesel::sql_types::Text, _>(key)
+        .execute(conn)
+        .map(drop)
+}
+
 /// Runs a `DELETE .. LIMIT $1` statement until it deletes nothing; the
 /// total. Each statement is its own transaction outside an open one.
 pub(crate) fn purge_in_batches(

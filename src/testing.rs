@@ -29,6 +29,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use diesel_migrations::MigrationHarness;
+use sha2::Digest;
 
 use crate::database::{Database, DatabaseBuilder, MIGRATIONS};
 use crate::error::{Error, Result};
@@ -43,6 +44,7 @@ pub struct TestDatabase {
     db: Option<Database>,
     name: String,
     url: String,
+    app_role: OnceLock<String>,
 }
 
 struct Server {
@@ -87,6 +89,7 @@ impl TestDatabase {
             db: None,
             name,
             url,
+            app_role: OnceLock::new(),
         };
         let builder = Database::builder(&test_db.url)
             .min_idle(Some(0))
@@ -109,6 +112,36 @@ impl TestDatabase {
     /// Its name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Connection URL for an application role on this database, the kind
+    /// of role Row-Level Security applies to: it can log in, is neither
+    /// superuser nor owner, has no BYPASSRLS, and has the grants of
+    /// [`crate::tenancy::grant_app_access`]. Created on the first call (with
+    /// a random password) and dropped with the database.
+    ///
+    /// # Errors
+    /// As [`TestDatabase::with_builder`].
+    pub fn app_url(&self) -> Result<String> {
+        let role = match self.app_role.get() {
+            Some(role) => role.clone(),
+            None => {
+                let digest = sha2::Sha256::digest(self.name.as_bytes());
+                let role = format!(
+                    "saas_app_{:x}",
+                    u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
+                );
+                let server = server().map_err(Error::Connection)?;
+                let mut admin = PgConnection::establish(&server.admin_url)
+                    .map_err(|e| Error::Connection(e.to_string()))?;
+                ddl(&mut admin, Ddl::CreateRole(&role_password(&role)), &role)?;
+                let mut owner = PgConnection::establish(&self.url)
+                    .map_err(|e| Error::Connection(e.to_string()))?;
+                crate::tenancy::grant_app_access(&mut owner, &role)?;
+                self.app_role.get_or_init(|| role).clone()
+            }
+        };
+        Ok(url_with_user(&self.url, &role, &role_password(&role)))
     }
 
     /// Connection URL of the server's maintenance database, for tests that
@@ -141,6 +174,9 @@ impl Drop for TestDatabase {
         let Ok(server) = server() else { return };
         if let Ok(mut admin) = PgConnection::establish(&server.admin_url) {
             let _ = ddl(&mut admin, Ddl::Drop, &self.name);
+            if let Some(role) = self.app_role.get() {
+                let _ = ddl(&mut admin, Ddl::DropRole, role);
+            }
         }
     }
 }
@@ -153,6 +189,9 @@ enum Ddl<'a> {
     CloneOf(&'a str),
     Drop,
     MarkTemplate,
+    /// A login role with this password (hex digits only).
+    CreateRole(&'a str),
+    DropRole,
 }
 
 fn ddl(admin: &mut PgConnection, op: Ddl<'_>, name: &str) -> Result<()> {
@@ -165,8 +204,45 @@ fn ddl(admin: &mut PgConnection, op: Ddl<'_>, name: &str) -> Result<()> {
         ),
         Ddl::Drop => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         Ddl::MarkTemplate => format!("ALTER DATABASE {name} IS_TEMPLATE true"),
+        Ddl::CreateRole(password) => {
+            if !password.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(Error::invalid("password", "must be hex digits"));
+            }
+            format!(
+                "CREATE ROLE {name} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS \
+                 PASSWORD '{password}'"
+            )
+        }
+        Ddl::DropRole => format!("DROP ROLE IF EXISTS {name}"),
     };
     Ok(admin.batch_execute(&statement)?)
+}
+
+/// The test role's password: derived from its name and a per-process
+/// secret, so `app_url` can rebuild it without storing it twice.
+fn role_password(role: &str) -> String {
+    static SECRET: OnceLock<[u8; 16]> = OnceLock::new();
+    let secret = SECRET.get_or_init(rand::random);
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(secret);
+    hasher.update(role.as_bytes());
+    format!("{:x}", hasher.finalize())
+}
+
+/// `url` with another user and password (URL or key/value form).
+fn url_with_user(url: &str, user: &str, password: &str) -> String {
+    let scheme = ["postgres://", "postgresql://"]
+        .into_iter()
+        .find(|s| url.starts_with(s));
+    let Some(scheme) = scheme else {
+        return format!("{url} user={user} password={password}");
+    };
+    let rest = &url[scheme.len()..];
+    let host_start = rest
+        .find('@')
+        .filter(|&at| at < rest.find('/').unwrap_or(rest.len()));
+    let rest = host_start.map_or(rest, |at| &rest[at + 1..]);
+    format!("{scheme}{user}:{password}@{rest}")
 }
 
 /// The server and template, set up once per process.

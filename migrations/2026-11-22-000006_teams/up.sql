@@ -4,7 +4,7 @@ CREATE TYPE team_role AS ENUM ('owner', 'admin', 'member');
 CREATE TABLE teams (
     id         uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
     name       text        NOT NULL,
-    slug       text        NOT NULL,
+    slug       text        COLLATE "C" NOT NULL,
     kind       team_kind   NOT NULL DEFAULT 'workspace',
     version    integer     NOT NULL DEFAULT 1,
     created_at timestamptz NOT NULL DEFAULT now(),

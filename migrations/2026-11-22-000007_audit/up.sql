@@ -71,6 +71,38 @@ $$;
 
 SELECT audit_logs_ensure_partitions(2);
 
+-- Retention without DELETE: drops the monthly partitions that end on or
+-- before `cutoff`, returning their names, oldest first. Rows in the default
+-- partition are not touched (it is empty in normal operation).
+CREATE FUNCTION audit_logs_drop_partitions_before(cutoff timestamptz) RETURNS SETOF text
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+    home text := (SELECT n.nspname FROM pg_class c
+                    JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.oid = 'audit_logs'::regclass);
+    part record;
+    month_end timestamptz;
+BEGIN
+    FOR part IN
+        SELECT c.relname
+          FROM pg_inherits i
+          JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'audit_logs'::regclass
+           AND c.relname ~ '^audit_logs_p[0-9]{6}$'
+         ORDER BY c.relname
+    LOOP
+        month_end := (to_date(substr(part.relname, 13), 'YYYYMM') + interval '1 month')::timestamp
+                     AT TIME ZONE 'UTC';
+        IF month_end <= cutoff THEN
+            EXECUTE format('DROP TABLE %I.%I', home, part.relname);
+            RETURN NEXT part.relname;
+        END IF;
+    END LOOP;
+END
+$$;
+
 -- The log is append-only: history cannot be rewritten or quietly removed row
 -- by row (retention drops whole partitions).
 CREATE FUNCTION audit_logs_refuse_change() RETURNS trigger

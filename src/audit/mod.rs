@@ -3,14 +3,52 @@
 //! Entries are written in the caller's transaction, so an entry commits or
 //! rolls back with the change it describes.
 
+mod diff;
 mod model;
+mod partitions;
 
+pub use diff::{change, diff};
 pub use model::{AuditEntry, AuditLog};
 
+use diesel::dsl::{AsSelect, SqlTypeOf};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use uuid::Uuid;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::pagination::{self, Keyset, Order, Page, PageRequest};
 use crate::schema::audit_logs;
+
+/// Runs `apply` (one change to one row) and, when `actor` is known, records
+/// `action` on `target` (entity, id) with the fields that changed between
+/// the row as `lock` read it (locked, so nothing slips in between) and as
+/// `apply` left it; all in one transaction (a savepoint inside the
+/// caller's), so a failed change leaves no entry. Without an actor it is
+/// just `apply`.
+pub(crate) fn audited<T: serde::Serialize>(
+    conn: &mut PgConnection,
+    actor: Option<Uuid>,
+    action: &str,
+    target: (&str, Uuid),
+    lock: impl FnOnce(&mut PgConnection) -> Result<T>,
+    apply: impl FnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    let Some(actor) = actor else {
+        return apply(conn);
+    };
+    conn.transaction(|tx| {
+        let before = lock(tx)?;
+        let after = apply(tx)?;
+        let (entity, id) = target;
+        let entry = AuditEntry::new(action, entity, Some(id))
+            .by(actor)
+            .changes(diff(&before, &after));
+        AuditRepo::new(tx).record(&entry)?;
+        Ok(after)
+    })
+}
+
+type AuditQuery = audit_logs::BoxedQuery<'static, Pg, SqlTypeOf<AsSelect<AuditLog, Pg>>>;
 
 /// Audit log repository; see the module docs.
 pub struct AuditRepo<'c> {
@@ -25,7 +63,7 @@ impl<'c> AuditRepo<'c> {
     /// Records one entry.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for bad input (empty action, non-object JSON, NUL bytes).
+    /// [`crate::Error::Invalid`] for bad input (empty action, non-object JSON, NUL bytes).
     pub fn record(&mut self, entry: &AuditEntry<'_>) -> Result<AuditLog> {
         let row = entry.to_row()?;
         Ok(diesel::insert_into(audit_logs::table)
@@ -39,7 +77,7 @@ impl<'c> AuditRepo<'c> {
     /// Returns how many were written.
     ///
     /// # Errors
-    /// [`Error::Invalid`] naming the entry (`entries[i].action`, ...) when
+    /// [`crate::Error::Invalid`] naming the entry (`entries[i].action`, ...) when
     /// one is bad; nothing is written then.
     pub fn record_many(&mut self, entries: &[AuditEntry<'_>]) -> Result<usize> {
         let rows = entries
@@ -55,25 +93,58 @@ impl<'c> AuditRepo<'c> {
             .execute(self.conn)?)
     }
 
-    /// The entries for one entity, newest first, at most `limit`.
+    /// The entries about one entity, newest first.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a limit outside 1..=1000.
+    /// [`crate::Error::InvalidCursor`], [`crate::Error::Invalid`] for a limit
+    /// outside 1..=1000.
     pub fn for_entity(
         &mut self,
         entity: &str,
-        entity_id: uuid::Uuid,
-        limit: i64,
-    ) -> Result<Vec<AuditLog>> {
-        if !(1..=1000).contains(&limit) {
-            return Err(Error::invalid("limit", "must be between 1 and 1000"));
-        }
-        Ok(audit_logs::table
-            .filter(audit_logs::entity.eq(entity))
+        entity_id: Uuid,
+        page: PageRequest,
+    ) -> Result<Page<AuditLog>> {
+        let query = audit_logs::table
+            .filter(audit_logs::entity.eq(entity.to_owned()))
             .filter(audit_logs::entity_id.eq(entity_id))
-            .order((audit_logs::created_at.desc(), audit_logs::id.desc()))
-            .limit(limit)
             .select(AuditLog::as_select())
-            .load(self.conn)?)
+            .into_boxed();
+        self.newest_first(query, "audit.entity", &page)
+    }
+
+    /// The entries of one actor, newest first.
+    ///
+    /// # Errors
+    /// As [`AuditRepo::for_entity`].
+    pub fn for_actor(&mut self, actor_id: Uuid, page: PageRequest) -> Result<Page<AuditLog>> {
+        let query = audit_logs::table
+            .filter(audit_logs::actor_id.eq(actor_id))
+            .select(AuditLog::as_select())
+            .into_boxed();
+        self.newest_first(query, "audit.actor", &page)
+    }
+
+    /// Keyset on `(created_at, id)` descending: the indexes
+    /// `audit_logs_entity_idx` and `audit_logs_actor_idx` end with it, and
+    /// each partition is scanned in order.
+    fn newest_first(
+        &mut self,
+        query: AuditQuery,
+        listing: &'static str,
+        page: &PageRequest,
+    ) -> Result<Page<AuditLog>> {
+        let keyset = Keyset {
+            listing,
+            sort: audit_logs::created_at,
+            id: audit_logs::id,
+            order: Order::Desc,
+        };
+        pagination::load_page(
+            query,
+            keyset,
+            page,
+            |e: &AuditLog| (e.created_at, e.id),
+            self.conn,
+        )
     }
 }

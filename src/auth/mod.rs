@@ -16,7 +16,7 @@
 mod accounts;
 mod flows;
 mod password;
-mod secret;
+pub(crate) mod secret;
 mod sessions;
 mod tokens;
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -14,7 +13,7 @@ use super::secret::{self, Token};
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};
 use crate::schema::verification_tokens as vt;
-use crate::sql::{interval, now_tz, purge_in_batches};
+use crate::sql::{advisory_xact_lock, interval, now_tz, purge_in_batches};
 use crate::validate;
 
 /// An issued token. The token itself was returned once by `issue`.
@@ -72,12 +71,7 @@ impl<'c> VerificationTokenRepo<'c> {
                 Some(id) => id.to_string(),
                 None => email.clone(),
             };
-            diesel::sql_query(
-                "SELECT pg_advisory_xact_lock(hashtext('saas_db.token.' || $1 || '.' || $2))",
-            )
-            .bind::<Text, _>(format!("{kind:?}"))
-            .bind::<Text, _>(&target)
-            .execute(tx)?;
+            advisory_xact_lock(tx, &format!("saas_db.token.{kind:?}.{target}"))?;
             let older = vt::table
                 .filter(vt::kind.eq(kind))
                 .filter(vt::used_at.is_null())

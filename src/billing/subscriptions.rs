@@ -10,10 +10,12 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::status::{sources_of, LIVE};
+use crate::access::Actor;
+use crate::audit;
 use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Result};
 use crate::schema::subscriptions as subs;
-use crate::sql::interval;
+use crate::sql::{advisory_xact_lock, interval};
 use crate::tx::versioned_update;
 use crate::validate;
 
@@ -106,11 +108,20 @@ macro_rules! returning_subscription {
 /// Subscriptions repository.
 pub struct SubscriptionRepo<'c> {
     conn: &'c mut PgConnection,
+    actor: Option<Uuid>,
 }
 
 impl<'c> SubscriptionRepo<'c> {
     pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
-        SubscriptionRepo { conn }
+        SubscriptionRepo { conn, actor: None }
+    }
+
+    /// The same repository, acting for `actor`: `cancel` then writes a
+    /// `canceled` audit entry with the changed fields, in the same
+    /// transaction as the change.
+    pub fn acting(mut self, actor: &Actor) -> Self {
+        self.actor = Some(actor.user_id);
+        self
     }
 
     /// Starts a subscription to an active plan: `trialing` until `now +
@@ -190,24 +201,47 @@ impl<'c> SubscriptionRepo<'c> {
     }
 
     /// Cancels now (`canceled`), or at the end of the current period
-    /// (`cancel_at_period_end`, status unchanged until `renew`).
+    /// (`cancel_at_period_end`, status unchanged until `renew`). Audited
+    /// when the repository is [`acting`](SubscriptionRepo::acting) for someone.
     ///
     /// # Errors
     /// [`Error::Invalid`] naming the transition when it is not allowed;
     /// [`Error::NotFound`].
     pub fn cancel(&mut self, id: Uuid, at_period_end: bool) -> Result<Subscription> {
-        if at_period_end {
-            return diesel::update(subs::table.find(id).filter(subs::status.eq_any(LIVE)))
-                .set((
-                    subs::cancel_at_period_end.eq(true),
-                    subs::version.eq(subs::version + 1),
-                ))
-                .returning(Subscription::as_returning())
-                .get_result(self.conn)
+        let lock = |c: &mut PgConnection| -> Result<Subscription> {
+            subs::table
+                .find(id)
+                .select(Subscription::as_select())
+                .for_update()
+                .first(c)
                 .optional()?
-                .map_or_else(|| Err(self.refusal(id, SubscriptionStatus::Canceled)), Ok);
-        }
-        self.transition(id, SubscriptionStatus::Canceled)
+                .ok_or(Error::NotFound {
+                    entity: "subscription",
+                })
+        };
+        let actor = self.actor;
+        audit::audited(
+            self.conn,
+            actor,
+            "canceled",
+            ("subscription", id),
+            lock,
+            |c| {
+                let mut repo = SubscriptionRepo::new(c);
+                if !at_period_end {
+                    return repo.transition(id, SubscriptionStatus::Canceled);
+                }
+                diesel::update(subs::table.find(id).filter(subs::status.eq_any(LIVE)))
+                    .set((
+                        subs::cancel_at_period_end.eq(true),
+                        subs::version.eq(subs::version + 1),
+                    ))
+                    .returning(Subscription::as_returning())
+                    .get_result(repo.conn)
+                    .optional()?
+                    .map_or_else(|| Err(repo.refusal(id, SubscriptionStatus::Canceled)), Ok)
+            },
+        )
     }
 
     /// Starts the next period after a successful payment: the period moves
@@ -340,9 +374,10 @@ impl<'c> SubscriptionRepo<'c> {
         // duplicate still being inserted trips the one-live-per-user index
         // (which ON CONFLICT does not cover) instead of being seen as a replay.
         self.conn.transaction(|tx| {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind::<diesel::sql_types::Text, _>(incoming.provider_subscription_id)
-                .execute(tx)?;
+            advisory_xact_lock(
+                tx,
+                &format!("saas_db.subscription.{}", incoming.provider_subscription_id),
+            )?;
             SubscriptionRepo::new(tx).sync_locked(incoming)
         })
     }

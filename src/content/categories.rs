@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::model::Category;
-use super::slug::slugify;
 use crate::error::{Error, Result};
 use crate::schema::categories;
+use crate::slug::slugify;
 use crate::validate;
 
 /// Input for [`CategoryRepo::create`]; the slug is derived from the name.

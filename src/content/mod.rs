@@ -14,7 +14,6 @@ mod listings;
 mod model;
 mod posts;
 mod search;
-mod slug;
 mod tags;
 
 pub use categories::{CategoryRepo, NewCategory};

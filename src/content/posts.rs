@@ -3,27 +3,19 @@
 
 use diesel::dsl::now;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use uuid::Uuid;
 
 use super::model::{NewPost, Post, PostChanges};
-use super::slug::slugify;
 use crate::enums::PostStatus;
 use crate::error::{Error, Result};
 use crate::schema::posts;
+use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::coalesce;
 use crate::tx::{bump_update, versioned_update};
 
 /// Longest slug derived from a title, leaving room for a `-<n>` suffix
 /// within the 200 bytes `posts_slug_format` allows.
 const SLUG_BASE_MAX: usize = 180;
-/// Inserts tried before a slug collision is reported; each retry follows a
-/// concurrent writer that took the previous candidate, so this is reached
-/// only under a storm of same-title posts.
-const SLUG_ATTEMPTS: usize = 16;
-/// Numeric suffixes above this get a random suffix instead (a post titled
-/// "x 99999999999999999999" cannot exhaust the suffixes of "x").
-const SUFFIX_MAX: u64 = 1_000_000_000;
 
 /// Posts repository, from [`crate::Repos::posts`]. Deleted posts are not
 /// visible to any call.
@@ -45,12 +37,6 @@ macro_rules! change {
     };
 }
 
-#[derive(QueryableByName)]
-struct SlugRow {
-    #[diesel(sql_type = Text)]
-    slug: String,
-}
-
 impl<'c> PostRepo<'c> {
     pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
         PostRepo { conn }
@@ -70,49 +56,14 @@ impl<'c> PostRepo<'c> {
     pub fn create(&mut self, post: &NewPost<'_>) -> Result<Post> {
         post.validate()?;
         let base = slugify(post.title, SLUG_BASE_MAX, "post");
-        let mut candidate = base.clone();
-        for _ in 0..SLUG_ATTEMPTS {
-            let inserted = diesel::insert_into(posts::table)
-                .values((
-                    posts::id.eq(Uuid::now_v7()),
-                    posts::slug.eq(&candidate),
-                    post,
-                ))
+        insert_with_unique_slug(self.conn, SlugTable::Posts, &base, |conn, slug| {
+            Ok(diesel::insert_into(posts::table)
+                .values((posts::id.eq(Uuid::now_v7()), posts::slug.eq(slug), post))
                 .on_conflict(posts::slug)
                 .do_nothing()
                 .returning(Post::as_returning())
-                .get_result(self.conn)
-                .optional()?;
-            if let Some(created) = inserted {
-                return Ok(created);
-            }
-            candidate = format!("{base}-{}", self.next_suffix(&base)?);
-        }
-        Err(Error::Conflict {
-            constraint: "posts_slug_key".into(),
-        })
-    }
-
-    /// The suffix after the largest `base-<n>` taken (2 when only `base`
-    /// is). The slug column sorts bytewise, so the LIKE prefix is an index
-    /// range; `base` is `[a-z0-9-]` only, so it has no LIKE or regex syntax.
-    fn next_suffix(&mut self, base: &str) -> Result<String> {
-        let taken: Option<SlugRow> = diesel::sql_query(
-            "SELECT slug FROM posts
-              WHERE slug LIKE $1 AND slug ~ $2
-              ORDER BY length(slug) DESC, slug DESC
-              LIMIT 1",
-        )
-        .bind::<Text, _>(format!("{base}-%"))
-        .bind::<Text, _>(format!("^{base}-[0-9]+$"))
-        .get_result(self.conn)
-        .optional()?;
-        let largest = taken.map_or(Some(1), |row| {
-            row.slug[base.len() + 1..].parse::<u64>().ok()
-        });
-        Ok(match largest {
-            Some(n) if n < SUFFIX_MAX => (n + 1).max(2).to_string(),
-            _ => format!("{:08x}", rand::random::<u32>()),
+                .get_result(conn)
+                .optional()?)
         })
     }
 

@@ -12,10 +12,10 @@ use uuid::Uuid;
 
 use super::model::Tag;
 use super::posts::PostRepo;
-use super::slug::slugify;
 use crate::error::{Error, Result};
 use crate::pagination::{self, Keyset, Order, Page, PageRequest, MAX_LIMIT};
 use crate::schema::{post_tags, posts, tags};
+use crate::slug::slugify;
 use crate::validate;
 
 /// Most tags one post may carry.

@@ -19,6 +19,8 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use uuid::Uuid;
 
+use crate::access::Actor;
+use crate::audit;
 use crate::enums::UserRole;
 use crate::error::{Error, Result};
 use crate::pagination::{self, Keyset, Order, Page, PageRequest};
@@ -38,12 +40,13 @@ type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
 pub struct UserRepo<'c> {
     conn: &'c mut PgConnection,
     include_deleted: bool,
+    actor: Option<Uuid>,
 }
 
 /// One unconditional, version-bumping change to a visible user.
 macro_rules! change {
-    ($repo:ident, $id:expr, $set:expr) => {
-        bump_update!($repo.conn,
+    ($conn:expr, $id:expr, $set:expr) => {
+        bump_update!($conn,
             table: users,
             target: users::table.filter(users::deleted_at.is_null()),
             entity: "user",
@@ -74,7 +77,34 @@ impl<'c> UserRepo<'c> {
         UserRepo {
             conn,
             include_deleted: false,
+            actor: None,
         }
+    }
+
+    /// The same repository, acting for `actor`: role changes, bans, unbans
+    /// and deletions then write an audit entry (`role_changed`, `banned`,
+    /// ...) with the changed fields, in the same transaction as the change.
+    pub fn acting(mut self, actor: &Actor) -> Self {
+        self.actor = Some(actor.user_id);
+        self
+    }
+
+    /// Applies a change to a user; audited when an actor is set.
+    fn audited(
+        &mut self,
+        action: &str,
+        id: Uuid,
+        apply: impl FnOnce(&mut PgConnection) -> Result<User>,
+    ) -> Result<User> {
+        let actor = self.actor;
+        audit::audited(
+            self.conn,
+            actor,
+            action,
+            ("user", id),
+            |c| UserRepo::new(c).lock(id),
+            apply,
+        )
     }
 
     /// The same repository, but soft-deleted users are visible to get, find,
@@ -200,7 +230,7 @@ impl<'c> UserRepo<'c> {
     /// [`Error::NotFound`].
     pub fn verify_email(&mut self, id: Uuid) -> Result<User> {
         change!(
-            self,
+            self.conn,
             id,
             users::email_verified_at.eq(coalesce(users::email_verified_at, now))
         )
@@ -211,7 +241,9 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn set_role(&mut self, id: Uuid, role: UserRole) -> Result<User> {
-        change!(self, id, users::role.eq(role))
+        self.audited("role_changed", id, |conn| {
+            change!(conn, id, users::role.eq(role))
+        })
     }
 
     /// Bans the user until `until` (`None`: permanently), with an optional reason.
@@ -229,15 +261,17 @@ impl<'c> UserRepo<'c> {
         if until.is_some_and(|t| t <= Utc::now()) {
             return Err(Error::invalid("until", "must be in the future"));
         }
-        change!(
-            self,
-            id,
-            (
-                users::banned_at.eq(now),
-                users::ban_expires_at.eq(until),
-                users::ban_reason.eq(reason),
+        self.audited("banned", id, |conn| {
+            change!(
+                conn,
+                id,
+                (
+                    users::banned_at.eq(now),
+                    users::ban_expires_at.eq(until),
+                    users::ban_reason.eq(reason),
+                )
             )
-        )
+        })
     }
 
     /// Lifts a ban.
@@ -245,15 +279,17 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn unban(&mut self, id: Uuid) -> Result<User> {
-        change!(
-            self,
-            id,
-            (
-                users::banned_at.eq(None::<DateTime<Utc>>),
-                users::ban_expires_at.eq(None::<DateTime<Utc>>),
-                users::ban_reason.eq(None::<&str>),
+        self.audited("unbanned", id, |conn| {
+            change!(
+                conn,
+                id,
+                (
+                    users::banned_at.eq(None::<DateTime<Utc>>),
+                    users::ban_expires_at.eq(None::<DateTime<Utc>>),
+                    users::ban_reason.eq(None::<&str>),
+                )
             )
-        )
+        })
     }
 
     /// Records a successful sign-in (`last_login_at = now()`). Not a change
@@ -281,7 +317,9 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`] if missing or already deleted.
     pub fn soft_delete(&mut self, id: Uuid) -> Result<User> {
-        change!(self, id, users::deleted_at.eq(now))
+        self.audited("deleted", id, |conn| {
+            change!(conn, id, users::deleted_at.eq(now))
+        })
     }
 
     /// Brings back a soft-deleted user.

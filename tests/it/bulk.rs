@@ -95,7 +95,11 @@ fn record_many_copies_audit_entries() {
         })
         .collect();
     assert_eq!(conn.audit().record_many(&entries).unwrap(), 20_000);
-    let latest = conn.audit().for_entity("user", target, 5).unwrap();
+    let latest = conn
+        .audit()
+        .for_entity("user", target, saas_db::PageRequest::first(5))
+        .unwrap()
+        .items;
     assert_eq!(latest.len(), 5);
     assert_eq!(latest[0].actor_id, Some(actor));
     assert_eq!(

@@ -155,6 +155,9 @@ fn foreign_key_delete_rules_are_deliberate() {
         ("post_tags_tag_id_fkey", "CASCADE"),
         ("posts_author_id_fkey", "CASCADE"),
         ("posts_category_id_fkey", "SET NULL"),
+        // A team's projects go with the team; a project outlives its creator.
+        ("projects_created_by_fkey", "SET NULL"),
+        ("projects_team_id_fkey", "CASCADE"),
         ("sessions_user_id_fkey", "CASCADE"),
         ("subscriptions_plan_id_fkey", "RESTRICT"),
         ("subscriptions_user_id_fkey", "RESTRICT"),

@@ -472,7 +472,9 @@ fn custom_schema_holds_every_table() {
         ),
         (
             "functions",
-            "SELECT format('%s(%s)', p.proname, pg_get_function_identity_arguments(p.oid)) AS name
+            "SELECT format('%s(%s)', p.proname,
+                            -- types of the function's own schema print qualified
+                            replace(pg_get_function_identity_arguments(p.oid), n.nspname || '.', '')) AS name
                FROM pg_proc p
                JOIN pg_namespace n ON n.oid = p.pronamespace
               WHERE n.nspname = $1",

@@ -1,0 +1,188 @@
+//! Invitations: a token handed out once (only its SHA-256 is stored),
+//! accepted atomically (single use, unexpired, not revoked, by the invited
+//! email) together with the membership it grants.
+
+use std::time::Duration;
+
+use diesel::dsl::now;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::model::{Invitation, Membership};
+use super::{authorize, lock_team, record, TeamRepo};
+use crate::access::{Action, Actor};
+use crate::audit::change;
+use crate::auth::{secret, Token};
+use crate::enums::TeamRole;
+use crate::error::{Error, Result};
+use crate::schema::{team_invitations as inv, team_members, users};
+use crate::sql::{interval, now_tz};
+use crate::validate;
+
+/// Longest an invitation may stay open.
+pub const INVITATION_TTL_MAX: Duration = Duration::from_secs(30 * 24 * 3600);
+
+impl TeamRepo<'_> {
+    /// Invites `email` to the team with `role` (admin or member) for `ttl`.
+    /// Returns the invitation and its token: send the token to the invitee;
+    /// it cannot be recovered later.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] unless the actor may manage members;
+    /// [`Error::Invalid`] for a bad email, `role` owner (ownership is given
+    /// by [`TeamRepo::change_role`]), or a `ttl` outside 1 s..=30 days.
+    pub fn invite(
+        &mut self,
+        actor: &Actor,
+        team_id: Uuid,
+        email: &str,
+        role: TeamRole,
+        ttl: Duration,
+    ) -> Result<(Invitation, Token)> {
+        let email = validate::email("email", email)?;
+        if role == TeamRole::Owner {
+            return Err(Error::invalid("role", "an invitation cannot make an owner"));
+        }
+        if ttl.as_secs() < 1 || ttl > INVITATION_TTL_MAX {
+            return Err(Error::invalid(
+                "ttl",
+                "must be between 1 second and 30 days",
+            ));
+        }
+        let (token, hash) = Token::generate();
+        let invitation = self.conn.transaction(|tx| {
+            authorize(tx, actor, Action::ManageMembers, team_id)?;
+            let invitation: Invitation = diesel::insert_into(inv::table)
+                .values((
+                    inv::id.eq(Uuid::now_v7()),
+                    inv::team_id.eq(team_id),
+                    inv::email.eq(&email),
+                    inv::role.eq(role),
+                    inv::token_hash.eq(hash.as_slice()),
+                    inv::expires_at.eq(now_tz() + interval(ttl)),
+                    inv::invited_by.eq(actor.user_id),
+                ))
+                .returning(Invitation::as_returning())
+                .get_result(tx)?;
+            let changes = json!({ "invitation": change(Value::Null, invitation.id) });
+            record(tx, actor, "member_invited", team_id, changes, None)?;
+            Ok::<_, Error>(invitation)
+        })?;
+        Ok((invitation, token))
+    }
+
+    /// Accepts an invitation for the actor: one transaction that marks it
+    /// accepted (only if unused, unrevoked and unexpired, so of concurrent
+    /// attempts exactly one wins) and adds the membership. The actor's
+    /// email must be the invited one. Someone who is already a member keeps
+    /// their role.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] for an unknown, used, revoked or expired
+    /// token; [`Error::Forbidden`] when the invitation is for another email
+    /// (the invitation stays open).
+    pub fn accept(&mut self, actor: &Actor, token: &str) -> Result<Membership> {
+        let hash = secret::hash(token);
+        self.conn.transaction(|tx| {
+            let invitation: Invitation = diesel::update(
+                inv::table
+                    .filter(inv::token_hash.eq(hash.as_slice()))
+                    .filter(inv::accepted_at.is_null())
+                    .filter(inv::revoked_at.is_null())
+                    .filter(inv::expires_at.gt(now)),
+            )
+            .set(inv::accepted_at.eq(now))
+            .returning(Invitation::as_returning())
+            .get_result(tx)
+            .optional()?
+            .ok_or(Error::InvalidToken)?;
+            let email: Option<String> = users::table
+                .find(actor.user_id)
+                .filter(users::deleted_at.is_null())
+                .select(users::email)
+                .first(tx)
+                .optional()?;
+            if email.as_deref() != Some(invitation.email.as_str()) {
+                return Err(Error::Forbidden {
+                    reason: "the invitation is for another email address".into(),
+                });
+            }
+            let team_id = invitation.team_id;
+            lock_team(tx, team_id)?;
+            diesel::insert_into(team_members::table)
+                .values((
+                    team_members::team_id.eq(team_id),
+                    team_members::user_id.eq(actor.user_id),
+                    team_members::role.eq(invitation.role),
+                ))
+                .on_conflict_do_nothing()
+                .execute(tx)?;
+            let joined: Membership = team_members::table
+                .find((team_id, actor.user_id))
+                .select(Membership::as_select())
+                .first(tx)?;
+            let changes = json!({ "role": change(Value::Null, joined.role) });
+            record(
+                tx,
+                actor,
+                "member_joined",
+                team_id,
+                changes,
+                Some(actor.user_id),
+            )?;
+            Ok(joined)
+        })
+    }
+
+    /// Revokes an open invitation.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Forbidden`] unless the actor may
+    /// manage the team's members; [`Error::Invalid`] naming `invitation`
+    /// when it was already accepted or revoked.
+    pub fn revoke(&mut self, actor: &Actor, invitation_id: Uuid) -> Result<Invitation> {
+        self.conn.transaction(|tx| {
+            let team_id: Uuid = inv::table
+                .find(invitation_id)
+                .select(inv::team_id)
+                .first(tx)
+                .optional()?
+                .ok_or(Error::NotFound {
+                    entity: "invitation",
+                })?;
+            authorize(tx, actor, Action::ManageMembers, team_id)?;
+            let revoked: Invitation = diesel::update(
+                inv::table
+                    .find(invitation_id)
+                    .filter(inv::accepted_at.is_null())
+                    .filter(inv::revoked_at.is_null()),
+            )
+            .set(inv::revoked_at.eq(now))
+            .returning(Invitation::as_returning())
+            .get_result(tx)
+            .optional()?
+            .ok_or_else(|| Error::invalid("invitation", "already accepted or revoked"))?;
+            let changes = json!({ "invitation": change(invitation_id, Value::Null) });
+            record(tx, actor, "invitation_revoked", team_id, changes, None)?;
+            Ok(revoked)
+        })
+    }
+
+    /// The team's open invitations (not accepted, revoked or expired),
+    /// oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] unless the actor may manage members.
+    pub fn pending_invitations(&mut self, actor: &Actor, team_id: Uuid) -> Result<Vec<Invitation>> {
+        authorize(self.conn, actor, Action::ManageMembers, team_id)?;
+        Ok(inv::table
+            .filter(inv::team_id.eq(team_id))
+            .filter(inv::accepted_at.is_null())
+            .filter(inv::revoked_at.is_null())
+            .filter(inv::expires_at.gt(now))
+            .order((inv::created_at, inv::id))
+            .select(Invitation::as_select())
+            .load(self.conn)?)
+    }
+}

@@ -1,0 +1,220 @@
+//! Members of a team: adding, role changes, removal, leaving, listings.
+//! A team never loses its last owner: every change that could take one
+//! away counts the owners under the team's lock first.
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::model::{Member, Membership, Team};
+use super::{authorize, lock_team, record, TeamRepo};
+use crate::access::{self, Action, Actor, Resource};
+use crate::audit::change;
+use crate::enums::TeamRole;
+use crate::error::{Error, Result};
+use crate::schema::{team_members, teams, users};
+
+/// What changing the role of someone who holds `from` to `to` needs:
+/// owners are made and unmade by owners only.
+fn action_for(from: Option<TeamRole>, to: Option<TeamRole>) -> Action {
+    if from == Some(TeamRole::Owner) || to == Some(TeamRole::Owner) {
+        Action::ManageOwners
+    } else {
+        Action::ManageMembers
+    }
+}
+
+/// `Error::Invalid` when `user_id`, an owner, is the team's only owner.
+fn keep_an_owner(conn: &mut PgConnection, team_id: Uuid, field: &str) -> Result<()> {
+    let owners: i64 = team_members::table
+        .filter(team_members::team_id.eq(team_id))
+        .filter(team_members::role.eq(TeamRole::Owner))
+        .count()
+        .get_result(conn)?;
+    if owners <= 1 {
+        return Err(Error::invalid(field, "a team must keep at least one owner"));
+    }
+    Ok(())
+}
+
+fn membership(conn: &mut PgConnection, team_id: Uuid, user_id: Uuid) -> Result<Membership> {
+    team_members::table
+        .find((team_id, user_id))
+        .select(Membership::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(Error::NotFound {
+            entity: "membership",
+        })
+}
+
+impl TeamRepo<'_> {
+    /// Adds `user_id` to the team with `role`.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] unless the actor may manage members (owners for
+    /// an owner); [`Error::Conflict`] with `team_members_pkey` when already
+    /// a member; [`Error::ForeignKey`] with `team_members_user_id_fkey` for
+    /// an unknown user.
+    pub fn add_member(
+        &mut self,
+        actor: &Actor,
+        team_id: Uuid,
+        user_id: Uuid,
+        role: TeamRole,
+    ) -> Result<Membership> {
+        self.conn.transaction(|tx| {
+            lock_team(tx, team_id)?;
+            let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
+            check(actor, action_for(None, Some(role)), team_id, mine)?;
+            diesel::insert_into(team_members::table)
+                .values((
+                    team_members::team_id.eq(team_id),
+                    team_members::user_id.eq(user_id),
+                    team_members::role.eq(role),
+                ))
+                .execute(tx)?;
+            let added = membership(tx, team_id, user_id)?;
+            let changes = json!({ "role": change(Value::Null, role) });
+            record(tx, actor, "member_added", team_id, changes, Some(user_id))?;
+            Ok(added)
+        })
+    }
+
+    /// Gives a member another role. Demoting the last owner is refused.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`]; [`Error::NotFound`] for a non-member;
+    /// [`Error::Invalid`] naming `role` when it would leave no owner.
+    pub fn change_role(
+        &mut self,
+        actor: &Actor,
+        team_id: Uuid,
+        user_id: Uuid,
+        role: TeamRole,
+    ) -> Result<Membership> {
+        self.conn.transaction(|tx| {
+            lock_team(tx, team_id)?;
+            let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
+            let current = membership(tx, team_id, user_id)?;
+            if current.role == role {
+                return Ok(current);
+            }
+            check(
+                actor,
+                action_for(Some(current.role), Some(role)),
+                team_id,
+                mine,
+            )?;
+            if current.role == TeamRole::Owner {
+                keep_an_owner(tx, team_id, "role")?;
+            }
+            diesel::update(team_members::table.find((team_id, user_id)))
+                .set(team_members::role.eq(role))
+                .execute(tx)?;
+            let changed = membership(tx, team_id, user_id)?;
+            let changes = json!({ "role": change(current.role, role) });
+            record(tx, actor, "role_changed", team_id, changes, Some(user_id))?;
+            Ok(changed)
+        })
+    }
+
+    /// Removes a member (removing oneself is [`TeamRepo::leave`]).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`]; [`Error::NotFound`] for a non-member;
+    /// [`Error::Invalid`] naming `user_id` for the last owner.
+    pub fn remove_member(&mut self, actor: &Actor, team_id: Uuid, user_id: Uuid) -> Result<()> {
+        if user_id == actor.user_id {
+            return self.leave(actor, team_id);
+        }
+        self.conn.transaction(|tx| {
+            lock_team(tx, team_id)?;
+            let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
+            let current = membership(tx, team_id, user_id)?;
+            check(actor, action_for(Some(current.role), None), team_id, mine)?;
+            if current.role == TeamRole::Owner {
+                keep_an_owner(tx, team_id, "user_id")?;
+            }
+            diesel::delete(team_members::table.find((team_id, user_id))).execute(tx)?;
+            let changes = json!({ "role": change(current.role, Value::Null) });
+            record(tx, actor, "member_removed", team_id, changes, Some(user_id))
+        })
+    }
+
+    /// The actor leaves the team. The last owner cannot leave.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when not a member; [`Error::Invalid`] naming
+    /// `role` for the last owner.
+    pub fn leave(&mut self, actor: &Actor, team_id: Uuid) -> Result<()> {
+        self.conn.transaction(|tx| {
+            lock_team(tx, team_id)?;
+            let current = membership(tx, team_id, actor.user_id)?;
+            if current.role == TeamRole::Owner {
+                keep_an_owner(tx, team_id, "role")?;
+            }
+            diesel::delete(team_members::table.find((team_id, actor.user_id))).execute(tx)?;
+            let changes = json!({ "role": change(current.role, Value::Null) });
+            record(
+                tx,
+                actor,
+                "member_left",
+                team_id,
+                changes,
+                Some(actor.user_id),
+            )
+        })
+    }
+
+    /// The team's members: owners first, then admins, then members, each by
+    /// joining time.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] unless the actor is a member (or a site admin).
+    pub fn members(&mut self, actor: &Actor, team_id: Uuid) -> Result<Vec<Member>> {
+        authorize(self.conn, actor, Action::Read, team_id)?;
+        Ok(team_members::table
+            .inner_join(users::table)
+            .filter(team_members::team_id.eq(team_id))
+            .order((
+                team_members::role,
+                team_members::created_at,
+                team_members::user_id,
+            ))
+            .select((
+                users::id,
+                users::name,
+                users::email,
+                team_members::role,
+                team_members::created_at,
+            ))
+            .load(self.conn)?)
+    }
+
+    /// The teams `user_id` belongs to, with their role, by name.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] unless the actor is that user (or a site admin).
+    pub fn teams_of(&mut self, actor: &Actor, user_id: Uuid) -> Result<Vec<(Team, TeamRole)>> {
+        access::authorize(actor, Action::Read, &Resource::User { id: user_id })?;
+        Ok(team_members::table
+            .inner_join(teams::table)
+            .filter(team_members::user_id.eq(user_id))
+            .order((teams::name, teams::id))
+            .select((Team::as_select(), team_members::role))
+            .load(self.conn)?)
+    }
+}
+
+/// A second rule check with the membership already loaded.
+fn check(actor: &Actor, action: Action, team_id: Uuid, membership: Option<TeamRole>) -> Result<()> {
+    access::authorize(
+        actor,
+        action,
+        &Resource::Team {
+            id: team_id,
+            membership,
+        },
+    )
+}

@@ -1,0 +1,195 @@
+//! Teams (tenants): [`TeamRepo`] from `conn.teams()` for teams, members and
+//! invitations, [`ProjectRepo`] from `conn.projects()` for team-scoped data.
+//!
+//! Every call acts for an [`Actor`] and is checked by [`crate::access`];
+//! every change writes its audit entry in the same transaction, so a change
+//! that fails leaves no entry and an entry never describes a change that
+//! did not happen. Row-Level Security repeats the team rules in PostgreSQL
+//! for connections made as a non-owner role (see [`crate::tenancy`]).
+//!
+//! Membership changes of one team take turns (a transaction-scoped advisory
+//! lock on the team), so the "a team keeps at least one owner" rule holds
+//! under concurrent demotions and removals. They run at READ COMMITTED (the
+//! default) or SERIALIZABLE; inside a REPEATABLE READ transaction, whose
+//! snapshot predates the lock, they refuse with [`crate::Error::Invalid`].
+
+mod invitations;
+mod members;
+mod model;
+mod projects;
+
+pub use invitations::INVITATION_TTL_MAX;
+pub use model::{Invitation, Member, Membership, Project, Team};
+pub use projects::ProjectRepo;
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::access::{self, Action, Actor, Resource};
+use crate::audit::{change, AuditEntry, AuditRepo};
+use crate::enums::TeamRole;
+use crate::error::{Error, Result};
+use crate::schema::{team_members, teams};
+use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
+use crate::validate;
+
+/// Teams repository; see the module docs.
+pub struct TeamRepo<'c> {
+    conn: &'c mut PgConnection,
+}
+
+impl<'c> TeamRepo<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        TeamRepo { conn }
+    }
+
+    /// Creates a team with `actor` as its owner. The slug comes from the
+    /// name, with a numeric suffix when taken (as for posts).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a bad name; [`Error::ForeignKey`] with
+    /// `team_members_user_id_fkey` for an unknown actor.
+    pub fn create(&mut self, actor: &Actor, name: &str) -> Result<Team> {
+        let name = validate::text("name", name.trim(), 1, 100)?;
+        let base = slugify(name, 90, "team");
+        self.conn.transaction(|tx| {
+            let id = Uuid::now_v7();
+            // No RETURNING: under Row-Level Security a team is visible to
+            // its members only, and it has none until the next statement.
+            insert_with_unique_slug(tx, SlugTable::Teams, &base, |conn, slug| {
+                let inserted = diesel::insert_into(teams::table)
+                    .values((teams::id.eq(id), teams::name.eq(name), teams::slug.eq(slug)))
+                    .on_conflict(teams::slug)
+                    .do_nothing()
+                    .execute(conn)?;
+                Ok((inserted == 1).then_some(()))
+            })?;
+            diesel::insert_into(team_members::table)
+                .values((
+                    team_members::team_id.eq(id),
+                    team_members::user_id.eq(actor.user_id),
+                    team_members::role.eq(TeamRole::Owner),
+                ))
+                .execute(tx)?;
+            let team = find(tx, id)?;
+            record(
+                tx,
+                actor,
+                "created",
+                id,
+                json!({ "name": change(Value::Null, name) }),
+                None,
+            )?;
+            Ok(team)
+        })
+    }
+
+    /// The team.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] unless the actor is a member (or a site admin);
+    /// [`Error::NotFound`].
+    pub fn get(&mut self, actor: &Actor, team_id: Uuid) -> Result<Team> {
+        authorize(self.conn, actor, Action::Read, team_id)?;
+        find(self.conn, team_id)
+    }
+
+    /// Deletes the team with its memberships, invitations and projects.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] unless the actor is an owner (or a site admin);
+    /// [`Error::NotFound`].
+    pub fn delete(&mut self, actor: &Actor, team_id: Uuid) -> Result<()> {
+        self.conn.transaction(|tx| {
+            lock_team(tx, team_id)?;
+            authorize(tx, actor, Action::Delete, team_id)?;
+            let team = find(tx, team_id)?;
+            diesel::delete(teams::table.find(team_id)).execute(tx)?;
+            let changes = json!({ "name": change(&team.name, Value::Null) });
+            record(tx, actor, "deleted", team_id, changes, None)
+        })
+    }
+}
+
+/// The team, if the connection may see it.
+fn find(conn: &mut PgConnection, team_id: Uuid) -> Result<Team> {
+    teams::table
+        .find(team_id)
+        .select(Team::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(Error::NotFound { entity: "team" })
+}
+
+/// `user_id`'s role in the team, `None` when not a member.
+fn role_of(conn: &mut PgConnection, team_id: Uuid, user_id: Uuid) -> Result<Option<TeamRole>> {
+    Ok(team_members::table
+        .find((team_id, user_id))
+        .select(team_members::role)
+        .first(conn)
+        .optional()?)
+}
+
+/// Checks the access rules for `action` on the team; the actor's role.
+fn authorize(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    action: Action,
+    team_id: Uuid,
+) -> Result<Option<TeamRole>> {
+    let membership = role_of(conn, team_id, actor.user_id)?;
+    access::authorize(
+        actor,
+        action,
+        &Resource::Team {
+            id: team_id,
+            membership,
+        },
+    )?;
+    Ok(membership)
+}
+
+#[derive(QueryableByName)]
+struct Isolation {
+    #[diesel(sql_type = Text)]
+    isolation: String,
+}
+
+/// Serialises membership changes of one team (until the transaction ends)
+/// and refuses REPEATABLE READ, whose snapshot could miss a change
+/// committed while this one waited.
+fn lock_team(conn: &mut PgConnection, team_id: Uuid) -> Result<()> {
+    let Isolation { isolation } = diesel::sql_query(
+        "SELECT current_setting('transaction_isolation') AS isolation
+           FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked",
+    )
+    .bind::<Text, _>(format!("saas_db.team.{team_id}"))
+    .get_result(conn)?;
+    if isolation == "repeatable read" {
+        return Err(Error::invalid(
+            "transaction_isolation",
+            "team membership changes need READ COMMITTED or SERIALIZABLE",
+        ));
+    }
+    Ok(())
+}
+
+/// The audit entry of a team change, in the caller's transaction.
+fn record(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    action: &str,
+    team_id: Uuid,
+    changes: Value,
+    member: Option<Uuid>,
+) -> Result<()> {
+    let mut entry = AuditEntry::new(action, "team", Some(team_id))
+        .by(actor.user_id)
+        .changes(changes);
+    if let Some(user_id) = member {
+        entry = entry.metadata(json!({ "user_id": user_id }));
+    }
+    AuditRepo::new(conn).record(&entry).map(drop)
+}

@@ -1,0 +1,82 @@
+//! Team-scoped data: [`ProjectRepo`], from `conn.projects()`. The access
+//! rules say who may do what; Row-Level Security keeps one team's projects
+//! out of another team's queries, also hand-written ones.
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::authorize;
+use super::model::Project;
+use crate::access::{Action, Actor};
+use crate::audit::{change, AuditEntry, AuditRepo};
+use crate::error::{Error, Result};
+use crate::schema::projects;
+use crate::validate;
+
+/// Projects repository.
+pub struct ProjectRepo<'c> {
+    conn: &'c mut PgConnection,
+}
+
+impl<'c> ProjectRepo<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        ProjectRepo { conn }
+    }
+
+    /// Creates a project in the team.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] unless the actor is a team owner or admin (or a
+    /// site admin); [`Error::Invalid`] for a bad name.
+    pub fn create(&mut self, actor: &Actor, team_id: Uuid, name: &str) -> Result<Project> {
+        let name = validate::text("name", name.trim(), 1, 100)?;
+        self.conn.transaction(|tx| {
+            authorize(tx, actor, Action::Update, team_id)?;
+            let project: Project = diesel::insert_into(projects::table)
+                .values((
+                    projects::id.eq(Uuid::now_v7()),
+                    projects::team_id.eq(team_id),
+                    projects::name.eq(name),
+                    projects::created_by.eq(actor.user_id),
+                ))
+                .returning(Project::as_returning())
+                .get_result(tx)?;
+            let entry = AuditEntry::created("project", project.id)
+                .by(actor.user_id)
+                .changes(json!({ "name": change(Value::Null, name) }))
+                .metadata(json!({ "team_id": team_id }));
+            AuditRepo::new(tx).record(&entry)?;
+            Ok(project)
+        })
+    }
+
+    /// The team's projects, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] unless the actor is a member (or a site admin).
+    pub fn list(&mut self, actor: &Actor, team_id: Uuid) -> Result<Vec<Project>> {
+        authorize(self.conn, actor, Action::Read, team_id)?;
+        Ok(projects::table
+            .filter(projects::team_id.eq(team_id))
+            .order((projects::created_at, projects::id))
+            .select(Project::as_select())
+            .load(self.conn)?)
+    }
+
+    /// The project.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Forbidden`] unless the actor is a
+    /// member of its team (or a site admin).
+    pub fn get(&mut self, actor: &Actor, id: Uuid) -> Result<Project> {
+        let project: Project = projects::table
+            .find(id)
+            .select(Project::as_select())
+            .first(self.conn)
+            .optional()?
+            .ok_or(Error::NotFound { entity: "project" })?;
+        authorize(self.conn, actor, Action::Read, project.team_id)?;
+        Ok(project)
+    }
+}
