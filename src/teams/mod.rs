@@ -61,8 +61,10 @@ impl<'c> TeamRepo<'c> {
             insert_with_unique_slug(tx, SlugTable::Teams, &base, |conn, slug| {
                 let inserted = diesel::insert_into(teams::table)
                     .values((teams::id.eq(id), teams::name.eq(name), teams::slug.eq(slug)))
-                    .on_conflict(teams::slug)
-                    .do_nothing()
+                    // Untargeted: a conflict target needs SELECT rights,
+                    // which RLS would check against the member-less team.
+                    // The only other unique key is the fresh id.
+                    .on_conflict_do_nothing()
                     .execute(conn)?;
                 Ok((inserted == 1).then_some(()))
             })?;

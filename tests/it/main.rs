@@ -15,4 +15,5 @@ mod ops;
 mod optimistic_locking;
 mod pagination;
 mod reliability;
+mod teams;
 mod users;

@@ -1,0 +1,44 @@
+//! Teams: members and the last-owner rule (with a race and its control),
+//! invitations, and tenant isolation by Row-Level Security under a real
+//! non-owner role.
+
+mod invitations;
+mod members;
+mod rls;
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use saas_db::access::Actor;
+use saas_db::enums::UserRole;
+use saas_db::users::NewUser;
+use saas_db::Repos;
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn count(conn: &mut PgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+}
+
+/// A new user acting for themself.
+fn actor(conn: &mut PgConnection, email: &str) -> Actor {
+    Actor::of(&conn.users().create(&NewUser::new(email, email)).unwrap())
+}
+
+/// A new site admin.
+fn site_admin(conn: &mut PgConnection, email: &str) -> Actor {
+    let user = conn.users().create(&NewUser::new(email, "Admin")).unwrap();
+    Actor::of(&conn.users().set_role(user.id, UserRole::Admin).unwrap())
+}
+
+/// Entries the audit log holds for `action`.
+fn audit_count(conn: &mut PgConnection, action: &str) -> i64 {
+    diesel::sql_query("SELECT count(*) AS n FROM audit_logs WHERE action = $1")
+        .bind::<diesel::sql_types::Text, _>(action)
+        .get_result::<Count>(conn)
+        .unwrap()
+        .n
+}
