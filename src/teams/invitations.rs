@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::model::{Invitation, Membership};
-use super::{authorize, lock_team, record, TeamRepo};
+use super::{authorize, insert_member, lock_team, record, TeamRepo};
 use crate::access::{Action, Actor};
 use crate::audit::change;
 use crate::auth::{secret, Token};
@@ -110,14 +110,7 @@ impl TeamRepo<'_> {
             }
             let team_id = invitation.team_id;
             lock_team(tx, team_id)?;
-            diesel::insert_into(team_members::table)
-                .values((
-                    team_members::team_id.eq(team_id),
-                    team_members::user_id.eq(actor.user_id),
-                    team_members::role.eq(invitation.role),
-                ))
-                .on_conflict_do_nothing()
-                .execute(tx)?;
+            insert_member(tx, team_id, actor.user_id, invitation.role, true)?;
             let joined: Membership = team_members::table
                 .find((team_id, actor.user_id))
                 .select(Membership::as_select())

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::model::{Member, Membership, Team};
-use super::{authorize, lock_team, record, TeamRepo};
+use super::{authorize, check, insert_member, lock_team, record, TeamRepo};
 use crate::access::{self, Action, Actor, Resource};
 use crate::audit::change;
 use crate::enums::TeamRole;
@@ -67,13 +67,7 @@ impl TeamRepo<'_> {
             lock_team(tx, team_id)?;
             let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
             check(actor, action_for(None, Some(role)), team_id, mine)?;
-            diesel::insert_into(team_members::table)
-                .values((
-                    team_members::team_id.eq(team_id),
-                    team_members::user_id.eq(user_id),
-                    team_members::role.eq(role),
-                ))
-                .execute(tx)?;
+            insert_member(tx, team_id, user_id, role, false)?;
             let added = membership(tx, team_id, user_id)?;
             let changes = json!({ "role": change(Value::Null, role) });
             record(tx, actor, "member_added", team_id, changes, Some(user_id))?;
@@ -205,16 +199,4 @@ impl TeamRepo<'_> {
             .select((Team::as_select(), team_members::role))
             .load(self.conn)?)
     }
-}
-
-/// A second rule check with the membership already loaded.
-fn check(actor: &Actor, action: Action, team_id: Uuid, membership: Option<TeamRole>) -> Result<()> {
-    access::authorize(
-        actor,
-        action,
-        &Resource::Team {
-            id: team_id,
-            membership,
-        },
-    )
 }

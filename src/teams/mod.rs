@@ -68,13 +68,7 @@ impl<'c> TeamRepo<'c> {
                     .execute(conn)?;
                 Ok((inserted == 1).then_some(()))
             })?;
-            diesel::insert_into(team_members::table)
-                .values((
-                    team_members::team_id.eq(id),
-                    team_members::user_id.eq(actor.user_id),
-                    team_members::role.eq(TeamRole::Owner),
-                ))
-                .execute(tx)?;
+            insert_member(tx, id, actor.user_id, TeamRole::Owner, false)?;
             let team = find(tx, id)?;
             record(
                 tx,
@@ -142,6 +136,12 @@ fn authorize(
     team_id: Uuid,
 ) -> Result<Option<TeamRole>> {
     let membership = role_of(conn, team_id, actor.user_id)?;
+    check(actor, action, team_id, membership)?;
+    Ok(membership)
+}
+
+/// The access rules for `action` on the team, the actor's role known.
+fn check(actor: &Actor, action: Action, team_id: Uuid, membership: Option<TeamRole>) -> Result<()> {
     access::authorize(
         actor,
         action,
@@ -149,8 +149,30 @@ fn authorize(
             id: team_id,
             membership,
         },
-    )?;
-    Ok(membership)
+    )
+}
+
+/// Adds a membership. No RETURNING: under Row-Level Security the new row is
+/// not yet visible to the statement's own policy check. With
+/// `keep_existing`, an existing membership is left as it is.
+fn insert_member(
+    conn: &mut PgConnection,
+    team_id: Uuid,
+    user_id: Uuid,
+    role: TeamRole,
+    keep_existing: bool,
+) -> Result<()> {
+    let insert = diesel::insert_into(team_members::table).values((
+        team_members::team_id.eq(team_id),
+        team_members::user_id.eq(user_id),
+        team_members::role.eq(role),
+    ));
+    if keep_existing {
+        insert.on_conflict_do_nothing().execute(conn)?;
+    } else {
+        insert.execute(conn)?;
+    }
+    Ok(())
 }
 
 #[derive(QueryableByName)]

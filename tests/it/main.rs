@@ -15,5 +15,6 @@ mod ops;
 mod optimistic_locking;
 mod pagination;
 mod reliability;
+mod support;
 mod teams;
 mod users;

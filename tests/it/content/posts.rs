@@ -3,8 +3,6 @@
 //! a control that shows the naive approach failing.
 
 use std::collections::BTreeSet;
-use std::sync::Barrier;
-use std::thread;
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -16,6 +14,7 @@ use saas_db::{Error, Repos};
 use uuid::Uuid;
 
 use super::{author, draft};
+use crate::support::race;
 
 #[test]
 fn slugs_are_derived_unique_and_stable() {
@@ -110,30 +109,21 @@ fn concurrent_same_title_creates_get_distinct_slugs() {
     const THREADS: usize = 8;
     let db = TestDatabase::new();
     let a = author(&mut db.conn().unwrap(), "race@example.com");
-    let barrier = Barrier::new(THREADS);
-    let slugs: Vec<String> = thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|_| {
-                let (db, barrier) = (&db, &barrier);
-                s.spawn(move || {
-                    let mut conn = db.conn().unwrap();
-                    barrier.wait();
-                    // Each create in a transaction held open a moment, so the
-                    // writers really overlap on the unique index.
-                    conn.transaction::<_, Error, _>(|tx| {
-                        let p = tx.posts().create(&NewPost {
-                            author_id: a,
-                            title: "Breaking news",
-                            ..Default::default()
-                        })?;
-                        diesel::sql_query("SELECT pg_sleep(0.05)").execute(tx)?;
-                        Ok(p.slug)
-                    })
-                    .unwrap()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let slugs: Vec<String> = race(THREADS, |_, barrier| {
+        let mut conn = db.conn().unwrap();
+        barrier.wait();
+        // Each create in a transaction held open a moment, so the writers
+        // really overlap on the unique index.
+        conn.transaction::<_, Error, _>(|tx| {
+            let p = tx.posts().create(&NewPost {
+                author_id: a,
+                title: "Breaking news",
+                ..Default::default()
+            })?;
+            diesel::sql_query("SELECT pg_sleep(0.05)").execute(tx)?;
+            Ok(p.slug)
+        })
+        .unwrap()
     });
     let distinct: BTreeSet<_> = slugs.iter().cloned().collect();
     assert_eq!(distinct.len(), THREADS, "{slugs:?}");
@@ -150,29 +140,19 @@ fn control_check_then_insert_slugs_collide() {
     // violation. This is the race `create` is built to survive.
     let db = TestDatabase::new();
     let a = author(&mut db.conn().unwrap(), "naive@example.com");
-    let barrier = Barrier::new(2);
-    let results: Vec<Result<usize, DieselError>> = thread::scope(|s| {
-        let handles: Vec<_> = (0..2)
-            .map(|_| {
-                let (db, barrier) = (&db, &barrier);
-                s.spawn(move || {
-                    let mut conn = db.conn().unwrap();
-                    let taken: i64 =
-                        diesel::sql_query("SELECT count(*) AS n FROM posts WHERE slug = 'naive'")
-                            .get_result::<super::Count>(&mut conn)
-                            .unwrap()
-                            .n;
-                    assert_eq!(taken, 0);
-                    barrier.wait();
-                    diesel::sql_query(
-                        "INSERT INTO posts (author_id, title, slug) VALUES ($1, 'Naive', 'naive')",
-                    )
-                    .bind::<SqlUuid, _>(a)
-                    .execute(&mut conn)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let results: Vec<Result<usize, DieselError>> = race(2, |_, barrier| {
+        let mut conn = db.conn().unwrap();
+        let taken: i64 = diesel::sql_query("SELECT count(*) AS n FROM posts WHERE slug = 'naive'")
+            .get_result::<super::Count>(&mut conn)
+            .unwrap()
+            .n;
+        assert_eq!(taken, 0);
+        barrier.wait();
+        diesel::sql_query(
+            "INSERT INTO posts (author_id, title, slug) VALUES ($1, 'Naive', 'naive')",
+        )
+        .bind::<SqlUuid, _>(a)
+        .execute(&mut conn)
     });
     let violations = results
         .iter()
@@ -409,22 +389,13 @@ fn eight_threads_by_500_views_count_exactly_4000() {
     let a = author(&mut conn, "views@example.com");
     let p = draft(&mut conn, a, "Popular", "");
     let (_, version, updated_at) = views_of(&mut conn, p.id);
-    let barrier = Barrier::new(THREADS);
-    let max_seen: Vec<i64> = thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|_| {
-                let (db, barrier) = (&db, &barrier);
-                s.spawn(move || {
-                    let mut conn = db.conn().unwrap();
-                    barrier.wait();
-                    (0..VIEWS)
-                        .map(|_| conn.posts().increment_views(p.id).unwrap())
-                        .max()
-                        .unwrap()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let max_seen: Vec<i64> = race(THREADS, |_, barrier| {
+        let mut conn = db.conn().unwrap();
+        barrier.wait();
+        (0..VIEWS)
+            .map(|_| conn.posts().increment_views(p.id).unwrap())
+            .max()
+            .unwrap()
     });
     let (views, after_version, after_updated_at) = views_of(&mut conn, p.id);
     assert_eq!(views, (THREADS * VIEWS) as i64);
@@ -441,21 +412,15 @@ fn control_read_then_write_views_lose_counts() {
     let mut conn = db.conn().unwrap();
     let a = author(&mut conn, "lost@example.com");
     let p = draft(&mut conn, a, "Lost", "");
-    let barrier = Barrier::new(2);
-    thread::scope(|s| {
-        for _ in 0..2 {
-            let (db, barrier) = (&db, &barrier);
-            s.spawn(move || {
-                let mut conn = db.conn().unwrap();
-                let seen = conn.posts().get(p.id).unwrap().view_count;
-                barrier.wait();
-                diesel::sql_query("UPDATE posts SET view_count = $2 WHERE id = $1")
-                    .bind::<SqlUuid, _>(p.id)
-                    .bind::<BigInt, _>(seen + 1)
-                    .execute(&mut conn)
-                    .unwrap();
-            });
-        }
+    race(2, |_, barrier| {
+        let mut conn = db.conn().unwrap();
+        let seen = conn.posts().get(p.id).unwrap().view_count;
+        barrier.wait();
+        diesel::sql_query("UPDATE posts SET view_count = $2 WHERE id = $1")
+            .bind::<SqlUuid, _>(p.id)
+            .bind::<BigInt, _>(seen + 1)
+            .execute(&mut conn)
+            .unwrap();
     });
     assert_eq!(views_of(&mut conn, p.id).0, 1, "two views, one counted");
 }

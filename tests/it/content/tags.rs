@@ -2,9 +2,6 @@
 //! under concurrent writers without deadlocks (a control shows links taken
 //! in opposite orders deadlocking); TagRepo listing and popularity.
 
-use std::sync::Barrier;
-use std::thread;
-
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::content::TAGS_PER_POST_MAX;
@@ -13,6 +10,7 @@ use saas_db::{Error, Repos};
 use uuid::Uuid;
 
 use super::{author, count, draft, walk};
+use crate::support::race;
 
 fn names(tags: &[saas_db::content::Tag]) -> Vec<&str> {
     tags.iter().map(|t| t.name.as_str()).collect()
@@ -164,33 +162,27 @@ fn concurrent_set_tags_keep_counts_exact_without_deadlocks() {
     let own: Vec<Uuid> = (0..THREADS)
         .map(|i| draft(&mut conn, a, &format!("own {i}"), "").id)
         .collect();
-    let barrier = Barrier::new(THREADS);
-    thread::scope(|s| {
-        for t in 0..THREADS {
-            let (db, barrier, shared, own) = (&db, &barrier, &shared, &own);
-            s.spawn(move || {
-                let mut conn = db.conn().unwrap();
-                barrier.wait();
-                for round in 0..ROUNDS {
-                    // Overlapping sets in thread-specific orders (some new
-                    // spellings, so tags are also created concurrently).
-                    let n = 1 + (t + round) % NAMES.len();
-                    let mut set: Vec<String> = (0..n)
-                        .map(|k| NAMES[(t * 5 + round * 3 + k) % NAMES.len()].to_owned())
-                        .collect();
-                    if t % 2 == 1 {
-                        set.reverse();
-                    }
-                    set.push(format!("round {round}"));
-                    let set: Vec<&str> = set.iter().map(String::as_str).collect();
-                    let post = if round % 2 == 0 {
-                        shared[(t + round) % 3]
-                    } else {
-                        own[t]
-                    };
-                    conn.posts().set_tags(post, &set).unwrap();
-                }
-            });
+    race(THREADS, |t, barrier| {
+        let mut conn = db.conn().unwrap();
+        barrier.wait();
+        for round in 0..ROUNDS {
+            // Overlapping sets in thread-specific orders (some new
+            // spellings, so tags are also created concurrently).
+            let n = 1 + (t + round) % NAMES.len();
+            let mut set: Vec<String> = (0..n)
+                .map(|k| NAMES[(t * 5 + round * 3 + k) % NAMES.len()].to_owned())
+                .collect();
+            if t % 2 == 1 {
+                set.reverse();
+            }
+            set.push(format!("round {round}"));
+            let set: Vec<&str> = set.iter().map(String::as_str).collect();
+            let post = if round % 2 == 0 {
+                shared[(t + round) % 3]
+            } else {
+                own[t]
+            };
+            conn.posts().set_tags(post, &set).unwrap();
         }
     });
     assert_counts_exact(&mut conn);
@@ -217,7 +209,6 @@ fn control_links_in_opposite_orders_deadlock() {
     ];
     let tag_a = conn.tags().create("a").unwrap().id;
     let tag_b = conn.tags().create("b").unwrap().id;
-    let barrier = Barrier::new(2);
     let link = |conn: &mut PgConnection, post: Uuid, tag: Uuid| -> saas_db::Result<()> {
         diesel::sql_query("INSERT INTO post_tags (post_id, tag_id) VALUES ($1, $2)")
             .bind::<SqlUuid, _>(post)
@@ -225,22 +216,15 @@ fn control_links_in_opposite_orders_deadlock() {
             .execute(conn)?;
         Ok(())
     };
-    let results: Vec<saas_db::Result<()>> = thread::scope(|s| {
-        let handles: Vec<_> = [(posts[0], tag_a, tag_b), (posts[1], tag_b, tag_a)]
-            .into_iter()
-            .map(|(post, first, second)| {
-                let (db, barrier, link) = (&db, &barrier, &link);
-                s.spawn(move || {
-                    let mut conn = db.conn().unwrap();
-                    conn.transaction(|tx| {
-                        link(tx, post, first)?;
-                        barrier.wait();
-                        link(tx, post, second)
-                    })
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let plans = [(posts[0], tag_a, tag_b), (posts[1], tag_b, tag_a)];
+    let results: Vec<saas_db::Result<()>> = race(2, |i, barrier| {
+        let (post, first, second) = plans[i];
+        let mut conn = db.conn().unwrap();
+        conn.transaction(|tx| {
+            link(tx, post, first)?;
+            barrier.wait();
+            link(tx, post, second)
+        })
     });
     let deadlocks = results
         .iter()

@@ -2,8 +2,6 @@
 //! accepting is single use, unexpired, unrevoked, for the invited email, and
 //! adds the membership in the same transaction.
 
-use std::sync::Barrier;
-use std::thread;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -14,6 +12,7 @@ use saas_db::{Error, Repos};
 use sha2::{Digest, Sha256};
 
 use super::{actor, audit_count, count};
+use crate::support::race;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -209,19 +208,10 @@ fn concurrent_accepts_of_one_token_admit_exactly_one() {
         .teams()
         .invite(&owner, team, "joe@example.com", TeamRole::Member, DAY)
         .unwrap();
-    let barrier = Barrier::new(THREADS);
-    let results: Vec<saas_db::Result<_>> = thread::scope(|s| {
-        let handles: Vec<_> = (0..THREADS)
-            .map(|_| {
-                let (db, barrier, token) = (&db, &barrier, token.as_str());
-                s.spawn(move || {
-                    let mut conn = db.conn().unwrap();
-                    barrier.wait();
-                    conn.teams().accept(&joe, token)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let results: Vec<saas_db::Result<_>> = race(THREADS, |_, barrier| {
+        let mut conn = db.conn().unwrap();
+        barrier.wait();
+        conn.teams().accept(&joe, token.as_str())
     });
     assert_eq!(
         results.iter().filter(|r| r.is_ok()).count(),

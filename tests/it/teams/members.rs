@@ -2,9 +2,6 @@
 //! and a team never left without an owner, also when two owners demote each
 //! other at the same moment (a control shows the unlocked way losing both).
 
-use std::sync::Barrier;
-use std::thread;
-
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::enums::TeamRole;
@@ -13,6 +10,7 @@ use saas_db::{Error, Repos};
 use uuid::Uuid;
 
 use super::{actor, audit_count, count, site_admin};
+use crate::support::race;
 
 fn forbidden<T: std::fmt::Debug>(result: saas_db::Result<T>) {
     assert!(matches!(result, Err(Error::Forbidden { .. })), "{result:?}");
@@ -271,21 +269,13 @@ fn two_owners_demoting_each_other_leave_one_owner() {
     let mut conn = db.conn().unwrap();
     for round in 0..ROUNDS {
         let (team, a, b) = two_owner_team(&mut conn, round);
-        let barrier = Barrier::new(2);
-        let results: Vec<saas_db::Result<_>> = thread::scope(|s| {
-            let handles: Vec<_> = [(a, b), (b, a)]
-                .into_iter()
-                .map(|(me, them)| {
-                    let (db, barrier) = (&db, &barrier);
-                    s.spawn(move || {
-                        let mut conn = db.conn().unwrap();
-                        barrier.wait();
-                        conn.teams()
-                            .change_role(&me, team, them.user_id, TeamRole::Member)
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        let pairs = [(a, b), (b, a)];
+        let results: Vec<saas_db::Result<_>> = race(2, |i, barrier| {
+            let (me, them) = pairs[i];
+            let mut conn = db.conn().unwrap();
+            barrier.wait();
+            conn.teams()
+                .change_role(&me, team, them.user_id, TeamRole::Member)
         });
         // The loser is refused either way: by the last-owner rule, or (if
         // the winner went first) because it is no longer an owner at all.
@@ -309,20 +299,11 @@ fn two_owners_leaving_at_once_leave_one_owner() {
     let mut conn = db.conn().unwrap();
     for round in 0..ROUNDS {
         let (team, a, b) = two_owner_team(&mut conn, round);
-        let barrier = Barrier::new(2);
-        let results: Vec<saas_db::Result<()>> = thread::scope(|s| {
-            let handles: Vec<_> = [a, b]
-                .into_iter()
-                .map(|me| {
-                    let (db, barrier) = (&db, &barrier);
-                    s.spawn(move || {
-                        let mut conn = db.conn().unwrap();
-                        barrier.wait();
-                        conn.teams().leave(&me, team)
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        let results: Vec<saas_db::Result<()>> = race(2, |i, barrier| {
+            let me = [a, b][i];
+            let mut conn = db.conn().unwrap();
+            barrier.wait();
+            conn.teams().leave(&me, team)
         });
         let refused = results
             .iter()
@@ -340,28 +321,23 @@ fn control_unlocked_check_then_demote_loses_both_owners() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let (team, a, b) = two_owner_team(&mut conn, 0);
-    let barrier = Barrier::new(2);
-    thread::scope(|s| {
-        for them in [a.user_id, b.user_id] {
-            let (db, barrier) = (&db, &barrier);
-            s.spawn(move || {
-                let mut conn = db.conn().unwrap();
-                conn.transaction::<_, diesel::result::Error, _>(|tx| {
-                    let n = owners(tx, team);
-                    barrier.wait();
-                    if n > 1 {
-                        diesel::sql_query(
-                            "UPDATE team_members SET role = 'member' WHERE team_id = $1 AND user_id = $2",
-                        )
-                        .bind::<SqlUuid, _>(team)
-                        .bind::<SqlUuid, _>(them)
-                        .execute(tx)?;
-                    }
-                    Ok(())
-                })
-                .unwrap();
-            });
-        }
+    race(2, |i, barrier| {
+        let them = [a.user_id, b.user_id][i];
+        let mut conn = db.conn().unwrap();
+        conn.transaction::<_, diesel::result::Error, _>(|tx| {
+            let n = owners(tx, team);
+            barrier.wait();
+            if n > 1 {
+                diesel::sql_query(
+                    "UPDATE team_members SET role = 'member' WHERE team_id = $1 AND user_id = $2",
+                )
+                .bind::<SqlUuid, _>(team)
+                .bind::<SqlUuid, _>(them)
+                .execute(tx)?;
+            }
+            Ok(())
+        })
+        .unwrap();
     });
     assert_eq!(owners(&mut conn, team), 0, "the naive way leaves no owner");
 }
