@@ -54,9 +54,11 @@ pub fn set_user(conn: &mut PgConnection, user_id: Uuid) -> Result<()> {
     Ok(())
 }
 
-/// Grants `role` what the application needs on the tables (read and write,
-/// the audit log append-only). Run it as the schema's owner after the
-/// migrations, once per deployment.
+/// Grants `role` what the application needs: read and write on the data
+/// layer's tables (not on other tables of the schema), SELECT and INSERT
+/// only on the audit log (not on its partitions), SELECT on the migrations
+/// table. Run it as the schema's owner after the migrations, once per
+/// deployment (and again after an upgrade that adds tables).
 ///
 /// # Errors
 /// [`crate::Error::Invalid`] for a role name outside `[a-z_][a-z0-9_]*`;

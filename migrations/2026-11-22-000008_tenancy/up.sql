@@ -114,9 +114,12 @@ CREATE POLICY projects_update ON projects FOR UPDATE
 CREATE POLICY projects_delete ON projects FOR DELETE
     USING (app_team_role(team_id) IN ('owner', 'admin') OR app_is_admin());
 
--- Grants an application role what it needs on this schema's tables: the
--- host runs it once as the owner (Database::grant_app_access). The role
--- name is quoted with %I; the audit log stays append-only for it.
+-- Grants an application role what it needs on this schema: read and write
+-- on the data layer's tables (and only those: a host's own tables in the
+-- same schema are its business), read and append on the audit log (its
+-- partitions are reached through the parent, so they get no grant), read on
+-- the migrations table (for the health check). The host runs it once as
+-- the owner (tenancy::grant_app_access). The role name is quoted with %I.
 CREATE FUNCTION app_grant_access(app_role text) RETURNS void
 LANGUAGE plpgsql
 SET search_path FROM CURRENT
@@ -125,11 +128,20 @@ DECLARE
     home text := (SELECT n.nspname FROM pg_class c
                     JOIN pg_namespace n ON n.oid = c.relnamespace
                    WHERE c.oid = 'teams'::regclass);
+    tbl text;
 BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', home, app_role);
-    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I',
-                   home, app_role);
-    EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I.audit_logs FROM %I', home, app_role);
-    EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO %I', home, app_role);
+    FOREACH tbl IN ARRAY ARRAY[
+        'users', 'user_profiles', 'accounts', 'sessions', 'verification_tokens',
+        'subscription_plans', 'subscriptions', 'payments',
+        'categories', 'tags', 'posts', 'post_tags',
+        'teams', 'team_members', 'team_invitations', 'projects'
+    ] LOOP
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I.%I TO %I', home, tbl, app_role);
+    END LOOP;
+    EXECUTE format('GRANT SELECT, INSERT ON %I.audit_logs TO %I', home, app_role);
+    IF to_regclass(format('%I.__diesel_schema_migrations', home)) IS NOT NULL THEN
+        EXECUTE format('GRANT SELECT ON %I.__diesel_schema_migrations TO %I', home, app_role);
+    END IF;
 END
 $$;

@@ -295,3 +295,70 @@ fn the_repositories_work_through_the_policies() {
         .unwrap();
     let _ = w.team_b;
 }
+
+#[test]
+fn the_app_role_gets_the_data_layer_and_no_more() {
+    let w = world();
+    let mut owner = w.db.conn().unwrap();
+    let mut app = w.app.conn().unwrap();
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let role = diesel::sql_query("SELECT current_user::text AS name")
+        .get_result::<Name>(&mut app)
+        .unwrap()
+        .name;
+    // A table of the host's own is none of our business.
+    diesel::sql_query("CREATE TABLE host_private (secret text)")
+        .execute(&mut owner)
+        .unwrap();
+    // Every table of the schema but the audit log, its partitions, the
+    // migrations table and the host's table must be fully granted: a new
+    // table without a grant fails here.
+    let missing: Vec<String> = diesel::sql_query(
+        "SELECT c.relname AS name FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+            AND NOT c.relispartition
+            AND c.relname NOT IN ('audit_logs', '__diesel_schema_migrations', 'host_private')
+            AND NOT has_table_privilege($1, c.oid, 'SELECT, INSERT, UPDATE, DELETE')",
+    )
+    .bind::<Text, _>(&role)
+    .load::<Name>(&mut owner)
+    .unwrap()
+    .into_iter()
+    .map(|t| t.name)
+    .collect();
+    assert!(
+        missing.is_empty(),
+        "not granted to the app role: {missing:?}"
+    );
+    let refused = [
+        "SELECT count(*) FROM host_private",
+        "DELETE FROM __diesel_schema_migrations",
+        "UPDATE audit_logs SET action = 'x'",
+        "DELETE FROM audit_logs",
+        "TRUNCATE audit_logs",
+        "DELETE FROM audit_logs_default",
+    ];
+    for sql in refused {
+        let result = diesel::sql_query(sql)
+            .execute(&mut app)
+            .map_err(Error::from);
+        match result {
+            Err(Error::Forbidden { reason }) => {
+                assert!(reason.starts_with("permission denied"), "{sql}: {reason}")
+            }
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    assert!(
+        count(
+            &mut app,
+            "SELECT count(*) AS n FROM __diesel_schema_migrations"
+        ) > 0
+    );
+    assert_eq!(count(&mut app, "SELECT count(*) AS n FROM users"), 3);
+}
