@@ -53,7 +53,19 @@ BEGIN
     FOR i IN 0..months_ahead LOOP
         month_start := first_month + make_interval(months => i);
         part_name := 'audit_logs_p' || to_char(month_start, 'YYYYMM');
-        IF to_regclass(format('%I.%I', home, part_name)) IS NULL THEN
+        IF to_regclass(format('%I.%I', home, part_name)) IS NOT NULL THEN
+            CONTINUE;
+        END IF;
+        -- Entries of this month already in the default partition (the job
+        -- fell behind) would violate the new partition's bounds: leave this
+        -- month to the default partition and go on with the others.
+        IF EXISTS (SELECT 1 FROM audit_logs_default
+                    WHERE created_at >= month_start::timestamp AT TIME ZONE 'UTC'
+                      AND created_at < (month_start + interval '1 month')::timestamp AT TIME ZONE 'UTC')
+        THEN
+            RAISE WARNING 'audit_logs: % skipped, the default partition holds entries of that month',
+                part_name;
+        ELSE
             EXECUTE format(
                 'CREATE TABLE %I.%I PARTITION OF %I.audit_logs FOR VALUES FROM (%L) TO (%L)',
                 home,

@@ -23,8 +23,8 @@ use crate::schema::audit_logs;
 /// `action` on `target` (entity, id) with the fields that changed between
 /// the row as `lock` read it (locked, so nothing slips in between) and as
 /// `apply` left it; all in one transaction (a savepoint inside the
-/// caller's), so a failed change leaves no entry. Without an actor it is
-/// just `apply`.
+/// caller's), so a failed change leaves no entry, and a change that changed
+/// no field leaves none either. Without an actor it is just `apply`.
 pub(crate) fn audited<T: serde::Serialize>(
     conn: &mut PgConnection,
     actor: Option<Uuid>,
@@ -40,10 +40,15 @@ pub(crate) fn audited<T: serde::Serialize>(
         let before = lock(tx)?;
         let after = apply(tx)?;
         let (entity, id) = target;
-        let entry = AuditEntry::new(action, entity, Some(id))
-            .by(actor)
-            .changes(diff(&before, &after));
-        AuditRepo::new(tx).record(&entry)?;
+        let changes = diff(&before, &after);
+        // A change that changed nothing (unbanning someone not banned) is
+        // not history.
+        if changes.as_object().is_some_and(|c| !c.is_empty()) {
+            let entry = AuditEntry::new(action, entity, Some(id))
+                .by(actor)
+                .changes(changes);
+            AuditRepo::new(tx).record(&entry)?;
+        }
         Ok(after)
     })
 }
@@ -97,13 +102,14 @@ impl<'c> AuditRepo<'c> {
     ///
     /// # Errors
     /// [`crate::Error::InvalidCursor`], [`crate::Error::Invalid`] for a limit
-    /// outside 1..=1000.
+    /// outside 1..=1000 or a bad `entity` (empty, NUL byte, over 100).
     pub fn for_entity(
         &mut self,
         entity: &str,
         entity_id: Uuid,
         page: PageRequest,
     ) -> Result<Page<AuditLog>> {
+        let entity = crate::validate::text("entity", entity, 1, 100)?;
         let query = audit_logs::table
             .filter(audit_logs::entity.eq(entity.to_owned()))
             .filter(audit_logs::entity_id.eq(entity_id))

@@ -2,7 +2,7 @@
 //! removes whole partitions (a catalog operation), never rows, so the
 //! append-only rule holds and old months go without a long DELETE.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text, Timestamptz};
 
@@ -25,7 +25,9 @@ impl AuditRepo<'_> {
     /// Creates the partitions for this month and the next `months_ahead`
     /// (UTC months) that do not exist yet; how many it created. Run it from
     /// a daily job: an entry for a month without a partition lands in the
-    /// default partition instead of failing.
+    /// default partition instead of failing, and such a month is then
+    /// skipped (with a server WARNING) since its partition could not hold
+    /// the entries already there; the other months are still created.
     ///
     /// # Errors
     /// [`Error::Invalid`] for `months_ahead` above 120.
@@ -44,8 +46,21 @@ impl AuditRepo<'_> {
     /// tables' owner. Entries of the month containing `cutoff` are kept.
     ///
     /// # Errors
-    /// Database errors (for instance insufficient privilege).
+    /// [`Error::Invalid`] naming `cutoff` when it is after the start of the
+    /// current UTC month; database errors (for instance insufficient
+    /// privilege).
     pub fn drop_partitions_before(&mut self, cutoff: DateTime<Utc>) -> Result<Vec<String>> {
+        let now = Utc::now();
+        let this_month = Utc
+            .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
+            .single()
+            .unwrap_or(now);
+        if cutoff > this_month {
+            return Err(Error::invalid(
+                "cutoff",
+                "must not be after the start of the current month (UTC): retention never drops the month being written",
+            ));
+        }
         let dropped: Vec<Dropped> =
             diesel::sql_query("SELECT audit_logs_drop_partitions_before($1) AS name")
                 .bind::<Timestamptz, _>(cutoff)

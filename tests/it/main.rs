@@ -2,6 +2,7 @@
 //! server and one template per run), one module per concern.
 
 mod analytics;
+mod audit_log;
 mod auth;
 mod bad_input;
 mod billing;
