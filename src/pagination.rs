@@ -20,13 +20,18 @@ use chrono::{DateTime, Datelike, Utc};
 use diesel::dsl;
 use diesel::expression::AsExpression;
 use diesel::prelude::*;
-use diesel::query_dsl::methods::{FilterDsl, LimitDsl, LoadQuery, OrderDsl};
-use diesel::sql_types::Bool;
+use diesel::pg::Pg;
+use diesel::query_builder::{Query, QueryFragment};
+use diesel::query_dsl::methods::{FilterDsl, LoadQuery, OrderDsl};
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+
+mod sql;
+
+use sql::{PageLimit, RowCmp};
 
 const VERSION: u8 = 1;
 const CHECK_LEN: usize = 4;
@@ -294,6 +299,14 @@ pub(crate) enum Order {
     Desc,
 }
 
+/// `(sort, id) > (key, id)` or `<`, with the key and id bound.
+type Cmp<S, I, K> = RowCmp<
+    S,
+    I,
+    dsl::AsExprOf<K, <S as Expression>::SqlType>,
+    dsl::AsExprOf<Uuid, <I as Expression>::SqlType>,
+>;
+
 /// How a listing is keyed: its name (part of every cursor), the sort
 /// expression, the tie-breaking id column, and the direction.
 pub(crate) struct Keyset<S, I> {
@@ -303,10 +316,6 @@ pub(crate) struct Keyset<S, I> {
     pub order: Order,
 }
 
-/// `sort >= k AND (sort > k OR id > i)`: the row comparison `(sort, id) > (k, i)`
-/// written so that the index on (sort, id) gets a range condition on `sort`.
-type AfterPred<S, I, K> = dsl::And<dsl::GtEq<S, K>, dsl::Or<dsl::Gt<S, K>, dsl::Gt<I, Uuid>>>;
-type BeforePred<S, I, K> = dsl::And<dsl::LtEq<S, K>, dsl::Or<dsl::Lt<S, K>, dsl::Lt<I, Uuid>>>;
 
 /// `Error::Invalid` naming `limit` unless it is within 1..=[`MAX_LIMIT`].
 pub(crate) fn check_limit(request: &PageRequest) -> Result<()> {
@@ -337,20 +346,12 @@ where
     S::SqlType: diesel::sql_types::SqlType,
     I: ExpressionMethods + Clone,
     I::SqlType: diesel::sql_types::SqlType,
-    dsl::GtEq<S, K>: Expression<SqlType = Bool>,
-    dsl::Gt<S, K>: Expression<SqlType = Bool>,
-    dsl::Gt<I, Uuid>: Expression<SqlType = Bool>,
-    dsl::Or<dsl::Gt<S, K>, dsl::Gt<I, Uuid>>: Expression<SqlType = Bool>,
-    dsl::LtEq<S, K>: Expression<SqlType = Bool>,
-    dsl::Lt<S, K>: Expression<SqlType = Bool>,
-    dsl::Lt<I, Uuid>: Expression<SqlType = Bool>,
-    dsl::Or<dsl::Lt<S, K>, dsl::Lt<I, Uuid>>: Expression<SqlType = Bool>,
-    Q: FilterDsl<AfterPred<S, I, K>, Output = Q>
-        + FilterDsl<BeforePred<S, I, K>, Output = Q>
+    Q: FilterDsl<Cmp<S, I, K>, Output = Q>
         + OrderDsl<(dsl::Asc<S>, dsl::Asc<I>), Output = Q>
         + OrderDsl<(dsl::Desc<S>, dsl::Desc<I>), Output = Q>
-        + LimitDsl<Output = Q>
-        + LoadQuery<'a, PgConnection, T>,
+        + Query
+        + QueryFragment<Pg>,
+    PageLimit<Q>: LoadQuery<'a, PgConnection, T>,
 {
     check_limit(request)?;
     let limit = request.limit;
@@ -370,28 +371,25 @@ where
     let ascending = forwards == (order == Order::Asc);
     let mut query = query;
     if let Some((k, i)) = cursor {
-        query = if ascending {
-            FilterDsl::filter(
-                query,
-                sort.clone()
-                    .ge(k.clone())
-                    .and(sort.clone().gt(k).or(id.clone().gt(i))),
-            )
-        } else {
-            FilterDsl::filter(
-                query,
-                sort.clone()
-                    .le(k.clone())
-                    .and(sort.clone().lt(k).or(id.clone().lt(i))),
-            )
+        let after = RowCmp {
+            sort: sort.clone(),
+            id: id.clone(),
+            key: k.as_expression(),
+            key_id: i.as_expression(),
+            greater: ascending,
         };
+        query = FilterDsl::filter(query, after);
     }
     query = if ascending {
         OrderDsl::order(query, (sort.asc(), id.asc()))
     } else {
         OrderDsl::order(query, (sort.desc(), id.desc()))
     };
-    let mut items: Vec<T> = LimitDsl::limit(query, i64::from(limit) + 1).load(conn)?;
+    let mut items: Vec<T> = PageLimit {
+        query,
+        rows: limit + 1,
+    }
+    .load(conn)?;
     let has_more = items.len() > limit as usize;
     items.truncate(limit as usize);
     if !forwards {

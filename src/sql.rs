@@ -29,6 +29,55 @@ diesel::define_sql_function! {
     ) -> diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>;
 }
 
+/// A fixed SQL fragment of type `ST`: text written in this crate's source
+/// (`&'static str`, never input). Unlike Diesel's `sql()` literal it keeps
+/// the statement cacheable as a prepared statement, since the text cannot
+/// change between executions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StaticSql<ST> {
+    text: &'static str,
+    _type: std::marker::PhantomData<ST>,
+}
+
+impl<ST> StaticSql<ST> {
+    pub(crate) const fn new(text: &'static str) -> Self {
+        StaticSql {
+            text,
+            _type: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType> Expression
+    for StaticSql<ST>
+{
+    type SqlType = ST;
+}
+
+impl<ST> diesel::query_builder::QueryFragment<diesel::pg::Pg> for StaticSql<ST> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql(self.text);
+        Ok(())
+    }
+}
+
+impl<ST> diesel::query_builder::QueryId for StaticSql<ST> {
+    type QueryId = ();
+    // The text is not part of the type: cache by SQL string.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<ST, GB> diesel::expression::ValidGrouping<GB> for StaticSql<ST> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl<ST, QS> diesel::expression::AppearsOnTable<QS> for StaticSql<ST> where Self: Expression {}
+
+impl<ST, QS> diesel::expression::SelectableExpression<QS> for StaticSql<ST> where Self: Expression {}
+
 /// Takes a transaction-scoped advisory lock on `key` (namespaced text such
 /// as `saas_db.team.<id>`, hashed to 64 bits): writers of one thing take
 /// turns until their transaction ends. Needs an open transaction.

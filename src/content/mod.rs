@@ -17,6 +17,7 @@ mod search;
 mod tags;
 
 pub use categories::{CategoryRepo, NewCategory};
+pub(crate) use listings::is_listed;
 pub use model::{Author, Category, NewPost, Post, PostChanges, PostDetails, Tag};
 pub use posts::PostRepo;
 pub use search::SEARCH_MAX_BYTES;

@@ -8,8 +8,7 @@ use uuid::Uuid;
 
 use super::{User, UserProfile, UserRepo};
 use crate::billing::{Plan, Subscription, LIVE};
-use crate::content::Post;
-use crate::enums::PostStatus;
+use crate::content::{is_listed, Post};
 use crate::error::{Error, Result};
 use crate::schema::{
     posts, subscription_plans as plans, subscriptions as subs, user_profiles, users,
@@ -62,8 +61,7 @@ impl UserRepo<'_> {
             .optional()?
             .ok_or(Error::NotFound { entity: "user" })?;
         let latest_posts = Post::belonging_to(&user)
-            .filter(posts::status.eq(PostStatus::Published))
-            .filter(posts::deleted_at.is_null())
+            .filter(is_listed())
             .order((posts::published_at.desc(), posts::id.desc()))
             .limit(OVERVIEW_POSTS)
             .select(Post::as_select())

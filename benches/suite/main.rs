@@ -1,0 +1,72 @@
+//! The benchmark suite (`cargo bench --bench suite`): every operation three
+//! ways (the repository, the same query hand-written in Diesel, a prepared
+//! statement on the raw `postgres` client) at 10k, 100k and 1M users, each
+//! size seeded once by COPY into its own database on one server.
+//!
+//! Environment: `DATABASE_URL` to use a running server (`scripts/bench.sh`
+//! starts one pinned to its own CPU), else a throwaway one is started;
+//! `SAAS_DB_BENCH_SIZES=10k,100k` to choose sizes; `SAAS_DB_BENCH_QUICK=1`
+//! for short measurements; `SAAS_DB_BENCH_KEEP=1` keeps the databases. `scripts/bench.sh` prints the ratio table.
+
+mod fixture;
+mod pages;
+mod raw;
+mod reads;
+mod writes;
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn quick() -> bool {
+    std::env::var_os("SAAS_DB_BENCH_QUICK").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn sizes() -> Vec<&'static fixture::Size> {
+    let wanted = std::env::var("SAAS_DB_BENCH_SIZES").unwrap_or_else(|_| "10k,100k,1m".into());
+    fixture::SIZES
+        .iter()
+        .filter(|s| {
+            wanted
+                .split(',')
+                .any(|w| w.trim().eq_ignore_ascii_case(s.label))
+        })
+        .collect()
+}
+
+fn benches(c: &mut Criterion) {
+    let (admin_url, _server) =
+        saas_db::embedded::EmbeddedPostgres::url_or_start().expect("a PostgreSQL server");
+    for (n, size) in sizes().into_iter().enumerate() {
+        let f = fixture::seed(size, &admin_url);
+        if n == 0 {
+            writes::pool_checkout(c, &f);
+        }
+        reads::all(c, &f);
+        pages::all(c, &f);
+        writes::all(c, &f);
+        if std::env::var_os("SAAS_DB_BENCH_KEEP").is_none() {
+            f.drop_database(&admin_url);
+        }
+    }
+}
+
+fn config() -> Criterion {
+    let c = Criterion::default().configure_from_args();
+    if quick() {
+        c.sample_size(10)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1))
+    } else {
+        c.sample_size(30)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(3))
+    }
+}
+
+criterion_group! {
+    name = suite;
+    config = config();
+    targets = benches
+}
+criterion_main!(suite);

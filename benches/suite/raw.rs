@@ -1,0 +1,132 @@
+//! The raw-driver baseline: the same statements on the `postgres` client,
+//! prepared once, rows decoded into plain structs column by column (enums
+//! as text), with no ORM in between.
+
+use chrono::{DateTime, Utc};
+use postgres::{Client, NoTls, Row};
+use uuid::Uuid;
+
+/// A raw connection to `url`.
+pub fn connect(url: &str) -> Client {
+    Client::connect(url, NoTls).expect("raw postgres connection")
+}
+
+/// The user columns, as `User` has them (a macro, for `concat!`).
+macro_rules! user_columns {
+    () => {
+        "u.id, u.email, u.name, u.username, u.avatar_url, u.role::text, u.email_verified_at, \
+         u.is_active, u.banned_at, u.ban_reason, u.ban_expires_at, u.locale, u.timezone, \
+         u.onboarding_complete, u.last_login_at, u.deleted_at, u.version, u.created_at, \
+         u.updated_at"
+    };
+}
+pub(crate) use user_columns;
+
+/// A user row, decoded.
+#[allow(dead_code)] // Read only through Debug: decoding is what is measured.
+#[derive(Debug)]
+pub struct RawUser {
+    id: Uuid,
+    email: String,
+    name: String,
+    username: Option<String>,
+    avatar_url: Option<String>,
+    role: String,
+    email_verified_at: Option<DateTime<Utc>>,
+    is_active: bool,
+    banned_at: Option<DateTime<Utc>>,
+    ban_reason: Option<String>,
+    ban_expires_at: Option<DateTime<Utc>>,
+    locale: String,
+    timezone: String,
+    onboarding_complete: bool,
+    last_login_at: Option<DateTime<Utc>>,
+    deleted_at: Option<DateTime<Utc>>,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl RawUser {
+    /// The optimistic-lock version.
+    pub fn version(&self) -> i32 {
+        self.version
+    }
+}
+
+/// Decodes the user columns starting at column `at`.
+pub fn user(row: &Row, at: usize) -> RawUser {
+    RawUser {
+        id: row.get(at),
+        email: row.get(at + 1),
+        name: row.get(at + 2),
+        username: row.get(at + 3),
+        avatar_url: row.get(at + 4),
+        role: row.get(at + 5),
+        email_verified_at: row.get(at + 6),
+        is_active: row.get(at + 7),
+        banned_at: row.get(at + 8),
+        ban_reason: row.get(at + 9),
+        ban_expires_at: row.get(at + 10),
+        locale: row.get(at + 11),
+        timezone: row.get(at + 12),
+        onboarding_complete: row.get(at + 13),
+        last_login_at: row.get(at + 14),
+        deleted_at: row.get(at + 15),
+        version: row.get(at + 16),
+        created_at: row.get(at + 17),
+        updated_at: row.get(at + 18),
+    }
+}
+
+/// The post columns, as `Post` has them (a macro, for `concat!`).
+macro_rules! post_columns {
+    () => {
+        "p.id, p.author_id, p.category_id, p.title, p.slug, p.excerpt, p.content, \
+         p.status::text, p.featured, p.view_count, p.published_at, p.deleted_at, p.version, \
+         p.created_at, p.updated_at"
+    };
+}
+pub(crate) use post_columns;
+
+/// A post row, decoded.
+#[allow(dead_code)]
+#[derive(Debug)]
+pub struct RawPost {
+    pub id: Uuid,
+    pub author_id: Uuid,
+    category_id: Option<Uuid>,
+    title: String,
+    slug: String,
+    excerpt: Option<String>,
+    content: String,
+    status: String,
+    featured: bool,
+    view_count: i64,
+    pub published_at: Option<DateTime<Utc>>,
+    deleted_at: Option<DateTime<Utc>>,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// Decodes the post columns starting at column 0.
+pub fn post(row: &Row) -> RawPost {
+    RawPost {
+        id: row.get(0),
+        author_id: row.get(1),
+        category_id: row.get(2),
+        title: row.get(3),
+        slug: row.get(4),
+        excerpt: row.get(5),
+        content: row.get(6),
+        status: row.get(7),
+        featured: row.get(8),
+        view_count: row.get(9),
+        published_at: row.get(10),
+        deleted_at: row.get(11),
+        version: row.get(12),
+        created_at: row.get(13),
+        updated_at: row.get(14),
+    }
+}
