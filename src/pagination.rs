@@ -19,8 +19,8 @@ use base64::Engine;
 use chrono::{DateTime, Datelike, Utc};
 use diesel::dsl;
 use diesel::expression::AsExpression;
-use diesel::prelude::*;
 use diesel::pg::Pg;
+use diesel::prelude::*;
 use diesel::query_builder::{Query, QueryFragment};
 use diesel::query_dsl::methods::{FilterDsl, LoadQuery, OrderDsl};
 use serde::{Serialize, Serializer};
@@ -315,7 +315,6 @@ pub(crate) struct Keyset<S, I> {
     pub id: I,
     pub order: Order,
 }
-
 
 /// `Error::Invalid` naming `limit` unless it is within 1..=[`MAX_LIMIT`].
 pub(crate) fn check_limit(request: &PageRequest) -> Result<()> {

@@ -137,7 +137,18 @@ pub fn seed(size: &'static Size, admin_url: &str) -> Fixture {
             token.into_string()
         })
         .collect();
+    // Settle the server before measuring: vacuum and statistics now, no
+    // autovacuum or checkpoint in the middle of a measurement later.
     conn.batch_execute("VACUUM ANALYZE").unwrap();
+    conn.batch_execute(
+        "DO $$ DECLARE t regclass; BEGIN
+             FOR t IN SELECT c.oid FROM pg_class c
+                       WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace
+             LOOP EXECUTE format('ALTER TABLE %s SET (autovacuum_enabled = false)', t); END LOOP;
+         END $$",
+    )
+    .unwrap();
+    conn.batch_execute("CHECKPOINT").unwrap();
     let depths = ["start", "middle", "end"]
         .into_iter()
         .zip([0, size.users / 2, size.users - 21])

@@ -3,9 +3,9 @@
 //! and ends with the sort key (see the content migration).
 
 use diesel::dsl::{AsSelect, SqlTypeOf};
-use diesel::sql_types::Bool;
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use uuid::Uuid;
 
 use super::model::Post;

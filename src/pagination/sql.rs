@@ -71,10 +71,7 @@ where
 {
 }
 
-impl<S, I, K, J, QS> SelectableExpression<QS> for RowCmp<S, I, K, J> where
-    Self: AppearsOnTable<QS>
-{
-}
+impl<S, I, K, J, QS> SelectableExpression<QS> for RowCmp<S, I, K, J> where Self: AppearsOnTable<QS> {}
 
 /// `query LIMIT <rows>`, the count written as a number (see the module
 /// docs). It is a `u32` of at most `MAX_LIMIT + 1`, so it cannot carry SQL;
@@ -103,4 +100,3 @@ impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for PageLimit<Q> {
 }
 
 impl<Q> diesel::RunQueryDsl<PgConnection> for PageLimit<Q> {}
-

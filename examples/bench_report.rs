@@ -1,0 +1,250 @@
+//! Prints the ratio table of the last `cargo bench` run from criterion's
+//! files under `target/criterion` (and `target/bench-export.json`):
+//! ours / hand-written Diesel, ours / raw postgres, keyset / OFFSET by
+//! depth, COPY / INSERT, and the targets. Run by `scripts/bench.sh`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// (group, function, size) -> median nanoseconds.
+type Results = BTreeMap<(String, String, String), f64>;
+
+fn collect(dir: &Path, out: &mut Results) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "new") {
+                read_one(&path, out);
+            } else {
+                collect(&path, out);
+            }
+        }
+    }
+}
+
+fn read_one(new: &Path, out: &mut Results) {
+    let json = |name: &str| -> Option<Value> {
+        serde_json::from_str(&fs::read_to_string(new.join(name)).ok()?).ok()
+    };
+    let (Some(bench), Some(estimates)) = (json("benchmark.json"), json("estimates.json")) else {
+        return;
+    };
+    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    let median = estimates["median"]["point_estimate"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    out.insert(
+        (
+            text(&bench["group_id"]),
+            text(&bench["function_id"]),
+            text(&bench["value_str"]),
+        ),
+        median,
+    );
+}
+
+fn micros(ns: f64) -> String {
+    if ns.is_nan() {
+        "-".into()
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.1} µs", ns / 1e3)
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+        _ => "-".into(),
+    }
+}
+
+fn main() {
+    let target =
+        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()));
+    let mut results = Results::new();
+    collect(&target.join("criterion"), &mut results);
+    if results.is_empty() {
+        eprintln!(
+            "no results under {}/criterion: run cargo bench first",
+            target.display()
+        );
+        std::process::exit(1);
+    }
+    let get = |g: &str, f: &str, s: &str| results.get(&(g.into(), f.into(), s.into())).copied();
+    let sizes: Vec<&str> = ["10k", "100k", "1m"]
+        .into_iter()
+        .filter(|s| results.keys().any(|k| k.2 == *s))
+        .collect();
+
+    println!("\n== ours / hand-written Diesel / raw postgres (median per call)\n");
+    println!(
+        "{:<28} {:>5} {:>11} {:>11} {:>11} {:>12} {:>14}",
+        "operation", "size", "saas_db", "diesel", "postgres", "ours/diesel", "ours/postgres"
+    );
+    let trios = [
+        "get_user_by_id",
+        "get_user_by_id_interleaved",
+        "find_user_by_email",
+        "session_validate",
+        "optimistic_update_ok",
+        "optimistic_update_conflict",
+        "published_page_start",
+        "published_page_middle",
+        "published_page_end",
+        "page_with_details",
+        "audit_insert_one",
+        "transaction_two_writes",
+    ];
+    for group in trios {
+        for size in &sizes {
+            let (o, d, p) = (
+                get(group, "saas_db", size),
+                get(group, "diesel", size),
+                get(group, "postgres", size),
+            );
+            if o.is_none() {
+                continue;
+            }
+            println!(
+                "{:<28} {:>5} {:>11} {:>11} {:>11} {:>12} {:>14}",
+                group,
+                size,
+                micros(o.unwrap_or(f64::NAN)),
+                micros(d.unwrap_or(f64::NAN)),
+                micros(p.unwrap_or(f64::NAN)),
+                ratio(o, d),
+                ratio(o, p)
+            );
+        }
+    }
+
+    println!("\n== keyset / OFFSET, a 20-row published page by depth\n");
+    println!(
+        "{:<5} {:<7} {:>13} {:>11} {:>14} {:>16}",
+        "size", "depth", "keyset (ours)", "OFFSET", "OFFSET/keyset", "keyset/start"
+    );
+    for size in &sizes {
+        let start = get("published_page_start", "saas_db", size);
+        for depth in ["start", "middle", "end"] {
+            let group = format!("published_page_{depth}");
+            let (k, o) = (get(&group, "saas_db", size), get(&group, "offset", size));
+            if k.is_none() {
+                continue;
+            }
+            println!(
+                "{:<5} {:<7} {:>13} {:>11} {:>14} {:>16}",
+                size,
+                depth,
+                micros(k.unwrap_or(f64::NAN)),
+                micros(o.unwrap_or(f64::NAN)),
+                ratio(o, k),
+                ratio(k, start)
+            );
+        }
+    }
+
+    println!("\n== audit log, 1,000 rows per call\n");
+    println!(
+        "{:<5} {:>14} {:>18} {:>13}",
+        "size", "COPY rows/s", "INSERT rows/s", "COPY/INSERT"
+    );
+    for size in &sizes {
+        let (c, i) = (
+            get("audit_insert_1000", "copy", size),
+            get("audit_insert_1000", "multi_row_insert", size),
+        );
+        if let (Some(c), Some(i)) = (c, i) {
+            println!(
+                "{:<5} {:>14.0} {:>18.0} {:>12.2}x",
+                size,
+                1000.0 / (c / 1e9),
+                1000.0 / (i / 1e9),
+                i / c
+            );
+        }
+    }
+    if let Some(ns) = sizes
+        .first()
+        .and_then(|s| get("pool_checkout", "saas_db", s))
+    {
+        println!("\npool checkout: {:.2} µs", ns / 1e3);
+    }
+
+    let export: Vec<Value> = fs::read_to_string(target.join("bench-export.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    if !export.is_empty() {
+        println!("\n== audit export, peak resident memory of the exporting process\n");
+        for e in &export {
+            println!(
+                "{:<8} {:>9} rows {:>10.1} MiB {:>8.2} s",
+                e["mode"].as_str().unwrap_or(""),
+                e["rows"],
+                e["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
+                e["seconds"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
+
+    println!("\n== targets\n");
+    let largest = sizes.last().copied().unwrap_or("10k");
+    let check = |name: &str, value: Option<f64>, limit: f64, at_most: bool| {
+        let verdict = match value {
+            Some(v) if (at_most && v <= limit) || (!at_most && v >= limit) => "met",
+            Some(_) => "MISSED",
+            None => "not measured",
+        };
+        let shown = value.map_or("-".into(), |v| format!("{v:.2}"));
+        let rule = if at_most { "<=" } else { ">=" };
+        println!("{name:<58} {shown:>8}  ({rule} {limit})  {verdict}");
+    };
+    for size in &sizes {
+        let pk = get("get_user_by_id_interleaved", "saas_db", size).zip(get(
+            "get_user_by_id_interleaved",
+            "diesel",
+            size,
+        ));
+        check(
+            &format!("primary-key get / hand Diesel (interleaved), {size}"),
+            pk.map(|(o, d)| o / d),
+            1.05,
+            true,
+        );
+    }
+    let deep = get("published_page_end", "saas_db", largest).zip(get(
+        "published_page_start",
+        "saas_db",
+        largest,
+    ));
+    check(
+        &format!("keyset page at the end / first page, {largest}"),
+        deep.map(|(e, s)| e / s),
+        1.2,
+        true,
+    );
+    let copy = get("audit_insert_1000", "multi_row_insert", largest).zip(get(
+        "audit_insert_1000",
+        "copy",
+        largest,
+    ));
+    check(
+        &format!("COPY rows/s / multi-row INSERT rows/s, {largest}"),
+        copy.map(|(i, c)| i / c),
+        2.0,
+        false,
+    );
+    let stream = export
+        .iter()
+        .find(|e| e["mode"] == "stream")
+        .and_then(|e| e["peak_rss_mib"].as_f64());
+    check("streaming export peak RSS in MiB", stream, 64.0, true);
+}

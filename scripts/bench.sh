@@ -1,0 +1,62 @@
+#!/bin/sh
+# Runs the benchmark suite and prints the ratio table (see BENCHMARKS.md).
+#
+#   scripts/bench.sh            # 10k, 100k and 1M users (about 20 minutes)
+#   scripts/bench.sh --quick    # 10k and 100k, short measurements (a few minutes)
+#
+# A throwaway PostgreSQL runs pinned to CPU 0 and the benchmarks to CPU 1
+# (both unpinned on a one-CPU machine), so client and server do not steal
+# each other's time. Set DATABASE_URL to measure against your own server
+# instead (it is then not pinned). Results: target/criterion (criterion's
+# reports) and target/bench-export.json; the table is printed at the end.
+set -eu
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--quick" ]; then
+    export SAAS_DB_BENCH_QUICK=1
+    export SAAS_DB_BENCH_SIZES="${SAAS_DB_BENCH_SIZES:-10k,100k}"
+fi
+
+cargo build --release --example pg_server --example bench_report
+cargo bench --no-run
+target="${CARGO_TARGET_DIR:-target}"
+rm -rf "$target/criterion" "$target/bench-export.json"
+
+server_cpu=""
+bench_cpu=""
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+    server_cpu="taskset -c 0"
+    bench_cpu="taskset -c 1"
+fi
+
+work=$(mktemp -d)
+cleanup() {
+    # Closing the server's stdin stops it; it removes its own files.
+    exec 3>&- 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    mkfifo "$work/stdin"
+    $server_cpu "$target/release/examples/pg_server" <"$work/stdin" >"$work/url" 2>"$work/log" &
+    exec 3>"$work/stdin"
+    i=0
+    while [ ! -s "$work/url" ]; do
+        i=$((i + 1))
+        if [ "$i" -gt 300 ]; then
+            echo "the server did not start:" >&2
+            cat "$work/log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    DATABASE_URL=$(head -n 1 "$work/url")
+    export DATABASE_URL
+    echo "server: $DATABASE_URL ${server_cpu:+(pinned to CPU 0)}"
+fi
+
+$bench_cpu cargo bench --bench suite
+$bench_cpu cargo bench --bench export
+"$target/release/examples/bench_report"
