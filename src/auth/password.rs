@@ -94,11 +94,12 @@ impl PasswordHasher {
             .argon2()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
+        // Rehash only to upgrade: a hash at least as costly as ours (memory
+        // and iterations) stays, so an older deployment with weaker
+        // settings never downgrades what a newer one stored.
         let current = parsed.algorithm.as_str() == "argon2id"
             && Params::try_from(&parsed).is_ok_and(|p| {
-                p.m_cost() == self.params.m_cost()
-                    && p.t_cost() == self.params.t_cost()
-                    && p.p_cost() == self.params.p_cost()
+                p.m_cost() >= self.params.m_cost() && p.t_cost() >= self.params.t_cost()
             });
         Verified {
             ok,

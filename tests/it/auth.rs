@@ -1584,12 +1584,18 @@ fn rehash_on_verify() {
     // Current parameters: verifying again leaves the hash alone.
     assert!(conn.accounts().verify_password(ada.id, PASSWORD).unwrap());
     assert_eq!(stored_password_hash(&mut conn), upgraded);
-    // And the weak hasher still verifies the upgraded hash (it carries its parameters).
+    // And the weak hasher still verifies the upgraded hash (it carries its
+    // parameters) without downgrading it.
     assert!(conn
         .accounts()
         .with_hasher(PasswordHasher::new(8 * 1024, 1, 1).unwrap())
         .verify_password(ada.id, PASSWORD)
         .unwrap());
+    assert_eq!(
+        stored_password_hash(&mut conn),
+        upgraded,
+        "a weaker hasher never rehashes"
+    );
 }
 
 // ---------------------------------------------------------------------------
