@@ -316,10 +316,16 @@ pub(crate) struct Keyset<S, I> {
     pub order: Order,
 }
 
-/// `Error::Invalid` naming `limit` unless it is within 1..=[`MAX_LIMIT`].
+/// `Error::Invalid` naming `limit` unless the page size is within
+/// 1..=[`MAX_LIMIT`].
 pub(crate) fn check_limit(request: &PageRequest) -> Result<()> {
-    let limit = request.limit;
-    if limit == 0 || limit > MAX_LIMIT {
+    check_row_limit(i64::from(request.limit))
+}
+
+/// `Error::Invalid` naming `limit` unless `limit` is within 1..=[`MAX_LIMIT`]:
+/// the one bound on how many rows any call returns at once.
+pub(crate) fn check_row_limit(limit: i64) -> Result<()> {
+    if !(1..=i64::from(MAX_LIMIT)).contains(&limit) {
         return Err(Error::invalid(
             "limit",
             format!("must be between 1 and {MAX_LIMIT}, got {limit}"),

@@ -78,14 +78,27 @@ impl<ST, QS> diesel::expression::AppearsOnTable<QS> for StaticSql<ST> where Self
 
 impl<ST, QS> diesel::expression::SelectableExpression<QS> for StaticSql<ST> where Self: Expression {}
 
+#[derive(QueryableByName)]
+struct Isolation {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    isolation: String,
+}
+
 /// Takes a transaction-scoped advisory lock on `key` (namespaced text such
 /// as `saas_db.team.<id>`, hashed to 64 bits): writers of one thing take
-/// turns until their transaction ends. Needs an open transaction.
-pub(crate) fn advisory_xact_lock(conn: &mut PgConnection, key: &str) -> QueryResult<()> {
-    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind::<diesel::sql_types::Text, _>(key)
-        .execute(conn)
-        .map(drop)
+/// turns until their transaction ends. Needs an open transaction. Returns
+/// the transaction's isolation level (`read committed`, `repeatable read`,
+/// `serializable`), read in the same round trip once the lock is granted,
+/// for callers that must see what the previous holder committed: a
+/// REPEATABLE READ snapshot may predate it.
+pub(crate) fn advisory_xact_lock(conn: &mut PgConnection, key: &str) -> QueryResult<String> {
+    diesel::sql_query(
+        "SELECT current_setting('transaction_isolation') AS isolation
+           FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked",
+    )
+    .bind::<diesel::sql_types::Text, _>(key)
+    .get_result::<Isolation>(conn)
+    .map(|row| row.isolation)
 }
 
 /// Runs a `DELETE .. LIMIT $1` statement until it deletes nothing; the

@@ -155,9 +155,7 @@ pub fn top_customers(
     limit: i64,
 ) -> Result<Vec<TopCustomer>> {
     super::plans::validate_currency(currency)?;
-    if !(1..=1000).contains(&limit) {
-        return Err(Error::invalid("limit", "must be between 1 and 1000"));
-    }
+    crate::pagination::check_row_limit(limit)?;
     Ok(diesel::sql_query(
         "SELECT rank() OVER (ORDER BY sum(p.amount_cents - p.refunded_cents) DESC) AS rank,
                 u.id AS user_id, u.name, u.email,

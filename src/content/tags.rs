@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::model::Tag;
 use super::posts::PostRepo;
 use crate::error::{Error, Result};
-use crate::pagination::{self, Keyset, Order, Page, PageRequest, MAX_LIMIT};
+use crate::pagination::{self, Keyset, Order, Page, PageRequest};
 use crate::schema::{post_tags, posts, tags};
 use crate::slug::slugify;
 use crate::validate;
@@ -114,9 +114,7 @@ impl<'c> TagRepo<'c> {
     /// # Errors
     /// [`Error::Invalid`] for a limit outside 1..=1000.
     pub fn popular(&mut self, limit: u32) -> Result<Vec<Tag>> {
-        if limit == 0 || limit > MAX_LIMIT {
-            return Err(Error::invalid("limit", "must be between 1 and 1000"));
-        }
+        pagination::check_row_limit(i64::from(limit))?;
         Ok(tags::table
             .filter(tags::usage_count.gt(0))
             .order((tags::usage_count.desc(), tags::id))

@@ -23,7 +23,6 @@ pub use model::{Invitation, Member, Membership, Project, Team};
 pub use projects::ProjectRepo;
 
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -33,6 +32,7 @@ use crate::enums::TeamRole;
 use crate::error::{Error, Result};
 use crate::schema::{team_members, teams};
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
+use crate::sql::advisory_xact_lock;
 use crate::validate;
 
 /// Teams repository; see the module docs.
@@ -175,22 +175,11 @@ fn insert_member(
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct Isolation {
-    #[diesel(sql_type = Text)]
-    isolation: String,
-}
-
 /// Serialises membership changes of one team (until the transaction ends)
 /// and refuses REPEATABLE READ, whose snapshot could miss a change
 /// committed while this one waited.
 fn lock_team(conn: &mut PgConnection, team_id: Uuid) -> Result<()> {
-    let Isolation { isolation } = diesel::sql_query(
-        "SELECT current_setting('transaction_isolation') AS isolation
-           FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked",
-    )
-    .bind::<Text, _>(format!("saas_db.team.{team_id}"))
-    .get_result(conn)?;
+    let isolation = advisory_xact_lock(conn, &format!("saas_db.team.{team_id}"))?;
     if isolation == "repeatable read" {
         return Err(Error::invalid(
             "transaction_isolation",
