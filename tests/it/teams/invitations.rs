@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Text, Uuid as SqlUuid};
+use saas_db::access::Actor;
 use saas_db::enums::TeamRole;
 use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
@@ -16,13 +17,19 @@ use crate::support::race;
 
 const DAY: Duration = Duration::from_secs(86_400);
 
+/// The team "Guild" and its owner.
+fn guild(conn: &mut PgConnection) -> (Actor, uuid::Uuid) {
+    let owner = actor(conn, "owner@example.com");
+    let team = conn.teams().create(&owner, "Guild").unwrap().id;
+    (owner, team)
+}
+
 #[test]
 fn invite_accept_once_and_only_the_hash_is_stored() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let owner = actor(&mut conn, "owner@example.com");
+    let (owner, team) = guild(&mut conn);
     let joe = actor(&mut conn, "joe@example.com");
-    let team = conn.teams().create(&owner, "Guild").unwrap().id;
 
     let (invitation, token) = conn
         .teams()
@@ -82,10 +89,9 @@ fn invite_accept_once_and_only_the_hash_is_stored() {
 fn the_wrong_user_cannot_use_an_invitation_and_does_not_burn_it() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let owner = actor(&mut conn, "owner@example.com");
+    let (owner, team) = guild(&mut conn);
     let eve = actor(&mut conn, "eve@example.com");
     let joe = actor(&mut conn, "joe@example.com");
-    let team = conn.teams().create(&owner, "Guild").unwrap().id;
     let (_, token) = conn
         .teams()
         .invite(&owner, team, "joe@example.com", TeamRole::Member, DAY)
@@ -109,9 +115,8 @@ fn the_wrong_user_cannot_use_an_invitation_and_does_not_burn_it() {
 fn expired_and_revoked_invitations_are_dead() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let owner = actor(&mut conn, "owner@example.com");
+    let (owner, team) = guild(&mut conn);
     let joe = actor(&mut conn, "joe@example.com");
-    let team = conn.teams().create(&owner, "Guild").unwrap().id;
 
     let (expiring, token) = conn
         .teams()
@@ -163,9 +168,8 @@ fn expired_and_revoked_invitations_are_dead() {
 fn invite_refuses_bad_input_and_the_unauthorised() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let owner = actor(&mut conn, "owner@example.com");
+    let (owner, team) = guild(&mut conn);
     let member = actor(&mut conn, "member@example.com");
-    let team = conn.teams().create(&owner, "Guild").unwrap().id;
     conn.teams()
         .add_member(&owner, team, member.user_id, TeamRole::Member)
         .unwrap();
@@ -201,9 +205,8 @@ fn concurrent_accepts_of_one_token_admit_exactly_one() {
     const THREADS: usize = 8;
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let owner = actor(&mut conn, "owner@example.com");
+    let (owner, team) = guild(&mut conn);
     let joe = actor(&mut conn, "joe@example.com");
-    let team = conn.teams().create(&owner, "Guild").unwrap().id;
     let (_, token) = conn
         .teams()
         .invite(&owner, team, "joe@example.com", TeamRole::Member, DAY)
@@ -232,9 +235,8 @@ fn concurrent_accepts_of_one_token_admit_exactly_one() {
 fn an_existing_member_keeps_their_role() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let owner = actor(&mut conn, "owner@example.com");
+    let (owner, team) = guild(&mut conn);
     let joe = actor(&mut conn, "joe@example.com");
-    let team = conn.teams().create(&owner, "Guild").unwrap().id;
     conn.teams()
         .add_member(&owner, team, joe.user_id, TeamRole::Admin)
         .unwrap();
