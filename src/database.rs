@@ -10,6 +10,8 @@ use diesel::r2d2::ConnectionManager;
 use diesel::sql_types::Text;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use crate::auth::Keyring;
+use crate::conn_url::ConnUrl;
 use crate::error::{Error, Result};
 use crate::pool::{EventSink, PgManager, PoolEvents, SessionSettings};
 use crate::validate;
@@ -32,6 +34,7 @@ struct Inner {
     pool: r2d2::Pool<PgManager>,
     schema: Option<String>,
     events: Arc<PoolEvents>,
+    token_keys: Keyring,
 }
 
 impl std::fmt::Debug for Database {
@@ -43,10 +46,11 @@ impl std::fmt::Debug for Database {
     }
 }
 
-/// Settings for [`Database`]; start with [`Database::builder`].
+/// Settings for [`Database`]; start with [`Database::builder`]. `Debug`
+/// hides the password of the URL and shows token key ids only.
 #[derive(Debug, Clone)]
 pub struct DatabaseBuilder {
-    url: String,
+    url: ConnUrl,
     max_size: u32,
     min_idle: Option<u32>,
     connection_timeout: Duration,
@@ -55,6 +59,7 @@ pub struct DatabaseBuilder {
     application_name: String,
     run_migrations: bool,
     recheck_after: Duration,
+    token_keys: Keyring,
 }
 
 impl Database {
@@ -71,7 +76,7 @@ impl Database {
     /// timeout, no statement timeout, the server's search_path, migrations on.
     pub fn builder(url: &str) -> DatabaseBuilder {
         DatabaseBuilder {
-            url: url.to_owned(),
+            url: ConnUrl(url.to_owned()),
             max_size: 10,
             min_idle: None,
             connection_timeout: Duration::from_secs(5),
@@ -80,6 +85,7 @@ impl Database {
             application_name: "saas-db".to_owned(),
             run_migrations: true,
             recheck_after: Duration::from_secs(1),
+            token_keys: Keyring::new(),
         }
     }
 
@@ -142,6 +148,14 @@ impl Database {
         &self.inner.pool
     }
 
+    /// The keys that encrypt OAuth provider tokens (empty unless given to
+    /// [`DatabaseBuilder::token_keys`]); hand them to
+    /// [`AccountRepo::with_keys`](crate::auth::AccountRepo::with_keys) and
+    /// [`Account::access_token`](crate::auth::Account::access_token).
+    pub fn token_keys(&self) -> &Keyring {
+        &self.inner.token_keys
+    }
+
     pub(crate) fn events(&self) -> &PoolEvents {
         &self.inner.events
     }
@@ -192,6 +206,14 @@ impl DatabaseBuilder {
         self
     }
 
+    /// The keys that encrypt OAuth provider tokens at rest (the highest id
+    /// encrypts, every one decrypts); without them, storing provider tokens
+    /// is refused. Read back with [`Database::token_keys`].
+    pub fn token_keys(mut self, keys: Keyring) -> Self {
+        self.token_keys = keys;
+        self
+    }
+
     /// Creates the pool, checks that the server answers, and applies pending
     /// migrations if asked to.
     ///
@@ -222,7 +244,7 @@ impl DatabaseBuilder {
             application_name: app_name.to_owned(),
         };
         let manager = PgManager::new(
-            ConnectionManager::new(self.url),
+            ConnectionManager::new(self.url.0),
             session,
             self.recheck_after,
         );
@@ -239,6 +261,7 @@ impl DatabaseBuilder {
                 pool,
                 schema,
                 events,
+                token_keys: self.token_keys,
             }),
         };
         if self.run_migrations {

@@ -107,6 +107,16 @@ pub enum Error {
     /// `pg_stat_statements` extension).
     #[error("not available: {0}")]
     NotAvailable(String),
+    /// A stored secret (an OAuth provider token) could not be decrypted:
+    /// the key it was encrypted with is not in the [`crate::auth::Keyring`],
+    /// or the ciphertext was altered or copied from another row or column.
+    #[error("cannot decrypt {field}: {reason}")]
+    Decrypt {
+        /// The column, e.g. `access_token`.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod content;
+pub(crate) mod conn_url;
 pub mod database;
 #[cfg(feature = "embedded")]
 pub mod embedded;

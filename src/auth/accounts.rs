@@ -1,11 +1,16 @@
 //! OAuth identities and the credential (password) account: [`AccountRepo`].
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::keyring::{Keyring, NO_KEYS};
+use super::oauth_tokens::seal_all;
 use super::password::PasswordHasher;
+use super::secret::Redacted;
 use crate::error::{Error, Result};
 use crate::schema::{accounts, users};
 use crate::users::User;
@@ -15,8 +20,12 @@ use crate::validate;
 pub const CREDENTIAL_PROVIDER: &str = "credential";
 
 /// A linked sign-in method. The password hash of a credential account is
-/// never loaded into this struct.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+/// never loaded into this struct. The OAuth provider tokens are loaded
+/// encrypted and decrypted only on request, with the [`Keyring`]:
+/// [`Account::access_token`], [`Account::refresh_token`],
+/// [`Account::id_token`]. `Debug` shows them as `<redacted>` and `Serialize`
+/// leaves them out.
+#[derive(Clone, PartialEq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = accounts, check_for_backend(diesel::pg::Pg))]
 pub struct Account {
     /// Id.
@@ -27,12 +36,15 @@ pub struct Account {
     pub provider: String,
     /// The user's id at the provider.
     pub provider_account_id: String,
-    /// Provider access token (needed to call the provider's API).
-    pub access_token: Option<String>,
-    /// Provider refresh token.
-    pub refresh_token: Option<String>,
-    /// OpenID Connect id token.
-    pub id_token: Option<String>,
+    #[diesel(column_name = access_token_enc)]
+    #[serde(skip)]
+    pub(super) access_token: Option<Vec<u8>>,
+    #[diesel(column_name = refresh_token_enc)]
+    #[serde(skip)]
+    pub(super) refresh_token: Option<Vec<u8>>,
+    #[diesel(column_name = id_token_enc)]
+    #[serde(skip)]
+    pub(super) id_token: Option<Vec<u8>>,
     /// Token type, e.g. `bearer`.
     pub token_type: Option<String>,
     /// When the access token expires.
@@ -45,19 +57,42 @@ pub struct Account {
     pub updated_at: DateTime<Utc>,
 }
 
-/// An OAuth identity to link.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Insertable)]
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("provider", &self.provider)
+            .field("provider_account_id", &self.provider_account_id)
+            .field("access_token", &self.access_token.as_ref().map(|_| Redacted))
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| Redacted))
+            .field("id_token", &self.id_token.as_ref().map(|_| Redacted))
+            .field("token_type", &self.token_type)
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+/// An OAuth identity to link. The provider tokens are encrypted before they
+/// are sent (see [`AccountRepo::with_keys`]); `Debug` redacts them.
+#[derive(Clone, Default, PartialEq, Eq, Insertable)]
 #[diesel(table_name = accounts)]
 pub struct NewOAuthAccount<'a> {
     /// Provider name: lower-case letters, digits, `_`, `-` (not `credential`).
     pub provider: &'a str,
     /// The user's id at the provider.
     pub provider_account_id: &'a str,
-    /// Access token.
+    /// Access token (stored encrypted).
+    #[diesel(skip_insertion)]
     pub access_token: Option<&'a str>,
-    /// Refresh token.
+    /// Refresh token (stored encrypted).
+    #[diesel(skip_insertion)]
     pub refresh_token: Option<&'a str>,
-    /// Id token.
+    /// OpenID Connect id token (stored encrypted).
+    #[diesel(skip_insertion)]
     pub id_token: Option<&'a str>,
     /// Token type.
     pub token_type: Option<&'a str>,
@@ -67,21 +102,51 @@ pub struct NewOAuthAccount<'a> {
     pub scope: Option<&'a str>,
 }
 
+impl fmt::Debug for NewOAuthAccount<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewOAuthAccount")
+            .field("provider", &self.provider)
+            .field("provider_account_id", &self.provider_account_id)
+            .field("access_token", &self.access_token.map(|_| Redacted))
+            .field("refresh_token", &self.refresh_token.map(|_| Redacted))
+            .field("id_token", &self.id_token.map(|_| Redacted))
+            .field("token_type", &self.token_type)
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// A provider name as stored: 1-50 of lower-case letters, digits, `_`, `-`.
+/// Lookups check it too, so a NUL or an impossible name is
+/// [`Error::Invalid`] rather than a server error.
+fn provider_name(provider: &str) -> Result<&str> {
+    validate::text("provider", provider, 1, 50)?;
+    if !provider
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        return Err(Error::invalid(
+            "provider",
+            "must be lower-case letters, digits, '_' or '-', and not 'credential'",
+        ));
+    }
+    Ok(provider)
+}
+
+fn provider_account_id(value: &str) -> Result<&str> {
+    validate::text("provider_account_id", value, 1, 255)
+}
+
 impl NewOAuthAccount<'_> {
     fn validate(&self) -> Result<()> {
-        validate::text("provider", self.provider, 1, 50)?;
-        if self.provider == CREDENTIAL_PROVIDER
-            || !self
-                .provider
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-        {
+        if provider_name(self.provider)? == CREDENTIAL_PROVIDER {
             return Err(Error::invalid(
                 "provider",
                 "must be lower-case letters, digits, '_' or '-', and not 'credential'",
             ));
         }
-        validate::text("provider_account_id", self.provider_account_id, 1, 255)?;
+        provider_account_id(self.provider_account_id)?;
         for (field, value) in [
             ("access_token", self.access_token),
             ("refresh_token", self.refresh_token),
@@ -93,12 +158,19 @@ impl NewOAuthAccount<'_> {
         validate::opt_text("scope", self.scope, 0, 2000)?;
         Ok(())
     }
+
+    /// The provider tokens: access, refresh, id.
+    pub(super) fn tokens(&self) -> [Option<&str>; 3] {
+        [self.access_token, self.refresh_token, self.id_token]
+    }
 }
 
-/// Accounts repository, from `conn.accounts()`.
+/// Accounts repository, from `conn.accounts()`. Storing OAuth provider
+/// tokens needs the token keys: `conn.accounts().with_keys(db.token_keys())`.
 pub struct AccountRepo<'c> {
-    conn: &'c mut PgConnection,
+    pub(super) conn: &'c mut PgConnection,
     hasher: PasswordHasher,
+    pub(super) keys: &'c Keyring,
 }
 
 impl<'c> AccountRepo<'c> {
@@ -106,7 +178,16 @@ impl<'c> AccountRepo<'c> {
         AccountRepo {
             conn,
             hasher: PasswordHasher::default(),
+            keys: &NO_KEYS,
         }
+    }
+
+    /// The same repository encrypting provider tokens with `keys` (usually
+    /// [`Database::token_keys`](crate::Database::token_keys)). Without keys,
+    /// linking an account with tokens is refused.
+    pub fn with_keys(mut self, keys: &'c Keyring) -> Self {
+        self.keys = keys;
+        self
     }
 
     /// The same repository hashing with other Argon2 parameters.
@@ -115,19 +196,28 @@ impl<'c> AccountRepo<'c> {
         self
     }
 
-    /// Links an OAuth identity to a user.
+    /// Links an OAuth identity to a user. Its provider tokens are encrypted
+    /// with the repository's current key, bound to the new row.
     ///
     /// # Errors
-    /// [`Error::Conflict`] with `accounts_provider_account_key` when that
-    /// identity is linked already (to anyone); [`Error::ForeignKey`] with
-    /// `accounts_user_id_fkey` for an unknown user; [`Error::Invalid`].
+    /// [`Error::NotAvailable`] when the account carries a token and the
+    /// repository has no key ([`AccountRepo::with_keys`]): tokens are never
+    /// stored in plaintext. [`Error::Conflict`] with
+    /// `accounts_provider_account_key` when that identity is linked already
+    /// (to anyone); [`Error::ForeignKey`] with `accounts_user_id_fkey` for an
+    /// unknown user; [`Error::Invalid`].
     pub fn link_oauth(&mut self, user_id: Uuid, account: &NewOAuthAccount<'_>) -> Result<Account> {
         account.validate()?;
+        let id = Uuid::now_v7();
+        let [access, refresh, id_token] = seal_all(self.keys, id, account.tokens())?;
         Ok(diesel::insert_into(accounts::table)
             .values((
-                accounts::id.eq(Uuid::now_v7()),
+                accounts::id.eq(id),
                 accounts::user_id.eq(user_id),
                 account,
+                accounts::access_token_enc.eq(access),
+                accounts::refresh_token_enc.eq(refresh),
+                accounts::id_token_enc.eq(id_token),
             ))
             .returning(Account::as_returning())
             .get_result(self.conn)?)
@@ -136,8 +226,10 @@ impl<'c> AccountRepo<'c> {
     /// Removes the user's identity at `provider`.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when there is none.
+    /// [`Error::NotFound`] when there is none; [`Error::Invalid`] for a
+    /// provider name that cannot exist (NUL byte, too long, upper case, ...).
     pub fn unlink(&mut self, user_id: Uuid, provider: &str) -> Result<()> {
+        let provider = provider_name(provider)?;
         let n = diesel::delete(
             accounts::table
                 .filter(accounts::user_id.eq(user_id))
@@ -153,8 +245,11 @@ impl<'c> AccountRepo<'c> {
     /// The (visible) user behind a provider identity.
     ///
     /// # Errors
-    /// Database errors only.
+    /// [`Error::Invalid`] for a provider or provider account id that cannot
+    /// exist (NUL byte, empty, too long, ...); otherwise database errors only.
     pub fn find_user(&mut self, provider: &str, provider_account_id: &str) -> Result<Option<User>> {
+        let provider = provider_name(provider)?;
+        let provider_account_id = self::provider_account_id(provider_account_id)?;
         Ok(accounts::table
             .inner_join(users::table)
             .filter(accounts::provider.eq(provider))

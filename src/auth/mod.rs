@@ -9,12 +9,17 @@
 //!   parameters by default), deliberately slow because people choose
 //!   guessable passwords; hashes carry their parameters and are upgraded on
 //!   the next successful verification;
+//! - OAuth provider tokens, which the app must read back, are encrypted with
+//!   XChaCha20-Poly1305 under keys the host provides ([`Keyring`]), bound
+//!   to their row and column, and decrypted only on request;
 //! - redeeming a token is one conditional UPDATE, so a token works once even
 //!   under concurrent redemption; sessions stop validating the moment the
 //!   user is banned or deleted, because validation joins the user.
 
 mod accounts;
 mod flows;
+mod keyring;
+mod oauth_tokens;
 mod password;
 pub(crate) mod secret;
 mod sessions;
@@ -22,7 +27,11 @@ mod tokens;
 
 pub use accounts::{Account, AccountRepo, NewOAuthAccount, CREDENTIAL_PROVIDER};
 pub use flows::{AuthFlows, Client, SignedIn};
+pub use keyring::Keyring;
 pub use password::{PasswordHasher, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS};
+/// Decrypted provider tokens come as [`SecretString`] (redacted `Debug`,
+/// zeroized on drop); read one with [`ExposeSecret::expose_secret`].
+pub use secrecy::{ExposeSecret, SecretString};
 pub use secret::Token;
 pub use sessions::{Session, SessionRepo, TOUCH_INTERVAL};
 pub use tokens::{VerificationToken, VerificationTokenRepo};

@@ -1,0 +1,130 @@
+//! [`ConnUrl`]: a connection string whose `Debug` never shows the password.
+
+use std::fmt;
+
+const REDACTED: &str = "<redacted>";
+
+/// A libpq connection string, URI (`postgres://user:pw@host/db?password=..`)
+/// or key/value (`host=.. password='..'`). `Debug` prints it with every
+/// password replaced by `<redacted>`; a string that cannot be parsed is
+/// redacted whole.
+#[derive(Clone)]
+pub(crate) struct ConnUrl(pub(crate) String);
+
+impl fmt::Debug for ConnUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&redact(&self.0), f)
+    }
+}
+
+/// `url` with its passwords replaced by `<redacted>`.
+pub(crate) fn redact(url: &str) -> String {
+    let scheme = ["postgres://", "postgresql://"]
+        .into_iter()
+        .find(|s| url.starts_with(s));
+    match scheme {
+        Some(scheme) => redact_uri(scheme, &url[scheme.len()..]),
+        None => redact_key_value(url).unwrap_or_else(|| REDACTED.to_owned()),
+    }
+}
+
+/// `user:password@` before the host, and `password=` among the parameters.
+fn redact_uri(scheme: &str, rest: &str) -> String {
+    let (main, query) = match rest.split_once('?') {
+        Some((main, query)) => (main, Some(query)),
+        None => (rest, None),
+    };
+    let mut out = scheme.to_owned();
+    // An unencoded '@' or '/' in a password would move the boundaries, so
+    // the user part runs to the last '@' before the parameters.
+    match main.rfind('@') {
+        Some(at) => {
+            let (user, host) = main.split_at(at);
+            match user.split_once(':') {
+                Some((name, _)) => {
+                    out.push_str(name);
+                    out.push(':');
+                    out.push_str(REDACTED);
+                }
+                None => out.push_str(user),
+            }
+            out.push_str(host);
+        }
+        None => out.push_str(main),
+    }
+    if let Some(query) = query {
+        out.push('?');
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if percent_decode(key) == "password" => {
+                    format!("{key}={REDACTED}")
+                }
+                _ => param.to_owned(),
+            })
+            .collect();
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| {
+            std::str::from_utf8(h)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        });
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// libpq's `keyword = value` pairs, values bare or single-quoted with
+/// backslash escapes. `None` when it does not parse.
+fn redact_key_value(text: &str) -> Option<String> {
+    let mut pairs = Vec::new();
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let key_end = rest.find(|c: char| c == '=' || c.is_whitespace())?;
+        let key = &rest[..key_end];
+        rest = rest[key_end..].trim_start().strip_prefix('=')?.trim_start();
+        let value_end = value_len(rest)?;
+        let value = &rest[..value_end];
+        rest = rest[value_end..].trim_start();
+        pairs.push(if key == "password" {
+            format!("{key}={REDACTED}")
+        } else {
+            format!("{key}={value}")
+        });
+    }
+    Some(pairs.join(" "))
+}
+
+/// Length in bytes of the value at the start of `text`.
+fn value_len(text: &str) -> Option<usize> {
+    let quoted = text.starts_with('\'');
+    let mut escaped = false;
+    for (i, c) in text.char_indices().skip(usize::from(quoted)) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '\'' if quoted => return Some(i + 1),
+            c if !quoted && c.is_whitespace() => return Some(i),
+            _ => {}
+        }
+    }
+    (!quoted && !escaped).then_some(text.len())
+}
