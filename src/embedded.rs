@@ -4,7 +4,9 @@
 //! The cluster lives in a fresh temporary directory, listens on a Unix
 //! socket inside its own data directory only (no TCP port), runs with fsync
 //! off, and writes its log to `server.log` in that directory (never to an
-//! unread pipe, which would freeze the server once full).
+//! unread pipe, which would freeze the server once full). It preloads
+//! `pg_stat_statements` when the library is installed, so a test can
+//! `CREATE EXTENSION pg_stat_statements`.
 //!
 //! Cleanup does not rely on `Drop`, which does not run on `SIGKILL` or when
 //! the Rust test harness exits: a small watchdog process (`sh`) holds the read
@@ -299,6 +301,7 @@ impl EmbeddedPostgres {
             .args(["-c", "full_page_writes=off"])
             .args(["-c", "max_connections=300"])
             .args(["-c", "lc_messages=C"])
+            .args(self.preload())
             .stdout(log.try_clone().map_err(io("server log"))?)
             .stderr(log)
             .spawn()
@@ -319,6 +322,17 @@ impl EmbeddedPostgres {
         Err(self.not_ready(format!(
             "no connection within {READY_DEADLINE:?}; last error: {last_error}"
         )))
+    }
+
+    /// Loads `pg_stat_statements` when it is installed beside the binaries,
+    /// so `CREATE EXTENSION` works (for `slow_queries`, and the secret scan).
+    fn preload(&self) -> Vec<&'static str> {
+        let lib = self.bin.with_file_name("lib");
+        if lib.join("pg_stat_statements.so").exists() {
+            vec!["-c", "shared_preload_libraries=pg_stat_statements"]
+        } else {
+            Vec::new()
+        }
     }
 
     fn not_ready(&self, reason: String) -> EmbeddedError {

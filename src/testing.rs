@@ -31,6 +31,7 @@ use diesel::sql_types::{Bool, Text};
 use diesel_migrations::MigrationHarness;
 use sha2::Digest;
 
+use crate::conn_url::ConnUrl;
 use crate::database::{Database, DatabaseBuilder, MIGRATIONS};
 use crate::error::{Error, Result};
 use crate::process;
@@ -38,12 +39,13 @@ use crate::process;
 const TEST_PREFIX: &str = "saas_db_test_";
 
 /// A database of its own for one test, cloned from the migrated template and
-/// dropped when this value is dropped. Derefs to its [`Database`].
+/// dropped when this value is dropped. Derefs to its [`Database`]. `Debug`
+/// hides the password of its URL.
 #[derive(Debug)]
 pub struct TestDatabase {
     db: Option<Database>,
     name: String,
-    url: String,
+    url: ConnUrl,
     app_role: OnceLock<String>,
 }
 
@@ -84,14 +86,14 @@ impl TestDatabase {
         let mut admin = PgConnection::establish(&server.admin_url)
             .map_err(|e| Error::Connection(e.to_string()))?;
         ddl(&mut admin, Ddl::CloneOf(&server.template), &name)?;
-        let url = url_with_database(&server.admin_url, &name);
+        let url = ConnUrl(url_with_database(&server.admin_url, &name));
         let mut test_db = TestDatabase {
             db: None,
             name,
             url,
             app_role: OnceLock::new(),
         };
-        let builder = Database::builder(&test_db.url)
+        let builder = Database::builder(test_db.url())
             .min_idle(Some(0))
             .run_migrations(false);
         test_db.db = Some(configure(builder).build()?);
@@ -106,7 +108,7 @@ impl TestDatabase {
     /// Connection URL of this test database (for a second pool, a raw
     /// connection, or a `Database` with other settings).
     pub fn url(&self) -> &str {
-        &self.url
+        &self.url.0
     }
 
     /// Its name.
@@ -135,13 +137,13 @@ impl TestDatabase {
                 let mut admin = PgConnection::establish(&server.admin_url)
                     .map_err(|e| Error::Connection(e.to_string()))?;
                 ddl(&mut admin, Ddl::CreateRole(&role_password(&role)), &role)?;
-                let mut owner = PgConnection::establish(&self.url)
+                let mut owner = PgConnection::establish(self.url())
                     .map_err(|e| Error::Connection(e.to_string()))?;
                 crate::tenancy::grant_app_access(&mut owner, &role)?;
                 self.app_role.get_or_init(|| role).clone()
             }
         };
-        Ok(url_with_user(&self.url, &role, &role_password(&role)))
+        Ok(url_with_user(self.url(), &role, &role_password(&role)))
     }
 
     /// Connection URL of the server's maintenance database, for tests that

