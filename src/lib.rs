@@ -5,8 +5,8 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod billing;
-pub mod content;
 pub(crate) mod conn_url;
+pub mod content;
 pub mod database;
 #[cfg(feature = "embedded")]
 pub mod embedded;
