@@ -328,6 +328,16 @@ fn truncate_is_refused_to_everyone_the_owner_included() {
         );
     }
     assert_eq!(all_entries(&mut owner), vec![written]);
+    // The app role cannot date an entry: created_at is the server's (it
+    // used to accept any value, back- or post-dated).
+    let backdated = run(
+        &mut app,
+        "INSERT INTO audit_logs (action, entity, created_at) VALUES ('x', 'doc', now() - interval '1 year')",
+    );
+    assert!(
+        matches!(&backdated, Err(Error::Forbidden { reason }) if reason.starts_with("permission denied")),
+        "{backdated:?}"
+    );
 
     // The owner too: a statement-level guard on the log and on every
     // partition, including those made later by ensure_partitions (it used
