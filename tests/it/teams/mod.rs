@@ -6,6 +6,7 @@ mod hardening;
 mod invitations;
 mod members;
 mod rls;
+mod rls_matrix;
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
