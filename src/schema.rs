@@ -257,6 +257,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        created_txid -> Int8,
     }
 }
 

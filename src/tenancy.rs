@@ -15,7 +15,15 @@
 //! Limits: the owner and superusers bypass these policies (the tables are
 //! not FORCEd, because the policies' helper functions run as the owner to
 //! read memberships); so does a role with BYPASSRLS. RLS filters rows, not
-//! columns, and covers the team tables and projects only.
+//! columns, and covers the team tables and projects only. Any role can set
+//! `app.user_id` itself, so RLS guards against query bugs, not against SQL
+//! injection running with the app role's rights.
+//!
+//! Memberships are created only by a team's creator in the creating
+//! transaction, by redeeming an invitation (`app_accept_invitation`, a
+//! SECURITY DEFINER function: invitees hold no write policy), or by a team
+//! manager; every UPDATE policy has a WITH CHECK; a deferred constraint
+//! trigger keeps an owner in every team at every COMMIT.
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -56,7 +64,8 @@ pub fn set_user(conn: &mut PgConnection, user_id: Uuid) -> Result<()> {
 
 /// Grants `role` what the application needs: read and write on the data
 /// layer's tables (not on other tables of the schema), SELECT and INSERT
-/// only on the audit log (not on its partitions), SELECT on the migrations
+/// only on the audit log (not on its partitions; INSERT of every column but
+/// `created_at`, which the server assigns), SELECT on the migrations
 /// table. Run it as the schema's owner after the migrations, once per
 /// deployment (and again after an upgrade that adds tables).
 ///

@@ -6,17 +6,18 @@ use std::time::Duration;
 
 use diesel::dsl::now;
 use diesel::prelude::*;
+use diesel::sql_types::{Bytea, Nullable, Text, Uuid as SqlUuid};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::model::{Invitation, Membership};
-use super::{authorize, insert_member, lock_team, record, TeamRepo};
+use super::{authorize, record, TeamRepo};
 use crate::access::{Action, Actor};
 use crate::audit::change;
 use crate::auth::{secret, Token};
 use crate::enums::TeamRole;
 use crate::error::{Error, Result};
-use crate::schema::{team_invitations as inv, team_members, users};
+use crate::schema::{team_invitations as inv, team_members};
 use crate::sql::{interval, now_tz};
 use crate::validate;
 
@@ -85,32 +86,23 @@ impl TeamRepo<'_> {
     pub fn accept(&mut self, actor: &Actor, token: &str) -> Result<Membership> {
         let hash = secret::hash(token);
         self.conn.transaction(|tx| {
-            let invitation: Invitation = diesel::update(
-                inv::table
-                    .filter(inv::token_hash.eq(hash.as_slice()))
-                    .filter(inv::accepted_at.is_null())
-                    .filter(inv::revoked_at.is_null())
-                    .filter(inv::expires_at.gt(now)),
-            )
-            .set(inv::accepted_at.eq(now))
-            .returning(Invitation::as_returning())
-            .get_result(tx)
-            .optional()?
-            .ok_or(Error::InvalidToken)?;
-            let email: Option<String> = users::table
-                .find(actor.user_id)
-                .filter(users::deleted_at.is_null())
-                .select(users::email)
-                .first(tx)
-                .optional()?;
-            if email.as_deref() != Some(invitation.email.as_str()) {
-                return Err(Error::Forbidden {
-                    reason: "the invitation is for another email address".into(),
-                });
-            }
-            let team_id = invitation.team_id;
-            lock_team(tx, team_id)?;
-            insert_member(tx, team_id, actor.user_id, invitation.role, true)?;
+            // Redeemed by a SECURITY DEFINER function (see the migration
+            // 2026-11-27-000009): invitees hold no write right on invitation
+            // or membership rows, so hand-written SQL cannot redeem anything.
+            let redeemed: Redeemed =
+                diesel::sql_query("SELECT outcome, team_id FROM app_accept_invitation($1, $2)")
+                    .bind::<Bytea, _>(hash.as_slice())
+                    .bind::<SqlUuid, _>(actor.user_id)
+                    .get_result(tx)?;
+            let team_id = match (redeemed.outcome.as_str(), redeemed.team_id) {
+                ("joined", Some(team_id)) => team_id,
+                ("wrong_email", _) => {
+                    return Err(Error::Forbidden {
+                        reason: "the invitation is for another email address".into(),
+                    })
+                }
+                _ => return Err(Error::InvalidToken),
+            };
             let joined: Membership = team_members::table
                 .find((team_id, actor.user_id))
                 .select(Membership::as_select())
@@ -178,4 +170,13 @@ impl TeamRepo<'_> {
             .select(Invitation::as_select())
             .load(self.conn)?)
     }
+}
+
+/// What `app_accept_invitation` reports.
+#[derive(QueryableByName)]
+struct Redeemed {
+    #[diesel(sql_type = Text)]
+    outcome: String,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    team_id: Option<Uuid>,
 }

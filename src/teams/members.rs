@@ -67,7 +67,7 @@ impl TeamRepo<'_> {
             lock_team(tx, team_id)?;
             let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
             check(actor, action_for(None, Some(role)), team_id, mine)?;
-            insert_member(tx, team_id, user_id, role, false)?;
+            insert_member(tx, team_id, user_id, role)?;
             let added = membership(tx, team_id, user_id)?;
             let changes = json!({ "role": change(Value::Null, role) });
             record(tx, actor, "member_added", team_id, changes, Some(user_id))?;

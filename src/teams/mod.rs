@@ -13,11 +13,13 @@
 //! default) or SERIALIZABLE; inside a REPEATABLE READ transaction, whose
 //! snapshot predates the lock, they refuse with [`crate::Error::Invalid`].
 
+mod departure;
 mod invitations;
 mod members;
 mod model;
 mod projects;
 
+pub(crate) use departure::release_teams_of;
 pub use invitations::INVITATION_TTL_MAX;
 pub use model::{Invitation, Member, Membership, Project, Team};
 pub use projects::ProjectRepo;
@@ -68,7 +70,7 @@ impl<'c> TeamRepo<'c> {
                     .execute(conn)?;
                 Ok((inserted == 1).then_some(()))
             })?;
-            insert_member(tx, id, actor.user_id, TeamRole::Owner, false)?;
+            insert_member(tx, id, actor.user_id, TeamRole::Owner)?;
             let team = find(tx, id)?;
             record(
                 tx,
@@ -153,25 +155,20 @@ fn check(actor: &Actor, action: Action, team_id: Uuid, membership: Option<TeamRo
 }
 
 /// Adds a membership. No RETURNING: under Row-Level Security the new row is
-/// not yet visible to the statement's own policy check. With
-/// `keep_existing`, an existing membership is left as it is.
+/// not yet visible to the statement's own policy check.
 fn insert_member(
     conn: &mut PgConnection,
     team_id: Uuid,
     user_id: Uuid,
     role: TeamRole,
-    keep_existing: bool,
 ) -> Result<()> {
-    let insert = diesel::insert_into(team_members::table).values((
-        team_members::team_id.eq(team_id),
-        team_members::user_id.eq(user_id),
-        team_members::role.eq(role),
-    ));
-    if keep_existing {
-        insert.on_conflict_do_nothing().execute(conn)?;
-    } else {
-        insert.execute(conn)?;
-    }
+    diesel::insert_into(team_members::table)
+        .values((
+            team_members::team_id.eq(team_id),
+            team_members::user_id.eq(user_id),
+            team_members::role.eq(role),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

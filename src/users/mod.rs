@@ -347,16 +347,23 @@ impl<'c> UserRepo<'c> {
     /// Deletes the row for good. Profiles, accounts, sessions, tokens, posts
     /// and memberships cascade; subscriptions and payments refuse (financial
     /// rows are never cascaded away), so such a user can only be soft-deleted.
+    /// The teams the user is the only member of are deleted too; a team
+    /// whose only owner the user is, with other members, blocks the delete
+    /// (see [`crate::teams`]: a team never loses its last owner).
     ///
     /// # Errors
     /// [`Error::NotFound`]; [`Error::ForeignKey`] naming the refusing
-    /// constraint, e.g. `payments_user_id_fkey`.
+    /// constraint, e.g. `payments_user_id_fkey`; [`Error::Invalid`] with
+    /// field `user_id`, naming the team, when the user is its last owner.
     pub fn hard_delete(&mut self, id: Uuid) -> Result<()> {
-        let n = diesel::delete(users::table.filter(users::id.eq(id))).execute(self.conn)?;
-        if n == 0 {
-            return Err(Error::NotFound { entity: "user" });
-        }
-        Ok(())
+        self.conn.transaction(|tx| {
+            crate::teams::release_teams_of(tx, id)?;
+            let n = diesel::delete(users::table.filter(users::id.eq(id))).execute(tx)?;
+            if n == 0 {
+                return Err(Error::NotFound { entity: "user" });
+            }
+            Ok(())
+        })
     }
 
     /// A page of users ordered by `(created_at, id)`, oldest first.

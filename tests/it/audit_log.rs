@@ -286,7 +286,7 @@ fn update_and_delete_are_refused_also_on_a_partition() {
 }
 
 #[test]
-fn truncate_is_not_covered_by_the_trigger_only_by_the_app_roles_grants() {
+fn truncate_is_refused_to_everyone_the_owner_included() {
     let db = TestDatabase::new();
     let mut owner = db.conn().unwrap();
     let app = Database::builder(&db.app_url().unwrap())
@@ -328,17 +328,41 @@ fn truncate_is_not_covered_by_the_trigger_only_by_the_app_roles_grants() {
         );
     }
     assert_eq!(all_entries(&mut owner), vec![written]);
+    // The app role cannot date an entry: created_at is the server's (it
+    // used to accept any value, back- or post-dated).
+    let backdated = run(
+        &mut app,
+        "INSERT INTO audit_logs (action, entity, created_at) VALUES ('x', 'doc', now() - interval '1 year')",
+    );
+    assert!(
+        matches!(&backdated, Err(Error::Forbidden { reason }) if reason.starts_with("permission denied")),
+        "{backdated:?}"
+    );
 
-    // The owner: the row trigger does not fire on TRUNCATE, so it empties
-    // the log (documented behaviour; only grants keep TRUNCATE out).
-    run(&mut owner, &format!("TRUNCATE {partition}")).unwrap();
-    assert!(all_entries(&mut owner).is_empty());
+    // The owner too: a statement-level guard on the log and on every
+    // partition, including those made later by ensure_partitions (it used
+    // to empty the log: the row trigger does not fire on TRUNCATE).
     owner
         .audit()
         .record(&AuditEntry::new("again", "doc", None))
         .unwrap();
-    run(&mut owner, "TRUNCATE audit_logs").unwrap();
-    assert!(all_entries(&mut owner).is_empty());
+    let later = {
+        owner.audit().ensure_partitions(14).unwrap();
+        partition_of_month(&mut owner, 13)
+    };
+    for sql in [
+        "TRUNCATE audit_logs".to_owned(),
+        format!("TRUNCATE {partition}"),
+        format!("TRUNCATE {later}"),
+        "TRUNCATE audit_logs_default".to_owned(),
+    ] {
+        let err = run(&mut owner, &sql).unwrap_err();
+        assert!(
+            matches!(&err, Error::Forbidden { reason } if reason.contains("append-only")),
+            "{sql}: {err:?}"
+        );
+    }
+    assert_eq!(all_entries(&mut owner).len(), 2);
 }
 
 #[test]

@@ -314,17 +314,21 @@ fn two_owners_leaving_at_once_leave_one_owner() {
     }
 }
 
-#[test]
-fn control_unlocked_check_then_demote_loses_both_owners() {
-    // Count the owners, then demote: both transactions count two before
-    // either writes, so both demote and the team is left with none.
-    let db = TestDatabase::new();
-    let mut conn = db.conn().unwrap();
-    let (team, a, b) = two_owner_team(&mut conn, 0);
+/// Count the owners, then demote, with no lock: both transactions count two
+/// before either writes. `triggers` false turns the database's owner check
+/// off for the transaction (session_replication_role = replica, the control).
+fn unlocked_demotions(
+    db: &TestDatabase,
+    team: Uuid,
+    who: [Uuid; 2],
+    triggers: bool,
+) -> Vec<saas_db::Result<()>> {
     race(2, |i, barrier| {
-        let them = [a.user_id, b.user_id][i];
         let mut conn = db.conn().unwrap();
-        conn.transaction::<_, diesel::result::Error, _>(|tx| {
+        conn.transaction::<_, Error, _>(|tx| {
+            if !triggers {
+                diesel::sql_query("SET LOCAL session_replication_role = replica").execute(tx)?;
+            }
             let n = owners(tx, team);
             barrier.wait();
             if n > 1 {
@@ -332,12 +336,44 @@ fn control_unlocked_check_then_demote_loses_both_owners() {
                     "UPDATE team_members SET role = 'member' WHERE team_id = $1 AND user_id = $2",
                 )
                 .bind::<SqlUuid, _>(team)
-                .bind::<SqlUuid, _>(them)
+                .bind::<SqlUuid, _>(who[i])
                 .execute(tx)?;
             }
             Ok(())
         })
-        .unwrap();
-    });
+    })
+}
+
+#[test]
+fn control_unlocked_check_then_demote_loses_both_owners() {
+    // Without the lock and without the database's check, both demote and
+    // the team is left with no owner.
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let (team, a, b) = two_owner_team(&mut conn, 0);
+    let results = unlocked_demotions(&db, team, [a.user_id, b.user_id], false);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(owners(&mut conn, team), 0, "the naive way leaves no owner");
+}
+
+/// The same unlocked race with the database's deferred owner check on:
+/// the second COMMIT waits for the team's lock, counts again and is
+/// refused, so hand-written SQL cannot take the last owner away either.
+#[test]
+fn the_database_keeps_an_owner_when_unlocked_writers_race() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    for round in 0..10 {
+        let (team, a, b) = two_owner_team(&mut conn, round);
+        let results = unlocked_demotions(&db, team, [a.user_id, b.user_id], true);
+        let refused = results
+            .iter()
+            .filter(|r| {
+                matches!(r, Err(Error::Invalid { field, reason })
+                    if field == "teams_keep_an_owner" && reason.contains(&team.to_string()))
+            })
+            .count();
+        assert_eq!(refused, 1, "round {round}: {results:?}");
+        assert_eq!(owners(&mut conn, team), 1, "round {round}");
+    }
 }

@@ -2,9 +2,11 @@
 //! invitations, and tenant isolation by Row-Level Security under a real
 //! non-owner role.
 
+mod hardening;
 mod invitations;
 mod members;
 mod rls;
+mod rls_matrix;
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
