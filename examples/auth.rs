@@ -6,14 +6,20 @@
 
 use std::time::Duration;
 
-use saas_db::auth::{Client, NewOAuthAccount};
+use saas_db::auth::{Client, ExposeSecret, Keyring, NewOAuthAccount};
 use saas_db::enums::TokenKind;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (url, _server) = saas_db::embedded::EmbeddedPostgres::url_or_start()?;
-    let db = Database::builder(&url).schema("auth_example").build()?;
+    // The key that encrypts OAuth provider tokens. In production it comes
+    // from a secret store: `with_base64_key(1, &std::env::var("TOKEN_KEY_1")?)`.
+    let keys = Keyring::new().with_key(1, rand::random())?;
+    let db = Database::builder(&url)
+        .schema("auth_example")
+        .token_keys(keys)
+        .build()?;
     let mut conn = db.conn()?;
     let client = Client {
         ttl: Duration::from_secs(30 * 24 * 3600),
@@ -73,17 +79,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         signed_in.session.id,
         signed_in.session.expires_at.to_rfc3339()
     );
-    conn.accounts().link_oauth(
+    let github = conn.accounts().with_keys(db.token_keys()).link_oauth(
         ada.id,
         &NewOAuthAccount {
             provider: "github",
             provider_account_id: "1815",
+            access_token: Some("gho_example_access_token"),
             scope: Some("read:user"),
             ..Default::default()
         },
     )?;
     let via_github = conn.accounts().find_user("github", "1815")?.map(|u| u.name);
     println!("   linked GitHub; github/1815 is {via_github:?}");
+    let access = github.access_token(db.token_keys())?.ok_or("no token")?;
+    println!(
+        "   its access token is stored encrypted (key {:?}), reads back as {}..., prints as {:?}",
+        github.token_key_ids(),
+        &access.expose_secret()[..8],
+        access
+    );
 
     println!("\n4. session validation");
     let cookie = signed_in.token.as_str().to_owned();
