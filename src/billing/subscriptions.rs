@@ -132,13 +132,17 @@ impl<'c> SubscriptionRepo<'c> {
     /// [`Error::Conflict`] with `subscriptions_one_live_per_user` when the
     /// user already has a live (trialing, active, past due) subscription;
     /// [`Error::NotFound`] for a missing or archived plan;
-    /// [`Error::ForeignKey`] with `subscriptions_user_id_fkey` for an unknown user.
+    /// [`Error::ForeignKey`] with `subscriptions_user_id_fkey` for an unknown user;
+    /// [`Error::Invalid`] naming `trial` outside [`validate::duration`]'s bounds.
     pub fn start(
         &mut self,
         user_id: Uuid,
         plan_id: Uuid,
         trial: Option<Duration>,
     ) -> Result<Subscription> {
+        let trial = trial
+            .map(|t| validate::duration("trial", t, validate::DURATION_MAX))
+            .transpose()?;
         let sql = concat!(
             "INSERT INTO subscriptions (id, user_id, plan_id, status, trial_ends_at,
                                         current_period_start, current_period_end)

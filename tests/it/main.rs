@@ -5,6 +5,7 @@ mod analytics;
 mod audit_log;
 mod auth;
 mod bad_input;
+mod input;
 mod billing;
 mod bulk;
 mod catalog;
