@@ -7,15 +7,22 @@ use std::fmt::Display;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+
 use crate::error::{Error, Result};
 
 /// Longest email address (RFC 5321 path limit).
 pub const EMAIL_MAX: usize = 254;
 
-/// A text field: no NUL byte, between `min` and `max` characters.
+/// A text field: no NUL byte, between `min` and `max` characters, and
+/// when required (`min` > 0) not only whitespace.
 pub fn text<'a>(field: &str, value: &'a str, min: usize, max: usize) -> Result<&'a str> {
     if value.contains('\0') {
         return Err(Error::invalid(field, "contains a NUL byte"));
+    }
+    if min > 0 && !value.is_empty() && value.trim().is_empty() {
+        // A required field of only spaces, tabs or newlines is as empty.
+        return Err(Error::invalid(field, "must not be blank"));
     }
     let len = value.chars().count();
     if len < min {
@@ -329,15 +336,51 @@ pub fn range<T: PartialOrd + Display + Copy>(
 /// [`Error::Invalid`] naming `field`.
 pub fn slug<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str> {
     text(field, value, 1, max)?;
-    let well_formed = value
-        .split('-')
-        .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    let well_formed = value.split('-').all(|word| {
+        !word.is_empty()
+            && word
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
     if well_formed {
         Ok(value)
     } else {
         Err(Error::invalid(
             field,
             "is not a slug (a-z and 0-9 in words joined by single '-')",
+        ))
+    }
+}
+
+/// Earliest timestamp accepted: 0001-01-01 00:00:00 UTC.
+pub const TIMESTAMP_MIN: DateTime<Utc> = match NaiveDate::from_ymd_opt(1, 1, 1) {
+    Some(date) => date.and_time(NaiveTime::MIN).and_utc(),
+    None => DateTime::<Utc>::MIN_UTC,
+};
+
+/// Latest timestamp accepted: the end of 9999 (UTC).
+pub const TIMESTAMP_MAX: DateTime<Utc> = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(date) => match date.and_hms_micro_opt(23, 59, 59, 999_999) {
+        Some(t) => t.and_utc(),
+        None => DateTime::<Utc>::MAX_UTC,
+    },
+    None => DateTime::<Utc>::MAX_UTC,
+};
+
+/// A timestamp within years 1 to 9999. chrono reaches further than
+/// PostgreSQL in the past (its minimum is a server "timestamp out of
+/// range"), and the database adds intervals to stored times (a renewal
+/// adds a period), which must stay in range too.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn timestamp(field: &str, value: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    if (TIMESTAMP_MIN..=TIMESTAMP_MAX).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Error::invalid(
+            field,
+            "must be within the years 1 to 9999 (UTC)",
         ))
     }
 }

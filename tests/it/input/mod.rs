@@ -11,8 +11,8 @@ mod json;
 mod lookups;
 mod numbers;
 mod privileges;
+mod rows;
 mod table;
-mod table_rows;
 
 use std::cell::Cell;
 use std::fmt::Debug;
@@ -150,7 +150,9 @@ pub(crate) fn still_usable(conn: &mut PgConnection) -> Result<(), String> {
     }
     match conn.transaction(|c| select(c)) {
         Ok(1) => Ok(()),
-        other => Err(format!("a transaction on the same connection gave {other:?}")),
+        other => Err(format!(
+            "a transaction on the same connection gave {other:?}"
+        )),
     }
 }
 

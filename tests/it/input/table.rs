@@ -9,12 +9,15 @@ use std::time::Duration;
 use diesel::PgConnection;
 use serde_json::Value;
 
-use super::table_rows::{duration_rows, json_rows, number_rows, text_rows};
+use chrono::{DateTime, Utc};
+
+use super::rows::{duration_rows, json_rows, number_rows, text_rows, timestamp_rows};
 use super::{check_call, World};
 use crate::support::{deep_json, dismantle};
 
 pub(crate) type TextCall = fn(&mut PgConnection, &World, &str) -> saas_db::Result<()>;
 pub(crate) type NumberCall = fn(&mut PgConnection, &World, i64) -> saas_db::Result<()>;
+pub(crate) type TimestampCall = fn(&mut PgConnection, &World, DateTime<Utc>) -> saas_db::Result<()>;
 pub(crate) type DurationCall = fn(&mut PgConnection, &World, Duration) -> saas_db::Result<()>;
 /// Gets the JSON by `&mut` and must put it back: the caller dismantles it
 /// (a deep value cannot be dropped the ordinary way, see `dismantle`).
@@ -92,7 +95,21 @@ fn duration_inputs_are_refused_or_answered() {
         ("1 ns", Duration::from_nanos(1)),
         ("10,000 years", Duration::from_secs(10_000 * 366 * 86_400)),
     ];
-    run(&duration_rows(), &mut values, |call, c, w, v| call(c, w, *v));
+    run(&duration_rows(), &mut values, |call, c, w, v| {
+        call(c, w, *v)
+    });
+}
+
+#[test]
+fn timestamp_inputs_are_refused_or_answered() {
+    let mut values = [
+        ("DateTime::MIN_UTC", DateTime::<Utc>::MIN_UTC),
+        ("DateTime::MAX_UTC", DateTime::<Utc>::MAX_UTC),
+        ("the Unix epoch", DateTime::<Utc>::UNIX_EPOCH),
+    ];
+    run(&timestamp_rows(), &mut values, |call, c, w, v| {
+        call(c, w, *v)
+    });
 }
 
 /// JSON 10,000 levels deep (and a few other shapes). The test builds and
@@ -104,7 +121,10 @@ fn json_inputs_are_refused_or_answered() {
         ("JSON 10,000 levels deep", deep_json(10_000)),
         ("a JSON array 10,000 levels deep", deep_array(10_000)),
         ("a JSON string", Value::String("x".into())),
-        ("a 1 MB JSON string", serde_json::json!({ "x": "x".repeat(1 << 20) })),
+        (
+            "a 1 MB JSON string",
+            serde_json::json!({ "x": "x".repeat(1 << 20) }),
+        ),
         ("a NUL in a key", serde_json::json!({ "a\u{0}b": 1 })),
     ];
     run(&json_rows(), &mut values, |call, c, w, v| call(c, w, v));
@@ -119,5 +139,8 @@ fn deep_array(depth: usize) -> Value {
     for _ in 2..depth {
         value = Value::Array(vec![value]);
     }
-    serde_json::json!({ "a": value })
+    // Not `json!`: it would copy the value recursively.
+    let mut object = serde_json::Map::new();
+    object.insert("a".to_owned(), value);
+    Value::Object(object)
 }
