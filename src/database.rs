@@ -19,6 +19,11 @@ use crate::validate;
 /// The migrations of every domain, compiled into the crate.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
+/// Largest pool [`DatabaseBuilder::max_size`] accepts: far above any
+/// server's `max_connections` in practice, and r2d2 reserves memory for
+/// every slot up front (`u32::MAX` aborts the process).
+pub const POOL_MAX_SIZE: u32 = 10_000;
+
 /// A pooled connection; derefs to [`PgConnection`], so repositories
 /// ([`crate::Repos`]) and plain Diesel queries both work on it.
 pub type PooledConn = r2d2::PooledConnection<PgManager>;
@@ -218,7 +223,11 @@ impl DatabaseBuilder {
     /// migrations if asked to.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a bad schema or application name,
+    /// [`Error::Invalid`] for a bad schema or application name, a
+    /// `max_size` outside 1..=[`POOL_MAX_SIZE`], a `min_idle` above it, a
+    /// `connection_timeout` or `statement_timeout` outside
+    /// [`validate::duration`]'s bounds (statement timeouts at most
+    /// [`validate::STATEMENT_TIMEOUT_MAX`]),
     /// [`Error::Connection`] when no connection can be made (with the
     /// server's or libpq's reason), [`Error::Migration`].
     pub fn build(self) -> Result<Database> {
@@ -228,9 +237,21 @@ impl DatabaseBuilder {
             .map(|s| validate::identifier("schema", s).map(|_| s.to_owned()))
             .transpose()?;
         let app_name = validate::text("application_name", &self.application_name, 1, 63)?;
-        if self.max_size == 0 {
-            return Err(Error::invalid("max_size", "must be at least 1"));
+        validate::range("max_size", self.max_size, 1..=POOL_MAX_SIZE)?;
+        if let Some(min_idle) = self.min_idle {
+            // r2d2 would panic on a larger one.
+            validate::range("min_idle", min_idle, 0..=self.max_size)?;
         }
+        // r2d2 panics on a zero wait, and on one too long to add to an Instant.
+        validate::duration(
+            "connection_timeout",
+            self.connection_timeout,
+            validate::DURATION_MAX,
+        )?;
+        let statement_timeout = self
+            .statement_timeout
+            .map(|t| validate::duration("statement_timeout", t, validate::STATEMENT_TIMEOUT_MAX))
+            .transpose()?;
         let session = SessionSettings {
             search_path: schema.as_deref().map(|s| {
                 format!(
@@ -238,9 +259,7 @@ impl DatabaseBuilder {
                     validate::identifier("schema", s).unwrap_or_default()
                 )
             }),
-            statement_timeout: self
-                .statement_timeout
-                .map(|t| format!("{}ms", t.as_millis().max(1))),
+            statement_timeout: statement_timeout.map(|t| format!("{}ms", t.as_millis().max(1))),
             application_name: app_name.to_owned(),
         };
         let manager = PgManager::new(

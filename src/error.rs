@@ -56,7 +56,10 @@ pub enum Error {
         /// The foreign-key constraint.
         constraint: String,
     },
-    /// The caller may not do this (a banned user signing in, an access rule).
+    /// The caller may not do this: a banned user signing in, an access
+    /// rule, or the server refusing it for lack of privilege (a missing
+    /// grant, not the owner, superuser-only, Row-Level Security, the
+    /// append-only audit log's trigger).
     #[error("forbidden: {reason}")]
     Forbidden {
         /// Why.
@@ -175,6 +178,41 @@ impl From<r2d2::Error> for Error {
     }
 }
 
+/// Triggers that refuse a change raise with one of these constraint names
+/// (`RAISE .. USING CONSTRAINT = ..`): matched by name, so rewording the
+/// message cannot change the classification.
+const FORBIDDING_CONSTRAINTS: &[&str] = &["audit_logs_append_only"];
+
+/// The C-locale messages of SQLSTATE class 42501 (insufficient_privilege)
+/// in PostgreSQL 15, as prefixes; Diesel does not expose the SQLSTATE. They
+/// cover missing grants (`permission denied for table ..`), ownership
+/// (`must be owner of table ..` on ALTER, DROP, DETACH), superuser-only and
+/// predefined-role-only operations (`must be superuser or have privileges of
+/// the pg_read_server_files role to COPY from a file`), role membership, and
+/// Row-Level Security. `COPY FROM not supported with row-level security` is
+/// SQLSTATE 0A000 but is a policy refusing the write all the same.
+const INSUFFICIENT_PRIVILEGE: &[&str] = &[
+    "permission denied",
+    "must be owner of ",
+    "must be superuser",
+    "must be a superuser to ",
+    "must be a member of the role whose ",
+    "must be member of role ",
+    "must have admin option on role ",
+    "must have CREATEROLE privilege",
+    "only superuser can ",
+    "new row violates row-level security policy",
+    "target row violates row-level security policy",
+    "query would be affected by row-level security policy",
+    "COPY FROM not supported with row-level security",
+];
+
+fn is_insufficient_privilege(message: &str) -> bool {
+    INSUFFICIENT_PRIVILEGE
+        .iter()
+        .any(|prefix| message.starts_with(prefix))
+}
+
 /// The classification: by Diesel's kind first, then by constraint name, then
 /// by the (C-locale) message for what Diesel reports as `Unknown`.
 fn classify(error: DieselError) -> Error {
@@ -224,12 +262,11 @@ fn classify(error: DieselError) -> Error {
                 || message.starts_with("canceling statement due to lock timeout")
             {
                 Error::Timeout
-            } else if message.starts_with("new row violates row-level security policy")
-                || message.starts_with("permission denied")
-                || message.contains("is append-only")
+            } else if info
+                .constraint_name()
+                .is_some_and(|name| FORBIDDING_CONSTRAINTS.contains(&name))
+                || is_insufficient_privilege(message)
             {
-                // SQLSTATE 42501 (insufficient_privilege): Row-Level
-                // Security, missing grants, the append-only audit log.
                 Error::Forbidden {
                     reason: message.to_owned(),
                 }

@@ -3,15 +3,26 @@
 //! NUL byte, for instance, is an encoding error in PostgreSQL, not a CHECK).
 //! The database repeats the important rules as CHECK constraints.
 
+use std::fmt::Display;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+
 use crate::error::{Error, Result};
 
 /// Longest email address (RFC 5321 path limit).
 pub const EMAIL_MAX: usize = 254;
 
-/// A text field: no NUL byte, between `min` and `max` characters.
+/// A text field: no NUL byte, between `min` and `max` characters, and
+/// when required (`min` > 0) not only whitespace.
 pub fn text<'a>(field: &str, value: &'a str, min: usize, max: usize) -> Result<&'a str> {
     if value.contains('\0') {
         return Err(Error::invalid(field, "contains a NUL byte"));
+    }
+    if min > 0 && !value.is_empty() && value.trim().is_empty() {
+        // A required field of only spaces, tabs or newlines is as empty.
+        return Err(Error::invalid(field, "must not be blank"));
     }
     let len = value.chars().count();
     if len < min {
@@ -142,24 +153,234 @@ pub fn timezone<'a>(field: &str, value: &'a str) -> Result<&'a str> {
     }
 }
 
+/// Deepest JSON accepted, in nested arrays and objects (`{}` is depth 1,
+/// `{"a": []}` depth 2). Far below serde_json's recursion limit of 128, so
+/// whatever is written can be read back, and low enough that code walking
+/// the value recursively (Serialize, Drop, a host's own) stays shallow.
+pub const JSON_MAX_DEPTH: usize = 32;
+
+/// Largest JSON accepted: 64 KiB of compact JSON text (as `serde_json::to_vec`
+/// writes it).
+pub const JSON_MAX_BYTES: usize = 64 * 1024;
+
 /// A JSON value that must be an object (`{..}`), as the jsonb CHECKs
-/// require, with no NUL character in any key or string (jsonb refuses them).
+/// require, at most [`JSON_MAX_DEPTH`] levels deep and [`JSON_MAX_BYTES`]
+/// long, with no NUL character in any key or string (jsonb refuses them).
+/// Every JSON input of the crate goes through here before it is written.
+///
+/// The walk is iterative and stops at the first problem, so a value nested
+/// 100,000 levels deep, or holding millions of items, is refused in time
+/// proportional to the limits, without recursion.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
 pub fn json_object(field: &str, value: &serde_json::Value) -> Result<()> {
-    fn has_nul(value: &serde_json::Value) -> bool {
-        match value {
-            serde_json::Value::String(s) => s.contains('\0'),
-            serde_json::Value::Array(items) => items.iter().any(has_nul),
-            serde_json::Value::Object(map) => {
-                map.iter().any(|(k, v)| k.contains('\0') || has_nul(v))
-            }
-            _ => false,
-        }
-    }
     if !value.is_object() {
         return Err(Error::invalid(field, "must be a JSON object"));
     }
-    if has_nul(value) {
-        return Err(Error::invalid(field, "contains a NUL character"));
+    json(field, value)
+}
+
+/// Any JSON value, checked as [`json_object`] checks an object's contents.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn json(field: &str, value: &serde_json::Value) -> Result<()> {
+    use serde_json::Value;
+    let too_big = || {
+        Error::invalid(
+            field,
+            format!("is longer than {JSON_MAX_BYTES} bytes of JSON"),
+        )
+    };
+    // (value, its depth): containers count, so `{}` at the top is depth 1.
+    let mut stack: Vec<(&Value, usize)> = vec![(value, 0)];
+    let mut bytes = 0usize;
+    while let Some((value, depth)) = stack.pop() {
+        bytes += match value {
+            Value::Null | Value::Bool(true) => 4,
+            Value::Bool(false) => 5,
+            Value::Number(n) => display_len(n),
+            Value::String(s) => json_string_len(field, s)?,
+            Value::Array(items) => {
+                if depth + 1 > JSON_MAX_DEPTH {
+                    return Err(too_deep(field));
+                }
+                // Each item takes a byte at least: refuse a huge array
+                // before stacking it.
+                if items.len() > JSON_MAX_BYTES {
+                    return Err(too_big());
+                }
+                stack.extend(items.iter().map(|v| (v, depth + 1)));
+                // brackets and commas
+                2 + items.len().saturating_sub(1)
+            }
+            Value::Object(map) => {
+                if depth + 1 > JSON_MAX_DEPTH {
+                    return Err(too_deep(field));
+                }
+                if map.len() > JSON_MAX_BYTES {
+                    return Err(too_big());
+                }
+                let mut keys = 0;
+                for (key, v) in map {
+                    keys += json_string_len(field, key)? + 1; // and the colon
+                    if keys > JSON_MAX_BYTES {
+                        return Err(too_big());
+                    }
+                    stack.push((v, depth + 1));
+                }
+                keys + 2 + map.len().saturating_sub(1)
+            }
+        };
+        if bytes > JSON_MAX_BYTES {
+            return Err(too_big());
+        }
     }
     Ok(())
+}
+
+fn too_deep(field: &str) -> Error {
+    Error::invalid(
+        field,
+        format!("is nested deeper than {JSON_MAX_DEPTH} levels"),
+    )
+}
+
+/// Length of a JSON string as serde_json writes it (quotes and escapes
+/// included); a NUL is refused.
+fn json_string_len(field: &str, s: &str) -> Result<usize> {
+    let mut len = 2;
+    for c in s.chars() {
+        len += match c {
+            '\0' => return Err(Error::invalid(field, "contains a NUL character")),
+            '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        };
+    }
+    Ok(len)
+}
+
+/// Length of `value`'s Display output, without allocating it.
+fn display_len(value: impl Display) -> usize {
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail.
+    let _ = std::fmt::write(&mut count, format_args!("{value}"));
+    count.0
+}
+
+/// Longest duration accepted anywhere (ttls, trials, windows, timeouts):
+/// 100 years. `now() + ` any longer one can leave PostgreSQL's timestamp
+/// range (`Duration::MAX` is 584 billion years), and none is meaningful.
+pub const DURATION_MAX: Duration = Duration::from_secs(36_525 * 86_400);
+
+/// Longest statement timeout PostgreSQL accepts: `i32::MAX` milliseconds
+/// (about 24.8 days).
+pub const STATEMENT_TIMEOUT_MAX: Duration = Duration::from_millis(i32::MAX as u64);
+
+/// A duration between 1 microsecond (the resolution of a PostgreSQL
+/// interval; zero is refused too) and `max` (usually [`DURATION_MAX`]).
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn duration(field: &str, value: Duration, max: Duration) -> Result<Duration> {
+    if value.as_micros() == 0 {
+        return Err(Error::invalid(field, "must be at least 1 microsecond"));
+    }
+    if value > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {} seconds", max.as_secs()),
+        ));
+    }
+    Ok(value)
+}
+
+/// A number within `range`.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn range<T: PartialOrd + Display + Copy>(
+    field: &str,
+    value: T,
+    range: RangeInclusive<T>,
+) -> Result<T> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(Error::invalid(
+            field,
+            format!(
+                "must be between {} and {}, got {value}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+/// A slug to look up: what [`text`] checks, then the shape every stored
+/// slug has (lower-case ASCII letters and digits in words joined by single
+/// `-`, at most `max` bytes), so a lookup that cannot match is refused
+/// before the database, as the write would have been.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn slug<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str> {
+    text(field, value, 1, max)?;
+    let well_formed = value.split('-').all(|word| {
+        !word.is_empty()
+            && word
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
+    if well_formed {
+        Ok(value)
+    } else {
+        Err(Error::invalid(
+            field,
+            "is not a slug (a-z and 0-9 in words joined by single '-')",
+        ))
+    }
+}
+
+/// Earliest timestamp accepted: 0001-01-01 00:00:00 UTC.
+pub const TIMESTAMP_MIN: DateTime<Utc> = match NaiveDate::from_ymd_opt(1, 1, 1) {
+    Some(date) => date.and_time(NaiveTime::MIN).and_utc(),
+    None => DateTime::<Utc>::MIN_UTC,
+};
+
+/// Latest timestamp accepted: the end of 9999 (UTC).
+pub const TIMESTAMP_MAX: DateTime<Utc> = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(date) => match date.and_hms_micro_opt(23, 59, 59, 999_999) {
+        Some(t) => t.and_utc(),
+        None => DateTime::<Utc>::MAX_UTC,
+    },
+    None => DateTime::<Utc>::MAX_UTC,
+};
+
+/// A timestamp within years 1 to 9999. chrono reaches further than
+/// PostgreSQL in the past (its minimum is a server "timestamp out of
+/// range"), and the database adds intervals to stored times (a renewal
+/// adds a period), which must stay in range too.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn timestamp(field: &str, value: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    if (TIMESTAMP_MIN..=TIMESTAMP_MAX).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Error::invalid(
+            field,
+            "must be within the years 1 to 9999 (UTC)",
+        ))
+    }
 }

@@ -139,7 +139,9 @@ impl<'c> AuditRepo<'c> {
     /// connection, outside a transaction that must stay short.
     ///
     /// # Errors
-    /// Database errors, or the first error `each` returns.
+    /// [`crate::Error::Invalid`] naming `since` outside
+    /// [`crate::validate::timestamp`]'s range; database errors, or the first
+    /// error `each` returns.
     pub fn export(
         &mut self,
         since: Option<chrono::DateTime<chrono::Utc>>,
@@ -150,6 +152,7 @@ impl<'c> AuditRepo<'c> {
             .order((audit_logs::created_at, audit_logs::id))
             .into_boxed();
         if let Some(since) = since {
+            let since = crate::validate::timestamp("since", since)?;
             query = query.filter(audit_logs::created_at.ge(since));
         }
         let rows = query.load_iter::<AuditLog, diesel::pg::PgRowByRowLoadingMode>(self.conn)?;

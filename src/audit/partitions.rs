@@ -47,7 +47,7 @@ impl AuditRepo<'_> {
     ///
     /// # Errors
     /// [`Error::Invalid`] naming `cutoff` when it is after the start of the
-    /// current UTC month; database errors (for instance insufficient
+    /// current UTC month or outside [`crate::validate::timestamp`]'s range; database errors (for instance insufficient
     /// privilege).
     pub fn drop_partitions_before(&mut self, cutoff: DateTime<Utc>) -> Result<Vec<String>> {
         let now = Utc::now();
@@ -55,6 +55,7 @@ impl AuditRepo<'_> {
             .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
             .single()
             .unwrap_or(now);
+        let cutoff = crate::validate::timestamp("cutoff", cutoff)?;
         if cutoff > this_month {
             return Err(Error::invalid(
                 "cutoff",

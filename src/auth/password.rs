@@ -38,11 +38,18 @@ pub(crate) struct Verified {
 }
 
 impl PasswordHasher {
-    /// A hasher with these cost parameters (memory in KiB, iterations, lanes).
+    /// A hasher with these cost parameters (memory in KiB, iterations,
+    /// lanes). Bounded so that one hash cannot exhaust memory or run for
+    /// hours: memory 8 KiB to 1 GiB, 1 to 64 iterations, 1 to 64 lanes.
     ///
     /// # Errors
-    /// [`Error::Invalid`] when Argon2 refuses the parameters.
+    /// [`Error::Invalid`] naming `memory_kib`, `iterations` or `lanes`
+    /// outside those bounds, or `argon2 params` when Argon2 refuses the
+    /// combination (less than 8 KiB of memory per lane).
     pub fn new(memory_kib: u32, iterations: u32, lanes: u32) -> Result<Self> {
+        validate::range("memory_kib", memory_kib, 8..=1024 * 1024)?;
+        validate::range("iterations", iterations, 1..=64)?;
+        validate::range("lanes", lanes, 1..=64)?;
         let params = Params::new(memory_kib, iterations, lanes, None)
             .map_err(|e| Error::invalid("argon2 params", e.to_string()))?;
         Ok(PasswordHasher { params })

@@ -60,8 +60,8 @@ impl<'c> SessionRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`] for a missing or deleted user,
-    /// [`Error::Forbidden`] for a banned one, [`Error::Invalid`] for a zero
-    /// `ttl` or a bad user agent.
+    /// [`Error::Forbidden`] for a banned one, [`Error::Invalid`] for a `ttl`
+    /// outside [`validate::duration`]'s bounds or a bad user agent.
     pub fn create(
         &mut self,
         user_id: Uuid,
@@ -69,9 +69,7 @@ impl<'c> SessionRepo<'c> {
         ip: Option<IpAddr>,
         user_agent: Option<&str>,
     ) -> Result<(Session, Token)> {
-        if ttl.is_zero() {
-            return Err(Error::invalid("ttl", "must be positive"));
-        }
+        let ttl = validate::duration("ttl", ttl, validate::DURATION_MAX)?;
         validate::opt_text("user_agent", user_agent, 0, 1024)?;
         let (token, hash) = Token::generate();
         // One statement: the user's eligibility is checked where the row is made.
@@ -134,8 +132,9 @@ impl<'c> SessionRepo<'c> {
     /// wrote.
     ///
     /// # Errors
-    /// Database errors only.
+    /// [`Error::Invalid`] naming `ttl` outside [`validate::duration`]'s bounds.
     pub fn touch(&mut self, session_id: Uuid, ttl: Duration) -> Result<bool> {
+        let ttl = validate::duration("ttl", ttl, validate::DURATION_MAX)?;
         let n = diesel::update(
             sessions::table
                 .filter(sessions::id.eq(session_id))

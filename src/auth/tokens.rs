@@ -53,7 +53,8 @@ impl<'c> VerificationTokenRepo<'c> {
     /// sees them. Concurrent issues for the same target are serialised.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a malformed email or zero `ttl`.
+    /// [`Error::Invalid`] for a malformed email or a `ttl` outside
+    /// [`validate::duration`]'s bounds.
     pub fn issue(
         &mut self,
         kind: TokenKind,
@@ -62,9 +63,7 @@ impl<'c> VerificationTokenRepo<'c> {
         ttl: Duration,
     ) -> Result<(VerificationToken, Token)> {
         let email = validate::email("email", email)?;
-        if ttl.is_zero() {
-            return Err(Error::invalid("ttl", "must be positive"));
-        }
+        let ttl = validate::duration("ttl", ttl, validate::DURATION_MAX)?;
         let (token, hash) = Token::generate();
         let issued = self.conn.transaction(|tx| {
             let target = match user_id {
@@ -132,9 +131,11 @@ impl<'c> VerificationTokenRepo<'c> {
     /// for throttling (say, at most 3 reset emails an hour).
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a malformed email.
+    /// [`Error::Invalid`] for a malformed email or a `window` outside
+    /// [`validate::duration`]'s bounds.
     pub fn recent_count(&mut self, email: &str, kind: TokenKind, window: Duration) -> Result<i64> {
         let email = validate::email("email", email)?;
+        let window = validate::duration("window", window, validate::DURATION_MAX)?;
         Ok(vt::table
             .filter(vt::email.eq(email))
             .filter(vt::kind.eq(kind))

@@ -10,7 +10,7 @@ mod subscriptions;
 mod transfer;
 
 pub use payments::{CurrencyTotal, NewPayment, Payment, PaymentRepo};
-pub use plans::{NewPlan, Plan, PlanChanges, PlanRepo};
+pub use plans::{NewPlan, Plan, PlanChanges, PlanRepo, AMOUNT_MAX_CENTS};
 pub use status::{is_live, LIVE, TRANSITIONS};
 pub use subscriptions::{ProviderSubscription, Subscription, SubscriptionRepo, SyncOutcome};
 pub use transfer::{TransferOptions, TransferReport};

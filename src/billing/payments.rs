@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::plans::{validate_amount, validate_currency};
+use super::plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
 use crate::enums::PaymentStatus;
 use crate::error::{Error, Result};
 use crate::pagination::{self, Keyset, Order, Page, PageRequest};
@@ -51,7 +51,7 @@ pub struct NewPayment<'a> {
     pub user_id: Uuid,
     /// Subscription paid for.
     pub subscription_id: Option<Uuid>,
-    /// Amount in minor units, >= 0.
+    /// Amount in minor units, 0..=[`AMOUNT_MAX_CENTS`].
     pub amount_cents: i64,
     /// ISO 4217 code.
     pub currency: &'a str,
@@ -186,12 +186,11 @@ impl<'c> PaymentRepo<'c> {
     /// refunded in full becomes `refunded`.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a non-positive amount, a payment that is not
+    /// [`Error::Invalid`] for an amount outside 1..=[`AMOUNT_MAX_CENTS`], a payment that is not
     /// succeeded, or a refund above what is left; [`Error::NotFound`].
     pub fn refund(&mut self, id: Uuid, amount_cents: i64) -> Result<Payment> {
-        if amount_cents <= 0 {
-            return Err(Error::invalid("amount_cents", "a refund must be positive"));
-        }
+        // Bounded, so `refunded_cents + amount` cannot leave bigint's range.
+        validate::range("amount_cents", amount_cents, 1..=AMOUNT_MAX_CENTS)?;
         let refunded = diesel::update(
             payments::table
                 .find(id)

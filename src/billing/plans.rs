@@ -49,7 +49,7 @@ pub struct NewPlan<'a> {
     pub name: &'a str,
     /// Optional description, up to 2,000 characters.
     pub description: Option<&'a str>,
-    /// Price in minor units, >= 0.
+    /// Price in minor units, 0..=[`AMOUNT_MAX_CENTS`].
     pub price_cents: i64,
     /// ISO 4217 code (three upper-case letters).
     pub currency: &'a str,
@@ -89,11 +89,16 @@ pub(crate) fn validate_currency(currency: &str) -> Result<()> {
     }
 }
 
-pub(crate) fn validate_amount(field: &str, cents: i64) -> Result<()> {
-    if cents < 0 {
-        return Err(Error::invalid(field, "must not be negative"));
-    }
-    Ok(())
+/// Largest amount of money accepted anywhere (a price, a payment, a
+/// refund), in minor units: 10^15, ten trillion dollars in cents. Sums in
+/// SQL (`refunded_cents + $refund`, per-currency totals) then stay within
+/// `bigint` for any realistic number of payments (over 9,000 payments of
+/// this size in one currency before a total could overflow).
+pub const AMOUNT_MAX_CENTS: i64 = 1_000_000_000_000_000;
+
+/// An amount of money: 0..=[`AMOUNT_MAX_CENTS`].
+pub(crate) fn validate_amount(field: &str, cents: i64) -> Result<i64> {
+    validate::range(field, cents, 0..=AMOUNT_MAX_CENTS)
 }
 
 fn validate_features(features: &[&str]) -> Result<()> {

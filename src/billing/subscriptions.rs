@@ -132,13 +132,17 @@ impl<'c> SubscriptionRepo<'c> {
     /// [`Error::Conflict`] with `subscriptions_one_live_per_user` when the
     /// user already has a live (trialing, active, past due) subscription;
     /// [`Error::NotFound`] for a missing or archived plan;
-    /// [`Error::ForeignKey`] with `subscriptions_user_id_fkey` for an unknown user.
+    /// [`Error::ForeignKey`] with `subscriptions_user_id_fkey` for an unknown user;
+    /// [`Error::Invalid`] naming `trial` outside [`validate::duration`]'s bounds.
     pub fn start(
         &mut self,
         user_id: Uuid,
         plan_id: Uuid,
         trial: Option<Duration>,
     ) -> Result<Subscription> {
+        let trial = trial
+            .map(|t| validate::duration("trial", t, validate::DURATION_MAX))
+            .transpose()?;
         let sql = concat!(
             "INSERT INTO subscriptions (id, user_id, plan_id, status, trial_ends_at,
                                         current_period_start, current_period_end)
@@ -365,11 +369,34 @@ impl<'c> SubscriptionRepo<'c> {
     /// differs), so concurrent deliveries cannot create two rows.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a bad provider id; FK and unique errors as for `start`.
+    /// [`Error::Invalid`] for a bad provider id or a time outside
+    /// [`validate::timestamp`]'s range; FK and unique errors as for `start`.
     pub fn sync_from_provider(
         &mut self,
         incoming: &ProviderSubscription<'_>,
     ) -> Result<(Subscription, SyncOutcome)> {
+        // Before the lock: its key carries the id, and a NUL in it would be
+        // a server encoding error.
+        validate::text(
+            "provider_subscription_id",
+            incoming.provider_subscription_id,
+            1,
+            255,
+        )?;
+        validate::opt_text(
+            "provider_customer_id",
+            incoming.provider_customer_id,
+            1,
+            255,
+        )?;
+        for (field, time) in [
+            ("current_period_start", incoming.current_period_start),
+            ("current_period_end", incoming.current_period_end),
+            ("canceled_at", incoming.canceled_at),
+            ("trial_ends_at", incoming.trial_ends_at),
+        ] {
+            time.map(|t| validate::timestamp(field, t)).transpose()?;
+        }
         // Deliveries of one provider subscription take turns: otherwise a
         // duplicate still being inserted trips the one-live-per-user index
         // (which ON CONFLICT does not cover) instead of being seen as a replay.
@@ -386,18 +413,6 @@ impl<'c> SubscriptionRepo<'c> {
         &mut self,
         incoming: &ProviderSubscription<'_>,
     ) -> Result<(Subscription, SyncOutcome)> {
-        validate::text(
-            "provider_subscription_id",
-            incoming.provider_subscription_id,
-            1,
-            255,
-        )?;
-        validate::opt_text(
-            "provider_customer_id",
-            incoming.provider_customer_id,
-            1,
-            255,
-        )?;
         let upsert = diesel::insert_into(subs::table)
             .values((subs::id.eq(Uuid::now_v7()), incoming))
             .on_conflict(subs::provider_subscription_id)

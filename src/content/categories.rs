@@ -10,6 +10,9 @@ use crate::schema::categories;
 use crate::slug::slugify;
 use crate::validate;
 
+/// The longest slug `categories_slug_format` allows.
+const SLUG_MAX: usize = 100;
+
 /// Input for [`CategoryRepo::create`]; the slug is derived from the name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewCategory<'a> {
@@ -40,7 +43,7 @@ impl<'c> CategoryRepo<'c> {
     pub fn create(&mut self, category: &NewCategory<'_>) -> Result<Category> {
         let name = validate::text("name", category.name.trim(), 1, 100)?;
         validate::opt_text("description", category.description, 0, 2000)?;
-        let slug = slugify(name, 100, "");
+        let slug = slugify(name, SLUG_MAX, "");
         if slug.is_empty() {
             return Err(Error::invalid("name", "needs at least one letter or digit"));
         }
@@ -72,8 +75,10 @@ impl<'c> CategoryRepo<'c> {
     /// The category with this slug.
     ///
     /// # Errors
-    /// [`Error::NotFound`].
+    /// [`Error::NotFound`]; [`Error::Invalid`] naming `slug` for text that
+    /// is not a slug ([`validate::slug`]).
     pub fn get_by_slug(&mut self, slug: &str) -> Result<Category> {
+        let slug = validate::slug("slug", slug, SLUG_MAX)?;
         categories::table
             .filter(categories::slug.eq(slug))
             .select(Category::as_select())

@@ -12,10 +12,13 @@ use crate::schema::posts;
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::coalesce;
 use crate::tx::{bump_update, versioned_update};
+use crate::validate;
 
 /// Longest slug derived from a title, leaving room for a `-<n>` suffix
 /// within the 200 bytes `posts_slug_format` allows.
 const SLUG_BASE_MAX: usize = 180;
+/// The longest slug `posts_slug_format` allows.
+const SLUG_MAX: usize = 200;
 
 /// Posts repository, from [`crate::Repos::posts`]. Deleted posts are not
 /// visible to any call.
@@ -84,8 +87,11 @@ impl<'c> PostRepo<'c> {
     /// The post with this slug, in any state.
     ///
     /// # Errors
-    /// [`Error::NotFound`] if there is none or it is deleted.
+    /// [`Error::NotFound`] if there is none or it is deleted;
+    /// [`Error::Invalid`] naming `slug` for text that is not a slug
+    /// ([`validate::slug`]).
     pub fn get_by_slug(&mut self, slug: &str) -> Result<Post> {
+        let slug = validate::slug("slug", slug, SLUG_MAX)?;
         posts::table
             .filter(posts::slug.eq(slug))
             .filter(posts::deleted_at.is_null())

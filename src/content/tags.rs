@@ -77,8 +77,10 @@ impl<'c> TagRepo<'c> {
     /// The tag with this slug (a tag page's URL).
     ///
     /// # Errors
-    /// [`Error::NotFound`].
+    /// [`Error::NotFound`]; [`Error::Invalid`] naming `slug` for text that
+    /// is not a slug ([`validate::slug`]).
     pub fn get_by_slug(&mut self, slug: &str) -> Result<Tag> {
+        let slug = validate::slug("slug", slug, SLUG_MAX)?;
         tags::table
             .filter(tags::slug.eq(slug))
             .select(Tag::as_select())

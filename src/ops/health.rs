@@ -63,7 +63,11 @@ impl Database {
     /// Returns by `deadline` whatever the server does: the checks run on
     /// their own thread with the deadline as their statement timeout, and
     /// a check still running then is reported as unavailable.
+    ///
+    /// The deadline is capped at [`crate::validate::STATEMENT_TIMEOUT_MAX`]
+    /// (the longest statement timeout PostgreSQL accepts).
     pub fn health_within(&self, deadline: Duration) -> HealthReport {
+        let deadline = deadline.min(crate::validate::STATEMENT_TIMEOUT_MAX);
         let started = Instant::now();
         let (tx, rx) = mpsc::channel();
         let db = self.clone();

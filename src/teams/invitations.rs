@@ -45,11 +45,9 @@ impl TeamRepo<'_> {
         if role == TeamRole::Owner {
             return Err(Error::invalid("role", "an invitation cannot make an owner"));
         }
-        if ttl.as_secs() < 1 || ttl > INVITATION_TTL_MAX {
-            return Err(Error::invalid(
-                "ttl",
-                "must be between 1 second and 30 days",
-            ));
+        let ttl = validate::duration("ttl", ttl, INVITATION_TTL_MAX)?;
+        if ttl.as_secs() < 1 {
+            return Err(Error::invalid("ttl", "must be at least 1 second"));
         }
         let (token, hash) = Token::generate();
         let invitation = self.conn.transaction(|tx| {

@@ -188,8 +188,15 @@ fn run_once<T>(
 /// (`SET LOCAL`, through `set_config(.., true)` so the value is bound).
 ///
 /// # Errors
-/// Database errors.
+/// [`crate::Error::Invalid`] naming `statement_timeout` outside
+/// [`crate::validate::duration`]'s bounds (at most
+/// [`crate::validate::STATEMENT_TIMEOUT_MAX`]); database errors.
 pub fn set_local_statement_timeout(conn: &mut PgConnection, timeout: Duration) -> Result<()> {
+    let timeout = crate::validate::duration(
+        "statement_timeout",
+        timeout,
+        crate::validate::STATEMENT_TIMEOUT_MAX,
+    )?;
     diesel::sql_query("SELECT set_config('statement_timeout', $1, true)")
         .bind::<Text, _>(format!("{}ms", timeout.as_millis().max(1)))
         .execute(conn)?;

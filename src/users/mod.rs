@@ -249,7 +249,7 @@ impl<'c> UserRepo<'c> {
     /// Bans the user until `until` (`None`: permanently), with an optional reason.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for an `until` in the past or a bad reason,
+    /// [`Error::Invalid`] for an `until` in the past or after 9999 ([`validate::timestamp`]) or a bad reason,
     /// [`Error::NotFound`].
     pub fn ban(
         &mut self,
@@ -261,6 +261,7 @@ impl<'c> UserRepo<'c> {
         if until.is_some_and(|t| t <= Utc::now()) {
             return Err(Error::invalid("until", "must be in the future"));
         }
+        let until = until.map(|t| validate::timestamp("until", t)).transpose()?;
         self.audited("banned", id, |conn| {
             change!(
                 conn,

@@ -11,6 +11,7 @@ mod catalog;
 mod content;
 mod database;
 mod embedded;
+mod input;
 mod migrations;
 mod ops;
 mod optimistic_locking;

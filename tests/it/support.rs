@@ -18,3 +18,29 @@ pub fn race<T: Send>(threads: usize, work: impl Fn(usize, &Barrier) -> T + Sync)
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
 }
+
+/// A JSON object nested `depth` levels deep (`{"a": {"a": .. {}}}`), built
+/// without recursion.
+pub fn deep_json(depth: usize) -> serde_json::Value {
+    let mut value = serde_json::Value::Object(serde_json::Map::new());
+    for _ in 1..depth {
+        let mut outer = serde_json::Map::new();
+        outer.insert("a".to_owned(), value);
+        value = serde_json::Value::Object(outer);
+    }
+    value
+}
+
+/// Drops a JSON value of any depth without recursion: serde_json's own drop
+/// recurses once per level and overflows a thread's stack on values a few
+/// ten thousand levels deep.
+pub fn dismantle(value: serde_json::Value) {
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            serde_json::Value::Array(items) => stack.extend(items),
+            serde_json::Value::Object(map) => stack.extend(map.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+}
