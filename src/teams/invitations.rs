@@ -18,6 +18,7 @@ use crate::enums::TeamRole;
 use crate::error::{Error, Result};
 use crate::schema::{team_invitations as inv, team_members, users};
 use crate::sql::{interval, now_tz};
+use crate::tx::run_transaction;
 use crate::validate;
 
 /// Longest an invitation may stay open.
@@ -51,7 +52,7 @@ impl TeamRepo<'_> {
             ));
         }
         let (token, hash) = Token::generate();
-        let invitation = self.conn.transaction(|tx| {
+        let invitation = run_transaction(self.conn, |tx| {
             authorize(tx, actor, Action::ManageMembers, team_id)?;
             let invitation: Invitation = diesel::insert_into(inv::table)
                 .values((
@@ -84,7 +85,7 @@ impl TeamRepo<'_> {
     /// (the invitation stays open).
     pub fn accept(&mut self, actor: &Actor, token: &str) -> Result<Membership> {
         let hash = secret::hash(token);
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             let invitation: Invitation = diesel::update(
                 inv::table
                     .filter(inv::token_hash.eq(hash.as_slice()))
@@ -135,7 +136,7 @@ impl TeamRepo<'_> {
     /// manage the team's members; [`Error::Invalid`] naming `invitation`
     /// when it was already accepted or revoked.
     pub fn revoke(&mut self, actor: &Actor, invitation_id: Uuid) -> Result<Invitation> {
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             let team_id: Uuid = inv::table
                 .find(invitation_id)
                 .select(inv::team_id)

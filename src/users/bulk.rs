@@ -8,6 +8,7 @@ use super::model::UserChanges;
 use super::{NewUser, UserRepo};
 use crate::error::{Error, Result};
 use crate::schema::users;
+use crate::tx::run_transaction;
 
 /// What [`UserRepo::batch_update`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,7 +85,7 @@ impl UserRepo<'_> {
             failed: None,
         };
         for (index, chunk) in updates.chunks(chunk_size).enumerate() {
-            let outcome = self.conn.transaction(|tx| {
+            let outcome = run_transaction(self.conn, |tx| {
                 let mut missing = Vec::new();
                 for (id, changes) in chunk {
                     let n = diesel::update(
