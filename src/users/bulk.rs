@@ -42,12 +42,12 @@ impl UserRepo<'_> {
     /// is sent; [`Error::Conflict`] when an email or username is taken (also
     /// twice within the batch), and then nothing is inserted.
     pub fn import(&mut self, new_users: &[NewUser<'_>]) -> Result<usize> {
-        let mut emails = vec![String::new(); new_users.len()];
+        let mut identities: Vec<_> = new_users.iter().map(|_| None).collect();
         let rows = new_users
             .iter()
-            .zip(emails.iter_mut())
+            .zip(identities.iter_mut())
             .enumerate()
-            .map(|(i, (new, email))| new.to_row(email).map_err(|e| e.in_item("users", i)))
+            .map(|(i, (new, identity))| new.to_row(identity).map_err(|e| e.in_item("users", i)))
             .collect::<Result<Vec<_>>>()?;
         if rows.is_empty() {
             return Ok(0);
@@ -75,9 +75,16 @@ impl UserRepo<'_> {
         if chunk_size == 0 {
             return Err(Error::invalid("chunk_size", "must be at least 1"));
         }
-        for (i, (_, changes)) in updates.iter().enumerate() {
-            changes.validate().map_err(|e| e.in_item("updates", i))?;
-        }
+        let mut usernames = vec![None; updates.len()];
+        let updates = updates
+            .iter()
+            .zip(usernames.iter_mut())
+            .enumerate()
+            .map(|(i, ((id, changes), username))| {
+                let checked = changes.checked(username);
+                checked.map(|c| (*id, c)).map_err(|e| e.in_item("updates", i))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut report = BatchReport {
             updated: 0,
             missing: Vec::new(),
