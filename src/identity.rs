@@ -69,8 +69,7 @@ pub fn email(field: &str, value: &str) -> Result<Email> {
     })?;
     let address = format!("{local}@{ascii_domain}");
     validate::text(field, &address, 3, EMAIL_MAX)?;
-    if !email_address::EmailAddress::is_valid(&address) || address.contains(char::is_whitespace)
-    {
+    if !email_address::EmailAddress::is_valid(&address) || address.contains(char::is_whitespace) {
         return Err(malformed());
     }
     let (unicode_domain, _) = idna::domain_to_unicode(&ascii_domain);

@@ -82,7 +82,9 @@ impl UserRepo<'_> {
             .enumerate()
             .map(|(i, ((id, changes), username))| {
                 let checked = changes.checked(username);
-                checked.map(|c| (*id, c)).map_err(|e| e.in_item("updates", i))
+                checked
+                    .map(|c| (*id, c))
+                    .map_err(|e| e.in_item("updates", i))
             })
             .collect::<Result<Vec<_>>>()?;
         let mut report = BatchReport {

@@ -16,6 +16,7 @@ mod content;
 mod database;
 mod embedded;
 mod faults;
+mod identity;
 mod migrations;
 mod ops;
 mod optimistic_locking;
