@@ -104,17 +104,18 @@ impl Database {
     }
 
     /// Runs `f` in a transaction on a pooled connection: committed when `f`
-    /// returns `Ok`, rolled back when it returns `Err` or panics.
+    /// returns `Ok`, rolled back when it returns `Err` or panics; see
+    /// [`crate::tx::run_transaction`].
     ///
     /// # Errors
-    /// What `f` returns, or a pool / commit error.
+    /// What `f` returns; a pool error; [`Error::CommitUnknown`] when the
+    /// connection was lost during COMMIT (the outcome is unknown).
     pub fn transaction<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut PgConnection) -> Result<T>,
     {
         let mut conn = self.conn()?;
-        let pg: &mut PgConnection = &mut conn;
-        pg.transaction(f)
+        crate::tx::run_transaction(&mut conn, f)
     }
 
     /// Runs `f` in a transaction as `policy` says (isolation, read-only,

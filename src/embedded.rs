@@ -384,6 +384,15 @@ fn sweep_stale_clusters() {
         if crate::process::stamp_alive(&owner) {
             continue;
         }
+        // Another start (in this process or another) may have created the
+        // directory and not yet written its owner file.
+        let young = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < Duration::from_secs(60)));
+        if owner.is_empty() && young {
+            continue;
+        }
         let pid_file = dir.join("data").join("postmaster.pid");
         if let Some(pid) = fs::read_to_string(pid_file)
             .ok()

@@ -12,6 +12,7 @@ pub mod database;
 pub mod embedded;
 pub mod enums;
 pub mod error;
+pub mod identity;
 pub mod ops;
 pub mod pagination;
 pub mod pool;

@@ -20,9 +20,12 @@ pub(crate) struct SessionSettings {
 }
 
 /// The r2d2 connection manager: Diesel's, plus session settings on connect
-/// and a checkout check that only costs a round trip for connections that
-/// have been idle (so a hot pool does not ping on every checkout, and a pool
-/// that sat through a server restart hands out working connections).
+/// and a checkout check without a round trip: every checkout reads what the
+/// server sent while the connection sat idle (a closed socket means the
+/// backend is gone: killed, or the server restarted), and only a connection
+/// idle for longer than `recheck_after` is also pinged. So a hot pool never
+/// pings, and a pool that sat through a server restart, however recently
+/// used, hands out working connections.
 #[derive(Debug)]
 pub struct PgManager {
     inner: ConnectionManager<PgConnection>,
@@ -45,13 +48,15 @@ impl PgManager {
 }
 
 /// Per-connection state kept in Diesel's instrumentation slot: when the
-/// connection last completed a statement, whether it has been lost, and
-/// when the running queries started (only while a tracing subscriber
+/// connection last completed a statement, whether it has been lost or a
+/// statement failed since it was checked out, and when the running queries
+/// started (only while a tracing subscriber
 /// listens). A stack, because Diesel runs the enum type lookup of a query
 /// inside that query's start and finish events.
 struct ConnState {
     last_ok: Instant,
     lost: bool,
+    failed: bool,
     started: Vec<Instant>,
 }
 
@@ -78,7 +83,9 @@ impl Instrumentation for ConnState {
                         Kind::ClosedConnection | Kind::UnableToSendCommand,
                         _,
                     )) => self.lost = true,
-                    Some(_) => {}
+                    // Diesel reports some losses as other kinds (a COPY's
+                    // error is always `Unknown`); `has_broken` looks closer.
+                    Some(_) => self.failed = true,
                 }
                 if let Some(started) = self.started.pop() {
                     let micros = now.duration_since(started).as_micros() as u64;
@@ -99,8 +106,23 @@ impl Instrumentation for ConnState {
     }
 }
 
-fn state(conn: &mut PgConnection) -> Option<&ConnState> {
-    conn.instrumentation().downcast_ref::<ConnState>()
+fn state(conn: &mut PgConnection) -> Option<&mut ConnState> {
+    conn.instrumentation().downcast_mut::<ConnState>()
+}
+
+/// Whether the server has closed the connection, found without a round
+/// trip: libpq's `PQconsumeInput` reads whatever arrived while it sat idle,
+/// without waiting. A backend that was terminated or shut down sends its
+/// goodbye (`FATAL: terminating connection ..`, taken as a notice) and
+/// closes the socket; the first read takes the message, the second sees
+/// the end of the stream and marks the connection bad. Two non-blocking
+/// reads on a healthy connection find nothing. Diesel reaches
+/// `PQconsumeInput` through its notification iterator, so a notification
+/// pending on a pooled connection is dropped here (LISTEN belongs on a
+/// direct connection anyway).
+fn closed_by_server(conn: &mut PgConnection) -> Option<diesel::result::Error> {
+    let mut pending = conn.notifications_iter();
+    (0..2).find_map(|_| pending.next().and_then(Result::err))
 }
 
 impl ManageConnection for PgManager {
@@ -126,12 +148,18 @@ impl ManageConnection for PgManager {
         conn.set_instrumentation(ConnState {
             last_ok: Instant::now(),
             lost: false,
+            failed: false,
             started: Vec::new(),
         });
         Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut PgConnection) -> Result<(), Self::Error> {
+        if let Some(e) = closed_by_server(conn) {
+            return Err(diesel::r2d2::Error::QueryError(e));
+        }
+        // A socket can also die without a word (a network partition, a
+        // host that vanished): only a ping finds that, so idle ones get one.
         let recent = state(conn).is_some_and(|s| s.last_ok.elapsed() < self.recheck_after);
         if recent {
             Ok(())
@@ -142,8 +170,17 @@ impl ManageConnection for PgManager {
 
     fn has_broken(&self, conn: &mut PgConnection) -> bool {
         // A lost connection is dropped when it comes back to the pool, so the
-        // next checkout gets a fresh one.
-        self.inner.has_broken(conn) || state(conn).is_some_and(|s| s.lost)
+        // next checkout gets a fresh one. After any other failure the socket
+        // is looked at too: Diesel does not always say that a failure was a
+        // lost connection (a COPY cut short by a killed backend is one).
+        if self.inner.has_broken(conn) {
+            return true;
+        }
+        let Some(state) = state(conn) else {
+            return false;
+        };
+        let failed = std::mem::take(&mut state.failed);
+        state.lost || (failed && closed_by_server(conn).is_some())
     }
 }
 

@@ -303,6 +303,7 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        email_skeleton -> Nullable<Text>,
     }
 }
 

@@ -38,7 +38,8 @@ impl Database {
     /// (see the module docs). Committed when `f` returns `Ok`.
     ///
     /// # Errors
-    /// What `f` returns, or a pool / commit error.
+    /// What `f` returns; a pool error; [`crate::Error::CommitUnknown`] when
+    /// the connection was lost during COMMIT (as [`Database::transaction`]).
     pub fn as_user<T, F>(&self, user_id: Uuid, f: F) -> Result<T>
     where
         F: FnOnce(&mut PgConnection) -> Result<T>,

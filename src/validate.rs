@@ -54,32 +54,23 @@ pub fn opt_text<'a>(
     value.map(|v| text(field, v, min, max)).transpose()
 }
 
-/// An email address, normalised: trimmed and lower-cased. Emails are stored
-/// this way, so lookups are case-insensitive by equality.
+/// An email address as stored: NFKC, trimmed, lower-cased, the domain in
+/// its ASCII (IDNA) form; see [`crate::identity::email`], which also gives
+/// the look-alike key.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
 pub fn email(field: &str, value: &str) -> Result<String> {
-    let normalised = value.trim().to_lowercase();
-    text(field, &normalised, 3, EMAIL_MAX)?;
-    if !email_address::EmailAddress::is_valid(&normalised)
-        || normalised.contains(char::is_whitespace)
-    {
-        return Err(Error::invalid(field, "is not a well-formed email address"));
-    }
-    Ok(normalised)
+    crate::identity::email(field, value).map(|e| e.address)
 }
 
-/// A username: 3 to 40 of letters, digits, `_`, `.` and `-`.
-pub fn username<'a>(field: &str, value: &'a str) -> Result<&'a str> {
-    text(field, value, 3, 40)?;
-    if !value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    {
-        return Err(Error::invalid(
-            field,
-            "may only contain letters, digits, '_', '.' and '-'",
-        ));
-    }
-    Ok(value)
+/// A username: NFKC, then 3 to 40 ASCII letters, digits, `_`, `.` and `-`;
+/// see [`crate::identity::username`].
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn username<'a>(field: &str, value: &'a str) -> Result<std::borrow::Cow<'a, str>> {
+    crate::identity::username(field, value)
 }
 
 /// A language tag such as `en`, `pt-BR` or `zh_Hant`.

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::pagination::{self, Keyset, Order, Page, PageRequest};
 use crate::schema::audit_logs;
+use crate::tx::run_transaction;
 
 /// Runs `apply` (one change to one row) and, when `actor` is known, records
 /// `action` on `target` (entity, id) with the fields that changed between
@@ -36,7 +37,7 @@ pub(crate) fn audited<T: serde::Serialize>(
     let Some(actor) = actor else {
         return apply(conn);
     };
-    conn.transaction(|tx| {
+    run_transaction(conn, |tx| {
         let before = lock(tx)?;
         let after = apply(tx)?;
         let (entity, id) = target;

@@ -11,6 +11,7 @@ use super::sessions::{Session, SessionRepo};
 use super::tokens::{VerificationToken, VerificationTokenRepo};
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};
+use crate::tx::run_transaction;
 use crate::users::{User, UserRepo};
 
 /// A new session: the row, its token (to hand to the client once) and the user.
@@ -53,7 +54,7 @@ impl<'c> AuthFlows<'c> {
     /// [`Error::InvalidToken`]; also when the user's email changed since the
     /// token was issued (it confirms the old address, not the new one).
     pub fn confirm_email(&mut self, token: &str) -> Result<User> {
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             let redeemed =
                 VerificationTokenRepo::new(tx).consume(TokenKind::EmailVerification, token)?;
             let user = owner(tx, &redeemed)?;
@@ -71,7 +72,7 @@ impl<'c> AuthFlows<'c> {
     /// [`Error::InvalidToken`]; [`Error::Invalid`] for a bad new password
     /// (then the token is not used up).
     pub fn reset_password(&mut self, token: &str, new_password: &str) -> Result<User> {
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             let redeemed =
                 VerificationTokenRepo::new(tx).consume(TokenKind::PasswordReset, token)?;
             let user = owner(tx, &redeemed)?;
@@ -86,7 +87,7 @@ impl<'c> AuthFlows<'c> {
     /// # Errors
     /// [`Error::InvalidToken`]; [`Error::Forbidden`] for a banned user.
     pub fn sign_in_with_magic_link(&mut self, token: &str, client: Client<'_>) -> Result<SignedIn> {
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             let redeemed = VerificationTokenRepo::new(tx).consume(TokenKind::MagicLink, token)?;
             let user = owner(tx, &redeemed)?;
             start_session(tx, user, client)
@@ -104,7 +105,7 @@ impl<'c> AuthFlows<'c> {
         password: &str,
         client: Client<'_>,
     ) -> Result<Option<SignedIn>> {
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             let user = UserRepo::new(tx).find_by_email(email)?;
             let Some(user) = user else {
                 // Spend the hashing time anyway: no account enumeration by timing.

@@ -14,6 +14,7 @@ use crate::enums::TokenKind;
 use crate::error::{Error, Result};
 use crate::schema::verification_tokens as vt;
 use crate::sql::{advisory_xact_lock, interval, now_tz, purge_in_batches};
+use crate::tx::run_transaction;
 use crate::validate;
 
 /// An issued token. The token itself was returned once by `issue`.
@@ -65,7 +66,7 @@ impl<'c> VerificationTokenRepo<'c> {
         let email = validate::email("email", email)?;
         let ttl = validate::duration("ttl", ttl, validate::DURATION_MAX)?;
         let (token, hash) = Token::generate();
-        let issued = self.conn.transaction(|tx| {
+        let issued = run_transaction(self.conn, |tx| {
             let target = match user_id {
                 Some(id) => id.to_string(),
                 None => email.clone(),
@@ -87,7 +88,7 @@ impl<'c> VerificationTokenRepo<'c> {
                 .set(vt::expires_at.eq(now))
                 .execute(tx)?,
             };
-            diesel::insert_into(vt::table)
+            Ok(diesel::insert_into(vt::table)
                 .values((
                     vt::id.eq(Uuid::now_v7()),
                     vt::kind.eq(kind),
@@ -97,7 +98,7 @@ impl<'c> VerificationTokenRepo<'c> {
                     vt::expires_at.eq(now_tz() + interval(ttl)),
                 ))
                 .returning(VerificationToken::as_returning())
-                .get_result(tx)
+                .get_result(tx)?)
         })?;
         Ok((issued, token))
     }

@@ -16,7 +16,7 @@ use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Result};
 use crate::schema::subscriptions as subs;
 use crate::sql::{advisory_xact_lock, interval};
-use crate::tx::versioned_update;
+use crate::tx::{run_transaction, versioned_update};
 use crate::validate;
 
 /// A user's subscription to a plan.
@@ -400,7 +400,7 @@ impl<'c> SubscriptionRepo<'c> {
         // Deliveries of one provider subscription take turns: otherwise a
         // duplicate still being inserted trips the one-live-per-user index
         // (which ON CONFLICT does not cover) instead of being seen as a replay.
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             advisory_xact_lock(
                 tx,
                 &format!("saas_db.subscription.{}", incoming.provider_subscription_id),

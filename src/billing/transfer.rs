@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::payments::PaymentRepo;
 use crate::error::{Error, Result};
 use crate::schema::{payments, user_profiles, users};
+use crate::tx::run_transaction;
 
 /// What to move in [`PaymentRepo::transfer_user_data`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,7 +46,7 @@ impl PaymentRepo<'_> {
         if from == to {
             return Err(Error::invalid("to", "must differ from the source user"));
         }
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             let mut ids = [from, to];
             ids.sort();
             let locked: Vec<Uuid> = users::table

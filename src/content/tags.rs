@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::pagination::{self, Keyset, Order, Page, PageRequest};
 use crate::schema::{post_tags, posts, tags};
 use crate::slug::slugify;
+use crate::tx::run_transaction;
 use crate::validate;
 
 /// Most tags one post may carry.
@@ -151,7 +152,7 @@ impl PostRepo<'_> {
                 format!("at most {TAGS_PER_POST_MAX} tags per post"),
             ));
         }
-        self.conn.transaction(|conn| {
+        run_transaction(self.conn, |conn| {
             lock_post(conn, post_id)?;
             for (slug, name) in &wanted {
                 diesel::insert_into(tags::table)

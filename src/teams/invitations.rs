@@ -19,6 +19,7 @@ use crate::enums::TeamRole;
 use crate::error::{Error, Result};
 use crate::schema::{team_invitations as inv, team_members};
 use crate::sql::{interval, now_tz};
+use crate::tx::run_transaction;
 use crate::validate;
 
 /// Longest an invitation may stay open.
@@ -50,7 +51,7 @@ impl TeamRepo<'_> {
             return Err(Error::invalid("ttl", "must be at least 1 second"));
         }
         let (token, hash) = Token::generate();
-        let invitation = self.conn.transaction(|tx| {
+        let invitation = run_transaction(self.conn, |tx| {
             authorize(tx, actor, Action::ManageMembers, team_id)?;
             let invitation: Invitation = diesel::insert_into(inv::table)
                 .values((
@@ -83,7 +84,7 @@ impl TeamRepo<'_> {
     /// (the invitation stays open).
     pub fn accept(&mut self, actor: &Actor, token: &str) -> Result<Membership> {
         let hash = secret::hash(token);
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             // Redeemed by a SECURITY DEFINER function (see the migration
             // 2026-11-27-000009): invitees hold no write right on invitation
             // or membership rows, so hand-written SQL cannot redeem anything.
@@ -125,7 +126,7 @@ impl TeamRepo<'_> {
     /// manage the team's members; [`Error::Invalid`] naming `invitation`
     /// when it was already accepted or revoked.
     pub fn revoke(&mut self, actor: &Actor, invitation_id: Uuid) -> Result<Invitation> {
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             let team_id: Uuid = inv::table
                 .find(invitation_id)
                 .select(inv::team_id)

@@ -13,6 +13,7 @@ use crate::audit::change;
 use crate::enums::TeamRole;
 use crate::error::{Error, Result};
 use crate::schema::{team_members, teams, users};
+use crate::tx::run_transaction;
 
 /// What changing the role of someone who holds `from` to `to` needs:
 /// owners are made and unmade by owners only.
@@ -63,7 +64,7 @@ impl TeamRepo<'_> {
         user_id: Uuid,
         role: TeamRole,
     ) -> Result<Membership> {
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             lock_team(tx, team_id)?;
             let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
             check(actor, action_for(None, Some(role)), team_id, mine)?;
@@ -87,7 +88,7 @@ impl TeamRepo<'_> {
         user_id: Uuid,
         role: TeamRole,
     ) -> Result<Membership> {
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             lock_team(tx, team_id)?;
             let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
             let current = membership(tx, team_id, user_id)?;
@@ -122,7 +123,7 @@ impl TeamRepo<'_> {
         if user_id == actor.user_id {
             return self.leave(actor, team_id);
         }
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             lock_team(tx, team_id)?;
             let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
             let current = membership(tx, team_id, user_id)?;
@@ -142,7 +143,7 @@ impl TeamRepo<'_> {
     /// [`Error::NotFound`] when not a member; [`Error::Invalid`] naming
     /// `role` for the last owner.
     pub fn leave(&mut self, actor: &Actor, team_id: Uuid) -> Result<()> {
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             lock_team(tx, team_id)?;
             let current = membership(tx, team_id, actor.user_id)?;
             if current.role == TeamRole::Owner {

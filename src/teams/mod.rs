@@ -35,6 +35,7 @@ use crate::error::{Error, Result};
 use crate::schema::{team_members, teams};
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::advisory_xact_lock;
+use crate::tx::run_transaction;
 use crate::validate;
 
 /// Teams repository; see the module docs.
@@ -56,7 +57,7 @@ impl<'c> TeamRepo<'c> {
     pub fn create(&mut self, actor: &Actor, name: &str) -> Result<Team> {
         let name = validate::text("name", name.trim(), 1, 100)?;
         let base = slugify(name, 90, "team");
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             let id = Uuid::now_v7();
             // No RETURNING: under Row-Level Security a team is visible to
             // its members only, and it has none until the next statement.
@@ -100,7 +101,7 @@ impl<'c> TeamRepo<'c> {
     /// [`Error::Forbidden`] unless the actor is an owner (or a site admin);
     /// [`Error::NotFound`].
     pub fn delete(&mut self, actor: &Actor, team_id: Uuid) -> Result<()> {
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             lock_team(tx, team_id)?;
             authorize(tx, actor, Action::Delete, team_id)?;
             let team = find(tx, team_id)?;

@@ -12,6 +12,7 @@ use crate::access::{Action, Actor};
 use crate::audit::{change, AuditEntry, AuditRepo};
 use crate::error::{Error, Result};
 use crate::schema::projects;
+use crate::tx::run_transaction;
 use crate::validate;
 
 /// Projects repository.
@@ -31,7 +32,7 @@ impl<'c> ProjectRepo<'c> {
     /// site admin); [`Error::Invalid`] for a bad name.
     pub fn create(&mut self, actor: &Actor, team_id: Uuid, name: &str) -> Result<Project> {
         let name = validate::text("name", name.trim(), 1, 100)?;
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             authorize(tx, actor, Action::Update, team_id)?;
             let project: Project = diesel::insert_into(projects::table)
                 .values((

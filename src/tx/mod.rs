@@ -1,4 +1,6 @@
-//! Transaction helpers shared by every repository: retrying transactions
+//! Transaction helpers shared by every repository: the one transaction
+//! runner ([`run_transaction`], which reports a lost COMMIT as
+//! [`crate::Error::CommitUnknown`]), retrying transactions
 //! with a chosen isolation level, per-transaction timeouts, and optimistic
 //! locking (the versioned update every versioned table goes through).
 //!
@@ -9,6 +11,8 @@
 
 pub(crate) mod optimistic;
 mod retry;
+mod run;
 
 pub(crate) use optimistic::{bump_update, versioned_update};
 pub use retry::{set_local_statement_timeout, transaction_with_retry, Isolation, RetryPolicy};
+pub use run::run_transaction;

@@ -150,38 +150,19 @@ pub fn transaction_with_retry<T>(
     }
 }
 
-/// One attempt: BEGIN, body, COMMIT; ROLLBACK on error or panic.
+/// One attempt: BEGIN with the policy's isolation, body, COMMIT (see
+/// [`super::run_transaction`] for rollback and a lost COMMIT).
 fn run_once<T>(
     conn: &mut PgConnection,
     policy: &RetryPolicy,
     f: &mut impl FnMut(&mut PgConnection) -> Result<T>,
 ) -> Result<T> {
-    AnsiTransactionManager::begin_transaction_sql(conn, policy.begin_sql())?;
-    let body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    super::run::run(conn, Some(policy.begin_sql()), |tx| {
         if let Some(timeout) = policy.statement_timeout {
-            set_local_statement_timeout(conn, timeout)?;
+            set_local_statement_timeout(tx, timeout)?;
         }
-        f(conn)
-    }));
-    match body {
-        Ok(Ok(value)) => match AnsiTransactionManager::commit_transaction(conn) {
-            Ok(()) => Ok(value),
-            // A serialization failure at COMMIT rolled the transaction back:
-            // it is safe to retry. A lost connection leaves the outcome unknown.
-            Err(e) => match Error::from(e) {
-                Error::Connection(message) => Err(Error::CommitUnknown(message)),
-                other => Err(other),
-            },
-        },
-        Ok(Err(e)) => {
-            let _ = AnsiTransactionManager::rollback_transaction(conn);
-            Err(e)
-        }
-        Err(panic) => {
-            let _ = AnsiTransactionManager::rollback_transaction(conn);
-            std::panic::resume_unwind(panic)
-        }
-    }
+        f(tx)
+    })
 }
 
 /// Sets the statement timeout for the rest of the current transaction only

@@ -8,6 +8,7 @@ use super::model::UserChanges;
 use super::{NewUser, UserRepo};
 use crate::error::{Error, Result};
 use crate::schema::users;
+use crate::tx::run_transaction;
 
 /// What [`UserRepo::batch_update`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,12 +42,12 @@ impl UserRepo<'_> {
     /// is sent; [`Error::Conflict`] when an email or username is taken (also
     /// twice within the batch), and then nothing is inserted.
     pub fn import(&mut self, new_users: &[NewUser<'_>]) -> Result<usize> {
-        let mut emails = vec![String::new(); new_users.len()];
+        let mut identities: Vec<_> = new_users.iter().map(|_| None).collect();
         let rows = new_users
             .iter()
-            .zip(emails.iter_mut())
+            .zip(identities.iter_mut())
             .enumerate()
-            .map(|(i, (new, email))| new.to_row(email).map_err(|e| e.in_item("users", i)))
+            .map(|(i, (new, identity))| new.to_row(identity).map_err(|e| e.in_item("users", i)))
             .collect::<Result<Vec<_>>>()?;
         if rows.is_empty() {
             return Ok(0);
@@ -74,9 +75,18 @@ impl UserRepo<'_> {
         if chunk_size == 0 {
             return Err(Error::invalid("chunk_size", "must be at least 1"));
         }
-        for (i, (_, changes)) in updates.iter().enumerate() {
-            changes.validate().map_err(|e| e.in_item("updates", i))?;
-        }
+        let mut usernames = vec![None; updates.len()];
+        let updates = updates
+            .iter()
+            .zip(usernames.iter_mut())
+            .enumerate()
+            .map(|(i, ((id, changes), username))| {
+                let checked = changes.checked(username);
+                checked
+                    .map(|c| (*id, c))
+                    .map_err(|e| e.in_item("updates", i))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut report = BatchReport {
             updated: 0,
             missing: Vec::new(),
@@ -84,7 +94,7 @@ impl UserRepo<'_> {
             failed: None,
         };
         for (index, chunk) in updates.chunks(chunk_size).enumerate() {
-            let outcome = self.conn.transaction(|tx| {
+            let outcome = run_transaction(self.conn, |tx| {
                 let mut missing = Vec::new();
                 for (id, changes) in chunk {
                     let n = diesel::update(

@@ -23,10 +23,11 @@ use crate::access::Actor;
 use crate::audit;
 use crate::enums::UserRole;
 use crate::error::{Error, Result};
+use crate::identity;
 use crate::pagination::{self, Keyset, Order, Page, PageRequest};
 use crate::schema::{user_profiles, users};
 use crate::sql::{coalesce, lower};
-use crate::tx::{bump_update, versioned_update};
+use crate::tx::{bump_update, run_transaction, versioned_update};
 use crate::validate;
 
 type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
@@ -123,15 +124,18 @@ impl<'c> UserRepo<'c> {
         }
     }
 
-    /// Creates a user. The email is trimmed and lower-cased.
+    /// Creates a user. The email and username are normalised (see
+    /// [`crate::identity`]: NFKC, lower case, the email's domain in ASCII).
     ///
     /// # Errors
     /// [`Error::Invalid`] naming the field for bad input (NUL byte, too long,
-    /// malformed email or username); [`Error::Conflict`] with
-    /// `users_email_key` or `users_username_lower_key` when taken.
+    /// malformed email or username, scripts mixed within one part of the
+    /// email); [`Error::Conflict`] with `users_email_key` or
+    /// `users_username_lower_key` when taken, `users_email_skeleton_key`
+    /// when a look-alike of the email is.
     pub fn create(&mut self, new: &NewUser<'_>) -> Result<User> {
-        let mut email = String::new();
-        let row = new.to_row(&mut email)?;
+        let mut identity = None;
+        let row = new.to_row(&mut identity)?;
         Ok(diesel::insert_into(users::table)
             .values(&row)
             .returning(User::as_returning())
@@ -154,27 +158,28 @@ impl<'c> UserRepo<'c> {
         Ok(first_visible!(self, users::id.eq(id)))
     }
 
-    /// The user with this email, compared case-insensitively (emails are
-    /// stored normalised, so this is an index lookup).
+    /// The user with this email, normalised as when it was stored (so case,
+    /// NFKC variants and the Unicode or ASCII form of the domain do not
+    /// matter; this is an index lookup). `None` for a malformed address.
     ///
     /// # Errors
     /// [`Error::Invalid`] for an email containing a NUL byte or over 254 characters.
     pub fn find_by_email(&mut self, email: &str) -> Result<Option<User>> {
-        let email = email.trim().to_lowercase();
-        validate::text("email", &email, 0, validate::EMAIL_MAX)?;
-        Ok(first_visible!(self, users::email.eq(email)))
+        validate::text("email", email, 0, validate::EMAIL_MAX)?;
+        let Ok(email) = identity::email("email", email) else {
+            return Ok(None);
+        };
+        Ok(first_visible!(self, users::email.eq(email.address)))
     }
 
-    /// The user with this username, compared case-insensitively.
+    /// The user with this username, compared case-insensitively after NFKC.
     ///
     /// # Errors
     /// [`Error::Invalid`] for a username containing a NUL byte or over 40 characters.
     pub fn find_by_username(&mut self, username: &str) -> Result<Option<User>> {
-        validate::text("username", username, 0, 40)?;
-        Ok(first_visible!(
-            self,
-            lower(users::username).eq(username.to_lowercase())
-        ))
+        validate::text("username", username, 0, identity::USERNAME_MAX)?;
+        let key = identity::username_key("username", username)?;
+        Ok(first_visible!(self, lower(users::username).eq(key)))
     }
 
     /// Applies `changes` if the user is still at `expected_version`, in one
@@ -190,14 +195,15 @@ impl<'c> UserRepo<'c> {
         expected_version: i32,
         changes: &UserChanges<'_>,
     ) -> Result<User> {
-        changes.validate()?;
+        let mut username = None;
+        let changes = changes.checked(&mut username)?;
         versioned_update!(self.conn,
             table: users,
             target: users::table.filter(users::deleted_at.is_null()),
             entity: "user",
             id: id,
             expected: expected_version,
-            set: changes,
+            set: &changes,
             returning: User,
         )
     }
@@ -206,9 +212,10 @@ impl<'c> UserRepo<'c> {
     /// `expected_version`; the new address is unverified.
     ///
     /// # Errors
-    /// As [`UserRepo::update`]; [`Error::Conflict`] with `users_email_key`.
+    /// As [`UserRepo::update`]; [`Error::Conflict`] with `users_email_key`,
+    /// or `users_email_skeleton_key` when a look-alike is taken.
     pub fn change_email(&mut self, id: Uuid, expected_version: i32, email: &str) -> Result<User> {
-        let email = validate::email("email", email)?;
+        let email = identity::email("email", email)?;
         versioned_update!(self.conn,
             table: users,
             target: users::table.filter(users::deleted_at.is_null()),
@@ -216,7 +223,8 @@ impl<'c> UserRepo<'c> {
             id: id,
             expected: expected_version,
             set: (
-                users::email.eq(&email),
+                users::email.eq(&email.address),
+                users::email_skeleton.eq(email.skeleton.as_deref()),
                 users::email_verified_at.eq(None::<DateTime<Utc>>),
             ),
             returning: User,
@@ -357,7 +365,7 @@ impl<'c> UserRepo<'c> {
     /// constraint, e.g. `payments_user_id_fkey`; [`Error::Invalid`] with
     /// field `user_id`, naming the team, when the user is its last owner.
     pub fn hard_delete(&mut self, id: Uuid) -> Result<()> {
-        self.conn.transaction(|tx| {
+        run_transaction(self.conn, |tx| {
             crate::teams::release_teams_of(tx, id)?;
             let n = diesel::delete(users::table.filter(users::id.eq(id))).execute(tx)?;
             if n == 0 {

@@ -5,8 +5,11 @@ use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
+use std::borrow::Cow;
+
 use crate::enums::{Theme, UserRole};
 use crate::error::Result;
+use crate::identity::{self, Email};
 use crate::schema::{user_profiles, users};
 use crate::validate;
 
@@ -23,11 +26,13 @@ pub const DEFAULT_TIMEZONE: &str = "UTC";
 pub struct User {
     /// UUIDv7 primary key.
     pub id: Uuid,
-    /// Normalised (trimmed, lower-case) email address; unique.
+    /// Normalised email address (NFKC, trimmed, lower case, the domain in
+    /// ASCII); unique, and so is its look-alike skeleton (see
+    /// [`crate::identity`]).
     pub email: String,
     /// Display name.
     pub name: String,
-    /// Optional handle, unique regardless of case.
+    /// Optional handle (ASCII after NFKC), unique regardless of case.
     pub username: Option<String>,
     /// Avatar image URL.
     pub avatar_url: Option<String>,
@@ -72,11 +77,12 @@ impl User {
 /// allocates nothing; validated when created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser<'a> {
-    /// Email address; stored trimmed and lower-cased.
+    /// Email address; stored normalised (see [`crate::identity`]).
     pub email: &'a str,
     /// Display name, 1 to 200 characters.
     pub name: &'a str,
-    /// Optional handle: 3 to 40 of letters, digits, `_`, `.`, `-`.
+    /// Optional handle: 3 to 40 of letters, digits, `_`, `.`, `-` (ASCII
+    /// after NFKC, so a fullwidth `ａｌｉｃｅ` is `alice`).
     pub username: Option<&'a str>,
     /// Optional avatar URL (http or https).
     pub avatar_url: Option<&'a str>,
@@ -128,17 +134,24 @@ impl<'a> NewUser<'a> {
     }
 
     /// Checks every field; returns the row to insert, with a fresh UUIDv7
-    /// and the normalised email (held in `email`).
-    pub(crate) fn to_row<'b>(&'b self, email: &'b mut String) -> Result<UserRow<'b>> {
-        *email = validate::email("email", self.email)?;
-        Ok(UserRow {
-            id: Uuid::now_v7(),
-            email: email.as_str(),
-            name: validate::text("name", self.name, 1, NAME_MAX)?,
+    /// and the normalised email and username (held in `identity`).
+    pub(crate) fn to_row<'b>(
+        &'b self,
+        identity: &'b mut Option<Identity<'a>>,
+    ) -> Result<UserRow<'b>> {
+        let identity: &'b Identity<'a> = identity.insert(Identity {
+            email: identity::email("email", self.email)?,
             username: self
                 .username
-                .map(|u| validate::username("username", u))
+                .map(|u| identity::username("username", u))
                 .transpose()?,
+        });
+        Ok(UserRow {
+            id: Uuid::now_v7(),
+            email: &identity.email.address,
+            email_skeleton: identity.email.skeleton.as_deref(),
+            name: validate::text("name", self.name, 1, NAME_MAX)?,
+            username: identity.username.as_deref(),
             avatar_url: self
                 .avatar_url
                 .map(|u| validate::url("avatar_url", u))
@@ -156,6 +169,12 @@ impl<'a> NewUser<'a> {
     }
 }
 
+/// The normalised email and username of a [`NewUser`], which its row borrows.
+pub(crate) struct Identity<'a> {
+    email: Email,
+    username: Option<Cow<'a, str>>,
+}
+
 /// The validated row `create` inserts and `import` copies. Every column is
 /// explicit (COPY has no per-row DEFAULT), with the table's own defaults for
 /// locale and time zone.
@@ -164,6 +183,7 @@ impl<'a> NewUser<'a> {
 pub(crate) struct UserRow<'a> {
     pub id: Uuid,
     pub email: &'a str,
+    pub email_skeleton: Option<&'a str>,
     pub name: &'a str,
     pub username: Option<&'a str>,
     pub avatar_url: Option<&'a str>,
@@ -180,7 +200,8 @@ pub(crate) struct UserRow<'a> {
 pub struct UserChanges<'a> {
     /// New display name.
     pub name: Option<&'a str>,
-    /// New username, or `Some(None)` to clear it.
+    /// New username (normalised as in [`NewUser::username`]), or
+    /// `Some(None)` to clear it.
     pub username: Option<Option<&'a str>>,
     /// New avatar URL, or `Some(None)` to clear it.
     pub avatar_url: Option<Option<&'a str>>,
@@ -194,12 +215,20 @@ pub struct UserChanges<'a> {
     pub is_active: Option<bool>,
 }
 
-impl UserChanges<'_> {
-    pub(crate) fn validate(&self) -> Result<()> {
-        validate::opt_text("name", self.name, 1, NAME_MAX)?;
+impl<'a> UserChanges<'a> {
+    /// Checks every field; returns the changes as they are written, with the
+    /// username normalised (held in `username` when that changed it).
+    pub(crate) fn checked<'b>(
+        &'b self,
+        username: &'b mut Option<String>,
+    ) -> Result<UserChanges<'b>> {
+        let mut checked: UserChanges<'b> = self.clone();
         if let Some(Some(u)) = self.username {
-            validate::username("username", u)?;
+            if let Cow::Owned(normalised) = identity::username("username", u)? {
+                checked.username = Some(Some(username.insert(normalised)));
+            }
         }
+        validate::opt_text("name", self.name, 1, NAME_MAX)?;
         if let Some(Some(u)) = self.avatar_url {
             validate::url("avatar_url", u)?;
         }
@@ -209,7 +238,7 @@ impl UserChanges<'_> {
         if let Some(t) = self.timezone {
             validate::timezone("timezone", t)?;
         }
-        Ok(())
+        Ok(checked)
     }
 }
 
