@@ -1,0 +1,112 @@
+//! A hostile review of the hardening (issue 12): attacks on the fixes,
+//! each replayed as hand-written SQL on the real application role (LOGIN,
+//! not owner, not superuser, no BYPASSRLS), the kind RLS applies to.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use saas_db::access::Actor;
+use saas_db::testing::TestDatabase;
+use saas_db::users::NewUser;
+use saas_db::{Database, Error, Repos};
+use uuid::Uuid;
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn actor(conn: &mut PgConnection, email: &str) -> Actor {
+    Actor::of(&conn.users().create(&NewUser::new(email, email)).unwrap())
+}
+
+/// Ann owns team A alone; Bob owns team B, which has a project.
+struct World {
+    db: TestDatabase,
+    app: Database,
+    ann: Uuid,
+    team_a: Uuid,
+    team_b: Uuid,
+}
+
+fn world() -> World {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let ann = actor(&mut conn, "ann@example.com");
+    let bob = actor(&mut conn, "bob@example.com");
+    let team_a = conn.teams().create(&ann, "A").unwrap().id;
+    let team_b = conn.teams().create(&bob, "B").unwrap().id;
+    conn.projects().create(&bob, team_b, "Secret plan").unwrap();
+    drop(conn);
+    let app = Database::builder(&db.app_url().unwrap())
+        .run_migrations(false)
+        .max_size(1)
+        .build()
+        .unwrap();
+    World {
+        db,
+        app,
+        ann: ann.user_id,
+        team_a,
+        team_b,
+    }
+}
+
+/// The policies' helpers run as the owner (SECURITY DEFINER) with the
+/// search_path of the migration, which did not name `pg_temp`: PostgreSQL
+/// then searches the caller's temporary schema FIRST for tables. A
+/// temporary `users` table that says "I am a site admin" made
+/// `app_is_admin()` true, and the app role read every tenant's projects.
+#[test]
+fn a_temporary_table_cannot_stand_in_for_users_in_the_policies() {
+    let w = world();
+    let seen = w.app.as_user(w.ann, |tx| {
+        diesel::sql_query(
+            "CREATE TEMPORARY TABLE users (id uuid, role text, deleted_at timestamptz)",
+        )
+        .execute(tx)?;
+        diesel::sql_query("INSERT INTO pg_temp.users VALUES (app_user_id(), 'admin', NULL)")
+            .execute(tx)?;
+        let n = diesel::sql_query("SELECT count(*) AS n FROM public.projects WHERE team_id = $1")
+            .bind::<SqlUuid, _>(w.team_b)
+            .get_result::<Count>(tx)?
+            .n;
+        diesel::sql_query("DROP TABLE pg_temp.users").execute(tx)?;
+        Ok(n)
+    });
+    assert_eq!(seen.unwrap(), 0, "a temporary table made Ann a site admin");
+}
+
+/// The same hole in the deferred "a team keeps an owner" trigger: a
+/// temporary `team_members` holding a fake owner row let the last owner's
+/// membership be deleted, and the team committed without an owner.
+#[test]
+fn a_temporary_table_cannot_satisfy_the_last_owner_rule() {
+    let w = world();
+    let left = w.app.as_user(w.ann, |tx| {
+        diesel::sql_query(
+            "CREATE TEMPORARY TABLE team_members (team_id uuid, user_id uuid, role team_role)",
+        )
+        .execute(tx)?;
+        diesel::sql_query("INSERT INTO pg_temp.team_members VALUES ($1, gen_random_uuid(), 'owner')")
+            .bind::<SqlUuid, _>(w.team_a)
+            .execute(tx)?;
+        diesel::sql_query("DELETE FROM public.team_members WHERE team_id = $1")
+            .bind::<SqlUuid, _>(w.team_a)
+            .execute(tx)?;
+        Ok(())
+    });
+    let mut conn = w.db.conn().unwrap();
+    let owners = diesel::sql_query(
+        "SELECT count(*) AS n FROM team_members WHERE team_id = $1 AND role = 'owner'",
+    )
+    .bind::<SqlUuid, _>(w.team_a)
+    .get_result::<Count>(&mut conn)
+    .unwrap()
+    .n;
+    assert!(
+        matches!(&left, Err(Error::Invalid { field, .. }) if field == "teams_keep_an_owner"),
+        "{left:?}"
+    );
+    assert_eq!(owners, 1);
+}
