@@ -110,3 +110,38 @@ fn a_temporary_table_cannot_satisfy_the_last_owner_rule() {
     );
     assert_eq!(owners, 1);
 }
+
+#[derive(QueryableByName)]
+struct Unsafe {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    function: String,
+}
+
+/// Every SECURITY DEFINER function names `pg_temp` last in its pinned
+/// search_path, so that the caller's temporary tables never stand in for
+/// the owner's (a function added later without it fails here).
+#[test]
+fn every_security_definer_function_searches_pg_temp_last() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let unsafe_ones: Vec<String> = diesel::sql_query(
+        "SELECT p.oid::regprocedure::text AS function FROM pg_proc p
+          WHERE p.prosecdef AND p.pronamespace = 'public'::regnamespace
+            AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c
+                             WHERE c ~ '^search_path=.*, pg_temp$')
+          ORDER BY 1",
+    )
+    .load::<Unsafe>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|u| u.function)
+    .collect();
+    assert_eq!(unsafe_ones, Vec::<String>::new());
+    let definers = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_proc WHERE prosecdef AND pronamespace = 'public'::regnamespace",
+    )
+    .get_result::<Count>(&mut conn)
+    .unwrap()
+    .n;
+    assert!(definers >= 7, "{definers}");
+}
