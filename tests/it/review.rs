@@ -145,3 +145,23 @@ fn every_security_definer_function_searches_pg_temp_last() {
     .n;
     assert!(definers >= 7, "{definers}");
 }
+
+/// libpq ends the user part of a URI at the first '@' or '/', so a '?' in
+/// the password is legal. The redaction split at the first '?' before
+/// looking for the '@', and printed such a password whole:
+/// `postgres://app:hun?ter2@h/db` came out as it went in.
+#[test]
+fn builder_debug_hides_a_password_with_a_question_mark() {
+    for (url, shown) in [
+        ("postgres://app:hun?ter2@h/db", "postgres://app:<redacted>@h/db"),
+        (
+            "postgresql://app:hunter2?x=1@h:5432/db?sslmode=require&password=hunter2",
+            "postgresql://app:<redacted>@h:5432/db?sslmode=require&password=<redacted>",
+        ),
+        ("postgres://app:hun?ter2@h", "postgres://app:<redacted>@h"),
+    ] {
+        let debug = format!("{:?}", Database::builder(url));
+        assert!(debug.contains(&format!("url: {shown:?}")), "{url}: {debug}");
+        assert!(!debug.contains("ter2"), "{debug}");
+    }
+}
