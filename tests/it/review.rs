@@ -165,3 +165,28 @@ fn builder_debug_hides_a_password_with_a_question_mark() {
         assert!(!debug.contains("ter2"), "{debug}");
     }
 }
+
+/// `"alice"@example.com` is the mailbox `alice@example.com` (RFC 5321: a
+/// quoted local part that needs no quoting is the same address), yet it
+/// was accepted as a second account next to it, and found by neither
+/// spelling's lookup of the other. Quoted local parts are now refused.
+#[test]
+fn a_quoted_local_part_is_not_a_second_account() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    conn.users()
+        .create(&NewUser::new("alice@example.com", "Alice"))
+        .unwrap();
+    for quoted in ["\"alice\"@example.com", "\"al\\ice\"@example.com"] {
+        let second = conn.users().create(&NewUser::new(quoted, "Mallory"));
+        assert!(
+            matches!(&second, Err(Error::Invalid { field, .. }) if field == "email"),
+            "{quoted}: {second:?}"
+        );
+    }
+    let n = diesel::sql_query("SELECT count(*) AS n FROM users")
+        .get_result::<Count>(&mut conn)
+        .unwrap()
+        .n;
+    assert_eq!(n, 1);
+}
