@@ -88,9 +88,11 @@ fn a_temporary_table_cannot_satisfy_the_last_owner_rule() {
             "CREATE TEMPORARY TABLE team_members (team_id uuid, user_id uuid, role team_role)",
         )
         .execute(tx)?;
-        diesel::sql_query("INSERT INTO pg_temp.team_members VALUES ($1, gen_random_uuid(), 'owner')")
-            .bind::<SqlUuid, _>(w.team_a)
-            .execute(tx)?;
+        diesel::sql_query(
+            "INSERT INTO pg_temp.team_members VALUES ($1, gen_random_uuid(), 'owner')",
+        )
+        .bind::<SqlUuid, _>(w.team_a)
+        .execute(tx)?;
         diesel::sql_query("DELETE FROM public.team_members WHERE team_id = $1")
             .bind::<SqlUuid, _>(w.team_a)
             .execute(tx)?;
@@ -153,7 +155,10 @@ fn every_security_definer_function_searches_pg_temp_last() {
 #[test]
 fn builder_debug_hides_a_password_with_a_question_mark() {
     for (url, shown) in [
-        ("postgres://app:hun?ter2@h/db", "postgres://app:<redacted>@h/db"),
+        (
+            "postgres://app:hun?ter2@h/db",
+            "postgres://app:<redacted>@h/db",
+        ),
         (
             "postgresql://app:hunter2?x=1@h:5432/db?sslmode=require&password=hunter2",
             "postgresql://app:<redacted>@h:5432/db?sslmode=require&password=<redacted>",
