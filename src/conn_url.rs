@@ -30,28 +30,30 @@ pub(crate) fn redact(url: &str) -> String {
 
 /// `user:password@` before the host, and `password=` among the parameters.
 fn redact_uri(scheme: &str, rest: &str) -> String {
-    let (main, query) = match rest.split_once('?') {
+    // libpq ends the user part at the first '@' or '/', so a '?' may be part
+    // of a password: the user part runs to the last '@' before the first
+    // '/' (an unencoded '@' in a password would move the boundary too), and
+    // only what follows it can hold the parameters.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (user, after_user) = match rest[..authority_end].rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at..]),
+        None => (None, rest),
+    };
+    let (main, query) = match after_user.split_once('?') {
         Some((main, query)) => (main, Some(query)),
-        None => (rest, None),
+        None => (after_user, None),
     };
     let mut out = scheme.to_owned();
-    // An unencoded '@' or '/' in a password would move the boundaries, so
-    // the user part runs to the last '@' before the parameters.
-    match main.rfind('@') {
-        Some(at) => {
-            let (user, host) = main.split_at(at);
-            match user.split_once(':') {
-                Some((name, _)) => {
-                    out.push_str(name);
-                    out.push(':');
-                    out.push_str(REDACTED);
-                }
-                None => out.push_str(user),
-            }
-            out.push_str(host);
+    match user.map(|user| user.split_once(':')) {
+        Some(Some((name, _))) => {
+            out.push_str(name);
+            out.push(':');
+            out.push_str(REDACTED);
         }
-        None => out.push_str(main),
+        Some(None) => out.push_str(user.unwrap_or_default()),
+        None => {}
     }
+    out.push_str(main);
     if let Some(query) = query {
         out.push('?');
         let params: Vec<String> = query

@@ -23,6 +23,8 @@
 //!   `users_email_skeleton_key`. ASCII characters are kept as they are:
 //!   `rn` and `m`, or `1` and `l`, are different mailboxes, and refusing
 //!   `userl@` because `user1@` exists would lock real people out.
+//! - **No quoted local parts.** `"alice"@example.com` is the mailbox
+//!   `alice@example.com`, so it is refused rather than stored as another.
 //! - **Usernames are ASCII** handles (letters, digits, `_`, `.`, `-`),
 //!   after NFKC: a fullwidth `ａｌｉｃｅ` is the username `alice`, a Cyrillic or
 //!   Japanese one is refused, so a username has no look-alike in another
@@ -61,6 +63,11 @@ pub fn email(field: &str, value: &str) -> Result<Email> {
     let normalised = validate::text(field, normalised.trim(), 3, EMAIL_MAX)?;
     let malformed = || Error::invalid(field, "is not a well-formed email address");
     let (local, domain) = normalised.rsplit_once('@').ok_or_else(malformed)?;
+    // `"alice"@example.com` is the mailbox `alice@example.com` (RFC 5321):
+    // a quoted local part would be a second spelling of the same address.
+    if local.contains('"') {
+        return Err(Error::invalid(field, "may not have a quoted local part"));
+    }
     let ascii_domain = idna::domain_to_ascii(domain).map_err(|_| {
         Error::invalid(
             field,

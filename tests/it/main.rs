@@ -23,6 +23,7 @@ mod ops;
 mod optimistic_locking;
 mod pagination;
 mod reliability;
+mod review;
 mod secrets;
 mod support;
 mod teams;

@@ -1,0 +1,197 @@
+//! A hostile review of the hardening (issue 12): attacks on the fixes,
+//! each replayed as hand-written SQL on the real application role (LOGIN,
+//! not owner, not superuser, no BYPASSRLS), the kind RLS applies to.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use saas_db::access::Actor;
+use saas_db::testing::TestDatabase;
+use saas_db::users::NewUser;
+use saas_db::{Database, Error, Repos};
+use uuid::Uuid;
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn actor(conn: &mut PgConnection, email: &str) -> Actor {
+    Actor::of(&conn.users().create(&NewUser::new(email, email)).unwrap())
+}
+
+/// Ann owns team A alone; Bob owns team B, which has a project.
+struct World {
+    db: TestDatabase,
+    app: Database,
+    ann: Uuid,
+    team_a: Uuid,
+    team_b: Uuid,
+}
+
+fn world() -> World {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let ann = actor(&mut conn, "ann@example.com");
+    let bob = actor(&mut conn, "bob@example.com");
+    let team_a = conn.teams().create(&ann, "A").unwrap().id;
+    let team_b = conn.teams().create(&bob, "B").unwrap().id;
+    conn.projects().create(&bob, team_b, "Secret plan").unwrap();
+    drop(conn);
+    let app = Database::builder(&db.app_url().unwrap())
+        .run_migrations(false)
+        .max_size(1)
+        .build()
+        .unwrap();
+    World {
+        db,
+        app,
+        ann: ann.user_id,
+        team_a,
+        team_b,
+    }
+}
+
+/// The policies' helpers run as the owner (SECURITY DEFINER) with the
+/// search_path of the migration, which did not name `pg_temp`: PostgreSQL
+/// then searches the caller's temporary schema FIRST for tables. A
+/// temporary `users` table that says "I am a site admin" made
+/// `app_is_admin()` true, and the app role read every tenant's projects.
+#[test]
+fn a_temporary_table_cannot_stand_in_for_users_in_the_policies() {
+    let w = world();
+    let seen = w.app.as_user(w.ann, |tx| {
+        diesel::sql_query(
+            "CREATE TEMPORARY TABLE users (id uuid, role text, deleted_at timestamptz)",
+        )
+        .execute(tx)?;
+        diesel::sql_query("INSERT INTO pg_temp.users VALUES (app_user_id(), 'admin', NULL)")
+            .execute(tx)?;
+        let n = diesel::sql_query("SELECT count(*) AS n FROM public.projects WHERE team_id = $1")
+            .bind::<SqlUuid, _>(w.team_b)
+            .get_result::<Count>(tx)?
+            .n;
+        diesel::sql_query("DROP TABLE pg_temp.users").execute(tx)?;
+        Ok(n)
+    });
+    assert_eq!(seen.unwrap(), 0, "a temporary table made Ann a site admin");
+}
+
+/// The same hole in the deferred "a team keeps an owner" trigger: a
+/// temporary `team_members` holding a fake owner row let the last owner's
+/// membership be deleted, and the team committed without an owner.
+#[test]
+fn a_temporary_table_cannot_satisfy_the_last_owner_rule() {
+    let w = world();
+    let left = w.app.as_user(w.ann, |tx| {
+        diesel::sql_query(
+            "CREATE TEMPORARY TABLE team_members (team_id uuid, user_id uuid, role team_role)",
+        )
+        .execute(tx)?;
+        diesel::sql_query(
+            "INSERT INTO pg_temp.team_members VALUES ($1, gen_random_uuid(), 'owner')",
+        )
+        .bind::<SqlUuid, _>(w.team_a)
+        .execute(tx)?;
+        diesel::sql_query("DELETE FROM public.team_members WHERE team_id = $1")
+            .bind::<SqlUuid, _>(w.team_a)
+            .execute(tx)?;
+        Ok(())
+    });
+    let mut conn = w.db.conn().unwrap();
+    let owners = diesel::sql_query(
+        "SELECT count(*) AS n FROM team_members WHERE team_id = $1 AND role = 'owner'",
+    )
+    .bind::<SqlUuid, _>(w.team_a)
+    .get_result::<Count>(&mut conn)
+    .unwrap()
+    .n;
+    assert!(
+        matches!(&left, Err(Error::Invalid { field, .. }) if field == "teams_keep_an_owner"),
+        "{left:?}"
+    );
+    assert_eq!(owners, 1);
+}
+
+#[derive(QueryableByName)]
+struct Unsafe {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    function: String,
+}
+
+/// Every SECURITY DEFINER function names `pg_temp` last in its pinned
+/// search_path, so that the caller's temporary tables never stand in for
+/// the owner's (a function added later without it fails here).
+#[test]
+fn every_security_definer_function_searches_pg_temp_last() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let unsafe_ones: Vec<String> = diesel::sql_query(
+        "SELECT p.oid::regprocedure::text AS function FROM pg_proc p
+          WHERE p.prosecdef AND p.pronamespace = 'public'::regnamespace
+            AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c
+                             WHERE c ~ '^search_path=.*, pg_temp$')
+          ORDER BY 1",
+    )
+    .load::<Unsafe>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|u| u.function)
+    .collect();
+    assert_eq!(unsafe_ones, Vec::<String>::new());
+    let definers = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_proc WHERE prosecdef AND pronamespace = 'public'::regnamespace",
+    )
+    .get_result::<Count>(&mut conn)
+    .unwrap()
+    .n;
+    assert!(definers >= 7, "{definers}");
+}
+
+/// libpq ends the user part of a URI at the first '@' or '/', so a '?' in
+/// the password is legal. The redaction split at the first '?' before
+/// looking for the '@', and printed such a password whole:
+/// `postgres://app:hun?ter2@h/db` came out as it went in.
+#[test]
+fn builder_debug_hides_a_password_with_a_question_mark() {
+    for (url, shown) in [
+        (
+            "postgres://app:hun?ter2@h/db",
+            "postgres://app:<redacted>@h/db",
+        ),
+        (
+            "postgresql://app:hunter2?x=1@h:5432/db?sslmode=require&password=hunter2",
+            "postgresql://app:<redacted>@h:5432/db?sslmode=require&password=<redacted>",
+        ),
+        ("postgres://app:hun?ter2@h", "postgres://app:<redacted>@h"),
+    ] {
+        let debug = format!("{:?}", Database::builder(url));
+        assert!(debug.contains(&format!("url: {shown:?}")), "{url}: {debug}");
+        assert!(!debug.contains("ter2"), "{debug}");
+    }
+}
+
+/// `"alice"@example.com` is the mailbox `alice@example.com` (RFC 5321: a
+/// quoted local part that needs no quoting is the same address), yet it
+/// was accepted as a second account next to it, and found by neither
+/// spelling's lookup of the other. Quoted local parts are now refused.
+#[test]
+fn a_quoted_local_part_is_not_a_second_account() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    conn.users()
+        .create(&NewUser::new("alice@example.com", "Alice"))
+        .unwrap();
+    for quoted in ["\"alice\"@example.com", "\"al\\ice\"@example.com"] {
+        let second = conn.users().create(&NewUser::new(quoted, "Mallory"));
+        assert!(
+            matches!(&second, Err(Error::Invalid { field, .. }) if field == "email"),
+            "{quoted}: {second:?}"
+        );
+    }
+    let n = diesel::sql_query("SELECT count(*) AS n FROM users")
+        .get_result::<Count>(&mut conn)
+        .unwrap()
+        .n;
+    assert_eq!(n, 1);
+}
