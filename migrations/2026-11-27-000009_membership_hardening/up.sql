@@ -61,6 +61,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path FROM CURRENT
 AS $$
 DECLARE
     invitee_email text;
+    invited_team uuid;
     redeemed record;
 BEGIN
     IF app_user_id() IS DISTINCT FROM invitee AND app_user_id() IS NOT NULL THEN
@@ -68,6 +69,13 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     SELECT u.email INTO invitee_email FROM users u WHERE u.id = invitee AND u.deleted_at IS NULL;
+    -- The team's lock before the invitation's row lock, in the order every
+    -- team change takes them (deleting a team holds the lock, then its
+    -- cascade locks the invitation rows): the other order could deadlock.
+    SELECT i.team_id INTO invited_team FROM team_invitations i WHERE i.token_hash = token_sha256;
+    IF FOUND THEN
+        PERFORM pg_advisory_xact_lock(hashtextextended('saas_db.team.' || invited_team, 0));
+    END IF;
     UPDATE team_invitations i SET accepted_at = now()
      WHERE i.token_hash = token_sha256 AND i.accepted_at IS NULL AND i.revoked_at IS NULL
        AND i.expires_at > now() AND i.email = invitee_email
@@ -82,7 +90,8 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    -- The team's lock, as every membership change takes it (src/sql.rs).
+    -- The team's lock, as every membership change takes it (src/sql.rs);
+    -- already held unless a manager moved the invitation meanwhile.
     PERFORM pg_advisory_xact_lock(hashtextextended('saas_db.team.' || redeemed.team_id, 0));
     INSERT INTO team_members (team_id, user_id, role)
     VALUES (redeemed.team_id, invitee, redeemed.role)

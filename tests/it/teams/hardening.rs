@@ -338,3 +338,42 @@ fn repeatable_read_cannot_remove_an_owner() {
     conn.build_transaction().serializable().run(demote).unwrap();
     assert_eq!(owners(&mut conn, w.team_a), 1);
 }
+
+/// Redeeming an invitation while its team is being deleted: the delete
+/// holds the team's lock and then locks the invitation rows (cascade); the
+/// redeeming function used to lock the invitation row first and then wait
+/// for the team's lock, a deadlock (one side failed with `Retryable`). It
+/// now takes the team's lock first, so it waits, then finds the invitation
+/// gone.
+#[test]
+fn redeeming_while_the_team_is_deleted_does_not_deadlock() {
+    use diesel::connection::SimpleConnection;
+    let w = world();
+    let mut deleter = w.db.conn().unwrap();
+    deleter.batch_execute("BEGIN").unwrap();
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('saas_db.team.' || $1, 0))")
+        .bind::<SqlUuid, _>(w.team_a)
+        .execute(&mut deleter)
+        .unwrap();
+    let (deleted, redeemed) = std::thread::scope(|s| {
+        let redeeming = s.spawn(|| w.db.conn().unwrap().teams().accept(&w.guest, &w.token));
+        let mut watcher = w.db.conn().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while super::count(
+            &mut watcher,
+            "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        ) == 0
+        {
+            assert!(std::time::Instant::now() < deadline, "accept never waited");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let deleted = diesel::sql_query("DELETE FROM teams WHERE id = $1")
+            .bind::<SqlUuid, _>(w.team_a)
+            .execute(&mut deleter)
+            .map_err(Error::from)
+            .and_then(|n| Ok((n, deleter.batch_execute("COMMIT")?)));
+        (deleted, redeeming.join().unwrap())
+    });
+    assert!(matches!(deleted, Ok((1, ()))), "{deleted:?}");
+    assert!(matches!(redeemed, Err(Error::InvalidToken)), "{redeemed:?}");
+}
