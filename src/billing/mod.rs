@@ -9,7 +9,7 @@ mod status;
 mod subscriptions;
 mod transfer;
 
-pub use payments::{CurrencyTotal, NewPayment, Payment, PaymentRepo};
+pub use payments::{CurrencyTotal, NewPayment, Payment, PaymentChanges, PaymentRepo};
 pub use plans::{NewPlan, Plan, PlanChanges, PlanRepo, AMOUNT_MAX_CENTS};
 pub use status::{is_live, LIVE, TRANSITIONS};
 pub use subscriptions::{ProviderSubscription, Subscription, SubscriptionRepo, SyncOutcome};

@@ -11,6 +11,7 @@ use crate::enums::PaymentStatus;
 use crate::error::{Error, Result};
 use crate::pagination::{self, Keyset, Order, Page, PageRequest};
 use crate::schema::payments;
+use crate::tx::versioned_update;
 use crate::validate;
 
 /// A payment.
@@ -37,6 +38,9 @@ pub struct Payment {
     pub description: Option<String>,
     /// Extra data (a JSON object).
     pub metadata: serde_json::Value,
+    /// Optimistic-lock version: [`PaymentRepo::update`] needs it; every
+    /// change (`mark_*`, `refund`, `update`, `transfer_user_data`) bumps it.
+    pub version: i32,
     /// Created at.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -63,6 +67,17 @@ pub struct NewPayment<'a> {
     pub description: Option<&'a str>,
     /// A JSON object.
     pub metadata: serde_json::Value,
+}
+
+/// Changes for [`PaymentRepo::update`]: the fields a person edits (money
+/// and status change only through `mark_*` and `refund`).
+#[derive(Debug, Clone, Default, PartialEq, AsChangeset)]
+#[diesel(table_name = payments)]
+pub struct PaymentChanges<'a> {
+    /// `Some(None)` clears it; up to 1,000 characters.
+    pub description: Option<Option<&'a str>>,
+    /// Replaces the whole object.
+    pub metadata: Option<serde_json::Value>,
 }
 
 /// Totals in one currency.
@@ -142,6 +157,36 @@ impl<'c> PaymentRepo<'c> {
             .ok_or(Error::NotFound { entity: "payment" })
     }
 
+    /// Edits the description or metadata if the payment is still at
+    /// `expected_version` (one `UPDATE .. WHERE id = $1 AND version = $2`).
+    ///
+    /// # Errors
+    /// [`Error::Stale`] when someone changed it since (an edit, a refund,
+    /// a settle); [`Error::NotFound`]; [`Error::Invalid`] naming
+    /// `description` or `metadata` for bad input, before the database.
+    pub fn update(
+        &mut self,
+        id: Uuid,
+        expected_version: i32,
+        changes: &PaymentChanges<'_>,
+    ) -> Result<Payment> {
+        if let Some(description) = changes.description {
+            validate::opt_text("description", description, 0, 1000)?;
+        }
+        if let Some(metadata) = &changes.metadata {
+            validate::json_object("metadata", metadata)?;
+        }
+        versioned_update!(self.conn,
+            table: payments,
+            target: payments::table,
+            entity: "payment",
+            id: id,
+            expected: expected_version,
+            set: changes,
+            returning: Payment,
+        )
+    }
+
     /// `pending` to `succeeded`.
     ///
     /// # Errors
@@ -164,7 +209,10 @@ impl<'c> PaymentRepo<'c> {
                 .find(id)
                 .filter(payments::status.eq(PaymentStatus::Pending)),
         )
-        .set(payments::status.eq(to))
+        .set((
+            payments::status.eq(to),
+            payments::version.eq(payments::version + 1),
+        ))
         .returning(Payment::as_returning())
         .get_result(self.conn)
         .optional()?;
@@ -204,6 +252,7 @@ impl<'c> PaymentRepo<'c> {
                 PaymentStatus::Refunded.into_sql::<crate::schema::sql_types::PaymentStatus>(),
             )
             .otherwise(payments::status)),
+            payments::version.eq(payments::version + 1),
         ))
         .returning(Payment::as_returning())
         .get_result(self.conn)

@@ -9,13 +9,24 @@ use crate::error::{Error, Result};
 use crate::schema::{payments, user_profiles, users};
 use crate::tx::run_transaction;
 
-/// What to move in [`PaymentRepo::transfer_user_data`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What to move in [`PaymentRepo::transfer_user_data`]. The default moves
+/// the payments and leaves the profile: `TransferOptions { profile: true,
+/// ..Default::default() }` moves both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransferOptions {
-    /// Move every payment.
+    /// Move every payment (default `true`).
     pub payments: bool,
-    /// Move the profile (replacing the target's).
+    /// Move the profile, replacing the target's (default `false`).
     pub profile: bool,
+}
+
+impl Default for TransferOptions {
+    fn default() -> Self {
+        TransferOptions {
+            payments: true,
+            profile: false,
+        }
+    }
 }
 
 /// What was moved.
@@ -28,10 +39,11 @@ pub struct TransferReport {
 }
 
 impl PaymentRepo<'_> {
-    /// Moves payments and, if asked, the profile from one user to another in
-    /// one transaction (a savepoint inside an open one). Both users are
-    /// locked first, in id order so two opposite transfers cannot deadlock,
-    /// and both get their version bumped. If either user is missing (or
+    /// Moves payments (by default) and, if asked, the profile from one user
+    /// to another in one transaction (a savepoint inside an open one). Both
+    /// users are locked first, in id order so two opposite transfers cannot
+    /// deadlock, and both get their version bumped, as does every moved
+    /// payment. If either user is missing (or
     /// soft-deleted), nothing changes.
     ///
     /// # Errors
@@ -68,7 +80,10 @@ impl PaymentRepo<'_> {
             }
             let payments_moved = if what.payments {
                 diesel::update(payments::table.filter(payments::user_id.eq(from)))
-                    .set(payments::user_id.eq(to))
+                    .set((
+                        payments::user_id.eq(to),
+                        payments::version.eq(payments::version + 1),
+                    ))
                     .execute(tx)?
             } else {
                 0

@@ -1,0 +1,3 @@
+ALTER TABLE payments
+    DROP CONSTRAINT payments_version_positive,
+    DROP COLUMN version;
