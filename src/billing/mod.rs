@@ -5,6 +5,7 @@
 pub mod analytics;
 mod payments;
 mod plans;
+mod provider_sync;
 mod status;
 mod subscriptions;
 mod transfer;
@@ -12,5 +13,6 @@ mod transfer;
 pub use payments::{CurrencyTotal, NewPayment, Payment, PaymentChanges, PaymentRepo};
 pub use plans::{NewPlan, Plan, PlanChanges, PlanRepo, AMOUNT_MAX_CENTS};
 pub use status::{is_live, LIVE, TRANSITIONS};
-pub use subscriptions::{ProviderSubscription, Subscription, SubscriptionRepo, SyncOutcome};
+pub use provider_sync::{ProviderSubscription, SyncOutcome};
+pub use subscriptions::{Subscription, SubscriptionRepo};
 pub use transfer::{TransferOptions, TransferReport};

@@ -2,9 +2,15 @@
 
 use crate::enums::SubscriptionStatus::{self, *};
 
-/// Every legal `(from, to)` status change made by this crate. Anything else
-/// is refused with `Error::Invalid` naming both ends. (`sync_from_provider`
-/// is exempt: the payment provider is the source of truth.)
+/// Every legal `(from, to)` status change, made by this crate or reported
+/// by the payment provider (`sync_from_provider`). Anything else is refused
+/// with `Error::Invalid` naming both ends. A write that keeps the status is
+/// not a status change (a renewal of an active subscription, a webhook
+/// updating the period).
+///
+/// The provider's own jumps are in it too: `incomplete` to `active` (the
+/// first payment went through) and `incomplete` to `canceled` (it never
+/// did: Stripe's `incomplete_expired`), `trialing` straight to `canceled`.
 pub const TRANSITIONS: &[(SubscriptionStatus, SubscriptionStatus)] = &[
     (Incomplete, Active),
     (Incomplete, Canceled),
@@ -28,6 +34,14 @@ pub(crate) fn sources_of(to: SubscriptionStatus) -> Vec<SubscriptionStatus> {
         .filter(|(_, t)| *t == to)
         .map(|(f, _)| *f)
         .collect()
+}
+
+/// The statuses a write may find a row in when it leaves it in `to`: the
+/// sources of `to` in [`TRANSITIONS`], and `to` itself (no status change).
+pub(crate) fn sources_or_same(to: SubscriptionStatus) -> Vec<SubscriptionStatus> {
+    let mut from = sources_of(to);
+    from.push(to);
+    from
 }
 
 /// The live statuses: a user has at most one subscription in them (the

@@ -5,18 +5,19 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use diesel::sql_types::{Bool, Interval, Nullable, Timestamptz};
+use diesel::sql_types::{Array, Bool, Interval, Nullable, Timestamptz};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::status::{sources_of, LIVE};
+use super::status::{sources_of, sources_or_same, LIVE};
 use crate::access::Actor;
 use crate::audit;
 use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Result};
+use crate::schema::sql_types::SubscriptionStatus as StatusSql;
 use crate::schema::subscriptions as subs;
-use crate::sql::{advisory_xact_lock, interval};
-use crate::tx::{run_transaction, versioned_update};
+use crate::sql::interval;
+use crate::tx::versioned_update;
 use crate::validate;
 
 /// A user's subscription to a plan.
@@ -55,42 +56,6 @@ pub struct Subscription {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The provider's view of a subscription, as a webhook delivers it.
-#[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset)]
-#[diesel(table_name = subs, treat_none_as_null = true)]
-pub struct ProviderSubscription<'a> {
-    /// The provider's subscription id: the idempotency key.
-    pub provider_subscription_id: &'a str,
-    /// The provider's customer id.
-    pub provider_customer_id: Option<&'a str>,
-    /// Subscriber.
-    pub user_id: Uuid,
-    /// Plan.
-    pub plan_id: Uuid,
-    /// Status as the provider reports it.
-    pub status: SubscriptionStatus,
-    /// Period start.
-    pub current_period_start: Option<DateTime<Utc>>,
-    /// Period end.
-    pub current_period_end: Option<DateTime<Utc>>,
-    /// Cancels at period end.
-    pub cancel_at_period_end: bool,
-    /// Canceled at.
-    pub canceled_at: Option<DateTime<Utc>>,
-    /// Trial end.
-    pub trial_ends_at: Option<DateTime<Utc>>,
-}
-
-/// What `sync_from_provider` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum SyncOutcome {
-    /// First time this provider subscription was seen.
-    Inserted,
-    /// Something changed and was written (version bumped).
-    Updated,
-    /// A replay: nothing changed, nothing was written.
-    Unchanged,
-}
 
 /// The RETURNING clause of the hand-written statements (every column, in
 /// `Subscription`'s order), as a literal so statements are `&'static str`.
@@ -107,7 +72,7 @@ macro_rules! returning_subscription {
 
 /// Subscriptions repository.
 pub struct SubscriptionRepo<'c> {
-    conn: &'c mut PgConnection,
+    pub(super) conn: &'c mut PgConnection,
     actor: Option<Uuid>,
 }
 
@@ -251,9 +216,11 @@ impl<'c> SubscriptionRepo<'c> {
     /// Starts the next period after a successful payment: the period moves
     /// forward by the plan's interval and the status becomes `active`; a
     /// subscription set to cancel at period end becomes `canceled` instead.
+    /// Only a live subscription renews, and only along
+    /// [`TRANSITIONS`](super::TRANSITIONS) (checked in the same statement).
     ///
     /// # Errors
-    /// [`Error::Invalid`] when it is not live; [`Error::NotFound`].
+    /// [`Error::Invalid`] naming `status` when it is not live; [`Error::NotFound`].
     pub fn renew(&mut self, id: Uuid) -> Result<Subscription> {
         let sql = concat!(
             "UPDATE subscriptions SET
@@ -269,11 +236,18 @@ impl<'c> SubscriptionRepo<'c> {
                                       ELSE subscriptions.trial_ends_at END,
                  version = subscriptions.version + 1
                FROM subscription_plans p
-              WHERE subscriptions.id = $1 AND p.id = subscriptions.plan_id AND subscriptions.status IN ('trialing', 'active', 'past_due')",
+              WHERE subscriptions.id = $1 AND p.id = subscriptions.plan_id
+                AND subscriptions.status = ANY($2)
+                -- the status it ends in must be reachable by the transition table
+                AND CASE WHEN subscriptions.cancel_at_period_end THEN subscriptions.status = ANY($4)
+                         ELSE subscriptions.status = ANY($3) END",
             returning_subscription!()
         );
         diesel::sql_query(sql)
             .bind::<diesel::sql_types::Uuid, _>(id)
+            .bind::<Array<StatusSql>, _>(LIVE.to_vec())
+            .bind::<Array<StatusSql>, _>(sources_or_same(SubscriptionStatus::Active))
+            .bind::<Array<StatusSql>, _>(sources_of(SubscriptionStatus::Canceled))
             .get_result(self.conn)
             .optional()?
             .map_or_else(|| Err(self.refusal(id, SubscriptionStatus::Active)), Ok)
@@ -328,7 +302,7 @@ impl<'c> SubscriptionRepo<'c> {
     }
 
     /// Why a conditional status change matched nothing.
-    fn refusal(&mut self, id: Uuid, to: SubscriptionStatus) -> Error {
+    pub(super) fn refusal(&mut self, id: Uuid, to: SubscriptionStatus) -> Error {
         match self.get(id) {
             Ok(current) => Error::invalid(
                 "status",
@@ -363,88 +337,4 @@ impl<'c> SubscriptionRepo<'c> {
             .load(self.conn)?)
     }
 
-    /// Applies a provider webhook: inserts the subscription the first time,
-    /// updates it when something differs, and writes nothing on a replay.
-    /// One statement (an upsert whose update only fires when a column
-    /// differs), so concurrent deliveries cannot create two rows.
-    ///
-    /// # Errors
-    /// [`Error::Invalid`] for a bad provider id or a time outside
-    /// [`validate::timestamp`]'s range; FK and unique errors as for `start`.
-    pub fn sync_from_provider(
-        &mut self,
-        incoming: &ProviderSubscription<'_>,
-    ) -> Result<(Subscription, SyncOutcome)> {
-        // Before the lock: its key carries the id, and a NUL in it would be
-        // a server encoding error.
-        validate::text(
-            "provider_subscription_id",
-            incoming.provider_subscription_id,
-            1,
-            255,
-        )?;
-        validate::opt_text(
-            "provider_customer_id",
-            incoming.provider_customer_id,
-            1,
-            255,
-        )?;
-        for (field, time) in [
-            ("current_period_start", incoming.current_period_start),
-            ("current_period_end", incoming.current_period_end),
-            ("canceled_at", incoming.canceled_at),
-            ("trial_ends_at", incoming.trial_ends_at),
-        ] {
-            time.map(|t| validate::timestamp(field, t)).transpose()?;
-        }
-        // Deliveries of one provider subscription take turns: otherwise a
-        // duplicate still being inserted trips the one-live-per-user index
-        // (which ON CONFLICT does not cover) instead of being seen as a replay.
-        run_transaction(self.conn, |tx| {
-            advisory_xact_lock(
-                tx,
-                &format!("saas_db.subscription.{}", incoming.provider_subscription_id),
-            )?;
-            SubscriptionRepo::new(tx).sync_locked(incoming)
-        })
-    }
-
-    fn sync_locked(
-        &mut self,
-        incoming: &ProviderSubscription<'_>,
-    ) -> Result<(Subscription, SyncOutcome)> {
-        let upsert = diesel::insert_into(subs::table)
-            .values((subs::id.eq(Uuid::now_v7()), incoming))
-            .on_conflict(subs::provider_subscription_id)
-            .do_update()
-            .set((incoming, subs::version.eq(subs::version + 1)));
-        // ON CONFLICT .. DO UPDATE .. WHERE: the update only fires when the
-        // delivery differs from what is stored.
-        let written: Option<(Subscription, i32)> = diesel::query_dsl::methods::FilterDsl::filter(
-            upsert,
-            diesel::dsl::sql::<Bool>(
-                "(subscriptions.provider_customer_id, subscriptions.user_id, subscriptions.plan_id, \
-                  subscriptions.status, subscriptions.current_period_start, subscriptions.current_period_end, \
-                  subscriptions.cancel_at_period_end, subscriptions.canceled_at, subscriptions.trial_ends_at) \
-                 IS DISTINCT FROM \
-                 (excluded.provider_customer_id, excluded.user_id, excluded.plan_id, excluded.status, \
-                  excluded.current_period_start, excluded.current_period_end, excluded.cancel_at_period_end, \
-                  excluded.canceled_at, excluded.trial_ends_at)",
-            ),
-        )
-        .returning((Subscription::as_returning(), subs::version))
-        .get_result(self.conn)
-        .optional()?;
-        match written {
-            Some((sub, 1)) => Ok((sub, SyncOutcome::Inserted)),
-            Some((sub, _)) => Ok((sub, SyncOutcome::Updated)),
-            None => {
-                let sub = subs::table
-                    .filter(subs::provider_subscription_id.eq(incoming.provider_subscription_id))
-                    .select(Subscription::as_select())
-                    .first(self.conn)?;
-                Ok((sub, SyncOutcome::Unchanged))
-            }
-        }
-    }
 }

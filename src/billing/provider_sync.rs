@@ -1,0 +1,158 @@
+//! Provider webhooks: [`SubscriptionRepo::sync_from_provider`] applies the
+//! payment provider's view of a subscription, idempotently and along the
+//! transition table.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::status::{sources_of, sources_or_same};
+use super::subscriptions::{Subscription, SubscriptionRepo};
+use crate::enums::SubscriptionStatus;
+use crate::error::{Error, Result};
+use crate::schema::subscriptions as subs;
+use crate::sql::advisory_xact_lock;
+use crate::tx::run_transaction;
+use crate::validate;
+
+/// The provider's view of a subscription, as a webhook delivers it.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset)]
+#[diesel(table_name = subs, treat_none_as_null = true)]
+pub struct ProviderSubscription<'a> {
+    /// The provider's subscription id: the idempotency key.
+    pub provider_subscription_id: &'a str,
+    /// The provider's customer id.
+    pub provider_customer_id: Option<&'a str>,
+    /// Subscriber.
+    pub user_id: Uuid,
+    /// Plan.
+    pub plan_id: Uuid,
+    /// Status as the provider reports it.
+    pub status: SubscriptionStatus,
+    /// Period start.
+    pub current_period_start: Option<DateTime<Utc>>,
+    /// Period end.
+    pub current_period_end: Option<DateTime<Utc>>,
+    /// Cancels at period end.
+    pub cancel_at_period_end: bool,
+    /// Canceled at.
+    pub canceled_at: Option<DateTime<Utc>>,
+    /// Trial end.
+    pub trial_ends_at: Option<DateTime<Utc>>,
+}
+
+/// What `sync_from_provider` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SyncOutcome {
+    /// First time this provider subscription was seen.
+    Inserted,
+    /// Something changed and was written (version bumped).
+    Updated,
+    /// A replay: nothing changed, nothing was written.
+    Unchanged,
+}
+
+impl SubscriptionRepo<'_> {
+    /// Applies a provider webhook: inserts the subscription the first time,
+    /// updates it when something differs, and writes nothing on a replay.
+    /// One statement (an upsert whose update only fires when a column
+    /// differs), so concurrent deliveries cannot create two rows. A first
+    /// delivery may carry any status; a later one changes the status only
+    /// along [`TRANSITIONS`](super::TRANSITIONS), checked in the same
+    /// statement, so a concurrent `cancel` or `renew` cannot be skipped.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `status` for a status change the table does
+    /// not allow (nothing is written), naming the field for a bad provider
+    /// id or a time outside [`validate::timestamp`]'s range; FK and unique
+    /// errors as for `start`.
+    pub fn sync_from_provider(
+        &mut self,
+        incoming: &ProviderSubscription<'_>,
+    ) -> Result<(Subscription, SyncOutcome)> {
+        // Before the lock: its key carries the id, and a NUL in it would be
+        // a server encoding error.
+        validate::text(
+            "provider_subscription_id",
+            incoming.provider_subscription_id,
+            1,
+            255,
+        )?;
+        validate::opt_text(
+            "provider_customer_id",
+            incoming.provider_customer_id,
+            1,
+            255,
+        )?;
+        for (field, time) in [
+            ("current_period_start", incoming.current_period_start),
+            ("current_period_end", incoming.current_period_end),
+            ("canceled_at", incoming.canceled_at),
+            ("trial_ends_at", incoming.trial_ends_at),
+        ] {
+            time.map(|t| validate::timestamp(field, t)).transpose()?;
+        }
+        // Deliveries of one provider subscription take turns: otherwise a
+        // duplicate still being inserted trips the one-live-per-user index
+        // (which ON CONFLICT does not cover) instead of being seen as a replay.
+        run_transaction(self.conn, |tx| {
+            advisory_xact_lock(
+                tx,
+                &format!("saas_db.subscription.{}", incoming.provider_subscription_id),
+            )?;
+            SubscriptionRepo::new(tx).sync_locked(incoming)
+        })
+    }
+
+    fn sync_locked(
+        &mut self,
+        incoming: &ProviderSubscription<'_>,
+    ) -> Result<(Subscription, SyncOutcome)> {
+        let upsert = diesel::insert_into(subs::table)
+            .values((subs::id.eq(Uuid::now_v7()), incoming))
+            .on_conflict(subs::provider_subscription_id)
+            .do_update()
+            .set((incoming, subs::version.eq(subs::version + 1)));
+        // ON CONFLICT .. DO UPDATE .. WHERE: the update only fires when the
+        // delivery differs from what is stored.
+        let written: Option<(Subscription, i32)> = diesel::query_dsl::methods::FilterDsl::filter(
+            upsert,
+            diesel::dsl::sql::<Bool>(
+                "(subscriptions.provider_customer_id, subscriptions.user_id, subscriptions.plan_id, \
+                  subscriptions.status, subscriptions.current_period_start, subscriptions.current_period_end, \
+                  subscriptions.cancel_at_period_end, subscriptions.canceled_at, subscriptions.trial_ends_at) \
+                 IS DISTINCT FROM \
+                 (excluded.provider_customer_id, excluded.user_id, excluded.plan_id, excluded.status, \
+                  excluded.current_period_start, excluded.current_period_end, excluded.cancel_at_period_end, \
+                  excluded.canceled_at, excluded.trial_ends_at)",
+            )
+            // ... and only along the transition table: the check is part of
+            // the statement, so a concurrent cancel or renew cannot slip in.
+            .and(subs::status.eq_any(sources_or_same(incoming.status))),
+        )
+        .returning((Subscription::as_returning(), subs::version))
+        .get_result(self.conn)
+        .optional()?;
+        match written {
+            Some((sub, 1)) => Ok((sub, SyncOutcome::Inserted)),
+            Some((sub, _)) => Ok((sub, SyncOutcome::Updated)),
+            None => {
+                let sub = subs::table
+                    .filter(subs::provider_subscription_id.eq(incoming.provider_subscription_id))
+                    .select(Subscription::as_select())
+                    .first(self.conn)?;
+                if sub.status != incoming.status
+                    && !sources_of(incoming.status).contains(&sub.status)
+                {
+                    return Err(Error::invalid(
+                        "status",
+                        format!("cannot go from {:?} to {:?}", sub.status, incoming.status),
+                    ));
+                }
+                Ok((sub, SyncOutcome::Unchanged))
+            }
+        }
+    }
+}
