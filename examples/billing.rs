@@ -150,12 +150,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let dash = analytics::user_dashboard(&mut conn, ada.id)?.ok_or("no dashboard")?;
     println!(
-        "\n   dashboard for {}: {:?} on {:?}, {} payments, {} net",
+        "\n   dashboard for {}: {:?} on {:?}, {} payments, net {:?}",
         dash.name,
         dash.subscription_status,
         dash.plan_name,
         dash.payment_count,
-        money(dash.net_paid_cents)
+        dash.net_paid
     );
     Ok(())
 }

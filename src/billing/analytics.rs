@@ -9,83 +9,18 @@ use diesel::dsl::exists;
 use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Date, Double, Integer, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Date, Double, Integer, Nullable, Text, Timestamptz};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::enums::{BillingInterval, PaymentStatus, SubscriptionStatus, Theme, UserRole};
+use crate::enums::{BillingInterval, PaymentStatus};
 use crate::error::{Error, Result};
 use crate::schema::{payments, sql_types, users};
 use crate::sql::{interval, now_tz};
 use crate::users::User;
 
-/// One user's dashboard row.
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
-pub struct UserDashboard {
-    /// User id.
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub user_id: Uuid,
-    /// Name.
-    #[diesel(sql_type = Text)]
-    pub name: String,
-    /// Email.
-    #[diesel(sql_type = Text)]
-    pub email: String,
-    /// Role.
-    #[diesel(sql_type = sql_types::UserRole)]
-    pub role: UserRole,
-    /// Profile theme (no profile: `None`).
-    #[diesel(sql_type = Nullable<sql_types::Theme>)]
-    pub theme: Option<Theme>,
-    /// Profile notification flag.
-    #[diesel(sql_type = Nullable<Bool>)]
-    pub email_notifications: Option<bool>,
-    /// Live subscription status.
-    #[diesel(sql_type = Nullable<sql_types::SubscriptionStatus>)]
-    pub subscription_status: Option<SubscriptionStatus>,
-    /// Live subscription's plan.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub plan_name: Option<String>,
-    /// Payments of any status.
-    #[diesel(sql_type = BigInt)]
-    pub payment_count: i64,
-    /// Net amount of succeeded payments in the plan's currency (or, without
-    /// a plan, in any currency; use `totals_per_currency` for mixed money).
-    #[diesel(sql_type = BigInt)]
-    pub net_paid_cents: i64,
-}
-
-/// The dashboard of one user (seed: getUserDashboardData).
-///
-/// Shape: **joins with aggregates**: `users` LEFT JOIN `user_profiles`,
-/// the live subscription and its plan, and the user's payments, grouped by
-/// the joined primary keys with `count(..)` and `sum(..) FILTER (..)`.
-///
-/// # Errors
-/// Database errors only; an unknown or deleted user is `Ok(None)`.
-pub fn user_dashboard(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<UserDashboard>> {
-    Ok(diesel::sql_query(
-        "SELECT u.id AS user_id, u.name, u.email, u.role,
-                pr.theme, pr.email_notifications,
-                s.status AS subscription_status, pl.name AS plan_name,
-                count(pay.id) AS payment_count,
-                coalesce(sum(pay.amount_cents - pay.refunded_cents)
-                         FILTER (WHERE pay.status IN ('succeeded', 'refunded')
-                                 AND (pl.currency IS NULL OR pay.currency = pl.currency)), 0)::bigint
-                    AS net_paid_cents
-           FROM users u
-           LEFT JOIN user_profiles pr ON pr.user_id = u.id
-           LEFT JOIN subscriptions s
-                  ON s.user_id = u.id AND s.status IN ('trialing', 'active', 'past_due')
-           LEFT JOIN subscription_plans pl ON pl.id = s.plan_id
-           LEFT JOIN payments pay ON pay.user_id = u.id
-          WHERE u.id = $1 AND u.deleted_at IS NULL
-          GROUP BY u.id, pr.user_id, s.id, pl.id",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(user_id)
-    .get_result(conn)
-    .optional()?)
-}
+mod dashboard;
+pub use dashboard::{user_dashboard, CurrencyNet, UserDashboard};
 
 /// Users with a succeeded payment in the last `days` days, most recently
 /// updated first (seed: getUsersWithRecentActivity).

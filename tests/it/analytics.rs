@@ -8,7 +8,8 @@ use chrono::{Datelike, Months, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 use saas_db::billing::analytics::{
-    self, Engagement, EngagementLevel, MonthlyRevenue, PlanMrr, TopCustomer, UserDashboard,
+    self, CurrencyNet, Engagement, EngagementLevel, MonthlyRevenue, PlanMrr, TopCustomer,
+    UserDashboard,
 };
 use saas_db::billing::{NewPlan, Plan};
 use saas_db::enums::{BillingInterval, SubscriptionStatus, Theme, UserRole};
@@ -102,6 +103,46 @@ impl Pay<'_> {
     }
 }
 
+fn usd(net_cents: i64) -> CurrencyNet {
+    CurrencyNet {
+        currency: "USD".into(),
+        net_cents,
+    }
+}
+
+/// Issue 13 item 6: without a live plan, `user_dashboard` used to return one
+/// `net_paid_cents` summed over every currency (here 1,000 USD + 5,000 JPY
+/// = 6,000 of nothing); now it returns one net per currency, with or
+/// without a plan.
+#[test]
+fn user_dashboard_keeps_each_currency_apart() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let ann = user(&mut conn, "ann@example.com", "Ann");
+    pay(ann.id, 1_000, "USD", "succeeded").days_ago(&mut conn, 3);
+    pay(ann.id, 5_500, "JPY", "succeeded")
+        .refunded(500)
+        .days_ago(&mut conn, 2);
+    pay(ann.id, 900, "EUR", "failed").days_ago(&mut conn, 1);
+    let expected = vec![
+        CurrencyNet {
+            currency: "JPY".into(),
+            net_cents: 5_000,
+        },
+        usd(1_000),
+    ];
+    let dash = analytics::user_dashboard(&mut conn, ann.id).unwrap().unwrap();
+    assert_eq!((dash.plan_name.as_deref(), dash.payment_count), (None, 3));
+    assert_eq!(dash.net_paid, expected);
+
+    // With a live USD plan the JPY money is still reported, on its own.
+    let pro = plan(&mut conn, "Pro", 2_900, "USD", BillingInterval::Month);
+    conn.subscriptions().start(ann.id, pro.id, None).unwrap();
+    let dash = analytics::user_dashboard(&mut conn, ann.id).unwrap().unwrap();
+    assert_eq!(dash.plan_name.as_deref(), Some("Pro"));
+    assert_eq!(dash.net_paid, expected);
+}
+
 fn is_invalid(err: &Error, name: &str) -> bool {
     matches!(err, Error::Invalid { field, .. } if field == name)
 }
@@ -155,7 +196,7 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
             subscription_status: Some(SubscriptionStatus::Active),
             plan_name: Some("Pro".into()),
             payment_count: 3,
-            net_paid_cents: 1_000 + 2_500 - 500,
+            net_paid: vec![usd(1_000 + 2_500 - 500)],
         }
     );
 
@@ -174,7 +215,7 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
             subscription_status: None,
             plan_name: None,
             payment_count: 0,
-            net_paid_cents: 0,
+            net_paid: vec![],
         }
     );
 
