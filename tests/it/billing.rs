@@ -2,6 +2,10 @@
 //! provider sync, payments (idempotent recording, settling, refunds under
 //! concurrency, keyset listing, totals) and moving data between users.
 
+mod checks;
+mod payment_versions;
+mod transitions;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
