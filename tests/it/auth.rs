@@ -3,6 +3,8 @@
 //! a control showing the naive redemption that is not), and sessions stop
 //! validating the moment their user is banned or deleted.
 
+mod token_issue_lock;
+
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
