@@ -1,5 +1,11 @@
-//! Plans, a subscription life cycle, payments with a webhook replay and a
-//! refund, and the analytics report.
+//! Every billing call: plans (create, list, archive, delete), a
+//! subscription's life (start, renew, change_plan, mark_past_due,
+//! reactivate, cancel, history), provider webhooks (`sync_from_provider`:
+//! insert, replay, a legal and an illegal status jump), payments (record with
+//! a webhook replay, mark_succeeded / mark_failed, refund, versioned update,
+//! list_for_user paged, totals_per_currency, transfer_user_data) and every
+//! analytics report (monthly_revenue, top_customers, mrr_by_plan,
+//! user_dashboard, engagement, users_with_recent_payments).
 //!
 //! ```sh
 //! cargo run --example billing     # throwaway PostgreSQL unless DATABASE_URL is set
@@ -9,10 +15,12 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
-use saas_db::billing::{analytics, NewPayment, NewPlan};
-use saas_db::enums::{BillingInterval, PaymentStatus};
+use saas_db::billing::{
+    analytics, NewPayment, NewPlan, PaymentChanges, ProviderSubscription, TransferOptions,
+};
+use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus};
 use saas_db::users::NewUser;
-use saas_db::{Database, Error, Repos};
+use saas_db::{Database, Error, PageRequest, Repos};
 use uuid::Uuid;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -83,6 +91,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "   cancel at period end: status {:?}, cancel_at_period_end {}",
         sub.status, sub.cancel_at_period_end
     );
+    let sub = conn.subscriptions().renew(sub.id)?;
+    println!("   period ended:       {:?}", sub.status);
+    let history = conn.subscriptions().history_for_user(ada.id)?;
+    println!("   history: {} subscription(s)", history.len());
+
+    println!("\n2b. provider webhooks (sync_from_provider)");
+    webhooks(&mut conn, pro.id)?;
 
     println!("\n3. payments");
     let pay = |user, cents, provider_id| NewPayment {
@@ -111,6 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(e @ Error::Invalid { .. }) => println!("   refund too large: {e}"),
         other => return Err(format!("expected Invalid, got {other:?}").into()),
     }
+    more_payments(&mut conn, ada.id)?;
 
     println!("\n4. analytics over seeded customers");
     seed_customers(&mut conn, &[starter.id, pro.id, pro_yearly.id])?;
@@ -157,6 +173,132 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dash.payment_count,
         dash.net_paid
     );
+    println!("\n   engagement (first 3):");
+    for e in analytics::engagement(&mut conn, None)?.iter().take(3) {
+        println!(
+            "   {:<10} {:>3} payments, level {:?}",
+            e.name, e.payment_count, e.level
+        );
+    }
+    let recent = analytics::users_with_recent_payments(&mut conn, 30)?;
+    println!("   users who paid in the last 30 days: {}", recent.len());
+
+    println!("\n5. retiring plans");
+    let archived = conn.plans().archive(pro_yearly.id)?;
+    println!(
+        "   archived {:?}: active {}, {} plans still listed",
+        archived.name,
+        archived.is_active,
+        conn.plans().list_active()?.len()
+    );
+    match conn.plans().delete(starter.id) {
+        Err(e @ Error::ForeignKey { .. }) => println!("   deleting Starter: {e}"),
+        other => return Err(format!("expected ForeignKey, got {other:?}").into()),
+    }
+    let unused = conn
+        .plans()
+        .create(&plan("Unused", 100, BillingInterval::Month, 9))?;
+    conn.plans().delete(unused.id)?;
+    println!("   deleted the unused plan");
+    Ok(())
+}
+
+/// A provider subscription arrives, is delivered again, moves on, and a
+/// jump the transition table does not allow is refused.
+fn webhooks(conn: &mut PgConnection, plan_id: Uuid) -> Result<(), Box<dyn std::error::Error>> {
+    let grace = conn
+        .users()
+        .create(&NewUser::new("grace@example.com", "Grace"))?;
+    let delivery = |status| ProviderSubscription {
+        provider_subscription_id: "sub_grace",
+        provider_customer_id: Some("cus_grace"),
+        user_id: grace.id,
+        plan_id,
+        status,
+        current_period_start: None,
+        current_period_end: None,
+        cancel_at_period_end: false,
+        canceled_at: None,
+        trial_ends_at: None,
+    };
+    for status in [
+        SubscriptionStatus::Incomplete,
+        SubscriptionStatus::Incomplete,
+        SubscriptionStatus::Active,
+    ] {
+        let (sub, outcome) = conn.subscriptions().sync_from_provider(&delivery(status))?;
+        println!("   delivered {status:?}: {outcome:?}, now {:?}", sub.status);
+    }
+    match conn
+        .subscriptions()
+        .sync_from_provider(&delivery(SubscriptionStatus::Incomplete))
+    {
+        Err(e @ Error::Invalid { .. }) => println!("   delivered Incomplete again: {e}"),
+        other => return Err(format!("expected Invalid, got {other:?}").into()),
+    }
+    Ok(())
+}
+
+/// Settling, a versioned edit, paging, totals and a transfer.
+fn more_payments(conn: &mut PgConnection, ada: Uuid) -> Result<(), Box<dyn std::error::Error>> {
+    let pending = |cents, currency| NewPayment {
+        user_id: ada,
+        subscription_id: None,
+        amount_cents: cents,
+        currency,
+        status: PaymentStatus::Pending,
+        provider_payment_id: None,
+        description: None,
+        metadata: serde_json::json!({}),
+    };
+    let (eur, _) = conn.payments().record(&pending(1500, "EUR"))?;
+    let eur = conn.payments().mark_succeeded(eur.id)?;
+    let (declined, _) = conn.payments().record(&pending(2900, "USD"))?;
+    let declined = conn.payments().mark_failed(declined.id)?;
+    println!(
+        "   settled: EUR {:?} (version {}), USD {:?}",
+        eur.status, eur.version, declined.status
+    );
+    let note = PaymentChanges {
+        description: Some(Some("Pro, monthly (EU)")),
+        ..Default::default()
+    };
+    let edited = conn.payments().update(eur.id, eur.version, &note)?;
+    match conn.payments().update(eur.id, eur.version, &note) {
+        Err(e @ Error::Stale { .. }) => println!("   edit at version {}: {e}", eur.version),
+        other => return Err(format!("expected Stale, got {other:?}").into()),
+    }
+    println!("   edited: version {}", edited.version);
+    let mut page = conn.payments().list_for_user(ada, PageRequest::first(2))?;
+    for n in 1..=10 {
+        println!("   page {n}: {} payment(s)", page.items.len());
+        match page.next_cursor() {
+            Some(cursor) => {
+                page = conn
+                    .payments()
+                    .list_for_user(ada, PageRequest::after(cursor, 2))?
+            }
+            None => break,
+        }
+    }
+    for t in conn.payments().totals_per_currency(Some(ada))? {
+        println!(
+            "   {}: {} payments, net {}",
+            t.currency, t.payments, t.net_cents
+        );
+    }
+    let new_account = conn
+        .users()
+        .create(&NewUser::new("ada.lovelace@example.com", "Ada"))?;
+    let moved = conn
+        .payments()
+        .transfer_user_data(ada, new_account.id, TransferOptions::default())?;
+    println!(
+        "   moved to Ada's new account: {} payments, profile {}",
+        moved.payments_moved, moved.profile_moved
+    );
+    conn.payments()
+        .transfer_user_data(new_account.id, ada, TransferOptions::default())?;
     Ok(())
 }
 
