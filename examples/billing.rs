@@ -167,11 +167,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dash = analytics::user_dashboard(&mut conn, ada.id)?.ok_or("no dashboard")?;
     println!(
         "\n   dashboard for {}: {:?} on {:?}, {} payments, net {:?}",
-        dash.name,
-        dash.subscription_status,
-        dash.plan_name,
-        dash.payment_count,
-        dash.net_paid
+        dash.name, dash.subscription_status, dash.plan_name, dash.payment_count, dash.net_paid
     );
     println!("\n   engagement (first 3):");
     for e in analytics::engagement(&mut conn, None)?.iter().take(3) {
@@ -290,9 +286,9 @@ fn more_payments(conn: &mut PgConnection, ada: Uuid) -> Result<(), Box<dyn std::
     let new_account = conn
         .users()
         .create(&NewUser::new("ada.lovelace@example.com", "Ada"))?;
-    let moved = conn
-        .payments()
-        .transfer_user_data(ada, new_account.id, TransferOptions::default())?;
+    let moved =
+        conn.payments()
+            .transfer_user_data(ada, new_account.id, TransferOptions::default())?;
     println!(
         "   moved to Ada's new account: {} payments, profile {}",
         moved.payments_moved, moved.profile_moved

@@ -12,7 +12,7 @@ mod transfer;
 
 pub use payments::{CurrencyTotal, NewPayment, Payment, PaymentChanges, PaymentRepo};
 pub use plans::{NewPlan, Plan, PlanChanges, PlanRepo, AMOUNT_MAX_CENTS};
-pub use status::{is_live, LIVE, TRANSITIONS};
 pub use provider_sync::{ProviderSubscription, SyncOutcome};
+pub use status::{is_live, LIVE, TRANSITIONS};
 pub use subscriptions::{Subscription, SubscriptionRepo};
 pub use transfer::{TransferOptions, TransferReport};

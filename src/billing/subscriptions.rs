@@ -56,7 +56,6 @@ pub struct Subscription {
     pub updated_at: DateTime<Utc>,
 }
 
-
 /// The RETURNING clause of the hand-written statements (every column, in
 /// `Subscription`'s order), as a literal so statements are `&'static str`.
 macro_rules! returning_subscription {
@@ -336,5 +335,4 @@ impl<'c> SubscriptionRepo<'c> {
             .select(Subscription::as_select())
             .load(self.conn)?)
     }
-
 }

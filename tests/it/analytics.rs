@@ -131,14 +131,18 @@ fn user_dashboard_keeps_each_currency_apart() {
         },
         usd(1_000),
     ];
-    let dash = analytics::user_dashboard(&mut conn, ann.id).unwrap().unwrap();
+    let dash = analytics::user_dashboard(&mut conn, ann.id)
+        .unwrap()
+        .unwrap();
     assert_eq!((dash.plan_name.as_deref(), dash.payment_count), (None, 3));
     assert_eq!(dash.net_paid, expected);
 
     // With a live USD plan the JPY money is still reported, on its own.
     let pro = plan(&mut conn, "Pro", 2_900, "USD", BillingInterval::Month);
     conn.subscriptions().start(ann.id, pro.id, None).unwrap();
-    let dash = analytics::user_dashboard(&mut conn, ann.id).unwrap().unwrap();
+    let dash = analytics::user_dashboard(&mut conn, ann.id)
+        .unwrap()
+        .unwrap();
     assert_eq!(dash.plan_name.as_deref(), Some("Pro"));
     assert_eq!(dash.net_paid, expected);
 }

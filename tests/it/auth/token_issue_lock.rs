@@ -74,7 +74,11 @@ fn eight_concurrent_issues_leave_exactly_one_live_token() {
     insert_token(&mut other, bob.id);
     conn.batch_execute("COMMIT").unwrap();
     other.batch_execute("COMMIT").unwrap();
-    assert_eq!(live_tokens(&mut conn, bob.id), 2, "control: no lock, two live tokens");
+    assert_eq!(
+        live_tokens(&mut conn, bob.id),
+        2,
+        "control: no lock, two live tokens"
+    );
 
     let ada = new_user(&mut conn, "ada@example.com");
     for round in 0..5 {
@@ -85,7 +89,10 @@ fn eight_concurrent_issues_leave_exactly_one_live_token() {
                 .issue(TokenKind::PasswordReset, &ada.email, Some(ada.id), HOUR)
                 .map(|(t, _)| t.id)
         });
-        assert!(issued.iter().all(Result::is_ok), "round {round}: {issued:?}");
+        assert!(
+            issued.iter().all(Result::is_ok),
+            "round {round}: {issued:?}"
+        );
         assert_eq!(live_tokens(&mut conn, ada.id), 1, "round {round}");
     }
 }

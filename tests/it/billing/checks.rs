@@ -45,25 +45,93 @@ fn billing_checks_refuse_hand_written_sql() {
 
     let checks: &[(&str, Uuid, &str)] = &[
         // payments
-        ("UPDATE payments SET refunded_cents = amount_cents + 1 WHERE id = $1", payment.id, "payments_refund_within_amount"),
-        ("UPDATE payments SET refunded_cents = -1 WHERE id = $1", payment.id, "payments_refund_within_amount"),
-        ("UPDATE payments SET amount_cents = -1, refunded_cents = -1 WHERE id = $1", payment.id, "payments_amount_nonnegative"),
-        ("UPDATE payments SET currency = 'usd' WHERE id = $1", payment.id, "payments_currency_format"),
-        ("UPDATE payments SET description = repeat('x', 1001) WHERE id = $1", payment.id, "payments_description_length"),
-        ("UPDATE payments SET metadata = '[]' WHERE id = $1", payment.id, "payments_metadata_object"),
-        ("UPDATE payments SET version = 0 WHERE id = $1", payment.id, "payments_version_positive"),
+        (
+            "UPDATE payments SET refunded_cents = amount_cents + 1 WHERE id = $1",
+            payment.id,
+            "payments_refund_within_amount",
+        ),
+        (
+            "UPDATE payments SET refunded_cents = -1 WHERE id = $1",
+            payment.id,
+            "payments_refund_within_amount",
+        ),
+        (
+            "UPDATE payments SET amount_cents = -1, refunded_cents = -1 WHERE id = $1",
+            payment.id,
+            "payments_amount_nonnegative",
+        ),
+        (
+            "UPDATE payments SET currency = 'usd' WHERE id = $1",
+            payment.id,
+            "payments_currency_format",
+        ),
+        (
+            "UPDATE payments SET description = repeat('x', 1001) WHERE id = $1",
+            payment.id,
+            "payments_description_length",
+        ),
+        (
+            "UPDATE payments SET metadata = '[]' WHERE id = $1",
+            payment.id,
+            "payments_metadata_object",
+        ),
+        (
+            "UPDATE payments SET version = 0 WHERE id = $1",
+            payment.id,
+            "payments_version_positive",
+        ),
         // subscriptions
-        ("UPDATE subscriptions SET current_period_end = current_period_start WHERE id = $1", sub.id, "subscriptions_period_order"),
-        ("UPDATE subscriptions SET status = 'canceled', canceled_at = NULL WHERE id = $1", sub.id, "subscriptions_canceled_has_timestamp"),
-        ("UPDATE subscriptions SET status = 'trialing', trial_ends_at = NULL WHERE id = $1", sub.id, "subscriptions_trialing_has_end"),
-        ("UPDATE subscriptions SET version = 0 WHERE id = $1", sub.id, "subscriptions_version_positive"),
+        (
+            "UPDATE subscriptions SET current_period_end = current_period_start WHERE id = $1",
+            sub.id,
+            "subscriptions_period_order",
+        ),
+        (
+            "UPDATE subscriptions SET status = 'canceled', canceled_at = NULL WHERE id = $1",
+            sub.id,
+            "subscriptions_canceled_has_timestamp",
+        ),
+        (
+            "UPDATE subscriptions SET status = 'trialing', trial_ends_at = NULL WHERE id = $1",
+            sub.id,
+            "subscriptions_trialing_has_end",
+        ),
+        (
+            "UPDATE subscriptions SET version = 0 WHERE id = $1",
+            sub.id,
+            "subscriptions_version_positive",
+        ),
         // plans
-        ("UPDATE subscription_plans SET name = '' WHERE id = $1", pro.id, "subscription_plans_name_length"),
-        ("UPDATE subscription_plans SET description = repeat('x', 2001) WHERE id = $1", pro.id, "subscription_plans_description_length"),
-        ("UPDATE subscription_plans SET price_cents = -1 WHERE id = $1", pro.id, "subscription_plans_price_nonnegative"),
-        ("UPDATE subscription_plans SET currency = 'US' WHERE id = $1", pro.id, "subscription_plans_currency_format"),
-        ("UPDATE subscription_plans SET features = ARRAY['a', NULL] WHERE id = $1", pro.id, "subscription_plans_features_no_nulls"),
-        ("UPDATE subscription_plans SET version = 0 WHERE id = $1", pro.id, "subscription_plans_version_positive"),
+        (
+            "UPDATE subscription_plans SET name = '' WHERE id = $1",
+            pro.id,
+            "subscription_plans_name_length",
+        ),
+        (
+            "UPDATE subscription_plans SET description = repeat('x', 2001) WHERE id = $1",
+            pro.id,
+            "subscription_plans_description_length",
+        ),
+        (
+            "UPDATE subscription_plans SET price_cents = -1 WHERE id = $1",
+            pro.id,
+            "subscription_plans_price_nonnegative",
+        ),
+        (
+            "UPDATE subscription_plans SET currency = 'US' WHERE id = $1",
+            pro.id,
+            "subscription_plans_currency_format",
+        ),
+        (
+            "UPDATE subscription_plans SET features = ARRAY['a', NULL] WHERE id = $1",
+            pro.id,
+            "subscription_plans_features_no_nulls",
+        ),
+        (
+            "UPDATE subscription_plans SET version = 0 WHERE id = $1",
+            pro.id,
+            "subscription_plans_version_positive",
+        ),
     ];
     for (sql, id, constraint) in checks {
         let err = refused(&mut conn, sql, *id);
@@ -130,7 +198,13 @@ fn billing_updated_at_triggers_fire_for_hand_written_updates() {
             .unwrap()
             .now
         };
-        assert!(!stamp(&mut conn, column), "{table}: a no-op update stamped it");
-        assert!(stamp(&mut conn, "'changed'"), "{table}: a change did not stamp it");
+        assert!(
+            !stamp(&mut conn, column),
+            "{table}: a no-op update stamped it"
+        );
+        assert!(
+            stamp(&mut conn, "'changed'"),
+            "{table}: a change did not stamp it"
+        );
     }
 }

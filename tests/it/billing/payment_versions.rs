@@ -33,7 +33,10 @@ fn every_payment_change_bumps_its_version() {
         ..Default::default()
     };
     let p = conn.payments().update(p.id, 3, &note).unwrap();
-    assert_eq!((p.version, p.description.as_deref()), (4, Some("Pro, monthly")));
+    assert_eq!(
+        (p.version, p.description.as_deref()),
+        (4, Some("Pro, monthly"))
+    );
     conn.payments()
         .transfer_user_data(ann, bob, TransferOptions::default())
         .unwrap();
@@ -53,7 +56,10 @@ fn every_payment_change_bumps_its_version() {
         .payments()
         .update(uuid::Uuid::now_v7(), 1, &note)
         .unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "payment" }), "{err:?}");
+    assert!(
+        matches!(err, Error::NotFound { entity: "payment" }),
+        "{err:?}"
+    );
     // Bad input is refused before the database; the connection stays usable.
     let long = "x".repeat(1_001);
     let err = conn
@@ -101,40 +107,81 @@ fn concurrent_payment_editors_cannot_lose_an_update() {
     };
 
     // Control: both read version 1, both write unconditionally.
-    let (a, b) = (conn.payments().get(p.id).unwrap(), conn.payments().get(p.id).unwrap());
+    let (a, b) = (
+        conn.payments().get(p.id).unwrap(),
+        conn.payments().get(p.id).unwrap(),
+    );
     for (seen, key) in [(&a, "a"), (&b, "b")] {
         diesel::update(saas_db::schema::payments::table.find(p.id))
             .set(saas_db::schema::payments::metadata.eq(with_key(&seen.metadata, key)))
             .execute(&mut conn)
             .unwrap();
     }
-    assert_eq!(conn.payments().get(p.id).unwrap().metadata, json!({"b": true}), "control: a's key is lost");
+    assert_eq!(
+        conn.payments().get(p.id).unwrap().metadata,
+        json!({"b": true}),
+        "control: a's key is lost"
+    );
 
     // Versioned: the second editor is told.
     let version = conn.payments().get(p.id).unwrap().version;
     let p = conn
         .payments()
-        .update(p.id, version, &PaymentChanges {
-            metadata: Some(json!({})),
-            ..Default::default()
-        })
+        .update(
+            p.id,
+            version,
+            &PaymentChanges {
+                metadata: Some(json!({})),
+                ..Default::default()
+            },
+        )
         .unwrap();
     let (a, b) = (p.clone(), p.clone());
     let meta_a = with_key(&a.metadata, "a");
     conn.payments()
-        .update(p.id, a.version, &PaymentChanges { metadata: Some(meta_a), ..Default::default() })
+        .update(
+            p.id,
+            a.version,
+            &PaymentChanges {
+                metadata: Some(meta_a),
+                ..Default::default()
+            },
+        )
         .unwrap();
     let meta_b = with_key(&b.metadata, "b");
     let err = conn
         .payments()
-        .update(p.id, b.version, &PaymentChanges { metadata: Some(meta_b), ..Default::default() })
+        .update(
+            p.id,
+            b.version,
+            &PaymentChanges {
+                metadata: Some(meta_b),
+                ..Default::default()
+            },
+        )
         .unwrap_err();
-    assert!(matches!(err, Error::Stale { entity: "payment", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::Stale {
+                entity: "payment",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let fresh = conn.payments().get(p.id).unwrap();
     let meta_b = with_key(&fresh.metadata, "b");
     let done = conn
         .payments()
-        .update(p.id, fresh.version, &PaymentChanges { metadata: Some(meta_b), ..Default::default() })
+        .update(
+            p.id,
+            fresh.version,
+            &PaymentChanges {
+                metadata: Some(meta_b),
+                ..Default::default()
+            },
+        )
         .unwrap();
     assert_eq!(done.metadata, json!({"a": true, "b": true}));
 
@@ -144,7 +191,10 @@ fn concurrent_payment_editors_cannot_lose_an_update() {
         for attempt in 1..=50 {
             let seen = c.payments().get(p.id).unwrap();
             let meta = with_key(&seen.metadata, &format!("t{i}"));
-            let changes = PaymentChanges { metadata: Some(meta), ..Default::default() };
+            let changes = PaymentChanges {
+                metadata: Some(meta),
+                ..Default::default()
+            };
             match c.payments().update(p.id, seen.version, &changes) {
                 Ok(_) => return attempt,
                 Err(Error::Stale { .. }) => continue,

@@ -63,7 +63,11 @@ fn illegal(changes: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn delivery(user_id: Uuid, plan_id: Uuid, status: SubscriptionStatus) -> ProviderSubscription<'static> {
+fn delivery(
+    user_id: Uuid,
+    plan_id: Uuid,
+    status: SubscriptionStatus,
+) -> ProviderSubscription<'static> {
     let t0 = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap();
     ProviderSubscription {
         provider_subscription_id: "sub_transitions",
@@ -213,8 +217,15 @@ const OPS: [Op; 8] = [
     |c, _, u, p| sync(c, u, p, SubscriptionStatus::Unpaid),
 ];
 
-fn sync(c: &mut PgConnection, u: Uuid, p: Uuid, status: SubscriptionStatus) -> saas_db::Result<Subscription> {
-    Ok(c.subscriptions().sync_from_provider(&delivery(u, p, status))?.0)
+fn sync(
+    c: &mut PgConnection,
+    u: Uuid,
+    p: Uuid,
+    status: SubscriptionStatus,
+) -> saas_db::Result<Subscription> {
+    Ok(c.subscriptions()
+        .sync_from_provider(&delivery(u, p, status))?
+        .0)
 }
 
 /// Guarantee: threads racing cancel / renew / mark_* / reactivate /
@@ -270,5 +281,8 @@ fn racing_status_changes_cannot_skip_the_table() {
         let changes = take_changes(&mut conn);
         assert_eq!(illegal(&changes), vec![], "round {round}: {changes:?}");
     }
-    assert!(written > 0 && refused > 0, "{written} written, {refused} refused");
+    assert!(
+        written > 0 && refused > 0,
+        "{written} written, {refused} refused"
+    );
 }
