@@ -13,6 +13,7 @@ mod billing;
 mod bulk;
 mod catalog;
 mod content;
+mod cursor_scope;
 mod database;
 mod embedded;
 mod faults;
