@@ -5,6 +5,7 @@ mod listings;
 mod loading;
 mod posts;
 mod search;
+mod slugs;
 mod tags;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
