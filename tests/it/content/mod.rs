@@ -1,6 +1,7 @@
 //! Content: posts, listings, search, tags and categories, and loading pages
 //! without N+1 queries. Shared fixtures live here.
 
+mod checks;
 mod listings;
 mod loading;
 mod posts;
