@@ -20,6 +20,7 @@ mod faults;
 mod identity;
 mod input;
 mod migrations;
+mod no_offset;
 mod ops;
 mod optimistic_locking;
 mod pagination;
