@@ -4,6 +4,7 @@
 mod checks;
 mod listings;
 mod loading;
+mod plans;
 mod posts;
 mod search;
 mod slugs;
