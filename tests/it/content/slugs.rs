@@ -40,7 +40,7 @@ fn long_titles_are_cut_after_the_last_whole_word() {
         let word: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
         let title = vec![word.as_str(); 280 / (len + 1)].join(" ");
         let slug = draft(&mut conn, a, &title, "").slug;
-        let expected = whole_words(std::iter::repeat(word.clone()).take(300), 180);
+        let expected = whole_words(std::iter::repeat_n(word.clone(), 300), 180);
         assert_eq!(slug, expected, "{len}-letter words");
         assert!(slug.len() <= 180 && slug.len() > 180 - len - 1, "{slug}");
     }
