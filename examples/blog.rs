@@ -1,17 +1,22 @@
 //! A small blog: posts with derived slugs (and a colliding title), publishing,
 //! tags that are one tag whatever their case, view counts, newest-first
 //! listings page by page, web-style search that accepts any input, a tag
-//! page, popular tags, and an author's overview.
+//! page, popular tags, an author's overview, the listings by author, by
+//! category and featured (and a cursor refused by another author's
+//! listing), and a post taken through unpublish, publish, archive and soft
+//! delete. Not shown: `categories().delete`, `tags().create` / `list`,
+//! `PostRepo::details` and `published_cursor`, `prev_cursor` paging.
 //!
 //! ```sh
 //! cargo run --example blog     # throwaway PostgreSQL unless DATABASE_URL is set
 //! ```
 
+use diesel::PgConnection;
 use saas_db::billing::NewPlan;
 use saas_db::content::{NewCategory, NewPost, PostChanges, PostDetails};
 use saas_db::enums::BillingInterval;
 use saas_db::users::NewUser;
-use saas_db::{Database, PageRequest, Repos};
+use saas_db::{Database, Error, PageRequest, Repos};
 
 /// A post of the example: title, category (index into the categories),
 /// tags, views, published or left a draft.
@@ -240,7 +245,108 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let views: i64 = overview.latest_posts.iter().map(|p| p.view_count).sum();
     println!("   total views: {views}");
+
+    println!("\n8. a second author; listings by author, by category, featured");
+    let ada = conn
+        .users()
+        .create(&NewUser::new("ada@example.com", "Ada Lovelace"))?;
+    let notes = conn.posts().create(&NewPost {
+        author_id: ada.id,
+        title: "Notes on the Analytical Engine",
+        content: "The engine weaves algebraic patterns as the loom weaves flowers.",
+        excerpt: None,
+        category_id: Some(categories[0].id),
+        featured: true,
+    })?;
+    conn.posts().publish(notes.id)?;
+    for (who, id) in [("grace", author.id), ("ada", ada.id)] {
+        let page = conn.posts().by_author(id, PageRequest::first(10))?;
+        println!(
+            "   {:<26} {}",
+            format!("by_author({who})"),
+            titles(&page.items)
+        );
+    }
+    for c in &categories {
+        let page = conn.posts().by_category(c.id, PageRequest::first(10))?;
+        let label = format!("by_category({})", c.name);
+        println!("   {label:<26} {}", titles(&page.items));
+    }
+    let featured = conn.posts().featured(PageRequest::first(10))?;
+    println!("   {:<26} {}", "featured", titles(&featured.items));
+    // A cursor belongs to its listing and its parameters: Grace's cursor
+    // does not page through Ada's posts.
+    let graces = conn.posts().by_author(author.id, PageRequest::first(1))?;
+    let cursor = graces
+        .next_cursor()
+        .ok_or("expected more of Grace's posts")?;
+    match conn
+        .posts()
+        .by_author(ada.id, PageRequest::after(cursor, 10))
+    {
+        Err(e @ Error::InvalidCursor { .. }) => println!("   Grace's cursor in Ada's listing: {e}"),
+        other => return Err(format!("a foreign cursor was accepted: {other:?}").into()),
+    }
+
+    println!("\n9. the life of a post: unpublish, publish, archive, soft delete");
+    let id = ids[2];
+    println!("   {:<10} {}", "now", state(&mut conn, id)?);
+    conn.posts().unpublish(id)?;
+    println!("   {:<10} {}", "unpublish", state(&mut conn, id)?);
+    conn.posts().publish(id)?; // published_at is kept from the first time
+    println!("   {:<10} {}", "publish", state(&mut conn, id)?);
+    conn.posts().archive(id)?;
+    println!("   {:<10} {}", "archive", state(&mut conn, id)?);
+    conn.posts().soft_delete(id)?;
+    println!("   {:<10} {}", "soft del.", state(&mut conn, id)?);
     Ok(())
+}
+
+/// Where a post shows: its status, whether `published` lists it, and
+/// whether `get` / `get_by_slug` still find it.
+fn state(conn: &mut PgConnection, id: uuid::Uuid) -> Result<String, saas_db::Error> {
+    let listed = conn
+        .posts()
+        .published(PageRequest::first(100))?
+        .items
+        .iter()
+        .any(|p| p.id == id);
+    Ok(match conn.posts().get(id) {
+        Ok(post) => {
+            let by_slug = conn.posts().get_by_slug(&post.slug).is_ok();
+            format!(
+                "{:<9} listed: {:<3} get: found  get_by_slug: {}  published_at: {}",
+                format!("{:?}", post.status).to_lowercase(),
+                yes(listed),
+                if by_slug { "found" } else { "not found" },
+                post.published_at
+                    .map_or("-".into(), |t| t.format("%H:%M:%S").to_string())
+            )
+        }
+        Err(Error::NotFound { .. }) => format!(
+            "{:<9} listed: {:<3} get: NotFound (hidden from every call)",
+            "deleted",
+            yes(listed)
+        ),
+        Err(e) => return Err(e),
+    })
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// Post titles, comma-separated.
+fn titles(posts: &[saas_db::content::Post]) -> String {
+    posts
+        .iter()
+        .map(|p| p.title.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Tag names, comma-separated.

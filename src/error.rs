@@ -70,8 +70,9 @@ pub enum Error {
     /// deliberately not said.
     #[error("invalid or expired token")]
     InvalidToken,
-    /// A pagination cursor that is malformed, truncated, tampered with or
-    /// from another listing.
+    /// A pagination cursor that is malformed, truncated, tampered with, or
+    /// from another listing (or the same listing called with other
+    /// parameters).
     #[error("invalid cursor: {reason}")]
     InvalidCursor {
         /// What is wrong with it.

@@ -4,204 +4,35 @@
 //!
 //! A cursor carries the sort key and the id of the row it points at (the id
 //! breaks ties between rows with the same sort key), the listing it belongs
-//! to, and a checksum. It is base64url text, safe in a URL. A truncated,
-//! altered or foreign cursor (one from another listing) is
+//! to with the parameters it was called with, and a checksum. It is
+//! base64url text, safe in a URL. A truncated, altered or foreign cursor
+//! (one from another listing, or from the same listing called with other
+//! parameters: another author, role, search text, ...) is
 //! [`Error::InvalidCursor`], never a panic and never a wrong page. Cursors are
 //! integrity-checked, not encrypted or signed: they carry no authority, every
 //! listing applies its own filters, so a hand-made cursor can only choose
 //! where a listing the caller may read starts.
 
-use std::fmt;
-use std::str::FromStr;
-
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use chrono::{DateTime, Datelike, Utc};
 use diesel::dsl;
 use diesel::expression::AsExpression;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{Query, QueryFragment};
 use diesel::query_dsl::methods::{FilterDsl, LoadQuery, OrderDsl};
-use serde::{Serialize, Serializer};
-use sha2::{Digest, Sha256};
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
+mod cursor;
 mod sql;
 
+pub(crate) use cursor::Listing;
+pub use cursor::{Cursor, CursorKey};
 use sql::{PageLimit, RowCmp};
 
-const VERSION: u8 = 1;
-const CHECK_LEN: usize = 4;
-/// version + listing + key tag + id + checksum, without the key itself.
-const FIXED_LEN: usize = 1 + 4 + 1 + 16 + CHECK_LEN;
-const MAX_TEXT_LEN: usize = 512;
 /// The largest page a listing returns.
 pub const MAX_LIMIT: u32 = 1000;
-
-/// An opaque position in a listing. Parse one that came back from a client
-/// with `str::parse::<Cursor>()`; print it with `to_string()`.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Cursor {
-    bytes: Vec<u8>,
-}
-
-/// A sort key that can travel in a cursor. Implemented for the keys our
-/// listings sort by: timestamps, integers, search ranks and short text.
-pub trait CursorKey: Sized {
-    /// Distinguishes key types inside a cursor.
-    const TAG: u8;
-    /// Appends the key's bytes.
-    fn write(&self, out: &mut Vec<u8>);
-    /// Reads a key from exactly these bytes.
-    fn read(bytes: &[u8]) -> Option<Self>;
-}
-
-impl CursorKey for DateTime<Utc> {
-    const TAG: u8 = 1;
-    fn write(&self, out: &mut Vec<u8>) {
-        // PostgreSQL keeps microseconds, so this round-trips exactly.
-        out.extend_from_slice(&self.timestamp_micros().to_be_bytes());
-    }
-    fn read(bytes: &[u8]) -> Option<Self> {
-        let t = DateTime::from_timestamp_micros(i64::from_be_bytes(bytes.try_into().ok()?))?;
-        // PostgreSQL's timestamptz range (4713 BC to 294276 AD): a key
-        // outside it could only come from a hand-made cursor.
-        (-4712..=294_275).contains(&t.year()).then_some(t)
-    }
-}
-
-impl CursorKey for i64 {
-    const TAG: u8 = 2;
-    fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_be_bytes());
-    }
-    fn read(bytes: &[u8]) -> Option<Self> {
-        Some(i64::from_be_bytes(bytes.try_into().ok()?))
-    }
-}
-
-impl CursorKey for i32 {
-    const TAG: u8 = 3;
-    fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_be_bytes());
-    }
-    fn read(bytes: &[u8]) -> Option<Self> {
-        Some(i32::from_be_bytes(bytes.try_into().ok()?))
-    }
-}
-
-impl CursorKey for f32 {
-    const TAG: u8 = 4;
-    fn write(&self, out: &mut Vec<u8>) {
-        // The exact bits: a search rank compares equal after the round trip.
-        out.extend_from_slice(&self.to_bits().to_be_bytes());
-    }
-    fn read(bytes: &[u8]) -> Option<Self> {
-        let value = f32::from_bits(u32::from_be_bytes(bytes.try_into().ok()?));
-        value.is_finite().then_some(value)
-    }
-}
-
-impl CursorKey for String {
-    const TAG: u8 = 5;
-    fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.as_bytes());
-    }
-    fn read(bytes: &[u8]) -> Option<Self> {
-        let text = std::str::from_utf8(bytes).ok()?;
-        // A NUL cannot be sent to PostgreSQL as text.
-        (!text.contains('\0')).then(|| text.to_owned())
-    }
-}
-
-fn listing_tag(listing: &str) -> [u8; 4] {
-    let digest = Sha256::digest(listing.as_bytes());
-    [digest[0], digest[1], digest[2], digest[3]]
-}
-
-fn checksum(payload: &[u8]) -> [u8; CHECK_LEN] {
-    let digest = Sha256::digest(payload);
-    [digest[0], digest[1], digest[2], digest[3]]
-}
-
-impl Cursor {
-    /// A cursor at `(key, id)` in `listing`.
-    pub(crate) fn new<K: CursorKey>(listing: &str, key: &K, id: Uuid) -> Cursor {
-        let mut bytes = Vec::with_capacity(FIXED_LEN + 16);
-        bytes.push(VERSION);
-        bytes.extend_from_slice(&listing_tag(listing));
-        bytes.push(K::TAG);
-        key.write(&mut bytes);
-        bytes.extend_from_slice(id.as_bytes());
-        let check = checksum(&bytes);
-        bytes.extend_from_slice(&check);
-        Cursor { bytes }
-    }
-
-    /// The key and id, if this cursor belongs to `listing` and has a `K` key.
-    pub(crate) fn decode<K: CursorKey>(&self, listing: &str) -> Result<(K, Uuid)> {
-        let invalid = |reason| Error::InvalidCursor { reason };
-        if self.bytes[1..5] != listing_tag(listing) {
-            return Err(invalid("cursor belongs to another listing"));
-        }
-        if self.bytes[5] != K::TAG {
-            return Err(invalid("cursor has the wrong key type"));
-        }
-        let body = &self.bytes[6..self.bytes.len() - CHECK_LEN];
-        let (key, id) = body.split_at(body.len() - 16);
-        let key = K::read(key).ok_or(invalid("cursor key is malformed"))?;
-        let id = Uuid::from_slice(id).map_err(|_| invalid("cursor id is malformed"))?;
-        Ok((key, id))
-    }
-}
-
-impl fmt::Display for Cursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&URL_SAFE_NO_PAD.encode(&self.bytes))
-    }
-}
-
-impl fmt::Debug for Cursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Cursor({self})")
-    }
-}
-
-impl FromStr for Cursor {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Cursor> {
-        let invalid = |reason| Error::InvalidCursor { reason };
-        if text.len() > MAX_TEXT_LEN {
-            return Err(invalid("cursor is too long"));
-        }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text.trim())
-            .map_err(|_| invalid("cursor is not base64url"))?;
-        if bytes.len() < FIXED_LEN {
-            return Err(invalid("cursor is truncated"));
-        }
-        if bytes[0] != VERSION {
-            return Err(invalid("cursor version is not supported"));
-        }
-        let (payload, check) = bytes.split_at(bytes.len() - CHECK_LEN);
-        if checksum(payload) != check {
-            return Err(invalid(
-                "cursor checksum does not match (altered or truncated)",
-            ));
-        }
-        Ok(Cursor { bytes })
-    }
-}
-
-impl Serialize for Cursor {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Start {
@@ -307,10 +138,10 @@ type Cmp<S, I, K> = RowCmp<
     dsl::AsExprOf<Uuid, <I as Expression>::SqlType>,
 >;
 
-/// How a listing is keyed: its name (part of every cursor), the sort
+/// How a listing is keyed: its name and parameters (part of every cursor), the sort
 /// expression, the tie-breaking id column, and the direction.
 pub(crate) struct Keyset<S, I> {
-    pub listing: &'static str,
+    pub listing: Listing,
     pub sort: S,
     pub id: I,
     pub order: Order,
@@ -370,8 +201,8 @@ where
     let (forwards, cursor) = match &request.start {
         Start::First => (true, None),
         Start::Last => (false, None),
-        Start::After(c) => (true, Some(c.decode::<K>(listing)?)),
-        Start::Before(c) => (false, Some(c.decode::<K>(listing)?)),
+        Start::After(c) => (true, Some(c.decode::<K>(&listing)?)),
+        Start::Before(c) => (false, Some(c.decode::<K>(&listing)?)),
     };
     let ascending = forwards == (order == Order::Asc);
     let mut query = query;
@@ -403,7 +234,7 @@ where
     let cursor_at = |item: Option<&T>| {
         item.map(|row| {
             let (k, i) = key_of(row);
-            Cursor::new(listing, &k, i)
+            Cursor::new(&listing, &k, i)
         })
     };
     let came_from_cursor = matches!(request.start, Start::After(_) | Start::Before(_));

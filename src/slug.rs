@@ -7,11 +7,19 @@ use diesel::sql_types::Text;
 use crate::error::{Error, Result};
 
 /// The slug of `text` (unicode transliterated), at most `max` bytes, cut at
-/// a word boundary; `fallback` when nothing is left.
+/// a word boundary: the words that fit whole are kept. A first word longer
+/// than `max` (no boundary to cut at) is cut at `max` bytes. `fallback`
+/// when nothing is left.
 pub(crate) fn slugify(text: &str, max: usize, fallback: &str) -> String {
     let mut slug = slug::slugify(text);
     if slug.len() > max {
-        slug.truncate(max);
+        // `slug` is ASCII, so every byte index is a character boundary.
+        let end = if slug.as_bytes()[max] == b'-' {
+            max
+        } else {
+            slug[..max].rfind('-').unwrap_or(max)
+        };
+        slug.truncate(end);
         slug = slug.trim_end_matches('-').to_owned();
     }
     if slug.is_empty() {

@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::pagination::{self, Keyset, Order, Page, PageRequest};
+use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::audit_logs;
 use crate::tx::run_transaction;
 
@@ -116,7 +116,10 @@ impl<'c> AuditRepo<'c> {
             .filter(audit_logs::entity_id.eq(entity_id))
             .select(AuditLog::as_select())
             .into_boxed();
-        self.newest_first(query, "audit.entity", &page)
+        let listing = Listing::named("audit.entity")
+            .param(entity)
+            .param(entity_id);
+        self.newest_first(query, listing, &page)
     }
 
     /// The entries of one actor, newest first.
@@ -128,7 +131,7 @@ impl<'c> AuditRepo<'c> {
             .filter(audit_logs::actor_id.eq(actor_id))
             .select(AuditLog::as_select())
             .into_boxed();
-        self.newest_first(query, "audit.actor", &page)
+        self.newest_first(query, Listing::named("audit.actor").param(actor_id), &page)
     }
 
     /// Streams every entry since `since` (all when `None`), oldest first,
@@ -171,7 +174,7 @@ impl<'c> AuditRepo<'c> {
     fn newest_first(
         &mut self,
         query: AuditQuery,
-        listing: &'static str,
+        listing: Listing,
         page: &PageRequest,
     ) -> Result<Page<AuditLog>> {
         let keyset = Keyset {

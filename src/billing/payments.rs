@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
 use crate::enums::PaymentStatus;
 use crate::error::{Error, Result};
-use crate::pagination::{self, Keyset, Order, Page, PageRequest};
+use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::payments;
 use crate::tx::versioned_update;
 use crate::validate;
@@ -289,7 +289,7 @@ impl<'c> PaymentRepo<'c> {
             .select(Payment::as_select())
             .into_boxed();
         let keyset = Keyset {
-            listing: "payments.by_user.created_at",
+            listing: Listing::named("payments.by_user.created_at").param(user_id),
             sort: payments::created_at,
             id: payments::id,
             order: Order::Desc,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::model::Post;
 use super::posts::PostRepo;
 use crate::error::Result;
-use crate::pagination::{self, Cursor, Keyset, Order, Page, PageRequest};
+use crate::pagination::{self, Cursor, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::{post_tags, posts};
 use crate::sql::StaticSql;
 
@@ -45,7 +45,7 @@ impl PostRepo<'_> {
     /// [`crate::Error::InvalidCursor`] for a bad cursor,
     /// [`crate::Error::Invalid`] for a limit outside 1..=1000.
     pub fn published(&mut self, page: PageRequest) -> Result<Page<Post>> {
-        self.newest_first(listed(), PUBLISHED, &page)
+        self.newest_first(listed(), Listing::named(PUBLISHED), &page)
     }
 
     /// The author's published posts, newest first.
@@ -54,7 +54,8 @@ impl PostRepo<'_> {
     /// As [`PostRepo::published`].
     pub fn by_author(&mut self, author_id: Uuid, page: PageRequest) -> Result<Page<Post>> {
         let query = listed().filter(posts::author_id.eq(author_id));
-        self.newest_first(query, "posts.by_author", &page)
+        let listing = Listing::named("posts.by_author").param(author_id);
+        self.newest_first(query, listing, &page)
     }
 
     /// Published posts carrying the tag, newest first.
@@ -66,7 +67,8 @@ impl PostRepo<'_> {
             .filter(post_tags::tag_id.eq(tag_id))
             .select(post_tags::post_id);
         let query = listed().filter(posts::id.eq_any(tagged));
-        self.newest_first(query, "posts.by_tag", &page)
+        let listing = Listing::named("posts.by_tag").param(tag_id);
+        self.newest_first(query, listing, &page)
     }
 
     /// Published posts in the category, newest first.
@@ -75,7 +77,8 @@ impl PostRepo<'_> {
     /// As [`PostRepo::published`].
     pub fn by_category(&mut self, category_id: Uuid, page: PageRequest) -> Result<Page<Post>> {
         let query = listed().filter(posts::category_id.eq(category_id));
-        self.newest_first(query, "posts.by_category", &page)
+        let listing = Listing::named("posts.by_category").param(category_id);
+        self.newest_first(query, listing, &page)
     }
 
     /// Featured published posts, newest first.
@@ -85,7 +88,7 @@ impl PostRepo<'_> {
     pub fn featured(&mut self, page: PageRequest) -> Result<Page<Post>> {
         // The bare column, like the partial index's `WHERE featured`.
         let query = listed().filter(posts::featured);
-        self.newest_first(query, "posts.featured", &page)
+        self.newest_first(query, Listing::named("posts.featured"), &page)
     }
 
     /// A cursor at `post` in [`PostRepo::published`]: `PageRequest::after`
@@ -94,7 +97,7 @@ impl PostRepo<'_> {
     /// never published.
     pub fn published_cursor(post: &Post) -> Option<Cursor> {
         post.published_at
-            .map(|at| Cursor::new(PUBLISHED, &at, post.id))
+            .map(|at| Cursor::new(&Listing::named(PUBLISHED), &at, post.id))
     }
 
     /// One page of `query` ordered by `(published_at, id)` descending. Every
@@ -102,7 +105,7 @@ impl PostRepo<'_> {
     fn newest_first(
         &mut self,
         query: PostQuery,
-        listing: &'static str,
+        listing: Listing,
         page: &PageRequest,
     ) -> Result<Page<Post>> {
         let keyset = Keyset {

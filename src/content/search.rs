@@ -13,7 +13,7 @@ use super::listings::listed;
 use super::model::Post;
 use super::posts::PostRepo;
 use crate::error::Result;
-use crate::pagination::{self, Keyset, Order, Page, PageRequest};
+use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::posts;
 
 /// Longest search text used, in bytes; the rest is ignored. Keeps every
@@ -44,8 +44,9 @@ impl PostRepo<'_> {
     /// first. Any string is a valid search: input with nothing searchable
     /// (blank, only stop words or punctuation) finds nothing.
     ///
-    /// A cursor belongs to its search text only as far as the ranks do:
-    /// reuse it with the same text.
+    /// A cursor belongs to its search text (after NUL bytes are stripped
+    /// and the text is cut to [`SEARCH_MAX_BYTES`]): another text refuses
+    /// it with [`crate::Error::InvalidCursor`].
     ///
     /// # Errors
     /// [`crate::Error::InvalidCursor`], [`crate::Error::Invalid`] for a limit
@@ -63,7 +64,7 @@ impl PostRepo<'_> {
             .filter(posts::search.matches(query()))
             .select((Post::as_select(), rank.clone()));
         let keyset = Keyset {
-            listing: "posts.search",
+            listing: Listing::named("posts.search").param(&text),
             sort: rank,
             id: posts::id,
             order: Order::Desc,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::model::Tag;
 use super::posts::PostRepo;
 use crate::error::{Error, Result};
-use crate::pagination::{self, Keyset, Order, Page, PageRequest};
+use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::{post_tags, posts, tags};
 use crate::slug::slugify;
 use crate::tx::run_transaction;
@@ -96,7 +96,7 @@ impl<'c> TagRepo<'c> {
     /// [`Error::InvalidCursor`], [`Error::Invalid`] for a bad limit.
     pub fn list(&mut self, page: PageRequest) -> Result<Page<Tag>> {
         let keyset = Keyset {
-            listing: "tags.slug",
+            listing: Listing::named("tags.slug"),
             sort: tags::slug,
             id: tags::id,
             order: Order::Asc,

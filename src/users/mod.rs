@@ -24,7 +24,7 @@ use crate::audit;
 use crate::enums::UserRole;
 use crate::error::{Error, Result};
 use crate::identity;
-use crate::pagination::{self, Keyset, Order, Page, PageRequest};
+use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::{user_profiles, users};
 use crate::sql::{coalesce, lower};
 use crate::tx::{bump_update, run_transaction, versioned_update};
@@ -382,7 +382,7 @@ impl<'c> UserRepo<'c> {
     /// limit outside 1..=1000.
     pub fn list(&mut self, page: PageRequest) -> Result<Page<User>> {
         let query = self.visible();
-        self.page(query, "users.created_at", &page)
+        self.page(query, Listing::named("users.created_at"), &page)
     }
 
     /// A page of the users with `role`, ordered like [`UserRepo::list`].
@@ -391,17 +391,20 @@ impl<'c> UserRepo<'c> {
     /// As [`UserRepo::list`].
     pub fn list_by_role(&mut self, role: UserRole, page: PageRequest) -> Result<Page<User>> {
         let query = self.visible().filter(users::role.eq(role));
-        self.page(query, "users.by_role.created_at", &page)
+        // The role by its variant name (`Admin`, `User`).
+        let listing = Listing::named("users.by_role.created_at").param(format!("{role:?}"));
+        self.page(query, listing, &page)
     }
 
     fn page(
         &mut self,
         query: UserQuery<'static>,
-        listing: &'static str,
+        listing: Listing,
         page: &PageRequest,
     ) -> Result<Page<User>> {
+        // With and without deleted users are different listings.
         let keyset = Keyset {
-            listing,
+            listing: listing.param([u8::from(self.include_deleted)]),
             sort: users::created_at,
             id: users::id,
             order: Order::Asc,

@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod analytics;
+mod audit_export;
 mod audit_log;
 mod auth;
 mod bad_input;
@@ -13,12 +14,14 @@ mod billing;
 mod bulk;
 mod catalog;
 mod content;
+mod cursor_scope;
 mod database;
 mod embedded;
 mod faults;
 mod identity;
 mod input;
 mod migrations;
+mod no_offset;
 mod ops;
 mod optimistic_locking;
 mod pagination;

@@ -289,3 +289,42 @@ fn stale_vs_not_found() {
     assert_eq!(still, deleted);
     assert_eq!(still.name, "three");
 }
+
+#[derive(QueryableByName)]
+struct TableName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table_name: String,
+}
+
+/// The README names the versioned aggregates; each has a NOT NULL integer
+/// `version` that starts at 1.
+#[test]
+fn versioned_aggregates_have_a_version() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let versioned: BTreeSet<String> = diesel::sql_query(
+        "SELECT c.table_name::text AS table_name
+           FROM information_schema.columns c
+          WHERE c.table_schema = current_schema() AND c.column_name = 'version'
+            AND c.data_type = 'integer' AND c.is_nullable = 'NO'
+            AND c.column_default = '1'",
+    )
+    .load::<TableName>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|t| t.table_name)
+    .collect();
+    for table in [
+        "users",
+        "posts",
+        "subscriptions",
+        "subscription_plans",
+        "teams",
+        "projects",
+    ] {
+        assert!(
+            versioned.contains(table),
+            "{table} has no version: {versioned:?}"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use saas_db::testing::TestDatabase;
 use saas_db::{Error, PageRequest, Repos};
 use uuid::Uuid;
 
-use super::{at, author, draft, ids, publish_at, walk};
+use super::{at, author, draft, ids, publish_at, walk, MAX_PAGES};
 
 #[test]
 fn published_newest_first_across_pages_both_ways() {
@@ -39,7 +39,8 @@ fn published_newest_first_across_pages_both_ways() {
     // Backwards from the end with prev cursors gives the same rows.
     let mut backwards = Vec::new();
     let mut request = PageRequest::last(4);
-    loop {
+    for pages in 0.. {
+        assert!(pages < MAX_PAGES, "backward paging does not end");
         let page = conn.posts().published(request).unwrap();
         let prev = page.prev_cursor();
         backwards.splice(0..0, ids(&page.items));
