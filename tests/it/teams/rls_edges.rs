@@ -12,6 +12,10 @@
 //!   every tenant.
 //! - The slug fallback removed: a team name already used twice in other
 //!   tenants, whose slugs RLS hides, failed with `teams_slug_key`.
+//!
+//! Each test was run under its mutant and failed. The first two mutants
+//! also fail `rls_matrix.rs` (its admin and member rows); the last two
+//! failed only here.
 
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
