@@ -240,3 +240,73 @@ fn a_team_name_used_twice_in_hidden_tenants_still_gets_a_slug() {
     assert!(team.slug.starts_with("acme-"), "{}", team.slug);
     assert!(!taken.contains(&team.slug), "{}", team.slug);
 }
+
+/// The README's teams walk-through, as written there: every team call on
+/// the app role inside `as_user`, through the policies.
+#[test]
+fn the_readme_teams_walk_through_runs_on_the_app_role() {
+    let w = world();
+    let mut conn = w.db.conn().unwrap();
+    let ann = conn
+        .users()
+        .create(&saas_db::users::NewUser::new("ann@example.com", "Ann"))
+        .unwrap();
+    let carol = conn
+        .users()
+        .create(&saas_db::users::NewUser::new("carol@example.com", "Carol"))
+        .unwrap();
+    let db = &w.app;
+    let owner = Actor::of(&ann);
+    let (team, token) = db
+        .as_user(ann.id, |tx| {
+            let team = tx.teams().create(&owner, "Acme")?;
+            let (_, token) = tx.teams().invite(
+                &owner,
+                team.id,
+                "carol@example.com",
+                TeamRole::Member,
+                std::time::Duration::from_secs(7 * 86_400),
+            )?;
+            Ok((team, token))
+        })
+        .unwrap();
+    db.as_user(carol.id, |tx| {
+        tx.teams().accept(&Actor::of(&carol), token.as_str())
+    })
+    .unwrap();
+    db.as_user(ann.id, |tx| {
+        tx.teams()
+            .change_role(&owner, team.id, carol.id, TeamRole::Admin)?;
+        let last = tx.teams().leave(&owner, team.id);
+        assert!(
+            matches!(last, Err(Error::Invalid { ref field, .. }) if field == "role"),
+            "{last:?}"
+        );
+        tx.projects().create(&owner, team.id, "Website")
+    })
+    .unwrap();
+    let trail = db
+        .conn()
+        .unwrap()
+        .audit()
+        .for_entity("team", team.id, saas_db::PageRequest::first(20))
+        .unwrap();
+    let actions: Vec<&str> = trail.items.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["role_changed", "member_joined", "member_invited", "created"]
+    );
+    let projects = db
+        .as_user(carol.id, |tx| {
+            tx.projects().list(&Actor::of(&carol), team.id)
+        })
+        .unwrap();
+    assert_eq!(projects.len(), 1);
+    // Carol sees her team only, not team A, by hand-written SQL too.
+    let seen = db
+        .as_user(carol.id, |tx| {
+            Ok(count(tx, "SELECT count(*) AS n FROM teams"))
+        })
+        .unwrap();
+    assert_eq!(seen, 1);
+}
