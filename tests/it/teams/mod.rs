@@ -2,6 +2,7 @@
 //! invitations, and tenant isolation by Row-Level Security under a real
 //! non-owner role.
 
+mod audit_trail;
 mod checks;
 mod hardening;
 mod invitations;

@@ -15,7 +15,8 @@
 //!
 //! Each test was run under its mutant and failed. The first two mutants
 //! also fail `rls_matrix.rs` (its admin and member rows); the last two
-//! failed only here.
+//! failed only here. Also here: the README's teams walk-through run as
+//! written, and soft delete keeping memberships.
 
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
@@ -309,4 +310,17 @@ fn the_readme_teams_walk_through_runs_on_the_app_role() {
         })
         .unwrap();
     assert_eq!(seen, 1);
+}
+
+/// Soft delete keeps memberships (the README says so; hard delete is in
+/// `hardening.rs`): the row stays, with its role, on the owner's connection.
+#[test]
+fn soft_delete_keeps_memberships() {
+    let w = world();
+    w.db.conn()
+        .unwrap()
+        .users()
+        .soft_delete(w.admin.user_id)
+        .unwrap();
+    assert_eq!(roles(&w), ["owner", "admin", "member"]);
 }
