@@ -4,7 +4,8 @@
 //! triggers are hit the same way in `audit_log.rs`
 //! (`update_and_delete_are_refused_also_on_a_partition`,
 //! `truncate_is_refused_to_everyone_the_owner_included`). The first test
-//! fails when a CHECK is added to the log without a case here.
+//! fails when a CHECK is added to the log without a case here. Also: the
+//! log has no foreign keys, so entries outlive the users they name.
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -72,4 +73,45 @@ fn hand_written_entries_breaking_a_check_are_refused_by_name() {
         diesel::sql_query(CONTROL).execute(&mut conn),
         Ok(1)
     ));
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// No foreign keys to the log's subjects: an entry outlives the user who
+/// acted and the row it is about.
+#[test]
+fn entries_outlive_the_users_they_name() {
+    use saas_db::audit::AuditEntry;
+    use saas_db::users::NewUser;
+    use saas_db::Repos;
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let fks = diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_constraint
+          WHERE contype = 'f' AND conrelid = 'audit_logs'::regclass",
+    )
+    .get_result::<Count>(&mut conn)
+    .unwrap()
+    .n;
+    assert_eq!(fks, 0);
+    let gone = conn
+        .users()
+        .create(&NewUser::new("gone@example.com", "Gone"))
+        .unwrap();
+    let entry = conn
+        .audit()
+        .record(&AuditEntry::new("exported", "user", Some(gone.id)).by(gone.id))
+        .unwrap();
+    conn.users().hard_delete(gone.id).unwrap();
+    let kept = conn
+        .audit()
+        .for_actor(gone.id, saas_db::PageRequest::first(10))
+        .unwrap()
+        .items;
+    assert_eq!(kept.iter().map(|e| e.id).collect::<Vec<_>>(), [entry.id]);
+    assert_eq!(kept[0].entity_id, Some(gone.id));
 }
