@@ -5,7 +5,8 @@
 //! (`update_and_delete_are_refused_also_on_a_partition`,
 //! `truncate_is_refused_to_everyone_the_owner_included`). The first test
 //! fails when a CHECK is added to the log without a case here. Also: the
-//! log has no foreign keys, so entries outlive the users they name.
+//! log has no foreign keys, so entries outlive the users they name; and
+//! re-running `grant_app_access` takes back an old table-wide INSERT.
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -114,4 +115,44 @@ fn entries_outlive_the_users_they_name() {
         .items;
     assert_eq!(kept.iter().map(|e| e.id).collect::<Vec<_>>(), [entry.id]);
     assert_eq!(kept[0].entity_id, Some(gone.id));
+}
+
+/// Re-running `grant_app_access` takes back the table-wide INSERT on the
+/// log that earlier versions granted: the app role can no longer date its
+/// entries (the control: with the old grant, it could).
+#[test]
+fn grant_app_access_takes_back_the_old_table_wide_insert() {
+    let db = TestDatabase::new();
+    let app = saas_db::Database::builder(&db.app_url().unwrap())
+        .run_migrations(false)
+        .max_size(1)
+        .build()
+        .unwrap();
+    let mut app = app.conn().unwrap();
+    let role = diesel::sql_query("SELECT current_user::text AS name")
+        .get_result::<Name>(&mut app)
+        .unwrap()
+        .name;
+    let mut owner = db.conn().unwrap();
+    let backdate = "INSERT INTO audit_logs (action, entity, created_at)
+                    VALUES ('x', 'doc', now() - interval '1 day')";
+    // What an earlier version granted.
+    diesel::sql_query(format!(
+        "GRANT INSERT ON audit_logs TO {}",
+        saas_db::validate::identifier("role", &role).unwrap()
+    ))
+    .execute(&mut owner)
+    .unwrap();
+    assert!(matches!(
+        diesel::sql_query(backdate).execute(&mut app),
+        Ok(1)
+    ));
+    saas_db::tenancy::grant_app_access(&mut owner, &role).unwrap();
+    let refused = diesel::sql_query(backdate)
+        .execute(&mut app)
+        .map_err(Error::from);
+    assert!(
+        matches!(&refused, Err(Error::Forbidden { reason }) if reason.starts_with("permission denied")),
+        "{refused:?}"
+    );
 }
