@@ -1,6 +1,15 @@
-//! The bad day, handled: a retried serializable transaction, a row lock
-//! that refuses to wait, a COPY import past the bind-parameter limit, a
-//! chunked batch update, a per-transaction timeout, and the health report.
+//! The bad day, handled, and the operations toolkit, each call run and its
+//! result printed: (1) a retried serializable transaction
+//! (`transaction_with_retry`), (2) a row lock that refuses to wait
+//! (`try_lock` -> `Error::Locked`), (3) a COPY import past the
+//! bind-parameter limit (`import`), a COPY of audit entries (`record_many`)
+//! and a chunked batch update (`batch_update`), (4) a per-transaction
+//! statement timeout (`Error::Timeout`), (5) queue-style claiming with
+//! Diesel's `.for_update().skip_locked()` (four workers, every job once),
+//! (6) a full pool (`Error::PoolTimeout`), (7) the `tracing` event of a
+//! statement, and (8) `health`, `pool_status`, `connection_stats`,
+//! `table_sizes` and `slow_queries` (`pg_stat_statements`, which the
+//! throwaway server preloads; elsewhere it may print `NotAvailable`).
 //!
 //! ```sh
 //! cargo run --example transactions     # throwaway PostgreSQL unless DATABASE_URL is set
@@ -13,6 +22,7 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
+use saas_db::audit::AuditEntry;
 use saas_db::tx::{Isolation, RetryPolicy};
 use saas_db::users::{NewUser, UserChanges};
 use saas_db::{Database, Error, PageRequest, Repos};
@@ -31,9 +41,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     refused_lock(&db)?;
     bulk(&db)?;
     timeout(&db)?;
+    skip_locked_queue(&db)?;
+    pool_timeout(&url)?;
+    traced(&db)?;
 
     let report = db.health();
-    println!("\n5. health: {:?} in {:?}", report.status, report.elapsed);
+    println!("\n8. health: {:?} in {:?}", report.status, report.elapsed);
     for check in &report.checks {
         println!("   {:<11} {:<5} {}", check.name, check.ok, check.detail);
     }
@@ -42,6 +55,145 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "   pool: {} connections ({} idle), {} checkouts, {} waited, {} timed out",
         pool.connections, pool.idle, pool.checkouts, pool.waits, pool.timeouts
     );
+    let stats = db.connection_stats()?;
+    println!(
+        "   server connections: {} ({} active, {} idle, {} idle in transaction)",
+        stats.total, stats.active, stats.idle, stats.idle_in_transaction
+    );
+    // Row estimates come from the planner's statistics: fresh after ANALYZE
+    // (autovacuum runs it in the background, later).
+    db.conn()?.batch_execute("ANALYZE")?;
+    println!("   largest tables:");
+    for t in db.table_sizes()?.iter().take(4) {
+        println!(
+            "   {:<14} ~{:>7} rows {:>9} bytes ({} in indexes)",
+            t.table, t.rows_estimate, t.total_bytes, t.index_bytes
+        );
+    }
+    // The extension must exist in the database; the server preloads it.
+    let created = diesel::sql_query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .execute(&mut *db.conn()?);
+    match (created, db.slow_queries(3)) {
+        (Ok(_), Ok(slow)) => {
+            println!("   slowest statements by mean time:");
+            for q in slow {
+                let sql: String = q.query.split_whitespace().collect::<Vec<_>>().join(" ");
+                let sql: String = sql.chars().take(60).collect();
+                println!("   {:>9.2} ms x {:<6} {sql}", q.mean_ms, q.calls);
+            }
+        }
+        (_, Err(e @ Error::NotAvailable(_))) => println!("   slow_queries: {e}"),
+        (Err(e), _) => println!("   pg_stat_statements not available here: {e}"),
+        (_, Err(e)) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+diesel::table! {
+    /// The example's job queue.
+    jobs (id) {
+        id -> Integer,
+        worker -> Nullable<Integer>,
+    }
+}
+
+/// 200 jobs, four workers; each claims the next free job with `FOR UPDATE
+/// SKIP LOCKED` in its own transaction, so none waits for another and no
+/// job runs twice.
+fn skip_locked_queue(db: &Database) -> Result<(), Box<dyn std::error::Error>> {
+    println!("\n5. work claiming with FOR UPDATE SKIP LOCKED");
+    db.conn()?.batch_execute(
+        "CREATE TABLE IF NOT EXISTS jobs (id int PRIMARY KEY, worker int);
+         TRUNCATE jobs; INSERT INTO jobs SELECT g, NULL FROM generate_series(1, 200) g;",
+    )?;
+    let claimed: Vec<u32> = std::thread::scope(|s| {
+        let workers: Vec<_> = (1..=4)
+            .map(|me: i32| {
+                s.spawn(move || -> saas_db::Result<u32> {
+                    let mut done = 0;
+                    // At most every job, so a broken queue cannot spin.
+                    for _ in 0..200 {
+                        let claimed = db.transaction(|tx| {
+                            let next = jobs::table
+                                .filter(jobs::worker.is_null())
+                                .select(jobs::id)
+                                .order(jobs::id)
+                                .limit(1)
+                                .for_update()
+                                .skip_locked()
+                                .get_result::<i32>(tx)
+                                .optional()?;
+                            if let Some(id) = next {
+                                diesel::update(jobs::table.find(id))
+                                    .set(jobs::worker.eq(me))
+                                    .execute(tx)?;
+                            }
+                            Ok(next.is_some())
+                        })?;
+                        if !claimed {
+                            break;
+                        }
+                        done += 1;
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("worker"))
+            .collect::<saas_db::Result<_>>()
+    })?;
+    let unclaimed = diesel::sql_query("SELECT count(*) AS n FROM jobs WHERE worker IS NULL")
+        .get_result::<Count>(&mut *db.conn()?)?
+        .n;
+    println!(
+        "   jobs per worker: {claimed:?} (total {}), unclaimed: {unclaimed}",
+        claimed.iter().sum::<u32>()
+    );
+    Ok(())
+}
+
+/// A pool of one, held: the next checkout waits `connection_timeout` and
+/// gives `Error::PoolTimeout`.
+fn pool_timeout(url: &str) -> Result<(), Box<dyn std::error::Error>> {
+    println!("\n6. a full pool");
+    let small = Database::builder(url)
+        .schema("tx_example")
+        .run_migrations(false)
+        .max_size(1)
+        .connection_timeout(Duration::from_millis(200))
+        .build()?;
+    let _held = small.conn()?;
+    match small.conn() {
+        Err(e @ Error::PoolTimeout { .. }) => {
+            println!("   second checkout: {e}; retryable: {}", e.is_retryable())
+        }
+        Err(other) => return Err(format!("expected PoolTimeout, got {other:?}").into()),
+        Ok(_) => return Err("expected PoolTimeout, got a connection".into()),
+    }
+    Ok(())
+}
+
+/// One repository call under a `tracing` subscriber: its statement's event
+/// (target `saas_db::sql`) with the SQL and duration, no bind values; and
+/// `record_many` writing 1,000 audit entries with one COPY.
+fn traced(db: &Database) -> Result<(), Box<dyn std::error::Error>> {
+    println!("\n7. tracing and record_many");
+    let mut conn = db.conn()?;
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .without_time()
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        conn.users().find_by_email("traced@example.com").map(drop)
+    })?;
+    let entries: Vec<AuditEntry> = (0..1000)
+        .map(|_| AuditEntry::new("imported", "report", None))
+        .collect();
+    let n = conn.audit().record_many(&entries)?;
+    println!("   record_many: {n} audit entries in one COPY");
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod analytics;
+mod audit_checks;
 mod audit_export;
 mod audit_log;
 mod auth;

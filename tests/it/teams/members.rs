@@ -235,7 +235,7 @@ fn membership_changes_refuse_repeatable_read() {
 }
 
 /// Two owners of a fresh team, ready to race.
-fn two_owner_team(
+pub(super) fn two_owner_team(
     conn: &mut PgConnection,
     round: usize,
 ) -> (Uuid, saas_db::access::Actor, saas_db::access::Actor) {
@@ -252,7 +252,7 @@ fn two_owner_team(
     (team, a, b)
 }
 
-fn owners(conn: &mut PgConnection, team: Uuid) -> i64 {
+pub(super) fn owners(conn: &mut PgConnection, team: Uuid) -> i64 {
     diesel::sql_query(
         "SELECT count(*) AS n FROM team_members WHERE team_id = $1 AND role = 'owner'",
     )

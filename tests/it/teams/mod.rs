@@ -2,11 +2,15 @@
 //! invitations, and tenant isolation by Row-Level Security under a real
 //! non-owner role.
 
+mod audit_trail;
+mod checks;
 mod hardening;
 mod invitations;
 mod members;
 mod rls;
+mod rls_edges;
 mod rls_matrix;
+mod serializable;
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;

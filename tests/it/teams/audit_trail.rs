@@ -1,0 +1,106 @@
+//! Every `TeamRepo` change and `ProjectRepo::create` writes its audit entry,
+//! naming the actor and, for membership changes, the member concerned in
+//! `metadata.user_id`; refused changes write none.
+
+use std::time::Duration;
+
+use saas_db::audit::AuditLog;
+use saas_db::enums::TeamRole;
+use saas_db::testing::TestDatabase;
+use saas_db::{Error, PageRequest, Repos};
+use uuid::Uuid;
+
+use super::actor;
+
+/// (action, actor, member named in `metadata.user_id`), oldest first.
+fn trail(entries: &[AuditLog]) -> Vec<(String, Option<Uuid>, Option<Uuid>)> {
+    entries
+        .iter()
+        .rev()
+        .map(|e| {
+            let member = e
+                .metadata
+                .get("user_id")
+                .and_then(|v| v.as_str())
+                .map(|s| s.parse().unwrap());
+            (e.action.clone(), e.actor_id, member)
+        })
+        .collect()
+}
+
+#[test]
+fn every_team_change_writes_its_entry_and_refusals_write_none() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let ann = actor(&mut conn, "ann@example.com");
+    let bob = actor(&mut conn, "bob@example.com");
+    let carol = actor(&mut conn, "carol@example.com");
+    let day = Duration::from_secs(86_400);
+    let team = conn.teams().create(&ann, "Acme").unwrap().id;
+    conn.teams()
+        .add_member(&ann, team, bob.user_id, TeamRole::Member)
+        .unwrap();
+    let (_, token) = conn
+        .teams()
+        .invite(&ann, team, "carol@example.com", TeamRole::Member, day)
+        .unwrap();
+    conn.teams().accept(&carol, token.as_str()).unwrap();
+    conn.teams()
+        .change_role(&ann, team, bob.user_id, TeamRole::Admin)
+        .unwrap();
+    let (dave, _) = conn
+        .teams()
+        .invite(&ann, team, "dave@example.com", TeamRole::Member, day)
+        .unwrap();
+    conn.teams().revoke(&ann, dave.id).unwrap();
+    // Refused: Carol (member) removes Bob; Ann (the only owner) leaves.
+    let refused = conn.teams().remove_member(&carol, team, bob.user_id);
+    assert!(
+        matches!(refused, Err(Error::Forbidden { .. })),
+        "{refused:?}"
+    );
+    let refused = conn.teams().leave(&ann, team);
+    assert!(
+        matches!(refused, Err(Error::Invalid { ref field, .. }) if field == "role"),
+        "{refused:?}"
+    );
+    conn.teams().remove_member(&ann, team, bob.user_id).unwrap();
+    conn.teams().leave(&carol, team).unwrap();
+    let project = conn.projects().create(&ann, team, "Plan").unwrap();
+
+    let entries = conn
+        .audit()
+        .for_entity("team", team, PageRequest::first(50))
+        .unwrap()
+        .items;
+    let (a, b, c) = (Some(ann.user_id), Some(bob.user_id), Some(carol.user_id));
+    let expected: Vec<(String, Option<Uuid>, Option<Uuid>)> = [
+        ("created", a, None),
+        ("member_added", a, b),
+        ("member_invited", a, None),
+        ("member_joined", c, c),
+        ("role_changed", a, b),
+        ("member_invited", a, None),
+        ("invitation_revoked", a, None),
+        ("member_removed", a, b),
+        ("member_left", c, c),
+    ]
+    .into_iter()
+    .map(|(action, by, member)| (action.to_owned(), by, member))
+    .collect();
+    assert_eq!(trail(&entries), expected);
+    let project_entries = conn
+        .audit()
+        .for_entity("project", project.id, PageRequest::first(5))
+        .unwrap()
+        .items;
+    assert_eq!(trail(&project_entries), [("created".to_owned(), a, None)]);
+
+    conn.teams().delete(&ann, team).unwrap();
+    let entries = conn
+        .audit()
+        .for_entity("team", team, PageRequest::first(50))
+        .unwrap()
+        .items;
+    assert_eq!(trail(&entries[..1]), [("deleted".to_owned(), a, None)]);
+}
