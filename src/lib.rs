@@ -16,6 +16,8 @@ pub mod identity;
 pub mod ops;
 pub mod pagination;
 pub mod pool;
+pub(crate) mod query_trace;
+pub(crate) mod server_locale;
 pub(crate) mod process;
 #[allow(missing_docs)]
 pub mod schema;
@@ -31,6 +33,7 @@ pub mod validate;
 pub use database::{Database, DatabaseBuilder, PooledConn, MIGRATIONS};
 pub use error::{Error, Result};
 pub use pagination::{Cursor, Page, PageRequest};
+pub use query_trace::{QueryTrace, TRACE_TARGET};
 
 use diesel::PgConnection;
 
