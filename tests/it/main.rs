@@ -25,6 +25,7 @@ mod pagination;
 mod reliability;
 mod review;
 mod secrets;
+mod sign_in_cost;
 mod support;
 mod teams;
 mod users;
