@@ -26,6 +26,7 @@ mod reliability;
 mod review;
 mod secrets;
 mod sign_in_cost;
+mod soft_delete;
 mod support;
 mod teams;
 mod users;

@@ -76,7 +76,11 @@ fn unknown_user_wrong_password_and_no_password_cost_the_same() {
 
     let kinds = [
         ("unknown user", "nobody@example.com", PASSWORD),
-        ("wrong password", "ada@example.com", "wrong password, long enough"),
+        (
+            "wrong password",
+            "ada@example.com",
+            "wrong password, long enough",
+        ),
         ("no password", "oauth-only@example.com", PASSWORD),
     ];
     let mut times = [Vec::new(), Vec::new(), Vec::new()];
@@ -98,10 +102,7 @@ fn unknown_user_wrong_password_and_no_password_cost_the_same() {
     }
     let medians = times.map(median);
     let wall = wall.map(median);
-    let (fastest, slowest) = (
-        medians.iter().min().unwrap(),
-        medians.iter().max().unwrap(),
-    );
+    let (fastest, slowest) = (medians.iter().min().unwrap(), medians.iter().max().unwrap());
     let report: Vec<String> = kinds
         .iter()
         .zip(&medians)
@@ -153,7 +154,9 @@ fn reset_password_hashes_with_the_flows_hasher() {
     .get_result(&mut conn)
     .unwrap();
     assert!(
-        stored.password_hash.starts_with("$argon2id$v=19$m=10240,t=2,p=1$"),
+        stored
+            .password_hash
+            .starts_with("$argon2id$v=19$m=10240,t=2,p=1$"),
         "{}",
         stored.password_hash
     );
