@@ -16,11 +16,11 @@ pub mod identity;
 pub mod ops;
 pub mod pagination;
 pub mod pool;
-pub(crate) mod query_trace;
-pub(crate) mod server_locale;
 pub(crate) mod process;
+pub(crate) mod query_trace;
 #[allow(missing_docs)]
 pub mod schema;
+pub(crate) mod server_locale;
 pub(crate) mod slug;
 pub(crate) mod sql;
 pub mod teams;

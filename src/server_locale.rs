@@ -87,7 +87,15 @@ mod tests {
 
     #[test]
     fn english_locales() {
-        for yes in ["C", "C.UTF-8", "c.utf8", "POSIX", "en_US.UTF-8", "en_GB", "en"] {
+        for yes in [
+            "C",
+            "C.UTF-8",
+            "c.utf8",
+            "POSIX",
+            "en_US.UTF-8",
+            "en_GB",
+            "en",
+        ] {
             assert!(is_english(yes), "{yes}");
         }
         for no in ["", "de_DE.UTF-8", "fr_FR", "english", "es"] {
