@@ -28,5 +28,6 @@ mod secrets;
 mod sign_in_cost;
 mod soft_delete;
 mod support;
+mod sweeping;
 mod teams;
 mod users;
