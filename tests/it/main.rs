@@ -14,6 +14,7 @@ mod bulk;
 mod catalog;
 mod content;
 mod database;
+mod defaults;
 mod embedded;
 mod faults;
 mod identity;
