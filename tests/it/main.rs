@@ -26,6 +26,7 @@ mod pagination;
 mod reliability;
 mod review;
 mod secrets;
+mod server_locale;
 mod sign_in_cost;
 mod soft_delete;
 mod support;
