@@ -287,3 +287,36 @@ fn every_query_emits_a_tracing_event_with_sql_and_duration() {
     conn.users().count().unwrap();
     assert_eq!(captured.0.lock().unwrap().len(), before);
 }
+
+/// Which connections emit: every pooled one, and a `PgConnection` of the
+/// host's own once `saas_db::QueryTrace` is installed on it; a plain one
+/// without it emits nothing (the README used to say "every statement"
+/// without saying that only pooled connections carried the instrumentation).
+#[test]
+fn plain_connections_emit_once_query_trace_is_installed() {
+    let db = TestDatabase::new();
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .finish();
+    let events = |captured: &Captured| {
+        String::from_utf8(captured.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(saas_db::TRACE_TARGET) && l.contains("users"))
+            .count()
+    };
+    let mut plain = PgConnection::establish(db.url()).unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        plain.users().count().unwrap();
+        assert_eq!(events(&captured), 0, "a plain connection emitted");
+        plain.set_instrumentation(saas_db::QueryTrace::default());
+        plain.users().count().unwrap();
+        assert_eq!(events(&captured), 1);
+        db.conn().unwrap().users().count().unwrap();
+        assert_eq!(events(&captured), 2);
+    });
+}
