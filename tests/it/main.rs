@@ -16,6 +16,7 @@ mod content;
 mod database;
 mod defaults;
 mod embedded;
+mod error_table;
 mod faults;
 mod identity;
 mod input;
