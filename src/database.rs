@@ -73,6 +73,8 @@ impl Database {
     ///
     /// # Errors
     /// [`Error::Connection`] when the server cannot be reached,
+    /// [`Error::NotAvailable`] when its messages are not English and the
+    /// role cannot set them (see [`DatabaseBuilder::build`]),
     /// [`Error::Migration`] when a migration fails.
     pub fn connect(url: &str) -> Result<Database> {
         Self::builder(url).build()

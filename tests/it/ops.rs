@@ -1,8 +1,6 @@
 //! Operational views: health (including a hung server), pool and connection
 //! metrics, table sizes, slow queries, and per-query tracing.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -13,6 +11,8 @@ use saas_db::ops::HealthStatus;
 use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
+
+use crate::secrets::scan_sources::Captured;
 
 #[test]
 fn healthy_database_reports_every_check() {
@@ -223,19 +223,6 @@ fn slow_queries_need_pg_stat_statements() {
             .any(|q| q.query.contains("pg_sleep") && q.calls == 3 && q.mean_ms >= 40.0),
         "{slow:#?}"
     );
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]

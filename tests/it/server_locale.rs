@@ -8,6 +8,8 @@ use diesel::sql_types::Text;
 use saas_db::testing::TestDatabase;
 use saas_db::{Database, Error};
 
+use crate::secrets::scan_sources::Captured;
+
 const LOCALE: &str = "de_DE.UTF-8";
 
 #[derive(QueryableByName)]
@@ -90,12 +92,18 @@ fn a_localized_server_is_refused_for_a_role_that_cannot_set_lc_messages() {
     assert!(message.contains(&format!("ALTER ROLE \"{role}\" SET lc_messages = 'C';")));
     assert!(message.contains(LOCALE), "{message}");
 
-    // Accepted on request: then a privilege refusal is not recognised.
-    let lenient = Database::builder(&app_url)
-        .run_migrations(false)
-        .require_english_messages(false)
-        .build()
-        .unwrap();
+    // Accepted on request, with the same advice as a WARN: then a
+    // privilege refusal is not recognised.
+    let captured = Captured::default();
+    let lenient = captured.during(|| {
+        Database::builder(&app_url)
+            .run_migrations(false)
+            .require_english_messages(false)
+            .build()
+            .unwrap()
+    });
+    let logged = captured.text();
+    assert!(logged.contains("WARN") && logged.contains(&fix), "{logged}");
     let err = refusal(&lenient);
     assert!(matches!(err, Error::Database(_)), "{err:?}");
     drop(lenient);
