@@ -65,6 +65,7 @@ pub struct DatabaseBuilder {
     run_migrations: bool,
     recheck_after: Duration,
     token_keys: Keyring,
+    english_messages: bool,
 }
 
 impl Database {
@@ -72,6 +73,8 @@ impl Database {
     ///
     /// # Errors
     /// [`Error::Connection`] when the server cannot be reached,
+    /// [`Error::NotAvailable`] when its messages are not English and the
+    /// role cannot set them (see [`DatabaseBuilder::build`]),
     /// [`Error::Migration`] when a migration fails.
     pub fn connect(url: &str) -> Result<Database> {
         Self::builder(url).build()
@@ -91,6 +94,7 @@ impl Database {
             run_migrations: true,
             recheck_after: Duration::from_secs(1),
             token_keys: Keyring::new(),
+            english_messages: true,
         }
     }
 
@@ -220,7 +224,18 @@ impl DatabaseBuilder {
         self
     }
 
-    /// Creates the pool, checks that the server answers, and applies pending
+    /// Whether `build` refuses a server whose messages are not English when
+    /// the role cannot switch them to `C` (default true); with false it logs
+    /// the same advice as a `tracing` WARN and goes on, and errors recognised
+    /// by their message arrive as [`Error::Database`]. See the README's
+    /// "Errors" section.
+    pub fn require_english_messages(mut self, yes: bool) -> Self {
+        self.english_messages = yes;
+        self
+    }
+
+    /// Creates the pool, checks that the server answers in English (see
+    /// [`DatabaseBuilder::require_english_messages`]), and applies pending
     /// migrations if asked to.
     ///
     /// # Errors
@@ -230,7 +245,10 @@ impl DatabaseBuilder {
     /// [`validate::duration`]'s bounds (statement timeouts at most
     /// [`validate::STATEMENT_TIMEOUT_MAX`]),
     /// [`Error::Connection`] when no connection can be made (with the
-    /// server's or libpq's reason), [`Error::Migration`].
+    /// server's or libpq's reason), [`Error::NotAvailable`] when the server's
+    /// `lc_messages` is not English and the role cannot set it (the message
+    /// names the `ALTER DATABASE .. SET lc_messages = 'C'` to run),
+    /// [`Error::Migration`].
     pub fn build(self) -> Result<Database> {
         let schema = self
             .schema
@@ -284,10 +302,9 @@ impl DatabaseBuilder {
                 token_keys: self.token_keys,
             }),
         };
+        crate::server_locale::check(&mut *db.conn()?, self.english_messages)?;
         if self.run_migrations {
             db.migrate()?;
-        } else {
-            db.conn()?;
         }
         Ok(db)
     }

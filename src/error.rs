@@ -12,7 +12,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Database errors are classified once, in `From<diesel::result::Error>`, by
 /// Diesel's error kind, constraint name and (for the kinds Diesel does not
 /// distinguish) the server's message, which every connection pins to the C
-/// locale. Messages name the constraint or field involved.
+/// locale when its role may, and which `DatabaseBuilder::build` otherwise
+/// requires to be English. Messages name the constraint or field involved.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -17,8 +17,10 @@ pub mod ops;
 pub mod pagination;
 pub mod pool;
 pub(crate) mod process;
+pub(crate) mod query_trace;
 #[allow(missing_docs)]
 pub mod schema;
+pub(crate) mod server_locale;
 pub(crate) mod slug;
 pub(crate) mod sql;
 pub mod teams;
@@ -31,6 +33,7 @@ pub mod validate;
 pub use database::{Database, DatabaseBuilder, PooledConn, MIGRATIONS};
 pub use error::{Error, Result};
 pub use pagination::{Cursor, Page, PageRequest};
+pub use query_trace::{QueryTrace, TRACE_TARGET};
 
 use diesel::PgConnection;
 

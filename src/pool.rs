@@ -11,6 +11,8 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, ManageConnection, R2D2Connection};
 use diesel::sql_types::{Nullable, Text};
 
+use crate::query_trace::QueryTrace;
+
 /// Session settings applied once to every new connection.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionSettings {
@@ -47,62 +49,40 @@ impl PgManager {
     }
 }
 
-/// Per-connection state kept in Diesel's instrumentation slot: when the
-/// connection last completed a statement, whether it has been lost or a
-/// statement failed since it was checked out, and when the running queries
-/// started (only while a tracing subscriber
-/// listens). A stack, because Diesel runs the enum type lookup of a query
-/// inside that query's start and finish events.
+/// Per-connection state kept in Diesel's instrumentation slot: whether a
+/// statement succeeded since the connection was checked out, when it was
+/// last handed back after such a statement, whether it has been lost or a
+/// statement failed since checkout, and the per-statement tracing.
+///
+/// No clock is read per statement: `used` is a flag, and the time is taken
+/// once per checkout, in `has_broken` when r2d2 takes the connection back.
+/// So "idle" is measured from the return to the pool of a connection that
+/// last did work then.
 struct ConnState {
     last_ok: Instant,
+    used: bool,
     lost: bool,
     failed: bool,
-    started: Vec<Instant>,
+    trace: QueryTrace,
 }
 
-/// Target of the per-query events: `saas_db::sql` at DEBUG level, with the
-/// SQL text (never the bind values), duration in microseconds and error.
-pub const TRACE_TARGET: &str = "saas_db::sql";
+pub use crate::query_trace::TRACE_TARGET;
 
 impl Instrumentation for ConnState {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         use diesel::result::{DatabaseErrorKind as Kind, Error as E};
-        match event {
-            InstrumentationEvent::StartQuery { .. } => {
-                // Checking the callsite interest is a few nanoseconds when no
-                // subscriber is installed; then we skip the clock entirely.
-                if tracing::enabled!(target: TRACE_TARGET, tracing::Level::DEBUG) {
-                    self.started.push(Instant::now());
+        if let InstrumentationEvent::FinishQuery { error, .. } = &event {
+            match error {
+                None => self.used = true,
+                Some(E::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _)) => {
+                    self.lost = true
                 }
+                // Diesel reports some losses as other kinds (a COPY's
+                // error is always `Unknown`); `has_broken` looks closer.
+                Some(_) => self.failed = true,
             }
-            InstrumentationEvent::FinishQuery { query, error, .. } => {
-                let now = Instant::now();
-                match error {
-                    None => self.last_ok = now,
-                    Some(E::DatabaseError(
-                        Kind::ClosedConnection | Kind::UnableToSendCommand,
-                        _,
-                    )) => self.lost = true,
-                    // Diesel reports some losses as other kinds (a COPY's
-                    // error is always `Unknown`); `has_broken` looks closer.
-                    Some(_) => self.failed = true,
-                }
-                if let Some(started) = self.started.pop() {
-                    let micros = now.duration_since(started).as_micros() as u64;
-                    // Diesel's rendering appends the bind values; they may be
-                    // secrets (hashes, tokens, emails), so only the SQL goes out.
-                    let rendered = query.to_string();
-                    let sql = rendered.split(" -- binds: ").next().unwrap_or("");
-                    match error {
-                        None => tracing::debug!(target: TRACE_TARGET, sql, micros, "query"),
-                        Some(e) => {
-                            tracing::debug!(target: TRACE_TARGET, sql, micros, error = %e, "query failed")
-                        }
-                    }
-                }
-            }
-            _ => {}
         }
+        self.trace.on_connection_event(event);
     }
 }
 
@@ -131,14 +111,15 @@ impl ManageConnection for PgManager {
 
     fn connect(&self) -> Result<PgConnection, Self::Error> {
         let mut conn = self.inner.connect()?;
-        // One round trip; lc_messages needs superuser, so it is only set when
-        // we are one (errors are classified by message for a few kinds).
+        // One round trip. lc_messages is only set when the role may (a
+        // superuser, or `GRANT SET ON PARAMETER lc_messages`); errors are
+        // classified by message for a few kinds, and `build` checks the rest.
         diesel::sql_query(
             "SELECT set_config('search_path', COALESCE($1, current_setting('search_path')), false), \
                     set_config('statement_timeout', COALESCE($2, current_setting('statement_timeout')), false), \
                     set_config('application_name', $3, false), \
-                    (SELECT set_config('lc_messages', 'C', false) FROM pg_roles \
-                      WHERE rolname = current_user AND rolsuper)",
+                    CASE WHEN has_parameter_privilege('lc_messages', 'SET') \
+                         THEN set_config('lc_messages', 'C', false) END",
         )
         .bind::<Nullable<Text>, _>(self.session.search_path.as_deref())
         .bind::<Nullable<Text>, _>(self.session.statement_timeout.as_deref())
@@ -147,9 +128,10 @@ impl ManageConnection for PgManager {
         .map_err(diesel::r2d2::Error::QueryError)?;
         conn.set_instrumentation(ConnState {
             last_ok: Instant::now(),
+            used: false,
             lost: false,
             failed: false,
-            started: Vec::new(),
+            trace: QueryTrace::default(),
         });
         Ok(conn)
     }
@@ -179,6 +161,9 @@ impl ManageConnection for PgManager {
         let Some(state) = state(conn) else {
             return false;
         };
+        if std::mem::take(&mut state.used) {
+            state.last_ok = Instant::now();
+        }
         let failed = std::mem::take(&mut state.failed);
         state.lost || (failed && closed_by_server(conn).is_some())
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 
 use super::accounts::AccountRepo;
+use super::password::PasswordHasher;
 use super::secret::Token;
 use super::sessions::{Session, SessionRepo};
 use super::tokens::{VerificationToken, VerificationTokenRepo};
@@ -40,11 +41,25 @@ pub struct Client<'a> {
 /// either every step happens or none does.
 pub struct AuthFlows<'c> {
     conn: &'c mut PgConnection,
+    hasher: PasswordHasher,
 }
 
 impl<'c> AuthFlows<'c> {
     pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
-        AuthFlows { conn }
+        AuthFlows {
+            conn,
+            hasher: PasswordHasher::default(),
+        }
+    }
+
+    /// The same flows hashing and verifying passwords with other Argon2
+    /// parameters (use the hasher given to
+    /// [`AccountRepo::with_hasher`](super::AccountRepo::with_hasher)), also
+    /// for the stand-in verification of unknown users, so their sign-in
+    /// costs what a known user's does.
+    pub fn with_hasher(mut self, hasher: PasswordHasher) -> Self {
+        self.hasher = hasher;
+        self
     }
 
     /// Confirms an email address: redeems an email-verification token and
@@ -72,11 +87,14 @@ impl<'c> AuthFlows<'c> {
     /// [`Error::InvalidToken`]; [`Error::Invalid`] for a bad new password
     /// (then the token is not used up).
     pub fn reset_password(&mut self, token: &str, new_password: &str) -> Result<User> {
+        let hasher = &self.hasher;
         run_transaction(self.conn, |tx| {
             let redeemed =
                 VerificationTokenRepo::new(tx).consume(TokenKind::PasswordReset, token)?;
             let user = owner(tx, &redeemed)?;
-            AccountRepo::new(tx).set_password(user.id, new_password)?;
+            AccountRepo::new(tx)
+                .with_hasher(hasher.clone())
+                .set_password(user.id, new_password)?;
             SessionRepo::new(tx).revoke_all_for_user(user.id, None)?;
             Ok(user)
         })
@@ -105,14 +123,16 @@ impl<'c> AuthFlows<'c> {
         password: &str,
         client: Client<'_>,
     ) -> Result<Option<SignedIn>> {
+        let hasher = &self.hasher;
         run_transaction(self.conn, |tx| {
             let user = UserRepo::new(tx).find_by_email(email)?;
+            let accounts = |tx| AccountRepo::new(tx).with_hasher(hasher.clone());
             let Some(user) = user else {
                 // Spend the hashing time anyway: no account enumeration by timing.
-                AccountRepo::new(tx).verify_password(uuid::Uuid::nil(), password)?;
+                accounts(tx).verify_password(uuid::Uuid::nil(), password)?;
                 return Ok(None);
             };
-            if !AccountRepo::new(tx).verify_password(user.id, password)? {
+            if !accounts(tx).verify_password(user.id, password)? {
                 return Ok(None);
             }
             start_session(tx, user, client).map(Some)

@@ -115,13 +115,56 @@ impl PasswordHasher {
     }
 
     /// Spends the same work as a real verification, for a user that has no
-    /// password, so response time does not reveal which accounts exist.
+    /// password (or does not exist), so response time does not reveal which
+    /// accounts exist. The hash it checks against is made up on the spot
+    /// with this hasher's parameters: no hash is computed for it (a lazily
+    /// computed dummy made the first such sign-in pay twice), and a hasher
+    /// with other parameters gets a dummy as costly as its real hashes.
     pub(crate) fn verify_nothing(&self, password: &str) {
-        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let dummy = DUMMY.get_or_init(|| {
-            self.hash_unchecked("not a real password")
-                .unwrap_or_default()
-        });
-        let _ = self.verify(dummy, password);
+        let _ = self.verify(&self.dummy_hash(), password);
+    }
+
+    /// A well-formed PHC string with this hasher's parameters, a fixed salt
+    /// and a 32-byte output no password produces in practice: verifying
+    /// against it costs exactly one Argon2 run with these parameters.
+    pub(crate) fn dummy_hash(&self) -> String {
+        // 16 bytes of salt and 32 of output, base64 without padding.
+        const SALT: &str = "c2Fhcy1kYi1kdW1teS1zYQ";
+        const OUTPUT: &str = "ZHVtbXktb3V0cHV0LW5ldmVyLXByb2R1Y2VkLWJ5LWE";
+        format!(
+            "$argon2id$v=19$m={},t={},p={}${SALT}${OUTPUT}",
+            self.params.m_cost(),
+            self.params.t_cost(),
+            self.params.p_cost()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dummy used to be hashed once, lazily, with whichever hasher came
+    /// first; now each hasher's dummy carries its own parameters and parses.
+    #[test]
+    fn dummy_hash_carries_the_hashers_parameters() {
+        for hasher in [
+            PasswordHasher::default(),
+            PasswordHasher::new(2 * 19 * 1024, 3, 2).unwrap(),
+        ] {
+            let dummy = hasher.dummy_hash();
+            let parsed = PasswordHash::new(&dummy).expect("a valid PHC string");
+            let params = Params::try_from(&parsed).unwrap();
+            assert_eq!(
+                (params.m_cost(), params.t_cost(), params.p_cost()),
+                (
+                    hasher.params.m_cost(),
+                    hasher.params.t_cost(),
+                    hasher.params.p_cost()
+                )
+            );
+            assert_eq!(parsed.hash.map(|h| h.len()), Some(32));
+            assert!(!hasher.verify(&dummy, "not a real password").ok);
+        }
     }
 }

@@ -96,8 +96,10 @@ impl RetryPolicy {
         }
     }
 
-    /// The pause before attempt `attempt + 1`.
-    fn delay(&self, attempt: u32) -> Duration {
+    /// The pause after failed attempt `attempt` (1-based), before the next:
+    /// drawn at random from the upper half of `base * 2^(attempt - 1)`
+    /// capped at `max`, so always within `[cap / 2, cap]`.
+    pub fn delay(&self, attempt: u32) -> Duration {
         let exp = self
             .base_delay
             .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))

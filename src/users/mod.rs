@@ -4,6 +4,7 @@ mod bulk;
 mod locks;
 mod model;
 mod overview;
+mod profiles;
 
 pub use bulk::{BatchFailure, BatchReport};
 pub use model::{
@@ -16,7 +17,6 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::{now, AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 use uuid::Uuid;
 
 use crate::access::Actor;
@@ -25,7 +25,7 @@ use crate::enums::UserRole;
 use crate::error::{Error, Result};
 use crate::identity;
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
-use crate::schema::{user_profiles, users};
+use crate::schema::users;
 use crate::sql::{coalesce, lower};
 use crate::tx::{bump_update, run_transaction, versioned_update};
 use crate::validate;
@@ -36,8 +36,10 @@ type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
 /// [`crate::Repos::users`]; it works the same on a pooled connection, a plain
 /// one, and inside a transaction.
 ///
-/// Soft-deleted users are invisible to every call unless the repository was
-/// obtained with [`UserRepo::including_deleted`].
+/// Soft-deleted users (and their profiles) are invisible to every call
+/// unless the repository was obtained with [`UserRepo::including_deleted`];
+/// [`UserRepo::restore`] and [`UserRepo::hard_delete`] act on them, since
+/// that is what they are for.
 pub struct UserRepo<'c> {
     conn: &'c mut PgConnection,
     include_deleted: bool,
@@ -109,7 +111,7 @@ impl<'c> UserRepo<'c> {
     }
 
     /// The same repository, but soft-deleted users are visible to get, find,
-    /// list and count.
+    /// list and count, and their profiles to the profile calls.
     pub fn including_deleted(mut self) -> Self {
         self.include_deleted = true;
         self
@@ -353,7 +355,9 @@ impl<'c> UserRepo<'c> {
         })
     }
 
-    /// Deletes the row for good. Profiles, accounts, sessions, tokens, posts
+    /// Deletes the row for good, also a soft-deleted one (this is how a
+    /// soft-deleted user is purged, e.g. at the end of a retention period).
+    /// Profiles, accounts, sessions, tokens, posts
     /// and memberships cascade; subscriptions and payments refuse (financial
     /// rows are never cascaded away), so such a user can only be soft-deleted.
     /// The teams the user is the only member of are deleted too; a team
@@ -424,53 +428,6 @@ impl<'c> UserRepo<'c> {
     /// Database errors only.
     pub fn count(&mut self) -> Result<i64> {
         Ok(self.visible().count().get_result(self.conn)?)
-    }
-
-    /// The user's profile, if one was created.
-    ///
-    /// # Errors
-    /// Database errors only.
-    pub fn find_profile(&mut self, user_id: Uuid) -> Result<Option<UserProfile>> {
-        Ok(user_profiles::table
-            .find(user_id)
-            .select(UserProfile::as_select())
-            .first(self.conn)
-            .optional()?)
-    }
-
-    /// The user's profile.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] if none was created.
-    pub fn profile(&mut self, user_id: Uuid) -> Result<UserProfile> {
-        self.find_profile(user_id)?
-            .ok_or(Error::NotFound { entity: "profile" })
-    }
-
-    /// Creates the profile with `changes` (defaults for the rest) or applies
-    /// them to the existing one, in one statement.
-    ///
-    /// # Errors
-    /// [`Error::Invalid`] for bad input, [`Error::ForeignKey`] with
-    /// `user_profiles_user_id_fkey` when the user does not exist.
-    pub fn upsert_profile(
-        &mut self,
-        user_id: Uuid,
-        changes: &ProfileChanges<'_>,
-    ) -> Result<UserProfile> {
-        changes.validate()?;
-        Ok(diesel::insert_into(user_profiles::table)
-            .values((user_profiles::user_id.eq(user_id), changes))
-            .on_conflict(user_profiles::user_id)
-            .do_update()
-            // The self-assignment makes an empty change set valid SQL and
-            // still returns the row.
-            .set((
-                user_profiles::user_id.eq(excluded(user_profiles::user_id)),
-                changes,
-            ))
-            .returning(UserProfile::as_returning())
-            .get_result(self.conn)?)
     }
 }
 

@@ -184,7 +184,8 @@ fn log_all_statements(pg: &EmbeddedPostgres) {
 }
 
 /// A hot pool hands connections out without a round trip; the control (a
-/// re-check window of zero) pings on every checkout, which the log shows.
+/// re-check window of zero) pings on every checkout, which the log shows;
+/// and one idle past the window is pinged once.
 #[test]
 fn hot_checkout_does_not_ping() {
     let pg = EmbeddedPostgres::start().unwrap();
@@ -211,4 +212,20 @@ fn hot_checkout_does_not_ping() {
             assert_eq!(pings, 0, "a hot pool pinged {pings} times in 50 checkouts");
         }
     }
+
+    // A connection idle for longer than the window gets one ping at its
+    // next checkout (no clock is read per statement: idle time counts from
+    // the return to the pool of a connection that did work).
+    let db = Database::builder(pg.url())
+        .max_size(1)
+        .recheck_after(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    db.conn().unwrap().users().count().unwrap();
+    let before = logged(&pg, "SELECT 1");
+    db.conn().unwrap().users().count().unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // idle past the window
+    db.conn().unwrap().users().count().unwrap();
+    std::thread::sleep(Duration::from_millis(200)); // let the log catch up
+    assert_eq!(logged(&pg, "SELECT 1") - before, 1, "one ping after idling");
 }

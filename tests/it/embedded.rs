@@ -107,3 +107,53 @@ fn nothing_left_after_sigkill() {
     child.wait().unwrap();
     assert_cleaned_up(&root, pid);
 }
+
+/// The `pid` of the watchdog of the cluster in `root` (found by its
+/// command line, which names the directory).
+fn watchdog_of(root: &std::path::Path) -> i32 {
+    let root = root.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .find(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let args: Vec<String> = cmdline
+                .split(|&b| b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            args.iter().any(|a| a == "saas-db-watchdog") && args.contains(&root)
+        })
+        .expect("the cluster's watchdog is running")
+}
+
+/// A cluster whose owner and watchdog both died (as in a reboot, or a
+/// `kill -9` of the whole process group) is stopped and deleted by the next
+/// start. Control: after killing both, the server still runs and its
+/// directory is still there, so nothing else cleaned it up.
+#[test]
+fn an_orphaned_cluster_is_swept_at_the_next_start() {
+    let (mut child, root, pid) = spawn_child("kill");
+    let watchdog = watchdog_of(&root);
+    // SAFETY: kill(2) on the watchdog our own child process started.
+    assert_eq!(unsafe { libc::kill(watchdog, libc::SIGKILL) }, 0);
+    while std::fs::read_to_string(format!("/proc/{watchdog}/stat"))
+        .is_ok_and(|s| !s.contains(") Z "))
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let alive = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|comm| comm.trim() == "postgres");
+    assert!(
+        alive && root.exists(),
+        "the orphan was cleaned up without a sweep"
+    );
+
+    let (mut next, next_root, next_pid) = spawn_child("exit");
+    assert!(next.wait().unwrap().success());
+    assert_cleaned_up(&next_root, next_pid);
+    assert_cleaned_up(&root, pid);
+}

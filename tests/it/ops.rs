@@ -1,8 +1,6 @@
 //! Operational views: health (including a hung server), pool and connection
 //! metrics, table sizes, slow queries, and per-query tracing.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -13,6 +11,8 @@ use saas_db::ops::HealthStatus;
 use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
+
+use crate::secrets::scan_sources::Captured;
 
 #[test]
 fn healthy_database_reports_every_check() {
@@ -225,19 +225,6 @@ fn slow_queries_need_pg_stat_statements() {
     );
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn every_query_emits_a_tracing_event_with_sql_and_duration() {
     let db = TestDatabase::new();
@@ -286,4 +273,37 @@ fn every_query_emits_a_tracing_event_with_sql_and_duration() {
     let before = captured.0.lock().unwrap().len();
     conn.users().count().unwrap();
     assert_eq!(captured.0.lock().unwrap().len(), before);
+}
+
+/// Which connections emit: every pooled one, and a `PgConnection` of the
+/// host's own once `saas_db::QueryTrace` is installed on it; a plain one
+/// without it emits nothing (the README used to say "every statement"
+/// without saying that only pooled connections carried the instrumentation).
+#[test]
+fn plain_connections_emit_once_query_trace_is_installed() {
+    let db = TestDatabase::new();
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .finish();
+    let events = |captured: &Captured| {
+        String::from_utf8(captured.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(saas_db::TRACE_TARGET) && l.contains("users"))
+            .count()
+    };
+    let mut plain = PgConnection::establish(db.url()).unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        plain.users().count().unwrap();
+        assert_eq!(events(&captured), 0, "a plain connection emitted");
+        plain.set_instrumentation(saas_db::QueryTrace::default());
+        plain.users().count().unwrap();
+        assert_eq!(events(&captured), 1);
+        db.conn().unwrap().users().count().unwrap();
+        assert_eq!(events(&captured), 2);
+    });
 }

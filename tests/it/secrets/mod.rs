@@ -6,7 +6,7 @@ mod keys;
 mod oauth_tokens;
 mod redaction;
 mod scan;
-mod scan_sources;
+pub(crate) mod scan_sources;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
