@@ -123,11 +123,7 @@ fn entries_outlive_the_users_they_name() {
 #[test]
 fn grant_app_access_takes_back_the_old_table_wide_insert() {
     let db = TestDatabase::new();
-    let app = saas_db::Database::builder(&db.app_url().unwrap())
-        .run_migrations(false)
-        .max_size(1)
-        .build()
-        .unwrap();
+    let app = crate::support::app_database(&db);
     let mut app = app.conn().unwrap();
     let role = diesel::sql_query("SELECT current_user::text AS name")
         .get_result::<Name>(&mut app)

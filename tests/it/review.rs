@@ -38,11 +38,7 @@ fn world() -> World {
     let team_b = conn.teams().create(&bob, "B").unwrap().id;
     conn.projects().create(&bob, team_b, "Secret plan").unwrap();
     drop(conn);
-    let app = Database::builder(&db.app_url().unwrap())
-        .run_migrations(false)
-        .max_size(1)
-        .build()
-        .unwrap();
+    let app = crate::support::app_database(&db);
     World {
         db,
         app,

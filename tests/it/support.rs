@@ -3,6 +3,9 @@
 use std::sync::Barrier;
 use std::thread;
 
+use saas_db::testing::TestDatabase;
+use saas_db::Database;
+
 /// Runs `work(i, barrier)` on `threads` threads at once and returns the
 /// results in thread order. Each thread calls `barrier.wait()` where the
 /// race should start (all threads must call it exactly once).
@@ -43,4 +46,15 @@ pub fn dismantle(value: serde_json::Value) {
             _ => {}
         }
     }
+}
+
+/// A one-connection pool on `db` as its application role (LOGIN, neither
+/// owner nor superuser, no BYPASSRLS, the grants of `grant_app_access`):
+/// the role Row-Level Security and the grants apply to.
+pub fn app_database(db: &TestDatabase) -> Database {
+    Database::builder(&db.app_url().unwrap())
+        .run_migrations(false)
+        .max_size(1)
+        .build()
+        .unwrap()
 }

@@ -24,11 +24,7 @@ fn app_role() -> (TestDatabase, Database, Uuid) {
         .teams()
         .create(&saas_db::access::Actor::of(&owner), "Team")
         .unwrap();
-    let app = Database::builder(&db.app_url().unwrap())
-        .run_migrations(false)
-        .max_size(1)
-        .build()
-        .unwrap();
+    let app = crate::support::app_database(&db);
     (db, app, team.id)
 }
 

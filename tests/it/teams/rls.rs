@@ -48,11 +48,7 @@ fn world() -> World {
             .unwrap();
     }
     drop(conn);
-    let app = Database::builder(&db.app_url().unwrap())
-        .run_migrations(false)
-        .max_size(1)
-        .build()
-        .unwrap();
+    let app = crate::support::app_database(&db);
     World {
         db,
         app,

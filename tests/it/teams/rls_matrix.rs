@@ -187,11 +187,7 @@ fn the_policies_allow_exactly_the_expected_relations() {
     let mut conn = db.conn().unwrap();
     let f = fixture(&mut conn);
     drop(conn);
-    let app = Database::builder(&db.app_url().unwrap())
-        .run_migrations(false)
-        .max_size(1)
-        .build()
-        .unwrap();
+    let app = crate::support::app_database(&db);
     let mut wrong = Vec::new();
     for (table, operation, sql, expected) in CASES {
         let got: String = f
