@@ -64,7 +64,7 @@ pub enum EmbeddedError {
     },
 }
 
-fn io(step: &'static str) -> impl FnOnce(std::io::Error) -> EmbeddedError {
+pub(crate) fn io(step: &'static str) -> impl FnOnce(std::io::Error) -> EmbeddedError {
     move |source| EmbeddedError::Io { step, source }
 }
 
@@ -446,7 +446,7 @@ fn find_bin_dir() -> Result<PathBuf, EmbeddedError> {
 }
 
 /// `(uid, gid)` to run the server as, when we are root.
-fn server_user() -> Result<Option<(u32, u32)>, EmbeddedError> {
+pub(crate) fn server_user() -> Result<Option<(u32, u32)>, EmbeddedError> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Ok(None);
@@ -474,7 +474,7 @@ fn server_user() -> Result<Option<(u32, u32)>, EmbeddedError> {
 }
 
 /// The last `lines` lines of a log file (at most 64 KiB are read).
-fn tail(path: &Path, lines: usize) -> String {
+pub(crate) fn tail(path: &Path, lines: usize) -> String {
     let Ok(mut file) = File::open(path) else {
         return format!("(no log at {})", path.display());
     };
@@ -487,7 +487,7 @@ fn tail(path: &Path, lines: usize) -> String {
 }
 
 /// Percent-encodes a socket path for the `host=` parameter of a libpq URI.
-fn percent_encode(text: &str) -> String {
+pub(crate) fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {

@@ -10,6 +10,8 @@ pub mod content;
 pub mod database;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(feature = "embedded")]
+pub mod embedded_pgbouncer;
 pub mod enums;
 pub mod error;
 pub mod identity;

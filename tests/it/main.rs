@@ -28,6 +28,7 @@ mod no_offset;
 mod ops;
 mod optimistic_locking;
 mod pagination;
+mod pgbouncer;
 mod reliability;
 mod review;
 mod secrets;

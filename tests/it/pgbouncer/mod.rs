@@ -1,0 +1,55 @@
+//! Behind a real PgBouncer in transaction mode: the harness itself
+//! (`cleanup.rs`), and the crate's `transaction_pooling` mode.
+
+mod cleanup;
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use saas_db::embedded_pgbouncer::EmbeddedPgBouncer;
+use saas_db::testing::TestDatabase;
+
+/// A PgBouncer with `pool_size` server connections in front of the test
+/// server (every database reachable by name through it).
+pub fn bouncer(pool_size: u32) -> EmbeddedPgBouncer {
+    let admin = TestDatabase::admin_url().expect("test server");
+    EmbeddedPgBouncer::start(&admin, pool_size).expect("start pgbouncer")
+}
+
+#[derive(QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = Text)]
+    value: String,
+}
+
+/// The value of a setting as seen by `conn`'s current server connection.
+pub fn setting(conn: &mut PgConnection, name: &str) -> String {
+    diesel::sql_query("SELECT current_setting($1) AS value")
+        .bind::<Text, _>(name)
+        .get_result::<Setting>(conn)
+        .unwrap()
+        .value
+}
+
+/// The harness really pools per transaction: with one server connection, a
+/// session-level setting made by one client shows up in another (the
+/// control: on direct connections it does not), and a query through it works.
+#[test]
+fn the_embedded_pgbouncer_shares_one_server_connection_between_clients() {
+    let test_db = TestDatabase::new();
+    let bouncer = bouncer(1);
+    let url = bouncer.url_for(test_db.name());
+    let mut a = PgConnection::establish(&url).unwrap();
+    let mut b = PgConnection::establish(&url).unwrap();
+    diesel::sql_query("SELECT set_config('application_name', 'leaked-from-a', false)")
+        .execute(&mut a)
+        .unwrap();
+    assert_eq!(setting(&mut b, "application_name"), "leaked-from-a");
+
+    let mut c = PgConnection::establish(test_db.url()).unwrap();
+    let mut d = PgConnection::establish(test_db.url()).unwrap();
+    diesel::sql_query("SELECT set_config('application_name', 'only-c', false)")
+        .execute(&mut c)
+        .unwrap();
+    assert_ne!(setting(&mut d, "application_name"), "only-c");
+    assert!(bouncer.log_path().exists());
+}
