@@ -40,6 +40,7 @@ struct Inner {
     schema: Option<String>,
     events: Arc<PoolEvents>,
     token_keys: Keyring,
+    transaction_pooling: bool,
 }
 
 impl std::fmt::Debug for Database {
@@ -66,6 +67,7 @@ pub struct DatabaseBuilder {
     recheck_after: Duration,
     token_keys: Keyring,
     english_messages: bool,
+    transaction_pooling: bool,
 }
 
 impl Database {
@@ -95,6 +97,7 @@ impl Database {
             recheck_after: Duration::from_secs(1),
             token_keys: Keyring::new(),
             english_messages: true,
+            transaction_pooling: false,
         }
     }
 
@@ -139,13 +142,24 @@ impl Database {
 
     /// Applies pending migrations under a PostgreSQL advisory lock, so that
     /// processes starting at the same time apply them once. Returns the
-    /// versions applied (empty when up to date).
+    /// versions applied (empty when up to date). In
+    /// [`DatabaseBuilder::transaction_pooling`] mode they all run in one
+    /// transaction under a transaction-scoped lock instead.
     ///
     /// # Errors
     /// [`Error::Migration`] when a migration fails (it is rolled back).
     pub fn migrate(&self) -> Result<Vec<String>> {
         let mut conn = self.conn()?;
-        migrate(&mut conn, self.inner.schema.as_deref())
+        if self.inner.transaction_pooling {
+            crate::pooling::migrate_in_one_transaction(&mut conn, self.inner.schema.as_deref())
+        } else {
+            migrate(&mut conn, self.inner.schema.as_deref())
+        }
+    }
+
+    /// Whether this pool runs in [`DatabaseBuilder::transaction_pooling`] mode.
+    pub fn transaction_pooling(&self) -> bool {
+        self.inner.transaction_pooling
     }
 
     /// The Postgres schema the tables live in, if one was chosen.
@@ -234,6 +248,20 @@ impl DatabaseBuilder {
         self
     }
 
+    /// For a URL that goes through a transaction-mode pooler (PgBouncer
+    /// with `pool_mode=transaction`, or a hosted pooler like it): turns off
+    /// Diesel's prepared statement cache on every connection, sets nothing
+    /// for the session (no `search_path`, `statement_timeout`,
+    /// `application_name` or `lc_messages`; `build` checks instead that the
+    /// server applies the ones needed, see [`DatabaseBuilder::build`]), and
+    /// runs migrations in one transaction under `pg_advisory_xact_lock`.
+    /// Default false: direct connections keep their cached statements. See
+    /// the README's "Deploying" section.
+    pub fn transaction_pooling(mut self, yes: bool) -> Self {
+        self.transaction_pooling = yes;
+        self
+    }
+
     /// Creates the pool, checks that the server answers in English (see
     /// [`DatabaseBuilder::require_english_messages`]), and applies pending
     /// migrations if asked to.
@@ -248,7 +276,12 @@ impl DatabaseBuilder {
     /// server's or libpq's reason), [`Error::NotAvailable`] when the server's
     /// `lc_messages` is not English and the role cannot set it (the message
     /// names the `ALTER DATABASE .. SET lc_messages = 'C'` to run),
-    /// [`Error::Migration`].
+    /// [`Error::Migration`]. In [`DatabaseBuilder::transaction_pooling`]
+    /// mode: [`Error::Pooled`] when the server does not already apply the
+    /// schema's `search_path` or the configured `statement_timeout` to this
+    /// role (its `fix` names the `ALTER ROLE .. IN DATABASE .. SET ..` to
+    /// run), and [`Error::NotAvailable`] for non-English messages even when
+    /// the role could set them.
     pub fn build(self) -> Result<Database> {
         let schema = self
             .schema
@@ -280,6 +313,7 @@ impl DatabaseBuilder {
             }),
             statement_timeout: statement_timeout.map(|t| format!("{}ms", t.as_millis().max(1))),
             application_name: app_name.to_owned(),
+            transaction_pooling: self.transaction_pooling,
         };
         let manager = PgManager::new(
             ConnectionManager::new(self.url.0),
@@ -300,9 +334,19 @@ impl DatabaseBuilder {
                 schema,
                 events,
                 token_keys: self.token_keys,
+                transaction_pooling: self.transaction_pooling,
             }),
         };
-        crate::server_locale::check(&mut *db.conn()?, self.english_messages)?;
+        let mut conn = db.conn()?;
+        crate::server_locale::check(&mut conn, self.english_messages, self.transaction_pooling)?;
+        if self.transaction_pooling {
+            crate::pooling::check_server_settings(
+                &mut conn,
+                db.inner.schema.as_deref(),
+                statement_timeout,
+            )?;
+        }
+        drop(conn);
         if self.run_migrations {
             db.migrate()?;
         }
@@ -315,22 +359,29 @@ fn migrate(conn: &mut PgConnection, schema: Option<&str>) -> Result<Vec<String>>
     diesel::sql_query("SELECT pg_advisory_lock(hashtext($1))")
         .bind::<Text, _>(&key)
         .execute(conn)?;
-    let applied = (|| {
-        if let Some(schema) = schema {
-            let create = format!(
-                "CREATE SCHEMA IF NOT EXISTS {}",
-                validate::identifier("schema", schema)?
-            );
-            conn.batch_execute(&create)?;
-        }
-        conn.run_pending_migrations(MIGRATIONS)
-            .map(|versions| versions.iter().map(ToString::to_string).collect())
-            .map_err(|e| Error::Migration(e.to_string()))
-    })();
+    let applied = apply_migrations(conn, schema);
     let unlocked = diesel::sql_query("SELECT pg_advisory_unlock(hashtext($1))")
         .bind::<Text, _>(&key)
         .execute(conn);
     let applied = applied?;
     unlocked?;
     Ok(applied)
+}
+
+/// Creates the schema if one is chosen and applies pending migrations
+/// (each in its own transaction, or savepoint inside the caller's).
+pub(crate) fn apply_migrations(
+    conn: &mut PgConnection,
+    schema: Option<&str>,
+) -> Result<Vec<String>> {
+    if let Some(schema) = schema {
+        let create = format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            validate::identifier("schema", schema)?
+        );
+        conn.batch_execute(&create)?;
+    }
+    conn.run_pending_migrations(MIGRATIONS)
+        .map(|versions| versions.iter().map(ToString::to_string).collect())
+        .map_err(|e| Error::Migration(e.to_string()))
 }

@@ -112,6 +112,19 @@ pub enum Error {
     /// `pg_stat_statements` extension).
     #[error("not available: {0}")]
     NotAvailable(String),
+    /// Through a transaction-mode pooler
+    /// ([`DatabaseBuilder::transaction_pooling`](crate::DatabaseBuilder::transaction_pooling)):
+    /// a setting the server must apply to every connection is missing
+    /// (`fix` is the `ALTER ROLE .. SET ..` to run, then reconnect), or the
+    /// operation needs a session of its own (`fix` says to use a direct URL).
+    #[error("not possible through a transaction pooler: {what}; {fix}")]
+    Pooled {
+        /// The setting (`search_path`, `statement_timeout`, `lc_messages`)
+        /// or operation (`listen`).
+        what: String,
+        /// What to do about it.
+        fix: String,
+    },
     /// A stored secret (an OAuth provider token) could not be decrypted:
     /// the key it was encrypted with is not in the [`crate::auth::Keyring`],
     /// or the ciphertext was altered or copied from another row or column.

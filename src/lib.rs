@@ -18,6 +18,7 @@ pub mod identity;
 pub mod ops;
 pub mod pagination;
 pub mod pool;
+pub(crate) mod pooling;
 pub(crate) mod process;
 pub(crate) mod query_trace;
 #[allow(missing_docs)]

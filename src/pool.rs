@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel::connection::{CacheSize, Instrumentation, InstrumentationEvent};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, ManageConnection, R2D2Connection};
@@ -19,6 +19,8 @@ pub(crate) struct SessionSettings {
     pub search_path: Option<String>,
     pub statement_timeout: Option<String>,
     pub application_name: String,
+    /// Transaction-pooling mode: no statement cache, nothing set here.
+    pub transaction_pooling: bool,
 }
 
 /// The r2d2 connection manager: Diesel's, plus session settings on connect
@@ -105,15 +107,12 @@ fn closed_by_server(conn: &mut PgConnection) -> Option<diesel::result::Error> {
     (0..2).find_map(|_| pending.next().and_then(Result::err))
 }
 
-impl ManageConnection for PgManager {
-    type Connection = PgConnection;
-    type Error = diesel::r2d2::Error;
-
-    fn connect(&self) -> Result<PgConnection, Self::Error> {
-        let mut conn = self.inner.connect()?;
-        // One round trip. lc_messages is only set when the role may (a
-        // superuser, or `GRANT SET ON PARAMETER lc_messages`); errors are
-        // classified by message for a few kinds, and `build` checks the rest.
+impl PgManager {
+    /// Session settings, in one round trip. lc_messages is only set when
+    /// the role may (a superuser, or `GRANT SET ON PARAMETER lc_messages`);
+    /// errors are classified by message for a few kinds, and `build` checks
+    /// the rest.
+    fn apply_session_settings(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
         diesel::sql_query(
             "SELECT set_config('search_path', COALESCE($1, current_setting('search_path')), false), \
                     set_config('statement_timeout', COALESCE($2, current_setting('statement_timeout')), false), \
@@ -124,8 +123,25 @@ impl ManageConnection for PgManager {
         .bind::<Nullable<Text>, _>(self.session.search_path.as_deref())
         .bind::<Nullable<Text>, _>(self.session.statement_timeout.as_deref())
         .bind::<Text, _>(&self.session.application_name)
-        .execute(&mut conn)
+        .execute(conn)
         .map_err(diesel::r2d2::Error::QueryError)?;
+        Ok(())
+    }
+}
+
+impl ManageConnection for PgManager {
+    type Connection = PgConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<PgConnection, Self::Error> {
+        let mut conn = self.inner.connect()?;
+        if self.session.transaction_pooling {
+            // Named statements and session settings would live on whichever
+            // server connection the pooler lent, not on this client.
+            conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+        } else {
+            self.apply_session_settings(&mut conn)?;
+        }
         conn.set_instrumentation(ConnState {
             last_ok: Instant::now(),
             used: false,

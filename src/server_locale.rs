@@ -46,20 +46,22 @@ fn quoted(name: &str) -> String {
 /// Checks `conn`'s `lc_messages`. When it is not English and the role
 /// cannot change it, `strict` refuses with [`Error::NotAvailable`] naming the
 /// statements that fix it; otherwise the same text is logged as a `tracing`
-/// WARN (target `saas_db`) and the check passes.
+/// WARN (target `saas_db`) and the check passes. `pooled`: the connection
+/// goes through a transaction pooler, so the role's privilege does not help.
 ///
 /// # Errors
 /// [`Error::NotAvailable`] as above (strict only); a database error from the
 /// one query.
-pub(crate) fn check(conn: &mut PgConnection, strict: bool) -> Result<()> {
+pub(crate) fn check(conn: &mut PgConnection, strict: bool, pooled: bool) -> Result<()> {
     let setting: Setting = diesel::sql_query(
         "SELECT current_setting('lc_messages') AS lc_messages, \
                 current_database()::text AS database, current_user::text AS role, \
                 has_parameter_privilege('lc_messages', 'SET') AS can_set",
     )
     .get_result(conn)?;
-    // A role that may set it already did, on connect.
-    if setting.can_set || is_english(&setting.lc_messages) {
+    // A role that may set it already did, on connect (not through a
+    // transaction pooler, where nothing is set for the session).
+    if (setting.can_set && !pooled) || is_english(&setting.lc_messages) {
         return Ok(());
     }
     let message = format!(

@@ -96,7 +96,10 @@ fn no_pgbouncer_left_after_normal_exit() {
 #[test]
 fn no_pgbouncer_left_after_a_panicking_test() {
     let (mut child, root, pid) = spawn_child("panic");
-    assert!(!child.wait().unwrap().success(), "the child test should fail");
+    assert!(
+        !child.wait().unwrap().success(),
+        "the child test should fail"
+    );
     assert_cleaned_up(&root, pid);
 }
 

@@ -1,7 +1,9 @@
 //! Behind a real PgBouncer in transaction mode: the harness itself
 //! (`cleanup.rs`), and the crate's `transaction_pooling` mode.
 
+mod build;
 mod cleanup;
+mod pooling;
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
