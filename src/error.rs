@@ -114,15 +114,14 @@ pub enum Error {
     NotAvailable(String),
     /// Through a transaction-mode pooler
     /// ([`DatabaseBuilder::transaction_pooling`](crate::DatabaseBuilder::transaction_pooling)):
-    /// a setting the server must apply to every connection is missing
-    /// (`fix` is the `ALTER ROLE .. SET ..` to run, then reconnect), or the
-    /// operation needs a session of its own (`fix` says to use a direct URL).
+    /// a setting the server must apply to every connection, because the
+    /// crate sets nothing for the session there, is missing.
     #[error("not possible through a transaction pooler: {what}; {fix}")]
     Pooled {
-        /// The setting (`search_path`, `statement_timeout`, `lc_messages`)
-        /// or operation (`listen`).
+        /// The setting: `search_path` or `statement_timeout`.
         what: String,
-        /// What to do about it.
+        /// What the server applies now, and the exact
+        /// `ALTER ROLE .. IN DATABASE .. SET ..;` to run before reconnecting.
         fix: String,
     },
     /// A stored secret (an OAuth provider token) could not be decrypted:
