@@ -208,3 +208,34 @@ fn a_session_advisory_lock_does_not_exclude_through_pgbouncer() {
     assert!(got, "the other client should get the 'held' lock");
     a.batch_execute("SELECT pg_advisory_unlock_all()").unwrap();
 }
+
+/// A database whose messages are German, and a superuser, who may set
+/// `lc_messages` for its session. Without the flag `build()` sets `C` per
+/// connection and succeeds (the control); with the flag that session setting
+/// would last for one server connection only, so `build()` refuses with
+/// [`Error::NotAvailable`] (it used to count the role's privilege). Skips
+/// where the server cannot use the locale.
+#[test]
+fn pooling_refuses_non_english_messages_even_for_a_role_that_could_set_them() {
+    let test_db = TestDatabase::new();
+    let mut owner = PgConnection::establish(test_db.url()).unwrap();
+    let set = format!(
+        "ALTER DATABASE {} SET lc_messages = 'de_DE.UTF-8'",
+        test_db.name()
+    );
+    if let Err(e) = owner.batch_execute(&set) {
+        eprintln!("SKIPPED: the server cannot use locale de_DE.UTF-8 ({e}); see .ci/run");
+        return;
+    }
+    let bouncer = bouncer(1);
+    let url = bouncer.url_for(test_db.name());
+    let builder = |u: &str| Database::builder(u).max_size(1).run_migrations(false);
+    builder(test_db.url())
+        .build()
+        .expect("control: a superuser on a direct URL sets C per connection");
+    let err = builder(&url).transaction_pooling(true).build().unwrap_err();
+    assert!(
+        matches!(&err, Error::NotAvailable(m) if m.contains("SET lc_messages = 'C'")),
+        "{err:?}"
+    );
+}

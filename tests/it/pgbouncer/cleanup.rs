@@ -17,7 +17,9 @@ const ROLE: &str = "SAAS_DB_PGBOUNCER_CHILD";
 fn child_holds_pgbouncer() {
     let Ok(how) = std::env::var(ROLE) else { return };
     let bouncer = super::bouncer(1);
-    println!("ROOT {}", bouncer.log_path().parent().unwrap().display());
+    let root = bouncer.log_path().parent().unwrap().to_path_buf();
+    let pid = std::fs::read_to_string(root.join("pgbouncer.pid")).unwrap();
+    println!("ROOT {} {}", pid.trim(), root.display());
     match how.as_str() {
         "panic" => panic!("a test panics while pgbouncer runs"),
         "exit" => {}
@@ -48,14 +50,11 @@ fn spawn_child(how: &str) -> (Child, PathBuf, i32) {
             }
         }
     });
-    let root = PathBuf::from(
-        rx.recv_timeout(Duration::from_secs(60))
-            .expect("child printed its pgbouncer directory"),
-    );
-    let pid = std::fs::read_to_string(root.join("pgbouncer.pid"))
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
-        .unwrap_or(0);
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("child printed its pgbouncer pid and directory");
+    let (pid, root) = line.split_once(' ').unwrap();
+    let (pid, root) = (pid.parse().unwrap_or(0), PathBuf::from(root));
     (child, root, pid)
 }
 

@@ -185,3 +185,27 @@ fn settings_of_one_client_are_neither_seen_by_another_nor_lost() {
         "control: session settings leak through the pooler"
     );
 }
+
+/// The crate sets no `application_name` in pooling mode; one in each
+/// client's URL reaches the server connection it is lent (PgBouncer tracks
+/// it per client). Control: a client without one sees whatever the previous
+/// client of that server connection left.
+#[test]
+fn an_application_name_in_a_pooled_url_reaches_the_server() {
+    let test_db = TestDatabase::new();
+    let bouncer = bouncer(1);
+    let url = bouncer.url_for(test_db.name());
+    let a = pool(&format!("{url}&application_name=app-a"), true);
+    let b = pool(&format!("{url}&application_name=app-b"), true);
+    let plain = pool(&url, true);
+    let seen = |db: &Database| setting(&mut db.conn().unwrap(), "application_name");
+    for _ in 0..3 {
+        assert_eq!(seen(&a), "app-a");
+        assert_eq!(seen(&b), "app-b");
+    }
+    assert_eq!(
+        seen(&plain),
+        "app-b",
+        "control: left by the previous client"
+    );
+}
