@@ -19,6 +19,7 @@ mod cursor_scope;
 mod database;
 mod defaults;
 mod embedded;
+mod embedded_replica;
 mod error_table;
 mod faults;
 mod identity;
