@@ -40,6 +40,7 @@ struct Inner {
     schema: Option<String>,
     events: Arc<PoolEvents>,
     token_keys: Keyring,
+    replicas: crate::replicas::ReplicaSet,
 }
 
 impl std::fmt::Debug for Database {
@@ -66,6 +67,7 @@ pub struct DatabaseBuilder {
     recheck_after: Duration,
     token_keys: Keyring,
     english_messages: bool,
+    pub(crate) replicas: crate::replicas::ReplicaConfig,
 }
 
 impl Database {
@@ -95,6 +97,7 @@ impl Database {
             recheck_after: Duration::from_secs(1),
             token_keys: Keyring::new(),
             english_messages: true,
+            replicas: crate::replicas::ReplicaConfig::default(),
         }
     }
 
@@ -168,6 +171,10 @@ impl Database {
 
     pub(crate) fn events(&self) -> &PoolEvents {
         &self.inner.events
+    }
+
+    pub(crate) fn replica_set(&self) -> &crate::replicas::ReplicaSet {
+        &self.inner.replicas
     }
 }
 
@@ -281,6 +288,9 @@ impl DatabaseBuilder {
             statement_timeout: statement_timeout.map(|t| format!("{}ms", t.as_millis().max(1))),
             application_name: app_name.to_owned(),
         };
+        let replicas = self
+            .replicas
+            .build(&session, self.max_size, self.recheck_after)?;
         let manager = PgManager::new(
             ConnectionManager::new(self.url.0),
             session,
@@ -300,6 +310,7 @@ impl DatabaseBuilder {
                 schema,
                 events,
                 token_keys: self.token_keys,
+                replicas,
             }),
         };
         crate::server_locale::check(&mut *db.conn()?, self.english_messages)?;

@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod pool;
 pub(crate) mod process;
 pub(crate) mod query_trace;
+pub mod replicas;
 #[allow(missing_docs)]
 pub mod schema;
 pub(crate) mod server_locale;

@@ -87,6 +87,42 @@ impl EmbeddedReplica {
         self.cluster.restart()
     }
 
+    /// Stops the replica (fast shutdown), keeping its data, as an outage
+    /// would; [`EmbeddedReplica::start`] brings it back. Safe to repeat.
+    ///
+    /// # Errors
+    /// [`EmbeddedError::Io`] if waiting for the server fails.
+    pub fn stop(&self) -> Result<(), EmbeddedError> {
+        let mut server = self
+            .cluster
+            .server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(mut child) = server.take() {
+            // SAFETY: kill(2) on the postmaster we started (our child, not yet reaped).
+            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            child.wait().map_err(io("wait for the replica to stop"))?;
+        }
+        Ok(())
+    }
+
+    /// Starts a replica stopped by [`EmbeddedReplica::stop`] again (no-op
+    /// when it runs); it resumes streaming where it stopped.
+    ///
+    /// # Errors
+    /// [`EmbeddedError::NotReady`] if it does not come back.
+    pub fn start(&self) -> Result<(), EmbeddedError> {
+        let mut server = self
+            .cluster
+            .server
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if server.is_none() {
+            *server = Some(self.cluster.spawn_server()?);
+        }
+        Ok(())
+    }
+
     /// Stops the replica and removes its directory; waits for both. Safe to
     /// call more than once.
     pub fn shutdown(&self) {

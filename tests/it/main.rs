@@ -30,6 +30,7 @@ mod ops;
 mod optimistic_locking;
 mod pagination;
 mod reliability;
+mod replicas;
 mod review;
 mod secrets;
 mod server_locale;
