@@ -107,8 +107,14 @@ impl ReplicaSet {
             }
             let mut conn = match replica.pool.get_timeout(self.checkout_timeout) {
                 Ok(conn) => conn,
-                Err(_) => {
-                    self.open_breaker(replica);
+                Err(e) => {
+                    // A connection error, or no connection at all (a hung
+                    // host still connecting), is the replica's; a pool that
+                    // is merely busy is not, and stays in.
+                    let connected = replica.pool.state().connections > 0;
+                    if matches!(Error::from(e), Error::Connection(_)) || !connected {
+                        self.open_breaker(replica);
+                    }
                     continue;
                 }
             };

@@ -18,6 +18,13 @@ const WAIT: Duration = Duration::from_millis(50);
 /// back from the replica for up to 200 ms), its replica, and a database
 /// with the replica configured.
 fn topology(down_for: Duration) -> (EmbeddedPostgres, EmbeddedReplica, Database) {
+    topology_sized(down_for, 4)
+}
+
+fn topology_sized(
+    down_for: Duration,
+    max_size: u32,
+) -> (EmbeddedPostgres, EmbeddedReplica, Database) {
     let primary = EmbeddedPostgres::start().unwrap();
     let mut conn = PgConnection::establish(primary.url()).unwrap();
     diesel::sql_query("ALTER ROLE postgres SET synchronous_commit = on")
@@ -25,7 +32,7 @@ fn topology(down_for: Duration) -> (EmbeddedPostgres, EmbeddedReplica, Database)
         .unwrap();
     let replica = EmbeddedReplica::start_from(&primary).unwrap();
     let db = Database::builder(primary.url())
-        .max_size(4)
+        .max_size(max_size)
         .replica(replica.url())
         .replica_wait(WAIT)
         .replica_down_for(down_for)
@@ -146,6 +153,33 @@ fn a_stopped_replica_opens_the_breaker_and_comes_back() {
     assert!(visible(&db, Consistency::AtLeast(&token), id));
     let status = db.pool_status();
     assert_eq!((status.replica_reads, status.replica_down), (2, 1));
+}
+
+/// A replica pool that is only busy (every connection in use) sends the
+/// read to the primary without taking the replica out (it used to open the
+/// breaker on any checkout failure). Control: the outer read is served by
+/// the replica, and a stopped replica does open it (test above).
+#[test]
+fn a_busy_replica_pool_falls_back_without_opening_the_breaker() {
+    let (_primary, _replica, db) = topology_sized(Duration::from_secs(5), 1);
+    let (id, token) = create(&db, 0);
+    let inner = db
+        .read(Consistency::AtLeast(&token), |_| {
+            Ok(visible(&db, Consistency::AtLeast(&token), id))
+        })
+        .unwrap();
+    assert!(inner);
+    let status = db.pool_status();
+    assert_eq!(
+        (
+            status.replica_reads,
+            status.replica_fallbacks,
+            status.replica_down
+        ),
+        (1, 1, 0)
+    );
+    assert!(visible(&db, Consistency::Any, id));
+    assert_eq!(db.pool_status().replica_reads, 2);
 }
 
 /// A write inside `read` is `Error::ReadOnly`, on the primary and on the
