@@ -155,6 +155,51 @@ fn a_stopped_replica_opens_the_breaker_and_comes_back() {
     assert_eq!((status.replica_reads, status.replica_down), (2, 1));
 }
 
+/// A replica whose postmaster is frozen (SIGSTOP: it accepts no new
+/// connection, as a hung host): the read still completes on the primary
+/// within the checkout timeout plus margin, and the breaker opens. Control:
+/// thawed and past `down_for`, the replica serves reads again.
+#[test]
+fn a_frozen_replica_postmaster_falls_back_and_opens_the_breaker() {
+    let down_for = Duration::from_millis(500);
+    let (_primary, replica, db) = topology(down_for);
+    let (id, token) = create(&db, 0);
+    let pid_file = replica
+        .log_path()
+        .with_file_name("data")
+        .join("postmaster.pid");
+    let pid: i32 = std::fs::read_to_string(pid_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) on the replica postmaster this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let started = Instant::now();
+    let seen = visible(&db, Consistency::AtLeast(&token), id);
+    let took = started.elapsed();
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    println!("read with a frozen replica took {took:?}");
+    assert!(seen && took < Duration::from_secs(2), "{took:?}");
+    let status = db.pool_status();
+    assert_eq!(
+        (
+            status.replica_reads,
+            status.replica_fallbacks,
+            status.replica_down
+        ),
+        (0, 1, 1)
+    );
+
+    std::thread::sleep(down_for + Duration::from_millis(100));
+    assert!(visible(&db, Consistency::AtLeast(&token), id));
+    assert_eq!(db.pool_status().replica_reads, 1);
+}
+
 /// A replica pool that is only busy (every connection in use) sends the
 /// read to the primary without taking the replica out (it used to open the
 /// breaker on any checkout failure). Control: the outer read is served by
