@@ -11,6 +11,7 @@
 //! read goes to the primary. SQL is never parsed to decide anything.
 
 mod config;
+pub(crate) mod health;
 mod routing;
 mod token;
 
@@ -82,6 +83,10 @@ impl ReplicaSet {
             fallbacks: AtomicU64::new(0),
             down: AtomicU64::new(0),
         }
+    }
+
+    pub(crate) fn pools(&self) -> impl Iterator<Item = &r2d2::Pool<PgManager>> {
+        self.replicas.iter().map(|r| &r.pool)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
