@@ -41,6 +41,7 @@ struct Inner {
     events: Arc<PoolEvents>,
     token_keys: Keyring,
     transaction_pooling: bool,
+    replicas: crate::replicas::ReplicaSet,
 }
 
 impl std::fmt::Debug for Database {
@@ -68,6 +69,7 @@ pub struct DatabaseBuilder {
     token_keys: Keyring,
     english_messages: bool,
     transaction_pooling: bool,
+    pub(crate) replicas: crate::replicas::ReplicaConfig,
 }
 
 impl Database {
@@ -98,6 +100,7 @@ impl Database {
             token_keys: Keyring::new(),
             english_messages: true,
             transaction_pooling: false,
+            replicas: crate::replicas::ReplicaConfig::default(),
         }
     }
 
@@ -182,6 +185,10 @@ impl Database {
 
     pub(crate) fn events(&self) -> &PoolEvents {
         &self.inner.events
+    }
+
+    pub(crate) fn replica_set(&self) -> &crate::replicas::ReplicaSet {
+        &self.inner.replicas
     }
 }
 
@@ -315,6 +322,9 @@ impl DatabaseBuilder {
             application_name: app_name.to_owned(),
             transaction_pooling: self.transaction_pooling,
         };
+        let replicas = self
+            .replicas
+            .build(&session, self.max_size, self.recheck_after)?;
         let manager = PgManager::new(
             ConnectionManager::new(self.url.0),
             session,
@@ -335,6 +345,7 @@ impl DatabaseBuilder {
                 events,
                 token_keys: self.token_keys,
                 transaction_pooling: self.transaction_pooling,
+                replicas,
             }),
         };
         let mut conn = db.conn()?;

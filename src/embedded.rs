@@ -22,7 +22,6 @@
 //! `SAAS_DB_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`, else `PATH`.
 
 use std::fs::{self, File};
-use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -31,6 +30,12 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection};
+
+mod replica;
+mod text;
+
+pub use replica::EmbeddedReplica;
+pub(crate) use text::{percent_encode, tail};
 
 /// Why a throwaway cluster could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +58,9 @@ pub enum EmbeddedError {
     /// `initdb` failed; the text is the end of its output.
     #[error("initdb failed:\n{0}")]
     Initdb(String),
+    /// `pg_basebackup` failed; the text is the end of its output.
+    #[error("pg_basebackup failed:\n{0}")]
+    BaseBackup(String),
     /// The server did not accept connections before the deadline; the text is
     /// the end of the server log.
     #[error("PostgreSQL did not become ready: {reason}\n--- server log (tail) ---\n{log_tail}")]
@@ -114,6 +122,15 @@ impl EmbeddedPostgres {
     /// [`EmbeddedError`] when the binaries are missing, `initdb` fails or the
     /// server does not become ready within 30 s (the error carries the log tail).
     pub fn start() -> Result<Self, EmbeddedError> {
+        let pg = Self::new_cluster()?;
+        pg.initdb()?;
+        let server = pg.spawn_server()?;
+        *pg.server.lock().unwrap_or_else(|e| e.into_inner()) = Some(server);
+        Ok(pg)
+    }
+
+    /// A fresh, empty, watched cluster directory (no data yet, no server).
+    fn new_cluster() -> Result<Self, EmbeddedError> {
         sweep_stale_clusters();
         let bin = find_bin_dir()?;
         let run_as = server_user()?;
@@ -139,8 +156,7 @@ impl EmbeddedPostgres {
             std::os::unix::fs::chown(&data, Some(uid), Some(gid))
                 .map_err(io("hand the data directory to the server user"))?;
         }
-
-        let pg = EmbeddedPostgres {
+        Ok(EmbeddedPostgres {
             url: format!(
                 "postgresql://postgres@/postgres?host={}&port=5432",
                 percent_encode(&data.to_string_lossy())
@@ -151,11 +167,7 @@ impl EmbeddedPostgres {
             data,
             bin,
             run_as,
-        };
-        pg.initdb()?;
-        let server = pg.spawn_server()?;
-        *pg.server.lock().unwrap_or_else(|e| e.into_inner()) = Some(server);
-        Ok(pg)
+        })
     }
 
     /// `DATABASE_URL` when it is set, else the URL of a freshly started
@@ -471,29 +483,4 @@ pub(crate) fn server_user() -> Result<Option<(u32, u32)>, EmbeddedError> {
         }
         Ok(Some((pwd.pw_uid, pwd.pw_gid)))
     }
-}
-
-/// The last `lines` lines of a log file (at most 64 KiB are read).
-pub(crate) fn tail(path: &Path, lines: usize) -> String {
-    let Ok(mut file) = File::open(path) else {
-        return format!("(no log at {})", path.display());
-    };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = file.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)));
-    let mut text = String::new();
-    let _ = file.read_to_string(&mut text);
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// Percent-encodes a socket path for the `host=` parameter of a libpq URI.
-pub(crate) fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

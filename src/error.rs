@@ -134,6 +134,10 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A write inside [`crate::Database::read`] (or on a replica): the
+    /// server refused it because the transaction is read-only.
+    #[error("read-only: {0}")]
+    ReadOnly(String),
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),
@@ -284,6 +288,10 @@ fn classify(error: DieselError) -> Error {
                 Error::Forbidden {
                     reason: message.to_owned(),
                 }
+            } else if message.starts_with("cannot execute ")
+                && message.ends_with(" in a read-only transaction")
+            {
+                Error::ReadOnly(message.to_owned())
             } else if message.starts_with("could not obtain lock") {
                 Error::Locked
             } else if message.contains("must be loaded via \"shared_preload_libraries\"")

@@ -21,6 +21,7 @@ pub mod pool;
 pub(crate) mod pooling;
 pub(crate) mod process;
 pub(crate) mod query_trace;
+pub mod replicas;
 #[allow(missing_docs)]
 pub mod schema;
 pub(crate) mod server_locale;

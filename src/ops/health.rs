@@ -30,7 +30,8 @@ pub enum HealthStatus {
 /// One check of a [`HealthReport`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HealthCheck {
-    /// `connect`, `read`, `write`, `migrations`, `extensions` or `deadline`.
+    /// `connect`, `read`, `write`, `migrations`, `extensions`, `deadline`,
+    /// or `replica` (one per configured replica: in recovery, lag in bytes).
     pub name: &'static str,
     /// Whether it passed.
     pub ok: bool,
@@ -60,6 +61,9 @@ impl Database {
     /// Checks connectivity, a read, that the server accepts writes (not in
     /// recovery, not read-only), that migrations are up to date and the
     /// required extensions are present, and measures round-trip latency.
+    /// With replicas configured, adds one `replica` check each (reachable,
+    /// in recovery, lag in bytes behind the primary); a failing one
+    /// degrades the report.
     /// Returns by `deadline` whatever the server does: the checks run on
     /// their own thread with the deadline as their statement timeout, and
     /// a check still running then is reported as unavailable.
@@ -175,6 +179,7 @@ fn run_checks(db: &Database, deadline: Instant) -> (Vec<HealthCheck>, Option<Dur
         Ok(more) => checks.extend(more),
         Err(e) => checks.push(check("write", false, e.to_string())),
     }
+    checks.extend(crate::replicas::health::checks(db, pg, deadline));
     (checks, Some(latency))
 }
 

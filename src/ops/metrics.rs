@@ -33,6 +33,13 @@ pub struct PoolStatus {
     pub connections_opened: u64,
     /// Connections closed so far (broken, expired, idle too long).
     pub connections_closed: u64,
+    /// Reads served by a replica ([`crate::Database::read`]).
+    pub replica_reads: u64,
+    /// Reads meant for a replica that went to the primary (every replica
+    /// behind after the wait, or down).
+    pub replica_fallbacks: u64,
+    /// Times the circuit breaker took a replica out.
+    pub replica_down: u64,
 }
 
 /// Client connections to this database, from `pg_stat_activity`.
@@ -117,6 +124,9 @@ impl Database {
             timeouts: e.timeouts.load(Ordering::Relaxed),
             connections_opened: e.connections_opened.load(Ordering::Relaxed),
             connections_closed: e.connections_closed.load(Ordering::Relaxed),
+            replica_reads: self.replica_set().reads.load(Ordering::Relaxed),
+            replica_fallbacks: self.replica_set().fallbacks.load(Ordering::Relaxed),
+            replica_down: self.replica_set().down.load(Ordering::Relaxed),
         }
     }
 

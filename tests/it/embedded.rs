@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use saas_db::embedded::EmbeddedPostgres;
 
-const ROLE: &str = "SAAS_DB_EMBEDDED_CHILD";
+pub(crate) const ROLE: &str = "SAAS_DB_EMBEDDED_CHILD";
 
 /// Not a test of its own: the body of the child process. Prints the cluster
 /// directory, then ends the way the parent asked.
@@ -30,13 +30,14 @@ fn child_holds_cluster() {
 }
 
 fn spawn_child(how: &str) -> (Child, PathBuf, i32) {
+    spawn_child_running("embedded::child_holds_cluster", how)
+}
+
+/// Runs the ignored test `test` of this binary as a child that prints
+/// `ROOT <cluster directory>`; returns it, that directory and its postmaster.
+pub(crate) fn spawn_child_running(test: &str, how: &str) -> (Child, PathBuf, i32) {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "embedded::child_holds_cluster",
-            "--ignored",
-            "--nocapture",
-        ])
+        .args(["--exact", test, "--ignored", "--nocapture"])
         .env(ROLE, how)
         .env_remove("DATABASE_URL")
         .stdout(Stdio::piped())
@@ -65,7 +66,7 @@ fn spawn_child(how: &str) -> (Child, PathBuf, i32) {
     (child, root, pid)
 }
 
-fn assert_cleaned_up(root: &std::path::Path, postmaster: i32) {
+pub(crate) fn assert_cleaned_up(root: &std::path::Path, postmaster: i32) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let alive = |pid: i32| {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))

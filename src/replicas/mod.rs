@@ -1,0 +1,215 @@
+//! Read replicas: routing of [`crate::Database::read`] with
+//! read-your-writes tokens and a circuit breaker.
+//!
+//! A read with [`Consistency::AtLeast`] checks the replica's
+//! `pg_last_wal_replay_lsn()` in a statement of its own, before BEGIN (a
+//! check inside the read's statement would run on a snapshot older than the
+//! check), polling until the replica has replayed the token's position or
+//! the configured wait runs out; then the read runs on the primary. A
+//! replica whose connection is refused or lost, or which cancels a read for
+//! a conflict with recovery, is kept out for the configured time and the
+//! read goes to the primary. SQL is never parsed to decide anything.
+
+mod config;
+pub(crate) mod health;
+mod routing;
+mod token;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel::sql_types::{Nullable, Text};
+
+use crate::error::{Error, Result};
+use crate::pool::PgManager;
+
+pub(crate) use config::ReplicaConfig;
+pub use config::REPLICA_WAIT_MAX;
+pub use token::{Consistency, WriteToken};
+
+/// `BEGIN` of every [`crate::Database::read`].
+pub(crate) const BEGIN_READ_ONLY: &str = "BEGIN READ ONLY";
+
+/// One replica's pool and breaker.
+struct Replica {
+    pool: r2d2::Pool<PgManager>,
+    down_until: Mutex<Option<Instant>>,
+}
+
+/// The configured replicas and their counters.
+pub(crate) struct ReplicaSet {
+    replicas: Vec<Replica>,
+    wait: Duration,
+    down_for: Duration,
+    checkout_timeout: Duration,
+    next: AtomicUsize,
+    pub(crate) reads: AtomicU64,
+    pub(crate) fallbacks: AtomicU64,
+    pub(crate) down: AtomicU64,
+}
+
+/// Timings of the replica routing (see the builder's `replica_*` methods).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReplicaTimings {
+    pub wait: Duration,
+    pub down_for: Duration,
+    pub checkout_timeout: Duration,
+}
+
+#[derive(QueryableByName)]
+struct ReplayLsn {
+    #[diesel(sql_type = Nullable<Text>)]
+    lsn: Option<String>,
+}
+
+impl ReplicaSet {
+    pub(crate) fn new(pools: Vec<r2d2::Pool<PgManager>>, timings: ReplicaTimings) -> Self {
+        ReplicaSet {
+            replicas: pools
+                .into_iter()
+                .map(|pool| Replica {
+                    pool,
+                    down_until: Mutex::new(None),
+                })
+                .collect(),
+            wait: timings.wait,
+            down_for: timings.down_for,
+            checkout_timeout: timings.checkout_timeout,
+            next: AtomicUsize::new(0),
+            reads: AtomicU64::new(0),
+            fallbacks: AtomicU64::new(0),
+            down: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn pools(&self) -> impl Iterator<Item = &r2d2::Pool<PgManager>> {
+        self.replicas.iter().map(|r| &r.pool)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.replicas.is_empty()
+    }
+
+    /// Runs `f` read-only on a replica at `min_lsn` or later; `None` when
+    /// no replica could serve it (down, or behind after the wait), and the
+    /// caller reads on the primary.
+    pub(crate) fn try_read<T>(
+        &self,
+        min_lsn: u64,
+        f: &mut impl FnMut(&mut PgConnection) -> Result<T>,
+    ) -> Option<Result<T>> {
+        if self.replicas.is_empty() {
+            return None;
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.replicas.len();
+        for replica in (0..n).map(|i| &self.replicas[(start + i) % n]) {
+            if replica.is_down() {
+                continue;
+            }
+            let mut conn = match replica.pool.get_timeout(self.checkout_timeout) {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // A connection error, or no connection at all (a hung
+                    // host still connecting), is the replica's; a pool that
+                    // is merely busy is not, and stays in.
+                    let connected = replica.pool.state().connections > 0;
+                    if matches!(Error::from(e), Error::Connection(_)) || !connected {
+                        self.open_breaker(replica);
+                    }
+                    continue;
+                }
+            };
+            match self.wait_for(&mut conn, min_lsn) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(_) => {
+                    self.open_breaker(replica);
+                    continue;
+                }
+            }
+            match crate::tx::run_with_begin(&mut conn, Some(BEGIN_READ_ONLY), |c| f(c)) {
+                Err(e) if replica_failed(&e) => self.open_breaker(replica),
+                result => {
+                    self.reads.fetch_add(1, Ordering::Relaxed);
+                    return Some(result);
+                }
+            }
+        }
+        self.fallbacks.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// Polls the replay position until it reaches `min_lsn` (true) or the
+    /// wait runs out (false). A server not in recovery never qualifies.
+    fn wait_for(&self, conn: &mut PgConnection, min_lsn: u64) -> Result<bool> {
+        let deadline = Instant::now() + self.wait;
+        let mut pause = Duration::from_micros(200);
+        loop {
+            let replayed = diesel::sql_query("SELECT pg_last_wal_replay_lsn()::text AS lsn")
+                .get_result::<ReplayLsn>(conn)?
+                .lsn
+                .as_deref()
+                .and_then(token::parse_lsn);
+            match replayed {
+                None => return Ok(false),
+                Some(lsn) if lsn >= min_lsn => return Ok(true),
+                Some(_) => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(5));
+        }
+    }
+
+    fn open_breaker(&self, replica: &Replica) {
+        *replica.down_until.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Instant::now() + self.down_for);
+        self.down.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Replica {
+    fn is_down(&self) -> bool {
+        let mut until = self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        match *until {
+            Some(t) if Instant::now() < t => true,
+            Some(_) => {
+                *until = None;
+                false
+            }
+            None => false,
+        }
+    }
+}
+
+/// Failures that are the replica's, not the read's: the connection is
+/// gone, or recovery cancelled the statement.
+fn replica_failed(error: &Error) -> bool {
+    match error {
+        Error::Connection(_) | Error::CommitUnknown(_) | Error::PoolTimeout { .. } => true,
+        Error::Database(DieselError::DatabaseError(_, info)) => info
+            .message()
+            .starts_with("canceling statement due to conflict with recovery"),
+        _ => false,
+    }
+}
+
+/// `url` with `connect_timeout=2` added when it sets none, so a hung
+/// replica host fails the connection instead of blocking it forever.
+pub(crate) fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        url.to_owned()
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}connect_timeout=2")
+    } else {
+        format!("{url} connect_timeout=2")
+    }
+}

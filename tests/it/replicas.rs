@@ -1,0 +1,336 @@
+//! Read replicas on a real streaming replica: read-your-writes tokens,
+//! fallback to the primary while replay is paused, the circuit breaker when
+//! the replica is down, and writes refused inside `read`.
+
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use saas_db::embedded::{EmbeddedPostgres, EmbeddedReplica};
+use saas_db::replicas::{Consistency, WriteToken};
+use saas_db::users::NewUser;
+use saas_db::{Database, Error, Repos};
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_millis(50);
+
+/// A primary (committing synchronously, as PostgreSQL does by default; the
+/// throwaway server defaults to `synchronous_commit=off`, which holds WAL
+/// back from the replica for up to 200 ms), its replica, and a database
+/// with the replica configured.
+fn topology(down_for: Duration) -> (EmbeddedPostgres, EmbeddedReplica, Database) {
+    topology_sized(down_for, 4)
+}
+
+fn topology_sized(
+    down_for: Duration,
+    max_size: u32,
+) -> (EmbeddedPostgres, EmbeddedReplica, Database) {
+    let primary = EmbeddedPostgres::start().unwrap();
+    let mut conn = PgConnection::establish(primary.url()).unwrap();
+    diesel::sql_query("ALTER ROLE postgres SET synchronous_commit = on")
+        .execute(&mut conn)
+        .unwrap();
+    let replica = EmbeddedReplica::start_from(&primary).unwrap();
+    let db = Database::builder(primary.url())
+        .max_size(max_size)
+        .replica(replica.url())
+        .replica_wait(WAIT)
+        .replica_down_for(down_for)
+        .build()
+        .unwrap();
+    (primary, replica, db)
+}
+
+fn create(db: &Database, i: usize) -> (Uuid, WriteToken) {
+    let email = format!("reader{i}@example.com");
+    let (user, token) = db
+        .write(|c| c.users().create(&NewUser::new(&email, "Reader")))
+        .unwrap();
+    (user.id, token)
+}
+
+fn visible(db: &Database, consistency: Consistency<'_>, id: Uuid) -> bool {
+    db.read(consistency, |c| c.users().find(id))
+        .unwrap()
+        .is_some()
+}
+
+/// 1,000 creates, each read back with its token: never stale, and mostly
+/// served by the replica. Control: the same reads with `Any` are stale
+/// (0 stale would mean the replica is never behind, and the test proves
+/// nothing).
+#[test]
+fn reads_with_a_token_see_the_write() {
+    let (_primary, _replica, db) = topology(Duration::from_secs(5));
+    let mut stale = 0;
+    for i in 0..1_000 {
+        let (id, token) = create(&db, i);
+        assert!(token.lsn() > 0);
+        stale += usize::from(!visible(&db, Consistency::AtLeast(&token), id));
+    }
+    let status = db.pool_status();
+    println!(
+        "AtLeast: stale {stale}, replica {} primary {}",
+        status.replica_reads, status.replica_fallbacks
+    );
+    assert_eq!(stale, 0);
+    assert!(status.replica_reads > 800, "{status:?}");
+    assert_eq!(status.replica_down, 0);
+
+    // Stale reads with `Any` depend on timing (4-20% of reads here, fewer
+    // on an idle machine), so the control runs until it has seen 10 of them,
+    // up to 5,000 creates.
+    let (mut stale_any, mut tries) = (0, 0);
+    while stale_any < 10 && tries < 5_000 {
+        let (id, _) = create(&db, 1_000 + tries);
+        stale_any += usize::from(!visible(&db, Consistency::Any, id));
+        tries += 1;
+    }
+    println!("Any: stale {stale_any} of {tries}");
+    assert!(stale_any > 0, "control: Any never read a stale replica");
+}
+
+/// With replay paused, a read with a newer token goes to the primary
+/// within the wait budget, and sees the write; after resume it is served
+/// by the replica again. Control: before the pause it is served there.
+#[test]
+fn paused_replay_falls_back_to_the_primary_within_the_wait() {
+    let (_primary, replica, db) = topology(Duration::from_secs(5));
+    let (id, token) = create(&db, 0);
+    assert!(visible(&db, Consistency::AtLeast(&token), id));
+    assert_eq!(db.pool_status().replica_reads, 1, "control");
+
+    let mut on_replica = PgConnection::establish(replica.url()).unwrap();
+    diesel::sql_query("SELECT pg_wal_replay_pause()")
+        .execute(&mut on_replica)
+        .unwrap();
+    let (id, token) = create(&db, 1);
+    let started = Instant::now();
+    assert!(visible(&db, Consistency::AtLeast(&token), id));
+    let took = started.elapsed();
+    println!("fallback while paused took {took:?}");
+    assert!(took >= WAIT && took < WAIT + Duration::from_millis(100));
+    let status = db.pool_status();
+    assert_eq!((status.replica_reads, status.replica_fallbacks), (1, 1));
+    assert!(!visible(&db, Consistency::Any, id), "the replica is behind");
+
+    diesel::sql_query("SELECT pg_wal_replay_resume()")
+        .execute(&mut on_replica)
+        .unwrap();
+    assert!(visible(&db, Consistency::AtLeast(&token), id));
+    let status = db.pool_status();
+    assert_eq!((status.replica_reads, status.replica_fallbacks), (3, 1));
+}
+
+/// A stopped replica: reads still succeed on the primary, the breaker
+/// opens once and keeps the replica out; restarted, it is used again.
+/// Control: before the stop, reads are served by the replica.
+#[test]
+fn a_stopped_replica_opens_the_breaker_and_comes_back() {
+    let down_for = Duration::from_millis(500);
+    let (_primary, replica, db) = topology(down_for);
+    let (id, token) = create(&db, 0);
+    assert!(visible(&db, Consistency::AtLeast(&token), id));
+    assert_eq!(db.pool_status().replica_reads, 1, "control");
+
+    replica.stop().unwrap();
+    let started = Instant::now();
+    assert!(visible(&db, Consistency::AtLeast(&token), id));
+    println!(
+        "first read with the replica down took {:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    assert!(visible(&db, Consistency::Any, id));
+    let open = started.elapsed();
+    println!("read with the breaker open took {open:?}");
+    let status = db.pool_status();
+    assert_eq!(
+        (
+            status.replica_reads,
+            status.replica_fallbacks,
+            status.replica_down
+        ),
+        (1, 2, 1)
+    );
+
+    replica.start().unwrap();
+    std::thread::sleep(down_for);
+    assert!(visible(&db, Consistency::AtLeast(&token), id));
+    let status = db.pool_status();
+    assert_eq!((status.replica_reads, status.replica_down), (2, 1));
+}
+
+/// A replica whose postmaster is frozen (SIGSTOP: it accepts no new
+/// connection, as a hung host): the read still completes on the primary
+/// within the checkout timeout plus margin, and the breaker opens. Control:
+/// thawed and past `down_for`, the replica serves reads again.
+#[test]
+fn a_frozen_replica_postmaster_falls_back_and_opens_the_breaker() {
+    let down_for = Duration::from_millis(500);
+    let (_primary, replica, db) = topology(down_for);
+    let (id, token) = create(&db, 0);
+    let pid_file = replica
+        .log_path()
+        .with_file_name("data")
+        .join("postmaster.pid");
+    let pid: i32 = std::fs::read_to_string(pid_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) on the replica postmaster this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    let started = Instant::now();
+    let seen = visible(&db, Consistency::AtLeast(&token), id);
+    let took = started.elapsed();
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    println!("read with a frozen replica took {took:?}");
+    assert!(seen && took < Duration::from_secs(2), "{took:?}");
+    let status = db.pool_status();
+    assert_eq!(
+        (
+            status.replica_reads,
+            status.replica_fallbacks,
+            status.replica_down
+        ),
+        (0, 1, 1)
+    );
+
+    std::thread::sleep(down_for + Duration::from_millis(100));
+    assert!(visible(&db, Consistency::AtLeast(&token), id));
+    assert_eq!(db.pool_status().replica_reads, 1);
+}
+
+/// A replica pool that is only busy (every connection in use) sends the
+/// read to the primary without taking the replica out (it used to open the
+/// breaker on any checkout failure). Control: the outer read is served by
+/// the replica, and a stopped replica does open it (test above).
+#[test]
+fn a_busy_replica_pool_falls_back_without_opening_the_breaker() {
+    let (_primary, _replica, db) = topology_sized(Duration::from_secs(5), 1);
+    let (id, token) = create(&db, 0);
+    let inner = db
+        .read(Consistency::AtLeast(&token), |_| {
+            Ok(visible(&db, Consistency::AtLeast(&token), id))
+        })
+        .unwrap();
+    assert!(inner);
+    let status = db.pool_status();
+    assert_eq!(
+        (
+            status.replica_reads,
+            status.replica_fallbacks,
+            status.replica_down
+        ),
+        (1, 1, 0)
+    );
+    assert!(visible(&db, Consistency::Any, id));
+    assert_eq!(db.pool_status().replica_reads, 2);
+}
+
+/// A write inside `read` is `Error::ReadOnly`, on the primary and on the
+/// replica (it used to be an unclassified `Error::Database`). Control: the
+/// same create through `write` succeeds.
+#[test]
+fn a_write_inside_read_is_read_only() {
+    let (_primary, _replica, db) = topology(Duration::from_secs(5));
+    for consistency in [Consistency::Primary, Consistency::Any] {
+        let e = db
+            .read(consistency, |c| {
+                c.users().create(&NewUser::new("ro@example.com", "Ro"))
+            })
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::ReadOnly(ref m) if m.contains("INSERT")),
+            "{e:?}"
+        );
+    }
+    create(&db, 0);
+    assert_eq!(db.pool_status().replica_reads, 1);
+}
+
+/// Tokens print as an LSN and parse back; anything else is
+/// `Error::Invalid` on `write_token`. Without replicas no position is
+/// taken: the token is 0/0 and reads run on the primary.
+#[test]
+fn tokens_round_trip_and_default_without_replicas() {
+    let (_primary, _replica, db) = topology(Duration::from_secs(5));
+    let (_, token) = create(&db, 0);
+    let text = token.to_string();
+    assert!(text.len() <= 17 && text.contains('/'), "{text}");
+    assert_eq!(text.parse::<WriteToken>().unwrap(), token);
+    for bad in ["", "0", "G/1", "1/", "123456789/0", "1/2/3"] {
+        let e = bad.parse::<WriteToken>().unwrap_err();
+        assert!(
+            matches!(e, Error::Invalid { ref field, .. } if field == "write_token"),
+            "{bad}: {e:?}"
+        );
+    }
+
+    let plain = Database::builder(_primary.url())
+        .run_migrations(false)
+        .build()
+        .unwrap();
+    let (user, token) = plain
+        .write(|c| c.users().create(&NewUser::new("plain@example.com", "P")))
+        .unwrap();
+    assert_eq!(token.to_string(), "0/0");
+    assert!(visible(&plain, Consistency::AtLeast(&token), user.id));
+    let status = plain.pool_status();
+    assert_eq!((status.replica_reads, status.replica_fallbacks), (0, 0));
+}
+
+fn replica_check(db: &Database) -> (saas_db::ops::HealthStatus, saas_db::ops::HealthCheck) {
+    let report = db.health();
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.name == "replica")
+        .cloned()
+        .expect("a replica check");
+    (report.status, check)
+}
+
+/// Health has one `replica` check: in recovery with its lag in bytes,
+/// which grows while replay is paused; a stopped replica degrades the
+/// report (the primary still serves). Control: a database without
+/// replicas has no such check.
+#[test]
+fn health_reports_replica_state_and_lag() {
+    use saas_db::ops::HealthStatus;
+    let (primary, replica, db) = topology(Duration::from_secs(5));
+    let (status, check) = replica_check(&db);
+    assert_eq!(status, HealthStatus::Healthy);
+    assert!(
+        check.ok && check.detail.contains("in recovery, lag"),
+        "{check:?}"
+    );
+
+    let mut on_replica = PgConnection::establish(replica.url()).unwrap();
+    diesel::sql_query("SELECT pg_wal_replay_pause()")
+        .execute(&mut on_replica)
+        .unwrap();
+    create(&db, 0);
+    let (_, check) = replica_check(&db);
+    assert!(
+        check.ok && !check.detail.ends_with("lag 0 bytes"),
+        "{check:?}"
+    );
+    drop(on_replica);
+
+    replica.stop().unwrap();
+    let (status, check) = replica_check(&db);
+    assert_eq!(status, HealthStatus::Degraded);
+    assert!(!check.ok, "{check:?}");
+
+    let plain = Database::builder(primary.url())
+        .run_migrations(false)
+        .build()
+        .unwrap();
+    assert!(plain.health().checks.iter().all(|c| c.name != "replica"));
+}
