@@ -83,37 +83,46 @@ fn unknown_user_wrong_password_and_no_password_cost_the_same() {
         ),
         ("no password", "oauth-only@example.com", PASSWORD),
     ];
-    let mut times = [Vec::new(), Vec::new(), Vec::new()];
-    let mut wall = [Vec::new(), Vec::new(), Vec::new()];
-    for round in 0..ROUNDS {
-        for k in 0..kinds.len() {
-            let k = (k + round) % kinds.len();
-            let (_, email, password) = kinds[k];
-            let (started, cpu) = (Instant::now(), thread_cpu_time());
-            let signed = conn
-                .auth()
-                .with_hasher(hasher.clone())
-                .sign_in_with_password(email, password, client())
-                .unwrap();
-            times[k].push(thread_cpu_time() - cpu);
-            wall[k].push(started.elapsed());
-            assert!(signed.is_none(), "{}", kinds[k].0);
+    // Up to three measurements: a shared 2-core machine running the rest of
+    // the suite can push one over by memory contention, but a real cost
+    // difference (the old stand-in: 28.7 ms against 9.2 ms) fails all three.
+    let mut reports = Vec::new();
+    for _ in 0..3 {
+        let mut times = [Vec::new(), Vec::new(), Vec::new()];
+        let mut wall = [Vec::new(), Vec::new(), Vec::new()];
+        for round in 0..ROUNDS {
+            for k in 0..kinds.len() {
+                let k = (k + round) % kinds.len();
+                let (_, email, password) = kinds[k];
+                let (started, cpu) = (Instant::now(), thread_cpu_time());
+                let signed = conn
+                    .auth()
+                    .with_hasher(hasher.clone())
+                    .sign_in_with_password(email, password, client())
+                    .unwrap();
+                times[k].push(thread_cpu_time() - cpu);
+                wall[k].push(started.elapsed());
+                assert!(signed.is_none(), "{}", kinds[k].0);
+            }
         }
+        let medians = times.map(median);
+        let wall = wall.map(median);
+        let (fastest, slowest) = (medians.iter().min().unwrap(), medians.iter().max().unwrap());
+        let report: Vec<String> = kinds
+            .iter()
+            .zip(&medians)
+            .zip(&wall)
+            .map(|(((kind, ..), m), w)| format!("{kind}: {m:?} CPU ({w:?} wall)"))
+            .collect();
+        eprintln!("sign-in medians over {ROUNDS} tries: {}", report.join(", "));
+        if slowest.as_secs_f64() <= fastest.as_secs_f64() * 1.10 {
+            return;
+        }
+        reports.push(report.join(", "));
     }
-    let medians = times.map(median);
-    let wall = wall.map(median);
-    let (fastest, slowest) = (medians.iter().min().unwrap(), medians.iter().max().unwrap());
-    let report: Vec<String> = kinds
-        .iter()
-        .zip(&medians)
-        .zip(&wall)
-        .map(|(((kind, ..), m), w)| format!("{kind}: {m:?} CPU ({w:?} wall)"))
-        .collect();
-    eprintln!("sign-in medians over {ROUNDS} tries: {}", report.join(", "));
-    assert!(
-        slowest.as_secs_f64() <= fastest.as_secs_f64() * 1.10,
-        "medians differ by more than 10%: {}",
-        report.join(", ")
+    panic!(
+        "medians differ by more than 10% in 3 measurements:\n{}",
+        reports.join("\n")
     );
 }
 
