@@ -12,7 +12,7 @@ use saas_db::users::NewUser;
 use saas_db::Repos;
 
 const PASSWORD: &str = "correct horse battery staple";
-const ROUNDS: usize = 30;
+const ROUNDS: usize = 60;
 
 fn client() -> Client<'static> {
     Client {
@@ -49,7 +49,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 /// Unknown-user, wrong-password and no-password sign-ins take the same
-/// time: medians within 10% over 30 tries each, the three kinds interleaved
+/// time: medians within 10% over 60 tries each, the three kinds interleaved
 /// in every round (in a rotating order) so load on the machine hits all
 /// three alike. Measured as this thread's CPU time, which a loaded machine
 /// does not inflate (wall-clock medians are printed too). With a hasher other than the default, given to
