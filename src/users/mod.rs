@@ -27,7 +27,7 @@ use crate::identity;
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::users;
 use crate::sql::{coalesce, lower};
-use crate::tx::{bump_update, run_transaction, versioned_update};
+use crate::tx::{bump_update, versioned_update};
 use crate::validate;
 
 type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
@@ -59,6 +59,9 @@ macro_rules! change {
         )
     };
 }
+
+// After `change!`, which it uses.
+mod deletion;
 
 /// The first visible user matching `filter`, as a statically typed query:
 /// Diesel caches its prepared statement by type, without rebuilding the SQL
@@ -320,63 +323,6 @@ impl<'c> UserRepo<'c> {
             return Err(Error::NotFound { entity: "user" });
         }
         Ok(())
-    }
-
-    /// Soft-deletes the user: hidden from get, find, list and count; its
-    /// rows elsewhere stay. Undo with [`UserRepo::restore`].
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] if missing or already deleted.
-    pub fn soft_delete(&mut self, id: Uuid) -> Result<User> {
-        self.audited("deleted", id, |conn| {
-            change!(conn, id, users::deleted_at.eq(now))
-        })
-    }
-
-    /// Brings back a soft-deleted user.
-    ///
-    /// # Errors
-    /// [`Error::NotFound`] if the user does not exist or is not deleted.
-    pub fn restore(&mut self, id: Uuid) -> Result<User> {
-        diesel::update(
-            users::table
-                .filter(users::id.eq(id))
-                .filter(users::deleted_at.is_not_null()),
-        )
-        .set((
-            users::deleted_at.eq(None::<DateTime<Utc>>),
-            users::version.eq(users::version + 1),
-        ))
-        .returning(User::as_returning())
-        .get_result(self.conn)
-        .optional()?
-        .ok_or(Error::NotFound {
-            entity: "deleted user",
-        })
-    }
-
-    /// Deletes the row for good, also a soft-deleted one (this is how a
-    /// soft-deleted user is purged, e.g. at the end of a retention period).
-    /// Profiles, accounts, sessions, tokens, posts
-    /// and memberships cascade; subscriptions and payments refuse (financial
-    /// rows are never cascaded away), so such a user can only be soft-deleted.
-    /// The teams the user is the only member of are deleted too; a team
-    /// whose only owner the user is, with other members, blocks the delete
-    /// (see [`crate::teams`]: a team never loses its last owner).
-    ///
-    /// # Errors
-    /// [`Error::NotFound`]; [`Error::ForeignKey`] naming the refusing
-    /// constraint, e.g. `payments_user_id_fkey`; [`Error::Invalid`] with
-    /// field `user_id`, naming the team, when the user is its last owner.
-    pub fn hard_delete(&mut self, id: Uuid) -> Result<()> {
-        run_transaction(self.conn, |tx| {
-            crate::teams::release_teams_of(tx, id)?;
-            let n = diesel::delete(users::table.filter(users::id.eq(id))).execute(tx)?;
-            if n == 0 {
-                return Err(Error::NotFound { entity: "user" });
-            }
-            Ok(())
-        })
     }
 
     /// A page of users ordered by `(created_at, id)`, oldest first.
