@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use diesel::r2d2::ConnectionManager;
 
+use super::checkout::WatchHandler;
 use super::{with_connect_timeout, ReplicaSet, ReplicaTimings};
 use crate::conn_url::ConnUrl;
 use crate::database::DatabaseBuilder;
@@ -64,12 +65,16 @@ impl ReplicaConfig {
                     session.clone(),
                     recheck_after,
                 );
-                r2d2::Pool::builder()
+                let watch = WatchHandler::default();
+                let pool = r2d2::Pool::builder()
                     .max_size(max_size)
                     .min_idle(Some(0))
                     .connection_timeout(t.checkout_timeout)
                     .test_on_check_out(true)
-                    .build_unchecked(manager)
+                    .error_handler(Box::new(watch.clone()))
+                    .event_handler(Box::new(watch.clone()))
+                    .build_unchecked(manager);
+                (pool, watch.0)
             })
             .collect();
         Ok(ReplicaSet::new(pools, t))
@@ -101,8 +106,9 @@ impl DatabaseBuilder {
         self
     }
     /// How long a read waits for a replica connection before it counts the
-    /// replica as down (default 250 ms); a refused connection still costs
-    /// this long once, then the breaker keeps the replica out.
+    /// replica as down (default 250 ms). A refused connection does not wait
+    /// this long: the read falls back as soon as the refusal arrives, and
+    /// the breaker keeps the replica out.
     pub fn replica_checkout_timeout(mut self, t: Duration) -> Self {
         self.replicas.timings.checkout_timeout = t;
         self

@@ -10,13 +10,14 @@
 //! a conflict with recovery, is kept out for the configured time and the
 //! read goes to the primary. SQL is never parsed to decide anything.
 
+mod checkout;
 mod config;
 pub(crate) mod health;
 mod routing;
 mod token;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -25,6 +26,7 @@ use diesel::sql_types::{Nullable, Text};
 
 use crate::error::{Error, Result};
 use crate::pool::PgManager;
+use checkout::{checkout, Checkout, ConnectWatch};
 
 pub(crate) use config::ReplicaConfig;
 pub use config::REPLICA_WAIT_MAX;
@@ -36,6 +38,7 @@ pub(crate) const BEGIN_READ_ONLY: &str = "BEGIN READ ONLY";
 /// One replica's pool and breaker.
 struct Replica {
     pool: r2d2::Pool<PgManager>,
+    watch: Arc<ConnectWatch>,
     down_until: Mutex<Option<Instant>>,
 }
 
@@ -66,12 +69,16 @@ struct ReplayLsn {
 }
 
 impl ReplicaSet {
-    pub(crate) fn new(pools: Vec<r2d2::Pool<PgManager>>, timings: ReplicaTimings) -> Self {
+    pub(crate) fn new(
+        pools: Vec<(r2d2::Pool<PgManager>, Arc<ConnectWatch>)>,
+        timings: ReplicaTimings,
+    ) -> Self {
         ReplicaSet {
             replicas: pools
                 .into_iter()
-                .map(|pool| Replica {
+                .map(|(pool, watch)| Replica {
                     pool,
+                    watch,
                     down_until: Mutex::new(None),
                 })
                 .collect(),
@@ -110,18 +117,13 @@ impl ReplicaSet {
             if replica.is_down() {
                 continue;
             }
-            let mut conn = match replica.pool.get_timeout(self.checkout_timeout) {
-                Ok(conn) => conn,
-                Err(e) => {
-                    // A connection error, or no connection at all (a hung
-                    // host still connecting), is the replica's; a pool that
-                    // is merely busy is not, and stays in.
-                    let connected = replica.pool.state().connections > 0;
-                    if matches!(Error::from(e), Error::Connection(_)) || !connected {
-                        self.open_breaker(replica);
-                    }
+            let mut conn = match checkout(&replica.pool, &replica.watch, self.checkout_timeout) {
+                Checkout::Got(conn) => conn,
+                Checkout::Down => {
+                    self.open_breaker(replica);
                     continue;
                 }
+                Checkout::Busy => continue,
             };
             match self.wait_for(&mut conn, min_lsn) {
                 Ok(true) => {}
