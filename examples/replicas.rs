@@ -75,10 +75,16 @@ fn main() -> Res<()> {
     } else {
         println!("REPLICA_URL not set: parts 1 and 2 (replicas) skipped");
     }
+    let started_here = top.primary.is_some();
     if top.bouncer_url.is_some() {
         pgbouncer(top, &tag)?;
     } else {
         println!("PGBOUNCER_URL not set: part 3 (PgBouncer) skipped");
+    }
+    if started_here {
+        println!("\ndone; the servers started here are stopped and deleted on exit");
+    } else {
+        println!("\ndone");
     }
     Ok(())
 }
@@ -253,15 +259,16 @@ fn pgbouncer(mut top: Topology, tag: &str) -> Res<()> {
     println!("   pool a created {}, pool b got {}", user.email, got.email);
     assert_eq!(got.id, user.id);
 
-    let names = a.transaction(|tx| {
+    let total = a.transaction(|tx| {
         for i in 1..=3 {
             let email = format!("pooled-{tag}-{i}@example.com");
             tx.users()
                 .create(&NewUser::new(&email, &format!("Team {i}")))?;
         }
-        Ok(tx.users().count()?)
+        tx.users().count()
     })?;
-    println!("   a transaction created 3 more users; {names} users now");
+    println!("   a transaction created 3 more users; {total} users now");
+    assert!(total >= 4, "the transaction saw its own users");
 
     let page = b.conn()?.users().list(PageRequest::first(2))?;
     let next = page.next_cursor().expect("more than two users");
@@ -291,7 +298,6 @@ fn pgbouncer(mut top: Topology, tag: &str) -> Res<()> {
         errors.len()
     );
     assert!(errors.is_empty(), "errors through PgBouncer: {errors:?}");
-    println!("\ndone; every server started here is stopped and deleted on exit");
     Ok(())
 }
 
