@@ -28,7 +28,7 @@
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
+use diesel::sql_types::{Bool, Text};
 use saas_db::embedded::{EmbeddedPostgres, EmbeddedReplica};
 use saas_db::embedded_pgbouncer::EmbeddedPgBouncer;
 use saas_db::replicas::Consistency;
@@ -61,10 +61,11 @@ struct Topology {
     _replica: Option<EmbeddedReplica>,
 }
 
+/// One boolean answer (`SELECT .. AS yes`).
 #[derive(QueryableByName)]
-struct Recovery {
+struct Flag {
     #[diesel(sql_type = Bool)]
-    in_recovery: bool,
+    yes: bool,
 }
 
 fn main() -> Res<()> {
@@ -136,6 +137,23 @@ fn replicas(top: &Topology, replica_url: &str, tag: &str) -> Res<()> {
         .replica(replica_url)
         .replica_wait(WAIT)
         .build()?;
+    let mut standby = PgConnection::establish(replica_url)?;
+    // `build` may just have migrated: lots of WAL the replica must replay
+    // before it serves any token taken after it (reads meanwhile go to the
+    // primary). Wait for that here, so part 1 shows a caught-up replica.
+    let (_, migrated) = db.write(|_| Ok(()))?;
+    let started = Instant::now();
+    while !replayed(&mut standby, &migrated.to_string())? {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the replica did not replay up to {migrated} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!(
+        "replica replayed up to {migrated} (the schema's migrations) after {} ms",
+        started.elapsed().as_millis()
+    );
 
     println!("\n1. read your write on the replica");
     let email = format!("rw-{tag}@example.com");
@@ -166,7 +184,6 @@ fn replicas(top: &Topology, replica_url: &str, tag: &str) -> Res<()> {
     }
 
     println!("\n2. replay paused on the replica");
-    let mut standby = PgConnection::establish(replica_url)?;
     diesel::sql_query("SELECT pg_wal_replay_pause()").execute(&mut standby)?;
     println!("   ran SELECT pg_wal_replay_pause() on the replica");
     let email = format!("paused-{tag}@example.com");
@@ -308,10 +325,20 @@ fn read_user(
     id: uuid::Uuid,
 ) -> Res<(bool, Option<User>)> {
     Ok(db.read(consistency, |c| {
-        let state = diesel::sql_query("SELECT pg_is_in_recovery() AS in_recovery")
-            .get_result::<Recovery>(c)?;
-        Ok((state.in_recovery, c.users().find(id)?))
+        let standby =
+            diesel::sql_query("SELECT pg_is_in_recovery() AS yes").get_result::<Flag>(c)?;
+        Ok((standby.yes, c.users().find(id)?))
     })?)
+}
+
+/// Whether the standby has replayed the WAL up to `lsn` (a token's text).
+fn replayed(standby: &mut PgConnection, lsn: &str) -> Res<bool> {
+    Ok(
+        diesel::sql_query("SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS yes")
+            .bind::<Text, _>(lsn)
+            .get_result::<Flag>(standby)?
+            .yes,
+    )
 }
 
 /// Runs one fixed statement (no values) on a direct connection.
