@@ -17,7 +17,11 @@ const WAIT: Duration = Duration::from_millis(50);
 /// A primary (committing synchronously, as PostgreSQL does by default; the
 /// throwaway server defaults to `synchronous_commit=off`, which holds WAL
 /// back from the replica for up to 200 ms), its replica, and a database
-/// with the replica configured.
+/// with the replica configured, returned once the replica has replayed the
+/// migrations `build` just ran. (Without that wait the controls' first read
+/// failed now and then in the full suite: on a loaded machine the replica
+/// was still replaying the fresh schema after the 50 ms wait, and the read
+/// went to the primary.)
 fn topology(down_for: Duration) -> (EmbeddedPostgres, EmbeddedReplica, Database) {
     topology_sized(down_for, 4)
 }
@@ -39,7 +43,42 @@ fn topology_sized(
         .replica_down_for(down_for)
         .build()
         .unwrap();
+    wait_for_replay(&mut conn, &replica);
     (primary, replica, db)
+}
+
+/// Waits (up to 30 s) until `replica` has replayed the primary's WAL as of now.
+fn wait_for_replay(primary: &mut PgConnection, replica: &EmbeddedReplica) {
+    #[derive(QueryableByName)]
+    struct Flag {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        yes: bool,
+    }
+    #[derive(QueryableByName)]
+    struct Lsn {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        lsn: String,
+    }
+    let target = diesel::sql_query("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+        .get_result::<Lsn>(primary)
+        .unwrap()
+        .lsn;
+    let mut standby = PgConnection::establish(replica.url()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !diesel::sql_query(
+        "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS yes",
+    )
+    .bind::<diesel::sql_types::Text, _>(&target)
+    .get_result::<Flag>(&mut standby)
+    .unwrap()
+    .yes
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the replica never replayed {target}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn create(db: &Database, i: usize) -> (Uuid, WriteToken) {
@@ -99,7 +138,8 @@ fn paused_replay_falls_back_to_the_primary_within_the_wait() {
     let (_primary, replica, db) = topology(Duration::from_secs(5));
     let (id, token) = create(&db, 0);
     assert!(visible(&db, Consistency::AtLeast(&token), id));
-    assert_eq!(db.pool_status().replica_reads, 1, "control");
+    let status = db.pool_status();
+    assert_eq!(status.replica_reads, 1, "control: {status:?}");
 
     let mut on_replica = PgConnection::establish(replica.url()).unwrap();
     diesel::sql_query("SELECT pg_wal_replay_pause()")
@@ -142,7 +182,8 @@ fn a_stopped_replica_opens_the_breaker_and_comes_back() {
     let (_primary, replica, db) = topology(down_for);
     let (id, token) = create(&db, 0);
     assert!(visible(&db, Consistency::AtLeast(&token), id));
-    assert_eq!(db.pool_status().replica_reads, 1, "control");
+    let status = db.pool_status();
+    assert_eq!(status.replica_reads, 1, "control: {status:?}");
 
     replica.stop().unwrap();
     let started = Instant::now();
