@@ -17,11 +17,9 @@ const WAIT: Duration = Duration::from_millis(50);
 /// A primary (committing synchronously, as PostgreSQL does by default; the
 /// throwaway server defaults to `synchronous_commit=off`, which holds WAL
 /// back from the replica for up to 200 ms), its replica, and a database
-/// with the replica configured, returned once the replica has replayed the
-/// migrations `build` just ran. (Without that wait the controls' first read
-/// failed now and then in the full suite: on a loaded machine the replica
-/// was still replaying the fresh schema after the 50 ms wait, and the read
-/// went to the primary.)
+/// with the replica configured, once the replica has replayed `build`'s
+/// migrations (without that wait, under load the controls' first read now
+/// and then went to the primary: the replica was still replaying them).
 fn topology(down_for: Duration) -> (EmbeddedPostgres, EmbeddedReplica, Database) {
     topology_sized(down_for, 4)
 }
@@ -43,40 +41,27 @@ fn topology_sized(
         .replica_down_for(down_for)
         .build()
         .unwrap();
-    wait_for_replay(&mut conn, &replica);
+    wait_for_replay(&db, &replica);
     (primary, replica, db)
 }
 
 /// Waits (up to 30 s) until `replica` has replayed the primary's WAL as of now.
-fn wait_for_replay(primary: &mut PgConnection, replica: &EmbeddedReplica) {
+fn wait_for_replay(db: &Database, replica: &EmbeddedReplica) {
     #[derive(QueryableByName)]
     struct Flag {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         yes: bool,
     }
-    #[derive(QueryableByName)]
-    struct Lsn {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        lsn: String,
-    }
-    let target = diesel::sql_query("SELECT pg_current_wal_insert_lsn()::text AS lsn")
-        .get_result::<Lsn>(primary)
-        .unwrap()
-        .lsn;
+    let (_, now) = db.write(|_| Ok(())).unwrap();
     let mut standby = PgConnection::establish(replica.url()).unwrap();
+    let replayed = "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS yes";
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !diesel::sql_query(
-        "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS yes",
-    )
-    .bind::<diesel::sql_types::Text, _>(&target)
-    .get_result::<Flag>(&mut standby)
-    .unwrap()
-    .yes
+    while !(diesel::sql_query(replayed).bind::<diesel::sql_types::Text, _>(now.to_string()))
+        .get_result::<Flag>(&mut standby)
+        .unwrap()
+        .yes
     {
-        assert!(
-            Instant::now() < deadline,
-            "the replica never replayed {target}"
-        );
+        assert!(Instant::now() < deadline, "replica stuck before {now}");
         std::thread::sleep(Duration::from_millis(5));
     }
 }
