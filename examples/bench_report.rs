@@ -199,6 +199,12 @@ fn main() {
                 one / four
             );
         }
+        if let Some(batched) = get("outbox_claim_ack", "4_workers_ack_all", size) {
+            println!(
+                "claim + ack_all: {:.0} messages/s with 4 workers",
+                400.0 / (batched / 1e9)
+            );
+        }
     }
     if let Some(ns) = sizes
         .first()

@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Interval, Text};
+use diesel::sql_types::{Array, BigInt, Double, Interval, Text, Uuid as SqlUuid};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -98,6 +98,21 @@ UPDATE outbox_messages m
 RETURNING m.id, m.topic, m.payload, m.dedupe_key, m.attempts, m.max_attempts,
           m.lease_token, m.leased_until, m.created_at";
 
+/// Batch ack: each (id, token) pair settles its row only while the token
+/// still holds the lease.
+const ACK_ALL_SQL: &str = "
+UPDATE outbox_messages m
+   SET delivered_at = now(), lease_token = NULL, leased_until = NULL
+  FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
+ WHERE m.id = c.id AND m.lease_token = c.token
+RETURNING m.id";
+
+#[derive(QueryableByName)]
+struct AckedId {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
 const STATS_SQL: &str = "
 SELECT count(*) FILTER (WHERE dead_at IS NULL AND live_lease IS NOT TRUE
                           AND available_at <= now()) AS ready,
@@ -181,6 +196,29 @@ impl Outbox {
             ))
             .execute(&mut conn)?;
         lease_held(settled, claimed)
+    }
+
+    /// [`Outbox::ack`] for a batch in one statement, each message fenced
+    /// by its own lease token. Returns the ids whose lease was lost (not
+    /// acked; empty when all were), in the order given.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming `claimed` for more than [`CLAIM_MAX`]
+    /// messages; pool and database errors.
+    pub fn ack_all(&self, claimed: &[Claimed]) -> Result<Vec<Uuid>> {
+        validate::range("claimed", claimed.len() as i64, 0..=CLAIM_MAX)?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = claimed.iter().map(|c| c.id).collect();
+        let tokens: Vec<Uuid> = claimed.iter().map(|c| c.lease_token).collect();
+        let mut conn = self.db.conn()?;
+        let acked: Vec<AckedId> = diesel::sql_query(ACK_ALL_SQL)
+            .bind::<Array<SqlUuid>, _>(&ids)
+            .bind::<Array<SqlUuid>, _>(&tokens)
+            .load(&mut conn)?;
+        let acked: std::collections::HashSet<Uuid> = acked.into_iter().map(|a| a.id).collect();
+        Ok(ids.into_iter().filter(|id| !acked.contains(id)).collect())
     }
 
     /// Records a failed delivery: the message is retried after the backoff

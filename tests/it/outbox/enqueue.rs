@@ -188,6 +188,7 @@ fn hostile_input_is_refused_before_the_database() {
     invalid(db.outbox("").stats(), "topic");
 
     let claimed = outbox.claim(1, Duration::from_secs(60)).unwrap();
+    invalid(outbox.ack_all(&vec![claimed[0].clone(); 1_001]), "claimed");
     let error = format!("550 \0mailbox\0 {}", "y".repeat(1 << 20));
     outbox.fail(&claimed[0], &error).unwrap();
     let kept: Option<String> = {

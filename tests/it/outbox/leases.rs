@@ -195,3 +195,49 @@ fn retries_wait_for_the_backoff_and_stats_count_states() {
     assert_eq!(retried.len(), 1);
     assert_eq!((retried[0].id, retried[0].attempts), (claimed[0].id, 2));
 }
+
+/// `ack_all` settles a batch in one statement, each message under its own
+/// fence: the one whose lease ran out and was claimed again is reported,
+/// not acked. The control: the same batch acked by id alone settles it.
+#[test]
+fn a_batch_ack_is_fenced_per_message() {
+    let db = TestDatabase::new();
+    let ids = seed(&mut db.conn().unwrap(), "mail", 3);
+    let outbox = db.outbox("mail");
+    let mut slow = outbox.claim(2, Duration::from_secs(60)).unwrap();
+    slow.extend(outbox.claim(1, Duration::from_millis(100)).unwrap());
+    assert_eq!(slow.len(), 3);
+    sleep(Duration::from_millis(200));
+    let other = outbox.claim(10, Duration::from_secs(60)).unwrap();
+    assert_eq!(other.len(), 1, "the short lease ran out");
+    assert_eq!(other[0].id, slow[2].id);
+
+    // Control: by ids alone the batch would settle the other worker's message.
+    let mut conn = db.conn().unwrap();
+    conn.build_transaction()
+        .run(|tx| {
+            let unfenced = diesel::sql_query(
+                "UPDATE outbox_messages SET delivered_at = now(), lease_token = NULL,
+                        leased_until = NULL WHERE id = ANY($1)",
+            )
+            .bind::<diesel::sql_types::Array<SqlUuid>, _>(&ids)
+            .execute(tx)?;
+            assert_eq!(unfenced, 3);
+            Err::<(), _>(diesel::result::Error::RollbackTransaction)
+        })
+        .unwrap_err();
+
+    assert_eq!(outbox.ack_all(&slow).unwrap(), vec![slow[2].id]);
+    assert!(outbox.ack_all(&slow[..2]).unwrap().len() == 2, "acked once");
+    assert_eq!(outbox.ack_all(&[]).unwrap(), Vec::<uuid::Uuid>::new());
+    outbox.ack(&other[0]).unwrap();
+    assert_eq!(outbox.stats().unwrap().leased, 0);
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM outbox_messages WHERE topic = $1 AND delivered_at IS NOT NULL",
+            "mail"
+        ),
+        3
+    );
+}
