@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use diesel::prelude::*;
 use saas_db::outbox::{Enqueued, NewMessage, LAST_ERROR_MAX};
 use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
@@ -116,6 +117,21 @@ fn a_dedupe_key_makes_re_enqueueing_a_no_op_also_racing() {
         .enqueue("receipts", &payload, Some("invoice-42"))
         .unwrap();
     assert_eq!(after, Enqueued::Duplicate);
+    // Past the retention window the purge deletes it and frees the key;
+    // younger delivered rows stay.
+    assert_eq!(outbox.purge_delivered(10).unwrap(), 0);
+    diesel::sql_query(
+        "UPDATE outbox_messages SET delivered_at = now() - interval '8 days'
+          WHERE delivered_at IS NOT NULL",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    assert_eq!(outbox.purge_delivered(10).unwrap(), 1);
+    let later = conn
+        .outbox()
+        .enqueue("receipts", &payload, Some("invoice-42"))
+        .unwrap();
+    assert!(later.is_new());
 }
 
 fn invalid<T: std::fmt::Debug>(result: saas_db::Result<T>, name: &str) {
@@ -192,7 +208,6 @@ fn hostile_input_is_refused_before_the_database() {
     let error = format!("550 \0mailbox\0 {}", "y".repeat(1 << 20));
     outbox.fail(&claimed[0], &error).unwrap();
     let kept: Option<String> = {
-        use diesel::prelude::*;
         use saas_db::schema::outbox_messages as om;
         om::table
             .find(claimed[0].id)
@@ -211,7 +226,6 @@ fn hostile_input_is_refused_before_the_database() {
     // Control: a NUL the crate did not catch is a server error that aborts
     // the transaction around it.
     let _ = db.transaction(|tx| {
-        use diesel::prelude::*;
         let nul = diesel::sql_query(
             "INSERT INTO outbox_messages (topic, payload) VALUES ('t', jsonb_build_object('s', $1::text))",
         )
