@@ -183,10 +183,10 @@ fn main() {
         if let (Some(w), Some(wo)) = (with, without) {
             println!("\n== outbox\n");
             println!(
-                "write transaction: {} with an enqueue, {} without: +{} ({})",
+                "write transaction: {} with an enqueue, {} without: {:+.1} µs ({})",
                 micros(w),
                 micros(wo),
-                micros(w - wo),
+                (w - wo) / 1e3,
                 ratio(with, without)
             );
         }
