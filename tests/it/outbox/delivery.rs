@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Uuid as SqlUuid};
+use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::testing::TestDatabase;
 use uuid::Uuid;
 
@@ -101,10 +101,15 @@ fn control_select_then_mark_delivers_messages_more_than_once() {
                 return delivered;
             }
             delivered.extend(&batch);
-            diesel::sql_query("UPDATE outbox_messages SET delivered_at = now() WHERE id = ANY($1)")
-                .bind::<Array<SqlUuid>, _>(&batch)
-                .execute(&mut conn)
-                .unwrap();
+            // One row per statement: overlapping batches marked in one
+            // statement each can deadlock, a second way the naive worker
+            // fails, but not the one this control is about.
+            for id in batch {
+                diesel::sql_query("UPDATE outbox_messages SET delivered_at = now() WHERE id = $1")
+                    .bind::<SqlUuid, _>(id)
+                    .execute(&mut conn)
+                    .unwrap();
+            }
         }
     });
     let seen = tally(deliveries);
