@@ -22,14 +22,14 @@ fn a_worker_that_dies_holding_a_lease_is_replaced_and_fenced_off() {
     let db = TestDatabase::new();
     let id = seed(&mut db.conn().unwrap(), "mail", 1)[0];
     let outbox = db.outbox("mail");
-    let dead = outbox.claim(5, Duration::from_millis(300)).unwrap();
+    let dead = outbox.claim(5, Duration::from_secs(1)).unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].attempts, 1);
     assert!(
         outbox.claim(5, Duration::from_secs(60)).unwrap().is_empty(),
         "not claimable while leased"
     );
-    sleep(Duration::from_millis(400));
+    sleep(Duration::from_millis(1_200));
     let live = outbox.claim(5, Duration::from_secs(60)).unwrap();
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].id, id);
@@ -167,7 +167,7 @@ fn retries_wait_for_the_backoff_and_stats_count_states() {
     seed(&mut db.conn().unwrap(), "mail", 3);
     let outbox = db
         .outbox("mail")
-        .backoff(Duration::from_millis(400), Duration::from_millis(400));
+        .backoff(Duration::from_secs(2), Duration::from_secs(2));
     let claimed = outbox.claim(2, Duration::from_secs(60)).unwrap();
     let stats = outbox.stats().unwrap();
     assert_eq!(
@@ -177,8 +177,9 @@ fn retries_wait_for_the_backoff_and_stats_count_states() {
     let Failed::Retry(at) = outbox.fail(&claimed[0], "busy").unwrap() else {
         panic!("first failure retries")
     };
+    // Drawn from the upper half of the 2 s cap: at least 1 s away.
     assert!(
-        at > chrono::Utc::now() + chrono::Duration::milliseconds(100),
+        at > chrono::Utc::now() + chrono::Duration::milliseconds(500),
         "{at}"
     );
     outbox.ack(&claimed[1]).unwrap();
@@ -190,7 +191,7 @@ fn retries_wait_for_the_backoff_and_stats_count_states() {
     let next = outbox.claim(10, Duration::from_secs(60)).unwrap();
     assert_eq!(next.len(), 1, "the failed one waits for its backoff");
     assert_ne!(next[0].id, claimed[0].id);
-    sleep(Duration::from_millis(450));
+    sleep(Duration::from_millis(2_100));
     let retried = outbox.claim(10, Duration::from_secs(60)).unwrap();
     assert_eq!(retried.len(), 1);
     assert_eq!((retried[0].id, retried[0].attempts), (claimed[0].id, 2));
