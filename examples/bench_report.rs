@@ -180,6 +180,41 @@ fn main() {
             );
         }
     }
+    if let Some(size) = sizes.first() {
+        let (with, without) = (
+            get("outbox_enqueue_in_tx", "with_enqueue", size),
+            get("outbox_enqueue_in_tx", "without", size),
+        );
+        let (four, one) = (
+            get("outbox_claim_ack", "4_workers", size),
+            get("outbox_claim_ack", "1_worker", size),
+        );
+        if let (Some(w), Some(wo)) = (with, without) {
+            println!("\n== outbox\n");
+            println!(
+                "write transaction: {} with an enqueue, {} without: {:+.1} µs ({})",
+                micros(w),
+                micros(wo),
+                (w - wo) / 1e3,
+                ratio(with, without)
+            );
+        }
+        if let (Some(four), Some(one)) = (four, one) {
+            // Each sample drains 400 messages (benches/suite/outbox.rs).
+            println!(
+                "claim + ack: {:.0} messages/s with 4 workers, {:.0} with 1 ({:.2}x)",
+                400.0 / (four / 1e9),
+                400.0 / (one / 1e9),
+                one / four
+            );
+        }
+        if let Some(batched) = get("outbox_claim_ack", "4_workers_ack_all", size) {
+            println!(
+                "claim + ack_all: {:.0} messages/s with 4 workers",
+                400.0 / (batched / 1e9)
+            );
+        }
+    }
     if let Some(ns) = sizes
         .first()
         .and_then(|s| get("pool_checkout", "saas_db", s))

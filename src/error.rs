@@ -138,6 +138,15 @@ pub enum Error {
     /// server refused it because the transaction is read-only.
     #[error("read-only: {0}")]
     ReadOnly(String),
+    /// An outbox worker's lease on a message is gone: it ran out and
+    /// another worker claimed the message, or the message was settled
+    /// (acked, failed, dead-lettered) since. The caller must not assume its
+    /// delivery counted; see [`crate::outbox::Outbox::ack`].
+    #[error("lease lost on outbox message {id}")]
+    LeaseLost {
+        /// The message.
+        id: Uuid,
+    },
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),

@@ -16,6 +16,7 @@ pub mod enums;
 pub mod error;
 pub mod identity;
 pub mod ops;
+pub mod outbox;
 pub mod pagination;
 pub mod pool;
 pub(crate) mod pooling;
@@ -73,6 +74,8 @@ pub trait Repos {
     fn teams(&mut self) -> teams::TeamRepo<'_>;
     /// Team-scoped projects.
     fn projects(&mut self) -> teams::ProjectRepo<'_>;
+    /// The transactional outbox: enqueue side effects in this transaction.
+    fn outbox(&mut self) -> outbox::OutboxRepo<'_>;
 }
 
 impl Repos for PgConnection {
@@ -117,5 +120,8 @@ impl Repos for PgConnection {
     }
     fn projects(&mut self) -> teams::ProjectRepo<'_> {
         teams::ProjectRepo::new(self)
+    }
+    fn outbox(&mut self) -> outbox::OutboxRepo<'_> {
+        outbox::OutboxRepo::new(self)
     }
 }

@@ -84,6 +84,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox_messages (id) {
+        id -> Uuid,
+        topic -> Text,
+        payload -> Jsonb,
+        dedupe_key -> Nullable<Text>,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        available_at -> Timestamptz,
+        lease_token -> Nullable<Uuid>,
+        leased_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        dead_at -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::PaymentStatus;
 
@@ -347,6 +365,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     audit_logs,
     categories,
+    outbox_messages,
     payments,
     post_tags,
     posts,

@@ -16,6 +16,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod fixture;
+mod outbox;
 mod pages;
 mod pair;
 mod raw;
@@ -51,6 +52,7 @@ fn benches(c: &mut Criterion) {
         let f = fixture::seed(size, &admin_url);
         if n == 0 {
             writes::pool_checkout(c, &f);
+            outbox::all(c, &f);
         }
         reads::all(c, &f);
         pages::all(c, &f);

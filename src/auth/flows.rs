@@ -12,8 +12,9 @@ use super::sessions::{Session, SessionRepo};
 use super::tokens::{VerificationToken, VerificationTokenRepo};
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};
+use crate::outbox::auth_mail::AuthEmail;
 use crate::tx::run_transaction;
-use crate::users::{User, UserRepo};
+use crate::users::{NewUser, User, UserRepo};
 
 /// A new session: the row, its token (to hand to the client once) and the user.
 #[derive(Debug)]
@@ -109,6 +110,59 @@ impl<'c> AuthFlows<'c> {
             let redeemed = VerificationTokenRepo::new(tx).consume(TokenKind::MagicLink, token)?;
             let user = owner(tx, &redeemed)?;
             start_session(tx, user, client)
+        })
+    }
+
+    /// Signs a user up: creates the user and, in the same transaction,
+    /// enqueues the address-verification email on the outbox
+    /// ([`AuthEmail`], topic `auth.email`), so the email is sent if and
+    /// only if the user exists. The token is issued when it is sent.
+    ///
+    /// # Errors
+    /// As [`UserRepo::create`].
+    pub fn sign_up(&mut self, new: &NewUser<'_>) -> Result<User> {
+        run_transaction(self.conn, |tx| {
+            let user = UserRepo::new(tx).create(new)?;
+            AuthEmail::for_user(TokenKind::EmailVerification, &user).enqueue(tx)?;
+            Ok(user)
+        })
+    }
+
+    /// Changes a user's address (see [`UserRepo::change_email`]) and
+    /// enqueues the verification email to the new one, in one transaction.
+    ///
+    /// # Errors
+    /// As [`UserRepo::change_email`].
+    pub fn change_email(
+        &mut self,
+        user_id: uuid::Uuid,
+        expected_version: i32,
+        email: &str,
+    ) -> Result<User> {
+        run_transaction(self.conn, |tx| {
+            let user = UserRepo::new(tx).change_email(user_id, expected_version, email)?;
+            AuthEmail::for_user(TokenKind::EmailVerification, &user).enqueue(tx)?;
+            Ok(user)
+        })
+    }
+
+    /// Asks for an email with a token of `kind` (a password reset, a magic
+    /// link, a new verification link) for `email`: enqueued on the outbox
+    /// when a user has that address and is not banned. `Ok(())` either
+    /// way, so the answer does not say which addresses have accounts.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a malformed email; database errors.
+    pub fn request_email(&mut self, kind: TokenKind, email: &str) -> Result<()> {
+        crate::validate::email("email", email)?;
+        run_transaction(self.conn, |tx| {
+            let Some(user) = UserRepo::new(tx).find_by_email(email)? else {
+                return Ok(());
+            };
+            if !user.is_banned_at(chrono::Utc::now()) {
+                AuthEmail::for_user(kind, &user).enqueue(tx)?;
+            }
+            Ok(())
         })
     }
 

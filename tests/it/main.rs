@@ -28,6 +28,7 @@ mod migrations;
 mod no_offset;
 mod ops;
 mod optimistic_locking;
+mod outbox;
 mod pagination;
 mod pgbouncer;
 mod reliability;

@@ -70,6 +70,14 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("projects", "UPDATE name", "UPDATE projects SET name = 'Renamed' FROM p WHERE id = p.project", "OAS"),
     ("projects", "UPDATE team_id A->B", "UPDATE projects SET team_id = p.b FROM p WHERE id = p.project", "S"),
     ("projects", "DELETE", "DELETE FROM projects USING p WHERE id = p.project", "OAS"),
+    // The outbox: anyone enqueues fresh rows; only a context with no user
+    // (a worker) reads, claims or deletes; see tests/it/outbox/rls.rs.
+    ("outbox_messages", "SELECT", "SELECT 1 FROM outbox_messages, p WHERE topic = 'mail'", "N"),
+    ("outbox_messages", "INSERT", "INSERT INTO outbox_messages (topic, payload) SELECT 'mail', jsonb_build_object('by', p.me) FROM p", "OAMIXNS"),
+    ("outbox_messages", "INSERT delivered", "INSERT INTO outbox_messages (topic, payload, delivered_at) SELECT 'mail', '{}', now() FROM p", ""),
+    ("outbox_messages", "INSERT leased", "INSERT INTO outbox_messages (topic, payload, lease_token, leased_until) SELECT 'mail', '{}', p.me, now() FROM p", ""),
+    ("outbox_messages", "UPDATE (claim)", "UPDATE outbox_messages SET attempts = attempts + 1, lease_token = gen_random_uuid(), leased_until = now() + interval '1 minute' FROM p WHERE topic = 'mail'", "N"),
+    ("outbox_messages", "DELETE", "DELETE FROM outbox_messages USING p WHERE topic = 'mail'", "N"),
 ];
 
 struct Fixture {
@@ -104,6 +112,8 @@ fn fixture(conn: &mut PgConnection) -> Fixture {
     let (open_inv, revoked_inv) = (invite(), invite());
     conn.teams().revoke(&owner, revoked_inv).unwrap();
     let project = conn.projects().create(&owner, a, "Plan").unwrap().id;
+    let mail = serde_json::json!({ "email": "member@example.com" });
+    conn.outbox().enqueue("mail", &mail, None).unwrap();
     Fixture {
         ids: [
             a,

@@ -1,0 +1,154 @@
+//! The auth flows' emails go through the outbox and never hold a token:
+//! the message names the user, the kind and the address; the sender issues
+//! the token at delivery. The control shows the search for the token in
+//! the outbox's rows finds one where a row does hold it.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use saas_db::enums::TokenKind;
+use saas_db::outbox::auth_mail::{AuthEmail, AUTH_EMAIL_TOPIC};
+use saas_db::testing::TestDatabase;
+use saas_db::users::NewUser;
+use saas_db::{Error, Repos};
+use serde_json::json;
+
+use super::messages;
+
+/// Outbox rows whose text (every column) contains `needle`.
+fn rows_containing(conn: &mut PgConnection, needle: &str) -> i64 {
+    diesel::sql_query("SELECT count(*) AS n FROM outbox_messages m WHERE strpos(m::text, $1) > 0")
+        .bind::<Text, _>(needle)
+        .get_result::<super::Count>(conn)
+        .unwrap()
+        .n
+}
+
+/// What a worker for `auth.email` does: claim, issue, "send", ack. The
+/// tokens it would have emailed.
+fn deliver(db: &TestDatabase) -> Vec<(AuthEmail, Option<String>)> {
+    let outbox = db.outbox(AUTH_EMAIL_TOPIC);
+    let mut conn = db.conn().unwrap();
+    let mut sent = Vec::new();
+    for claimed in outbox.claim(100, Duration::from_secs(60)).unwrap() {
+        let email = AuthEmail::from_claimed(&claimed).unwrap();
+        let token = email
+            .issue_token(&mut conn, Duration::from_secs(3600))
+            .unwrap()
+            .map(|(_, token)| token.into_string());
+        outbox.ack(&claimed).unwrap();
+        sent.push((email, token));
+    }
+    sent
+}
+
+#[test]
+fn sign_up_sends_the_verification_email_through_the_outbox_without_a_token() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let user = conn
+        .auth()
+        .sign_up(&NewUser::new("New@Example.com", "New"))
+        .unwrap();
+    let refused = conn
+        .auth()
+        .sign_up(&NewUser::new("new@example.com", "Again"));
+    assert!(
+        matches!(refused, Err(Error::Conflict { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        messages(&mut conn, AUTH_EMAIL_TOPIC),
+        1,
+        "only the committed sign-up"
+    );
+
+    let sent = deliver(&db);
+    assert_eq!(sent.len(), 1);
+    let (email, token) = &sent[0];
+    assert_eq!(email.kind, TokenKind::EmailVerification);
+    assert_eq!(
+        (email.user_id, email.email.as_str()),
+        (user.id, "new@example.com")
+    );
+    let token = token.clone().expect("a token to send");
+    assert_eq!(
+        rows_containing(&mut conn, &token),
+        0,
+        "no token in the outbox"
+    );
+    assert_eq!(rows_containing(&mut conn, "new@example.com"), 1);
+    let verified = conn.auth().confirm_email(&token).unwrap();
+    assert!(verified.email_verified_at.is_some());
+
+    // Control: a row that does hold the token is found by the same search.
+    conn.outbox()
+        .enqueue("naive", &json!({ "token": token }), None)
+        .unwrap();
+    assert_eq!(rows_containing(&mut conn, &token), 1);
+}
+
+#[test]
+fn a_message_that_no_longer_applies_issues_nothing() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let user = conn
+        .auth()
+        .sign_up(&NewUser::new("old@example.com", "Old"))
+        .unwrap();
+    conn.auth()
+        .change_email(user.id, user.version, "new@example.com")
+        .unwrap();
+    let sent = deliver(&db);
+    let by_address: Vec<(&str, bool)> = sent
+        .iter()
+        .map(|(e, t)| (e.email.as_str(), t.is_some()))
+        .collect();
+    assert_eq!(
+        by_address,
+        vec![("old@example.com", false), ("new@example.com", true)],
+        "the old address gets nothing"
+    );
+    let token = sent[1].1.clone().unwrap();
+    conn.auth().confirm_email(&token).unwrap();
+    // Verified since: a resend request issues nothing.
+    conn.auth()
+        .request_email(TokenKind::EmailVerification, "new@example.com")
+        .unwrap();
+    let sent = deliver(&db);
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].1.is_none());
+}
+
+#[test]
+fn a_password_reset_request_is_enqueued_only_for_an_account() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    conn.users()
+        .create(&NewUser::new("has@example.com", "Has"))
+        .unwrap();
+    conn.auth()
+        .request_email(TokenKind::PasswordReset, "nobody@example.com")
+        .unwrap();
+    assert_eq!(
+        messages(&mut conn, AUTH_EMAIL_TOPIC),
+        0,
+        "same answer, no message"
+    );
+    conn.auth()
+        .request_email(TokenKind::PasswordReset, "has@example.com")
+        .unwrap();
+    let sent = deliver(&db);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0.kind, TokenKind::PasswordReset);
+    let token = sent[0].1.clone().unwrap();
+    assert_eq!(rows_containing(&mut conn, &token), 0);
+    conn.auth()
+        .reset_password(&token, "a much better passphrase")
+        .unwrap();
+    let bad = conn
+        .auth()
+        .request_email(TokenKind::PasswordReset, "no\0pe");
+    assert!(matches!(bad, Err(Error::Invalid { ref field, .. }) if field == "email"));
+}
