@@ -42,6 +42,8 @@ struct Inner {
     token_keys: Keyring,
     transaction_pooling: bool,
     replicas: crate::replicas::ReplicaSet,
+    /// Makes the change feed's dedicated connections (same URL and session).
+    feed_manager: Arc<PgManager>,
 }
 
 impl std::fmt::Debug for Database {
@@ -190,6 +192,11 @@ impl Database {
     pub(crate) fn replica_set(&self) -> &crate::replicas::ReplicaSet {
         &self.inner.replicas
     }
+
+    /// Opens connections like the pool's, outside it (the change feed's).
+    pub(crate) fn session_manager(&self) -> &Arc<PgManager> {
+        &self.inner.feed_manager
+    }
 }
 
 impl DatabaseBuilder {
@@ -325,6 +332,11 @@ impl DatabaseBuilder {
         let replicas = self
             .replicas
             .build(&session, self.max_size, self.recheck_after)?;
+        let feed_manager = Arc::new(PgManager::new(
+            ConnectionManager::new(self.url.0.clone()),
+            session.clone(),
+            self.recheck_after,
+        ));
         let manager = PgManager::new(
             ConnectionManager::new(self.url.0),
             session,
@@ -346,6 +358,7 @@ impl DatabaseBuilder {
                 token_keys: self.token_keys,
                 transaction_pooling: self.transaction_pooling,
                 replicas,
+                feed_manager,
             }),
         };
         let mut conn = db.conn()?;

@@ -15,6 +15,7 @@ pub mod embedded_pgbouncer;
 pub mod enums;
 pub mod error;
 pub mod identity;
+pub mod live;
 pub mod ops;
 pub mod pagination;
 pub mod pool;
