@@ -222,9 +222,14 @@ struct Row {
 
 impl Row {
     fn change(self) -> Result<Option<Change>> {
-        let (Some(id), Some(xid), Some(table), Some(row_id), Some(op), Some(at)) =
-            (self.id, self.xid, self.table_name, self.row_id, self.op, self.at)
-        else {
+        let (Some(id), Some(xid), Some(table), Some(row_id), Some(op), Some(at)) = (
+            self.id,
+            self.xid,
+            self.table_name,
+            self.row_id,
+            self.op,
+            self.at,
+        ) else {
             // The LEFT JOIN's row when nothing is pending.
             return Ok(None);
         };

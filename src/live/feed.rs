@@ -144,7 +144,10 @@ pub(crate) fn lag(conn: &mut PgConnection, filter: &Filter) -> Result<FeedLag> {
 }
 
 impl ChangeFeed {
-    pub(crate) fn open(manager: std::sync::Arc<PgManager>, from: ChangeCursor) -> Result<ChangeFeed> {
+    pub(crate) fn open(
+        manager: std::sync::Arc<PgManager>,
+        from: ChangeCursor,
+    ) -> Result<ChangeFeed> {
         let mut conn = open(&manager)?;
         let cursor = match from.position() {
             Some(_) => from,

@@ -93,4 +93,3 @@ impl Database {
         self.purge_changes_before(Utc::now() - retention)
     }
 }
-
