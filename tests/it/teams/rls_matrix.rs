@@ -70,6 +70,15 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("projects", "UPDATE name", "UPDATE projects SET name = 'Renamed' FROM p WHERE id = p.project", "OAS"),
     ("projects", "UPDATE team_id A->B", "UPDATE projects SET team_id = p.b FROM p WHERE id = p.project", "S"),
     ("projects", "DELETE", "DELETE FROM projects USING p WHERE id = p.project", "OAS"),
+    // The change feed's log: read by the team's members and the row's user;
+    // written only by the capture trigger (no grant, no policy).
+    ("changes", "SELECT team A's", "SELECT 1 FROM changes, p WHERE team_id = p.a", "OAMS"),
+    ("changes", "SELECT team B's", "SELECT 1 FROM changes, p WHERE team_id = p.b", "S"),
+    ("changes", "SELECT own user row's", "SELECT 1 FROM changes, p WHERE table_name = 'users' AND user_id = p.me", "OAMIXS"),
+    ("changes", "SELECT the owner's user row's", "SELECT 1 FROM changes, p WHERE table_name = 'users' AND user_id = p.owner", "OS"),
+    ("changes", "INSERT", "INSERT INTO changes (table_name, row_id, op, team_id) SELECT 'projects', p.project, 'delete', p.a FROM p", ""),
+    ("changes", "UPDATE", "UPDATE changes SET op = 'delete' FROM p WHERE team_id = p.a", ""),
+    ("changes", "DELETE", "DELETE FROM changes USING p WHERE team_id = p.a", ""),
 ];
 
 struct Fixture {
