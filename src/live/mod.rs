@@ -24,7 +24,11 @@
 //!   ones in the order they took transaction ids (their first write).
 //! - A long-open transaction holds back changes committed after it began,
 //!   until it ends ([`ChangeFeed::lag`], [`crate::Database::feed_lag`]):
-//!   delayed, never lost.
+//!   delayed, never lost. `xmin` is the server's: a transaction open in
+//!   another database of the same server holds the feed back too.
+//! - The feed reads `changes` as its connection's role, under Row-Level
+//!   Security: open it as the owner (or a BYPASSRLS role) and filter per
+//!   subscriber with [`ChangeFeed::team`] / [`ChangeFeed::user`].
 //! - A change says a row changed, not what it is now: read the current row;
 //!   a row that is gone, or not visible to the reader, is deleted for it.
 //!
