@@ -59,13 +59,16 @@ CREATE POLICY changes_read ON changes FOR SELECT
 -- One function for every captured table. The row id and the owning team /
 -- user are read by name per table in a CASE on TG_TABLE_NAME: PL/pgSQL
 -- compiles a trigger function once per table, so each branch is plain
--- field access (no dynamic SQL, and no to_jsonb(NEW) of the whole row,
--- which would cost in proportion to a post's content). Row ids:
+-- field access (no dynamic SQL, no to_jsonb(NEW) of the whole row, and no
+-- copy of NEW or OLD into a record variable, which would cost in
+-- proportion to a post's content). The mapping is written once for NEW and
+-- once for OLD. Row ids:
 --   user_profiles, team_members: the user (the member's team is team_id);
 --   post_tags: the post (its author is looked up; a tag added or removed
---   is a change of the post's tags).
--- An UPDATE that moves a row to another owner is recorded for the old
--- owner too, so the old team's feed learns that the row left.
+--   is a change of the post's tags; when the post itself is being deleted
+--   the author is gone and user_id is NULL, the post's own change has it).
+-- An UPDATE that moves a row to another owner is also recorded for the
+-- old owner, so the old team's feed learns that the row left.
 --
 -- SECURITY DEFINER so that an application role under RLS, which may not
 -- write `changes`, still records its own writes. The search_path is pinned
@@ -78,42 +81,50 @@ CREATE FUNCTION changes_capture() RETURNS trigger
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path FROM CURRENT
 AS $$
 DECLARE
-    r     record;
-    rid   uuid;
-    tid   uuid;
-    uid   uuid;
-    prev_tid uuid;
-    prev_uid uuid;
-    passes integer := CASE WHEN TG_OP = 'UPDATE' THEN 2 ELSE 1 END;
+    rid uuid;
+    tid uuid;
+    uid uuid;
+    old_tid uuid;
+    old_uid uuid;
 BEGIN
-    FOR pass IN 1..passes LOOP
-        IF TG_OP = 'DELETE' OR pass = 2 THEN
-            r := OLD;
-        ELSE
-            r := NEW;
-        END IF;
+    IF TG_OP <> 'DELETE' THEN
         CASE TG_TABLE_NAME
-            WHEN 'users' THEN rid := r.id; tid := NULL; uid := r.id;
-            WHEN 'user_profiles' THEN rid := r.user_id; tid := NULL; uid := r.user_id;
-            WHEN 'posts' THEN rid := r.id; tid := NULL; uid := r.author_id;
+            WHEN 'users' THEN rid := NEW.id; uid := NEW.id;
+            WHEN 'user_profiles' THEN rid := NEW.user_id; uid := NEW.user_id;
+            WHEN 'posts' THEN rid := NEW.id; uid := NEW.author_id;
             WHEN 'post_tags' THEN
-                rid := r.post_id; tid := NULL;
-                uid := (SELECT p.author_id FROM posts p WHERE p.id = r.post_id);
-            WHEN 'subscriptions' THEN rid := r.id; tid := NULL; uid := r.user_id;
-            WHEN 'payments' THEN rid := r.id; tid := NULL; uid := r.user_id;
-            WHEN 'teams' THEN rid := r.id; tid := r.id; uid := NULL;
-            WHEN 'team_members' THEN rid := r.user_id; tid := r.team_id; uid := r.user_id;
-            WHEN 'team_invitations' THEN rid := r.id; tid := r.team_id; uid := NULL;
-            WHEN 'projects' THEN rid := r.id; tid := r.team_id; uid := NULL;
+                rid := NEW.post_id;
+                uid := (SELECT p.author_id FROM posts p WHERE p.id = NEW.post_id);
+            WHEN 'subscriptions' THEN rid := NEW.id; uid := NEW.user_id;
+            WHEN 'payments' THEN rid := NEW.id; uid := NEW.user_id;
+            WHEN 'teams' THEN rid := NEW.id; tid := NEW.id;
+            WHEN 'team_members' THEN rid := NEW.user_id; tid := NEW.team_id; uid := NEW.user_id;
+            WHEN 'team_invitations' THEN rid := NEW.id; tid := NEW.team_id;
+            WHEN 'projects' THEN rid := NEW.id; tid := NEW.team_id;
         END CASE;
-        -- The second pass (the old owner) only when the owner changed.
-        EXIT WHEN pass = 2 AND tid IS NOT DISTINCT FROM prev_tid
-                           AND uid IS NOT DISTINCT FROM prev_uid;
         INSERT INTO changes (table_name, row_id, op, team_id, user_id)
         VALUES (TG_TABLE_NAME, rid, lower(TG_OP), tid, uid);
-        prev_tid := tid;
-        prev_uid := uid;
-    END LOOP;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        CASE TG_TABLE_NAME
+            WHEN 'users' THEN rid := OLD.id; old_uid := OLD.id;
+            WHEN 'user_profiles' THEN rid := OLD.user_id; old_uid := OLD.user_id;
+            WHEN 'posts' THEN rid := OLD.id; old_uid := OLD.author_id;
+            WHEN 'post_tags' THEN
+                rid := OLD.post_id;
+                old_uid := (SELECT p.author_id FROM posts p WHERE p.id = OLD.post_id);
+            WHEN 'subscriptions' THEN rid := OLD.id; old_uid := OLD.user_id;
+            WHEN 'payments' THEN rid := OLD.id; old_uid := OLD.user_id;
+            WHEN 'teams' THEN rid := OLD.id; old_tid := OLD.id;
+            WHEN 'team_members' THEN rid := OLD.user_id; old_tid := OLD.team_id; old_uid := OLD.user_id;
+            WHEN 'team_invitations' THEN rid := OLD.id; old_tid := OLD.team_id;
+            WHEN 'projects' THEN rid := OLD.id; old_tid := OLD.team_id;
+        END CASE;
+        IF TG_OP = 'DELETE' OR old_tid IS DISTINCT FROM tid OR old_uid IS DISTINCT FROM uid THEN
+            INSERT INTO changes (table_name, row_id, op, team_id, user_id)
+            VALUES (TG_TABLE_NAME, rid, lower(TG_OP), old_tid, old_uid);
+        END IF;
+    END IF;
     PERFORM pg_notify('saas_db_changes', '');
     RETURN NULL;
 END
