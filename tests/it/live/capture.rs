@@ -158,3 +158,33 @@ struct Name {
     #[diesel(sql_type = Text)]
     name: String,
 }
+
+/// In a custom schema (`DatabaseBuilder::schema`), the trigger writes that
+/// schema's `changes` and the feed's connection reads it (the pool's
+/// search_path); the public schema's feed does not see it.
+#[test]
+fn custom_schema_feed_reads_its_own_changes() {
+    let test_db = TestDatabase::new();
+    let tenant = saas_db::Database::builder(test_db.url())
+        .schema("feed_tenant")
+        .max_size(2)
+        .min_idle(Some(0))
+        .build()
+        .unwrap();
+    let mut feed = tenant
+        .change_feed(saas_db::live::ChangeCursor::start())
+        .unwrap();
+    let mut public = test_db
+        .db()
+        .change_feed(saas_db::live::ChangeCursor::start())
+        .unwrap();
+    let mut conn = tenant.conn().unwrap();
+    let (_, team_id) = team(&mut conn, "schema@example.com");
+    let p = project(&mut conn, team_id, "in the tenant schema");
+    let got = collect(&mut feed, 4, Duration::from_secs(5));
+    assert_eq!(
+        got.last().map(|c| (c.table, c.row_id)),
+        Some((T::Projects, p))
+    );
+    assert_eq!(public.poll(Duration::from_millis(100)).unwrap(), vec![]);
+}

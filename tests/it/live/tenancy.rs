@@ -157,3 +157,55 @@ fn app_role_reads_only_its_teams_changes_and_cannot_forge_any() {
     let mut app_feed = app.change_feed(ChangeCursor::start()).unwrap();
     assert_eq!(app_feed.poll(Duration::from_millis(50)).unwrap(), vec![]);
 }
+
+/// A user's feed carries that user's rows only (their user row, posts,
+/// memberships); with a team too, both must match. Control: the other
+/// user's post is in the unfiltered table.
+#[test]
+fn user_feed_carries_only_that_users_changes() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let (alice, a) = team(&mut conn, "ua@example.com");
+    let (bob, _) = team(&mut conn, "ub@example.com");
+    let post = |conn: &mut PgConnection, author: Uuid, slug: &str| {
+        diesel::sql_query(
+            "INSERT INTO posts (author_id, title, slug, content) VALUES ($1, 'T', $2, 'c')",
+        )
+        .bind::<SqlUuid, _>(author)
+        .bind::<diesel::sql_types::Text, _>(slug)
+        .execute(conn)
+        .unwrap();
+    };
+    let mut alices = db
+        .db()
+        .change_feed(ChangeCursor::start())
+        .unwrap()
+        .user(alice.user_id);
+    let mut alice_in_a = db
+        .db()
+        .change_feed(ChangeCursor::start())
+        .unwrap()
+        .team(a)
+        .user(alice.user_id);
+    post(&mut conn, bob.user_id, "bobs");
+    post(&mut conn, alice.user_id, "alices");
+    let got = collect(&mut alices, 3, Duration::from_secs(5));
+    assert_eq!(alices.poll(Duration::from_millis(50)).unwrap(), vec![]);
+    assert!(
+        got.iter().all(|c| c.user_id == Some(alice.user_id)),
+        "{got:?}"
+    );
+    // Her user row, her membership of A, her post.
+    assert_eq!(got.len(), 3, "{got:?}");
+    let both = collect(&mut alice_in_a, 1, Duration::from_secs(5));
+    assert_eq!(alice_in_a.poll(Duration::from_millis(50)).unwrap(), vec![]);
+    assert_eq!(both.len(), 1, "only her membership of A: {both:?}");
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM changes WHERE table_name = 'posts'"
+        ),
+        2,
+        "control: both posts were captured"
+    );
+}
