@@ -3,16 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::prelude::*;
 use diesel::r2d2::ConnectionManager;
-use diesel::sql_types::Text;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
 use crate::auth::Keyring;
 use crate::conn_url::ConnUrl;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::pool::{EventSink, PgManager, PoolEvents, SessionSettings};
 use crate::validate;
 
@@ -158,7 +155,7 @@ impl Database {
         if self.inner.transaction_pooling {
             crate::pooling::migrate_in_one_transaction(&mut conn, self.inner.schema.as_deref())
         } else {
-            migrate(&mut conn, self.inner.schema.as_deref())
+            crate::migrate::migrate(&mut conn, self.inner.schema.as_deref())
         }
     }
 
@@ -376,36 +373,4 @@ impl DatabaseBuilder {
         }
         Ok(db)
     }
-}
-
-fn migrate(conn: &mut PgConnection, schema: Option<&str>) -> Result<Vec<String>> {
-    let key = format!("saas_db.migrate.{}", schema.unwrap_or(""));
-    diesel::sql_query("SELECT pg_advisory_lock(hashtext($1))")
-        .bind::<Text, _>(&key)
-        .execute(conn)?;
-    let applied = apply_migrations(conn, schema);
-    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock(hashtext($1))")
-        .bind::<Text, _>(&key)
-        .execute(conn);
-    let applied = applied?;
-    unlocked?;
-    Ok(applied)
-}
-
-/// Creates the schema if one is chosen and applies pending migrations
-/// (each in its own transaction, or savepoint inside the caller's).
-pub(crate) fn apply_migrations(
-    conn: &mut PgConnection,
-    schema: Option<&str>,
-) -> Result<Vec<String>> {
-    if let Some(schema) = schema {
-        let create = format!(
-            "CREATE SCHEMA IF NOT EXISTS {}",
-            validate::identifier("schema", schema)?
-        );
-        conn.batch_execute(&create)?;
-    }
-    conn.run_pending_migrations(MIGRATIONS)
-        .map(|versions| versions.iter().map(ToString::to_string).collect())
-        .map_err(|e| Error::Migration(e.to_string()))
 }

@@ -16,6 +16,7 @@ pub mod enums;
 pub mod error;
 pub mod identity;
 pub mod live;
+pub(crate) mod migrate;
 pub mod ops;
 pub mod pagination;
 pub mod pool;
