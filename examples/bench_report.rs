@@ -1,7 +1,8 @@
 //! Prints the ratio table of the last `cargo bench` run from criterion's
 //! files under `target/criterion` (and `target/bench-export.json`):
 //! ours / hand-written Diesel, ours / raw postgres, keyset / OFFSET by
-//! depth, COPY / INSERT, and the targets. Run by `scripts/bench.sh`.
+//! depth, COPY / INSERT, the production-topology pairs (PgBouncer, write
+//! tokens, replica reads), and the targets. Run by `scripts/bench.sh`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -65,6 +66,14 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
         _ => "-".into(),
     }
 }
+
+/// The topology pairs (`benches/suite/topology.rs`): group, baseline side,
+/// measured side.
+const TOPOLOGY: [(&str, &str, &str); 3] = [
+    ("get_user_by_id_pgbouncer", "direct", "pgbouncer"),
+    ("write_token", "transaction", "write"),
+    ("replica_read", "primary", "at_least"),
+];
 
 fn main() {
     let target =
@@ -178,6 +187,32 @@ fn main() {
         println!("\npool checkout: {:.2} µs", ns / 1e3);
     }
 
+    println!("\n== production topology, interleaved pairs (median per call)\n");
+    println!(
+        "{:<26} {:>5} {:<12} {:>11} {:<10} {:>11} {:>8} {:>10}",
+        "operation", "size", "baseline", "", "measured", "", "ratio", "extra"
+    );
+    for (group, base, measured) in TOPOLOGY {
+        for size in &sizes {
+            let (b, m) = (get(group, base, size), get(group, measured, size));
+            if b.is_none() && m.is_none() {
+                continue;
+            }
+            let extra = b.zip(m).map_or("-".into(), |(b, m)| micros(m - b));
+            println!(
+                "{:<26} {:>5} {:<12} {:>11} {:<10} {:>11} {:>8} {:>10}",
+                group,
+                size,
+                base,
+                micros(b.unwrap_or(f64::NAN)),
+                measured,
+                micros(m.unwrap_or(f64::NAN)),
+                ratio(m, b),
+                extra
+            );
+        }
+    }
+
     let export: Vec<Value> = fs::read_to_string(target.join("bench-export.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -217,6 +252,25 @@ fn main() {
             &format!("primary-key get / hand Diesel (interleaved), {size}"),
             pk.map(|(o, d)| o / d),
             1.05,
+            true,
+        );
+    }
+    for size in &sizes {
+        let extra = |group: &str, base: &str, measured: &str| {
+            get(group, measured, size)
+                .zip(get(group, base, size))
+                .map(|(m, b)| (m - b) / 1e6)
+        };
+        check(
+            &format!("WriteToken: write - transaction, ms at p50, {size}"),
+            extra("write_token", "transaction", "write"),
+            0.1,
+            true,
+        );
+        check(
+            &format!("AtLeast read on a replica - primary read, ms at p50, {size}"),
+            extra("replica_read", "primary", "at_least"),
+            0.3,
             true,
         );
     }

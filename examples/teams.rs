@@ -1,12 +1,13 @@
-//! Teams end to end, every `TeamRepo` call and `ProjectRepo`'s `create`,
-//! `get` and `list` run and printed: (1-2) a team and its owner (`create`),
+//! Teams end to end, every `TeamRepo` and `ProjectRepo` call run and
+//! printed: (1-2) a team and its owner (`create`),
 //! (3) an invitation (`invite`; only the token's hash is stored) accepted
 //! once (`accept`), (4) members (`add_member`, `members`), (5) an access
 //! refusal, the last-owner rule (`leave`) and a promotion (`change_role`),
 //! (6) a site admin's ban, (7) the audit trail they leave, (8) open
 //! invitations listed and revoked (`pending_invitations`, `revoke`), a
 //! member removed (`remove_member`), a user's teams (`teams_of`), a project
-//! fetched (`projects().get`) and the team deleted with it (`delete`, then
+//! fetched, renamed and deleted (`projects().get`, `rename`, `delete`) and
+//! the team deleted with it (`delete`, then
 //! `get`), and (9) tenant isolation by Row-Level Security under an
 //! application role (skipped, saying so, when that role cannot log in).
 //!
@@ -277,6 +278,23 @@ fn housekeeping(
     let roadmap = conn.projects().create(ann, side.id, "Roadmap")?;
     let roadmap = conn.projects().get(ann, roadmap.id)?;
     println!("   its project:               {:?}", roadmap.name);
+    let renamed = conn
+        .projects()
+        .rename(ann, roadmap.id, roadmap.version, "Roadmap 2027")?;
+    println!(
+        "   renamed (version {}):       {:?}",
+        renamed.version, renamed.name
+    );
+    match conn
+        .projects()
+        .rename(ann, roadmap.id, roadmap.version, "Late")
+    {
+        Err(e @ Error::Stale { .. }) => println!("   rename from version 1:     {e}"),
+        other => return Err(format!("expected Stale, got {other:?}").into()),
+    }
+    let scratch = conn.projects().create(ann, side.id, "Scratch")?;
+    conn.projects().delete(ann, scratch.id)?;
+    println!("   project deleted:           {:?}", scratch.name);
     conn.teams().delete(ann, side.id)?;
     println!("   Ann deletes the team; hers: {:?}", teams_of(conn, ann)?);
     // Ann is no longer a member of anything by that id: `get` refuses as

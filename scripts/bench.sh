@@ -7,7 +7,10 @@
 # A throwaway PostgreSQL runs pinned to CPU 0 and the benchmarks to CPU 1
 # (both unpinned on a one-CPU machine), so client and server do not steal
 # each other's time. Set DATABASE_URL to measure against your own server
-# instead (it is then not pinned). Results: target/criterion (criterion's
+# instead (it is then not pinned; REPLICA_URL and PGBOUNCER_URL add the
+# topology rows). Without DATABASE_URL the server also gets a streaming
+# replica and a PgBouncer in transaction mode (when pgbouncer is installed;
+# else that row is skipped with a note). Results: target/criterion (criterion's
 # reports) and target/bench-export.json; the table is printed at the end.
 set -eu
 cd "$(dirname "$0")/.."
@@ -40,12 +43,14 @@ trap cleanup EXIT INT TERM
 
 if [ -z "${DATABASE_URL:-}" ]; then
     mkfifo "$work/stdin"
-    $server_cpu "$target/release/examples/pg_server" <"$work/stdin" >"$work/url" 2>"$work/log" &
+    # With a streaming replica and a PgBouncer (children of the server
+    # process, so pinned with it) for the topology rows.
+    $server_cpu "$target/release/examples/pg_server" --topology <"$work/stdin" >"$work/url" 2>"$work/log" &
     exec 3>"$work/stdin"
     i=0
-    while [ ! -s "$work/url" ]; do
+    while ! grep -qx ready "$work/url" 2>/dev/null; do
         i=$((i + 1))
-        if [ "$i" -gt 300 ]; then
+        if [ "$i" -gt 600 ]; then
             echo "the server did not start:" >&2
             cat "$work/log" >&2
             exit 1
@@ -55,6 +60,11 @@ if [ -z "${DATABASE_URL:-}" ]; then
     DATABASE_URL=$(head -n 1 "$work/url")
     export DATABASE_URL
     echo "server: $DATABASE_URL ${server_cpu:+(pinned to CPU 0)}"
+    REPLICA_URL=$(sed -n 's/^REPLICA_URL=//p' "$work/url")
+    PGBOUNCER_URL=$(sed -n 's/^PGBOUNCER_URL=//p' "$work/url")
+    export REPLICA_URL PGBOUNCER_URL
+    echo "replica: ${REPLICA_URL:-none}; pgbouncer: ${PGBOUNCER_URL:-none}"
+    cat "$work/log" >&2
 fi
 
 $bench_cpu cargo bench --bench suite

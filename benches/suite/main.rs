@@ -9,7 +9,10 @@
 //! Environment: `DATABASE_URL` to use a running server (`scripts/bench.sh`
 //! starts one pinned to its own CPU), else a throwaway one is started;
 //! `SAAS_DB_BENCH_SIZES=10k,100k` to choose sizes; `SAAS_DB_BENCH_QUICK=1`
-//! for short measurements; `SAAS_DB_BENCH_KEEP=1` keeps the databases. `scripts/bench.sh` prints the ratio table.
+//! for short measurements; `SAAS_DB_BENCH_KEEP=1` keeps the databases;
+//! `PGBOUNCER_URL` and `REPLICA_URL` for the topology rows (`topology.rs`;
+//! started here with a throwaway server). `scripts/bench.sh` prints the
+//! ratio table.
 
 // The hand-written baselines use Diesel's own transactions, as a host would
 // (clippy.toml forbids them in the crate).
@@ -18,8 +21,10 @@
 mod fixture;
 mod live;
 mod pages;
+mod pair;
 mod raw;
 mod reads;
+mod topology;
 mod writes;
 
 use std::time::Duration;
@@ -43,8 +48,9 @@ fn sizes() -> Vec<&'static fixture::Size> {
 }
 
 fn benches(c: &mut Criterion) {
-    let (admin_url, _server) =
+    let (admin_url, server) =
         saas_db::embedded::EmbeddedPostgres::url_or_start().expect("a PostgreSQL server");
+    let servers = topology::Servers::find(&admin_url, server.as_ref());
     for (n, size) in sizes().into_iter().enumerate() {
         let f = fixture::seed(size, &admin_url);
         if n == 0 {
@@ -54,6 +60,7 @@ fn benches(c: &mut Criterion) {
         reads::all(c, &f);
         pages::all(c, &f);
         writes::all(c, &f);
+        topology::all(c, &f, &servers);
         if std::env::var_os("SAAS_DB_BENCH_KEEP").is_none() {
             f.drop_database(&admin_url);
         }

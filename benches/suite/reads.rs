@@ -2,9 +2,6 @@
 //! same query hand-written in Diesel on a bare connection, and a prepared
 //! statement on the raw `postgres` client.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
-
 use criterion::{BenchmarkId, Criterion};
 use diesel::dsl::now;
 use diesel::prelude::*;
@@ -15,6 +12,7 @@ use saas_db::Repos;
 use sha2::{Digest, Sha256};
 
 use crate::fixture::{Fixture, SAMPLE};
+use crate::pair;
 use crate::raw::{self, user_columns};
 
 /// Cycles through the sample.
@@ -63,39 +61,23 @@ pub fn all(c: &mut Criterion, f: &Fixture) {
     });
     g.finish();
 
-    // The same two, interleaved call by call: each sample runs both and
-    // keeps its own side's time, so drift in the server (cache, background
-    // work) falls on both alike. The primary-key target is read from here.
-    let mut g = c.benchmark_group("get_user_by_id_interleaved");
-    for side in ["saas_db", "diesel"] {
-        g.bench_function(BenchmarkId::new(side, size), |b| {
-            b.iter_custom(|iters| {
-                let (mut ours, mut theirs) = (Duration::ZERO, Duration::ZERO);
-                for _ in 0..iters {
-                    let id = f.user_ids[next(&mut i)];
-                    let t = Instant::now();
-                    black_box(pooled.users().get(id).unwrap());
-                    ours += t.elapsed();
-                    let t = Instant::now();
-                    black_box(
-                        users::table
-                            .filter(users::id.eq(id))
-                            .filter(users::deleted_at.is_null())
-                            .select(User::as_select())
-                            .first::<User>(&mut bare)
-                            .unwrap(),
-                    );
-                    theirs += t.elapsed();
-                }
-                if side == "saas_db" {
-                    ours
-                } else {
-                    theirs
-                }
-            })
-        });
-    }
-    g.finish();
+    // The same two, interleaved call by call (see `pair`). The primary-key
+    // target is read from here.
+    pair::interleaved(
+        c,
+        "get_user_by_id_interleaved",
+        size,
+        ("saas_db", "diesel"),
+        |n| pooled.users().get(f.user_ids[n % SAMPLE]).unwrap(),
+        |n| {
+            users::table
+                .filter(users::id.eq(f.user_ids[n % SAMPLE]))
+                .filter(users::deleted_at.is_null())
+                .select(User::as_select())
+                .first::<User>(&mut bare)
+                .unwrap()
+        },
+    );
 
     let mut g = c.benchmark_group("find_user_by_email");
     g.bench_function(BenchmarkId::new("saas_db", size), |b| {

@@ -6,6 +6,7 @@
 //! check inside the read's statement would run on a snapshot older than the
 //! check), polling until the replica has replayed the token's position or
 //! the configured wait runs out; then the read runs on the primary. A
+//! server not in recovery (a replica since promoted) serves no read. A
 //! replica whose connection is refused or lost, or which cancels a read for
 //! a conflict with recovery, is kept out for the configured time and the
 //! read goes to the primary. SQL is never parsed to decide anything.
@@ -26,6 +27,7 @@ use diesel::sql_types::{Nullable, Text};
 
 use crate::error::{Error, Result};
 use crate::pool::PgManager;
+use crate::sql::StaticSql;
 use checkout::{checkout, Checkout, ConnectWatch};
 
 pub(crate) use config::ReplicaConfig;
@@ -62,10 +64,20 @@ pub(crate) struct ReplicaTimings {
     pub checkout_timeout: Duration,
 }
 
-#[derive(QueryableByName)]
-struct ReplayLsn {
-    #[diesel(sql_type = Nullable<Text>)]
-    lsn: Option<String>,
+/// The replay position of a server in recovery; NULL on one that is not
+/// (a primary, or a replica since promoted: `pg_last_wal_replay_lsn()`
+/// keeps its last value after `pg_promote()`).
+const REPLAY_LSN: StaticSql<Nullable<Text>> =
+    StaticSql::new("CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END");
+
+/// What [`ReplicaSet::wait_for`] found.
+enum Replay {
+    /// The replica has replayed the position.
+    Reached,
+    /// Still behind when the wait ran out.
+    Behind,
+    /// The server is not in recovery: not a replica (any more).
+    NotReplica,
 }
 
 impl ReplicaSet {
@@ -126,9 +138,10 @@ impl ReplicaSet {
                 Checkout::Busy => continue,
             };
             match self.wait_for(&mut conn, min_lsn) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(_) => {
+                Ok(Replay::Reached) => {}
+                Ok(Replay::Behind) => break,
+                // A promoted (split-off) replica is kept out like a dead one.
+                Ok(Replay::NotReplica) | Err(_) => {
                     self.open_breaker(replica);
                     continue;
                 }
@@ -145,25 +158,21 @@ impl ReplicaSet {
         None
     }
 
-    /// Polls the replay position until it reaches `min_lsn` (true) or the
-    /// wait runs out (false). A server not in recovery never qualifies.
-    fn wait_for(&self, conn: &mut PgConnection, min_lsn: u64) -> Result<bool> {
+    /// Polls the replay position until it reaches `min_lsn` or the wait
+    /// runs out. A server not in recovery never qualifies.
+    fn wait_for(&self, conn: &mut PgConnection, min_lsn: u64) -> Result<Replay> {
         let deadline = Instant::now() + self.wait;
         let mut pause = Duration::from_micros(200);
         loop {
-            let replayed = diesel::sql_query("SELECT pg_last_wal_replay_lsn()::text AS lsn")
-                .get_result::<ReplayLsn>(conn)?
-                .lsn
-                .as_deref()
-                .and_then(token::parse_lsn);
-            match replayed {
-                None => return Ok(false),
-                Some(lsn) if lsn >= min_lsn => return Ok(true),
+            let replayed: Option<String> = diesel::select(REPLAY_LSN).get_result(conn)?;
+            match replayed.as_deref().map(token::parse_lsn) {
+                None => return Ok(Replay::NotReplica),
+                Some(Some(lsn)) if lsn >= min_lsn => return Ok(Replay::Reached),
                 Some(_) => {}
             }
             let now = Instant::now();
             if now >= deadline {
-                return Ok(false);
+                return Ok(Replay::Behind);
             }
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(5));

@@ -6,12 +6,11 @@ use diesel::sql_types::Text;
 use super::{token::parse_lsn, Consistency, WriteToken, BEGIN_READ_ONLY};
 use crate::database::Database;
 use crate::error::{Error, Result};
+use crate::sql::StaticSql;
 
-#[derive(QueryableByName)]
-struct InsertLsn {
-    #[diesel(sql_type = Text)]
-    lsn: String,
-}
+/// The primary's WAL insert position, after a COMMIT: at or past the
+/// commit record.
+const INSERT_LSN: StaticSql<Text> = StaticSql::new("pg_current_wal_insert_lsn()::text");
 
 impl Database {
     /// Runs `f` in a transaction on the primary, like
@@ -31,9 +30,9 @@ impl Database {
         if self.replica_set().is_empty() {
             return Ok((value, WriteToken::default()));
         }
-        let lsn = diesel::sql_query("SELECT pg_current_wal_insert_lsn()::text AS lsn")
-            .get_result::<InsertLsn>(&mut *conn)?
-            .lsn;
+        // A cached prepared statement (its text is fixed): the token's only
+        // cost is this one round trip after COMMIT.
+        let lsn: String = diesel::select(INSERT_LSN).get_result(&mut *conn)?;
         let token = parse_lsn(&lsn)
             .map(WriteToken)
             .ok_or_else(|| Error::NotAvailable(format!("unreadable WAL position {lsn:?}")))?;

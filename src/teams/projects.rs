@@ -12,6 +12,7 @@ use crate::access::{Action, Actor};
 use crate::audit::{change, AuditEntry, AuditRepo};
 use crate::error::{Error, Result};
 use crate::schema::projects;
+use crate::tx::optimistic::versioned;
 use crate::tx::run_transaction;
 use crate::validate;
 
@@ -71,13 +72,88 @@ impl<'c> ProjectRepo<'c> {
     /// [`Error::NotFound`]; [`Error::Forbidden`] unless the actor is a
     /// member of its team (or a site admin).
     pub fn get(&mut self, actor: &Actor, id: Uuid) -> Result<Project> {
-        let project: Project = projects::table
-            .find(id)
-            .select(Project::as_select())
-            .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "project" })?;
+        let project = find(self.conn, id)?;
         authorize(self.conn, actor, Action::Read, project.team_id)?;
         Ok(project)
     }
+
+    /// Renames the project, if it is still at `expected_version`; bumps
+    /// the version.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a bad name; [`Error::NotFound`] when the
+    /// actor cannot see it; [`Error::Forbidden`] unless the actor is a team
+    /// owner or admin (or a site admin); [`Error::Stale`] when it changed
+    /// since `expected_version`.
+    pub fn rename(
+        &mut self,
+        actor: &Actor,
+        id: Uuid,
+        expected_version: i32,
+        name: &str,
+    ) -> Result<Project> {
+        let name = validate::text("name", name.trim(), 1, 100)?;
+        run_transaction(self.conn, |tx| {
+            let before = find(tx, id)?;
+            authorize(tx, actor, Action::Update, before.team_id)?;
+            let updated = diesel::update(
+                projects::table
+                    .filter(projects::id.eq(id))
+                    .filter(projects::version.eq(expected_version)),
+            )
+            .set((
+                projects::name.eq(name),
+                projects::version.eq(projects::version + 1),
+            ))
+            .returning(Project::as_returning())
+            .get_result(tx)
+            .optional()?;
+            let project = versioned(updated, "project", id, expected_version, || {
+                projects::table
+                    .find(id)
+                    .select(projects::version)
+                    .first(tx)
+                    .optional()
+            })?;
+            let entry = AuditEntry::new("updated", "project", Some(id))
+                .by(actor.user_id)
+                .changes(json!({ "name": change(&before.name, name) }))
+                .metadata(json!({ "team_id": project.team_id }));
+            AuditRepo::new(tx).record(&entry)?;
+            Ok(project)
+        })
+    }
+
+    /// Deletes the project.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the actor cannot see it;
+    /// [`Error::Forbidden`] unless the actor is a team owner or admin (or a
+    /// site admin).
+    pub fn delete(&mut self, actor: &Actor, id: Uuid) -> Result<()> {
+        run_transaction(self.conn, |tx| {
+            let project = find(tx, id)?;
+            authorize(tx, actor, Action::Update, project.team_id)?;
+            let deleted = diesel::delete(projects::table.find(id)).execute(tx)?;
+            if deleted == 0 {
+                return Err(Error::NotFound { entity: "project" });
+            }
+            let entry = AuditEntry::new("deleted", "project", Some(id))
+                .by(actor.user_id)
+                .changes(json!({ "name": change(&project.name, Value::Null) }))
+                .metadata(json!({ "team_id": project.team_id }));
+            AuditRepo::new(tx).record(&entry)?;
+            Ok(())
+        })
+    }
+}
+
+/// The project, if the connection may see it.
+fn find(conn: &mut PgConnection, id: Uuid) -> Result<Project> {
+    projects::table
+        .find(id)
+        .select(Project::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(Error::NotFound { entity: "project" })
 }

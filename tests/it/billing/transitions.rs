@@ -271,11 +271,11 @@ fn racing_status_changes_cannot_skip_the_table() {
             barrier.wait();
             OPS[i](&mut c, sub.id, alice, pro.id)
         });
-        for r in results {
+        for (op, r) in results.into_iter().enumerate() {
             match r {
                 Ok(_) => written += 1,
                 Err(e) if is_invalid(&e, "status") => refused += 1,
-                Err(e) => panic!("round {round}: {e:?}"),
+                Err(e) => panic!("round {round}, operation {op}: {e:?}"),
             }
         }
         let changes = take_changes(&mut conn);

@@ -7,6 +7,7 @@ mod checks;
 mod hardening;
 mod invitations;
 mod members;
+mod projects;
 mod rls;
 mod rls_edges;
 mod rls_matrix;

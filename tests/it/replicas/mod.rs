@@ -12,12 +12,17 @@ use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 use uuid::Uuid;
 
+mod health;
+mod promotion;
+
 const WAIT: Duration = Duration::from_millis(50);
 
 /// A primary (committing synchronously, as PostgreSQL does by default; the
 /// throwaway server defaults to `synchronous_commit=off`, which holds WAL
 /// back from the replica for up to 200 ms), its replica, and a database
-/// with the replica configured.
+/// with the replica configured, once the replica has replayed `build`'s
+/// migrations (without that wait, under load the controls' first read now
+/// and then went to the primary: the replica was still replaying them).
 fn topology(down_for: Duration) -> (EmbeddedPostgres, EmbeddedReplica, Database) {
     topology_sized(down_for, 4)
 }
@@ -25,6 +30,14 @@ fn topology(down_for: Duration) -> (EmbeddedPostgres, EmbeddedReplica, Database)
 fn topology_sized(
     down_for: Duration,
     max_size: u32,
+) -> (EmbeddedPostgres, EmbeddedReplica, Database) {
+    topology_with(down_for, max_size, Duration::from_millis(250))
+}
+
+fn topology_with(
+    down_for: Duration,
+    max_size: u32,
+    checkout_timeout: Duration,
 ) -> (EmbeddedPostgres, EmbeddedReplica, Database) {
     let primary = EmbeddedPostgres::start().unwrap();
     let mut conn = PgConnection::establish(primary.url()).unwrap();
@@ -37,9 +50,32 @@ fn topology_sized(
         .replica(replica.url())
         .replica_wait(WAIT)
         .replica_down_for(down_for)
+        .replica_checkout_timeout(checkout_timeout)
         .build()
         .unwrap();
+    wait_for_replay(&db, &replica);
     (primary, replica, db)
+}
+
+/// Waits (up to 30 s) until `replica` has replayed the primary's WAL as of now.
+fn wait_for_replay(db: &Database, replica: &EmbeddedReplica) {
+    #[derive(QueryableByName)]
+    struct Flag {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        yes: bool,
+    }
+    let (_, now) = db.write(|_| Ok(())).unwrap();
+    let mut standby = PgConnection::establish(replica.url()).unwrap();
+    let replayed = "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS yes";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(diesel::sql_query(replayed).bind::<diesel::sql_types::Text, _>(now.to_string()))
+        .get_result::<Flag>(&mut standby)
+        .unwrap()
+        .yes
+    {
+        assert!(Instant::now() < deadline, "replica stuck before {now}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn create(db: &Database, i: usize) -> (Uuid, WriteToken) {
@@ -92,22 +128,25 @@ fn reads_with_a_token_see_the_write() {
 }
 
 /// With replay paused, a read with a newer token goes to the primary
-/// within the wait budget plus 20 ms, and sees the write; after resume it is served
+/// once the wait budget is spent, and sees the write; after resume it is served
 /// by the replica again. Control: before the pause it is served there.
 #[test]
 fn paused_replay_falls_back_to_the_primary_within_the_wait() {
     let (_primary, replica, db) = topology(Duration::from_secs(5));
     let (id, token) = create(&db, 0);
     assert!(visible(&db, Consistency::AtLeast(&token), id));
-    assert_eq!(db.pool_status().replica_reads, 1, "control");
+    let status = db.pool_status();
+    assert_eq!(status.replica_reads, 1, "control: {status:?}");
 
     let mut on_replica = PgConnection::establish(replica.url()).unwrap();
     diesel::sql_query("SELECT pg_wal_replay_pause()")
         .execute(&mut on_replica)
         .unwrap();
     // Five fallbacks, each with a newer token: every one waits the whole
-    // budget, and the median ends within it plus 20 ms (the median, so one
-    // read delayed by a busy machine does not decide).
+    // budget, then reads on the primary at once (51 ms for a 50 ms wait on
+    // a quiet machine; up to 74 ms seen while the whole suite runs, so the
+    // bound here only tells "waited the budget" from "waited for a
+    // timeout", such as the 250 ms checkout timeout).
     let mut took = Vec::new();
     let (mut id, mut token) = (id, token);
     for i in 1..=5 {
@@ -119,7 +158,7 @@ fn paused_replay_falls_back_to_the_primary_within_the_wait() {
     took.sort();
     println!("fallbacks while paused took {took:?}");
     assert!(took[0] >= WAIT, "a fallback before the wait ran out");
-    assert!(took[2] < WAIT + Duration::from_millis(20), "{took:?}");
+    assert!(took[4] < WAIT + Duration::from_millis(200), "{took:?}");
     let status = db.pool_status();
     assert_eq!((status.replica_reads, status.replica_fallbacks), (1, 5));
     assert!(!visible(&db, Consistency::Any, id), "the replica is behind");
@@ -133,21 +172,23 @@ fn paused_replay_falls_back_to_the_primary_within_the_wait() {
 }
 
 /// A stopped replica: reads still succeed on the primary, the refusal is
-/// noticed in under 5 ms, the breaker opens once and keeps the replica
-/// out; restarted, it is used again. Control: before the stop, reads are
-/// served by the replica.
+/// noticed as it happens (not after the checkout timeout, here 10 s), the
+/// breaker opens once and keeps the replica out; restarted, it is used
+/// again. Control: before the stop, reads are served by the replica; a
+/// plain r2d2 checkout from the stopped replica waits its whole timeout.
 #[test]
 fn a_stopped_replica_opens_the_breaker_and_comes_back() {
     let down_for = Duration::from_millis(500);
-    let (_primary, replica, db) = topology(down_for);
+    let (_primary, replica, db) = topology_with(down_for, 4, Duration::from_secs(10));
     let (id, token) = create(&db, 0);
     assert!(visible(&db, Consistency::AtLeast(&token), id));
-    assert_eq!(db.pool_status().replica_reads, 1, "control");
+    let status = db.pool_status();
+    assert_eq!(status.replica_reads, 1, "control: {status:?}");
 
     replica.stop().unwrap();
     let started = Instant::now();
     assert!(visible(&db, Consistency::AtLeast(&token), id));
-    let mut first = started.elapsed();
+    let first = started.elapsed();
     println!("first read with the replica down took {first:?}");
     let started = Instant::now();
     assert!(visible(&db, Consistency::Any, id));
@@ -169,21 +210,12 @@ fn a_stopped_replica_opens_the_breaker_and_comes_back() {
     let status = db.pool_status();
     assert_eq!((status.replica_reads, status.replica_down), (2, 1));
 
-    // The refusal is noticed as it happens, not after the 250 ms checkout
-    // timeout (what the first failure used to cost). A busy machine can
-    // delay one measurement: up to two more stop/start cycles.
-    let mut tries = 1;
-    while first >= Duration::from_millis(5) && tries < 3 {
-        replica.stop().unwrap();
-        let started = Instant::now();
-        assert!(visible(&db, Consistency::AtLeast(&token), id));
-        first = first.min(started.elapsed());
-        replica.start().unwrap();
-        std::thread::sleep(down_for);
-        tries += 1;
-    }
+    // The refusal is noticed as it happens: 1.2-1.6 ms for the whole read
+    // on a quiet machine (the refusal arrives 0.2-0.5 ms into the
+    // checkout), up to 9 ms seen while the whole suite runs. The bound
+    // tells that from waiting out the 10 s checkout timeout.
     assert!(
-        first < Duration::from_millis(5),
+        first < Duration::from_secs(1),
         "first failure took {first:?}"
     );
 
@@ -320,54 +352,4 @@ fn tokens_round_trip_and_default_without_replicas() {
     assert!(visible(&plain, Consistency::AtLeast(&token), user.id));
     let status = plain.pool_status();
     assert_eq!((status.replica_reads, status.replica_fallbacks), (0, 0));
-}
-
-fn replica_check(db: &Database) -> (saas_db::ops::HealthStatus, saas_db::ops::HealthCheck) {
-    let report = db.health();
-    let check = report
-        .checks
-        .iter()
-        .find(|c| c.name == "replica")
-        .cloned()
-        .expect("a replica check");
-    (report.status, check)
-}
-
-/// Health has one `replica` check: in recovery with its lag in bytes,
-/// which grows while replay is paused; a stopped replica degrades the
-/// report (the primary still serves). Control: a database without
-/// replicas has no such check.
-#[test]
-fn health_reports_replica_state_and_lag() {
-    use saas_db::ops::HealthStatus;
-    let (primary, replica, db) = topology(Duration::from_secs(5));
-    let (status, check) = replica_check(&db);
-    assert_eq!(status, HealthStatus::Healthy);
-    assert!(
-        check.ok && check.detail.contains("in recovery, lag"),
-        "{check:?}"
-    );
-
-    let mut on_replica = PgConnection::establish(replica.url()).unwrap();
-    diesel::sql_query("SELECT pg_wal_replay_pause()")
-        .execute(&mut on_replica)
-        .unwrap();
-    create(&db, 0);
-    let (_, check) = replica_check(&db);
-    assert!(
-        check.ok && !check.detail.ends_with("lag 0 bytes"),
-        "{check:?}"
-    );
-    drop(on_replica);
-
-    replica.stop().unwrap();
-    let (status, check) = replica_check(&db);
-    assert_eq!(status, HealthStatus::Degraded);
-    assert!(!check.ok, "{check:?}");
-
-    let plain = Database::builder(primary.url())
-        .run_migrations(false)
-        .build()
-        .unwrap();
-    assert!(plain.health().checks.iter().all(|c| c.name != "replica"));
 }
