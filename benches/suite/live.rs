@@ -1,6 +1,6 @@
 //! The change feed: the capture trigger's cost per written row (a captured
 //! table against an identical one without the trigger, interleaved call by
-//! call), the wake-up latency from COMMIT to `poll` returning (p50 / p99,
+//! call with `pair::interleaved`), the wake-up latency from COMMIT to `poll` returning (p50 / p99,
 //! printed), and the cost of a poll that finds nothing.
 
 use std::sync::mpsc;
@@ -77,28 +77,21 @@ fn trigger_overhead(c: &mut Criterion, f: &Fixture, team: Uuid) {
         .execute(&mut conn)
         .unwrap();
     }
+    // One connection per side (each closure holds its own), same settings.
+    let mut other = PgConnection::establish(&f.url).unwrap();
     for (group, statements, key) in [
         ("capture_insert_interleaved", INSERT, team),
         ("capture_update_interleaved", UPDATE, row),
     ] {
-        let mut g = c.benchmark_group(group);
-        for (side, which) in [("captured", 0), ("uncaptured", 1)] {
-            g.bench_function(BenchmarkId::new(side, size), |b| {
-                b.iter_custom(|iters| {
-                    let mut spent = [Duration::ZERO; 2];
-                    for i in 0..iters {
-                        let name = if i % 2 == 0 { "even" } else { "odd" };
-                        for (k, sql) in statements.iter().enumerate() {
-                            let t = Instant::now();
-                            run(&mut conn, sql, key, name);
-                            spent[k] += t.elapsed();
-                        }
-                    }
-                    spent[which]
-                })
-            });
-        }
-        g.finish();
+        let name = |n: usize| if n % 2 == 0 { "even" } else { "odd" };
+        crate::pair::interleaved(
+            c,
+            group,
+            size,
+            ("captured", "uncaptured"),
+            |n| run(&mut conn, statements[0], key, name(n)),
+            |n| run(&mut other, statements[1], key, name(n)),
+        );
     }
     conn.batch_execute(
         "DELETE FROM projects WHERE name IN ('even', 'odd', 'row');
@@ -124,11 +117,10 @@ fn empty_poll(c: &mut Criterion, f: &Fixture) {
 /// in `poll`; printed as p50 / p99 over the samples.
 fn wake_up_latency(f: &Fixture, team: Uuid) {
     let samples = if crate::quick() { 200 } else { 1000 };
-    let mut feed = f
-        .db
-        .change_feed(ChangeCursor::now())
-        .unwrap()
-        .tables(&[CapturedTable::Projects]);
+    let mut feed =
+        f.db.change_feed(ChangeCursor::now())
+            .unwrap()
+            .tables(&[CapturedTable::Projects]);
     // What the benchmarks before left behind.
     while !feed.poll(Duration::from_millis(50)).unwrap().is_empty() {}
     let (tx, rx) = mpsc::channel::<Instant>();
