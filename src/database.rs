@@ -10,6 +10,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use crate::auth::Keyring;
 use crate::conn_url::ConnUrl;
 use crate::error::Result;
+// The docs name the error variants; the code no longer does.
+#[cfg(doc)]
+use crate::error::Error;
 use crate::pool::{EventSink, PgManager, PoolEvents, SessionSettings};
 use crate::validate;
 
