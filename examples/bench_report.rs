@@ -67,12 +67,15 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
-/// The topology pairs (`benches/suite/topology.rs`): group, baseline side,
-/// measured side.
-const TOPOLOGY: [(&str, &str, &str); 3] = [
+/// The interleaved pairs: group, baseline side, measured side. The topology
+/// (`benches/suite/topology.rs`) and the change feed's capture trigger
+/// (`benches/suite/live.rs`).
+const TOPOLOGY: [(&str, &str, &str); 5] = [
     ("get_user_by_id_pgbouncer", "direct", "pgbouncer"),
     ("write_token", "transaction", "write"),
     ("replica_read", "primary", "at_least"),
+    ("capture_insert_interleaved", "uncaptured", "captured"),
+    ("capture_update_interleaved", "uncaptured", "captured"),
 ];
 
 fn main() {
@@ -222,7 +225,7 @@ fn main() {
         println!("\npool checkout: {:.2} µs", ns / 1e3);
     }
 
-    println!("\n== production topology, interleaved pairs (median per call)\n");
+    println!("\n== production topology and change capture, interleaved pairs (median per call)\n");
     println!(
         "{:<26} {:>5} {:<12} {:>11} {:<10} {:>11} {:>8} {:>10}",
         "operation", "size", "baseline", "", "measured", "", "ratio", "extra"
@@ -306,6 +309,25 @@ fn main() {
             &format!("AtLeast read on a replica - primary read, ms at p50, {size}"),
             extra("replica_read", "primary", "at_least"),
             0.3,
+            true,
+        );
+    }
+    for group in ["capture_insert_interleaved", "capture_update_interleaved"] {
+        let pair = |s: &str| get(group, "captured", s).zip(get(group, "uncaptured", s));
+        let first = sizes.first().copied().unwrap_or("10k");
+        // Met when either holds: at most 15 µs more per row, or at most 1.2x.
+        let (extra, times) =
+            pair(first).map_or((None, None), |(c, u)| (Some((c - u) / 1e3), Some(c / u)));
+        check(
+            &format!("{group}: captured - uncaptured, µs, {first}"),
+            extra,
+            15.0,
+            true,
+        );
+        check(
+            &format!("{group}: captured / uncaptured, {first}"),
+            times,
+            1.2,
             true,
         );
     }

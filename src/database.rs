@@ -3,16 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::prelude::*;
 use diesel::r2d2::ConnectionManager;
-use diesel::sql_types::Text;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
 use crate::auth::Keyring;
 use crate::conn_url::ConnUrl;
-use crate::error::{Error, Result};
+use crate::error::Result;
+// The docs name the error variants; the code no longer does.
+#[cfg(doc)]
+use crate::error::Error;
 use crate::pool::{EventSink, PgManager, PoolEvents, SessionSettings};
 use crate::validate;
 
@@ -42,6 +42,8 @@ struct Inner {
     token_keys: Keyring,
     transaction_pooling: bool,
     replicas: crate::replicas::ReplicaSet,
+    /// Makes the change feed's dedicated connections (same URL and session).
+    feed_manager: Arc<PgManager>,
 }
 
 impl std::fmt::Debug for Database {
@@ -156,7 +158,7 @@ impl Database {
         if self.inner.transaction_pooling {
             crate::pooling::migrate_in_one_transaction(&mut conn, self.inner.schema.as_deref())
         } else {
-            migrate(&mut conn, self.inner.schema.as_deref())
+            crate::migrate::migrate(&mut conn, self.inner.schema.as_deref())
         }
     }
 
@@ -189,6 +191,11 @@ impl Database {
 
     pub(crate) fn replica_set(&self) -> &crate::replicas::ReplicaSet {
         &self.inner.replicas
+    }
+
+    /// Opens connections like the pool's, outside it (the change feed's).
+    pub(crate) fn session_manager(&self) -> &Arc<PgManager> {
+        &self.inner.feed_manager
     }
 }
 
@@ -325,6 +332,11 @@ impl DatabaseBuilder {
         let replicas = self
             .replicas
             .build(&session, self.max_size, self.recheck_after)?;
+        let feed_manager = Arc::new(PgManager::new(
+            ConnectionManager::new(self.url.0.clone()),
+            session.clone(),
+            self.recheck_after,
+        ));
         let manager = PgManager::new(
             ConnectionManager::new(self.url.0),
             session,
@@ -346,6 +358,7 @@ impl DatabaseBuilder {
                 token_keys: self.token_keys,
                 transaction_pooling: self.transaction_pooling,
                 replicas,
+                feed_manager,
             }),
         };
         let mut conn = db.conn()?;
@@ -363,36 +376,4 @@ impl DatabaseBuilder {
         }
         Ok(db)
     }
-}
-
-fn migrate(conn: &mut PgConnection, schema: Option<&str>) -> Result<Vec<String>> {
-    let key = format!("saas_db.migrate.{}", schema.unwrap_or(""));
-    diesel::sql_query("SELECT pg_advisory_lock(hashtext($1))")
-        .bind::<Text, _>(&key)
-        .execute(conn)?;
-    let applied = apply_migrations(conn, schema);
-    let unlocked = diesel::sql_query("SELECT pg_advisory_unlock(hashtext($1))")
-        .bind::<Text, _>(&key)
-        .execute(conn);
-    let applied = applied?;
-    unlocked?;
-    Ok(applied)
-}
-
-/// Creates the schema if one is chosen and applies pending migrations
-/// (each in its own transaction, or savepoint inside the caller's).
-pub(crate) fn apply_migrations(
-    conn: &mut PgConnection,
-    schema: Option<&str>,
-) -> Result<Vec<String>> {
-    if let Some(schema) = schema {
-        let create = format!(
-            "CREATE SCHEMA IF NOT EXISTS {}",
-            validate::identifier("schema", schema)?
-        );
-        conn.batch_execute(&create)?;
-    }
-    conn.run_pending_migrations(MIGRATIONS)
-        .map(|versions| versions.iter().map(ToString::to_string).collect())
-        .map_err(|e| Error::Migration(e.to_string()))
 }

@@ -15,6 +15,8 @@ pub mod embedded_pgbouncer;
 pub mod enums;
 pub mod error;
 pub mod identity;
+pub mod live;
+pub(crate) mod migrate;
 pub mod ops;
 pub mod outbox;
 pub mod pagination;

@@ -130,6 +130,6 @@ pub(crate) fn migrate_in_one_transaction(
                 .bind::<Text, _>(&path)
                 .execute(tx)?;
         }
-        crate::database::apply_migrations(tx, schema)
+        crate::migrate::apply_migrations(tx, schema)
     })
 }

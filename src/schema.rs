@@ -36,6 +36,10 @@ pub mod sql_types {
     #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "user_role"))]
     pub struct UserRole;
+
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "xid8", schema = "pg_catalog"))]
+    pub struct Xid8;
 }
 
 diesel::table! {
@@ -80,6 +84,22 @@ diesel::table! {
         sort_order -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Xid8;
+
+    changes (id) {
+        id -> Int8,
+        xid -> Xid8,
+        table_name -> Text,
+        row_id -> Uuid,
+        op -> Text,
+        team_id -> Nullable<Uuid>,
+        user_id -> Nullable<Uuid>,
+        at -> Timestamptz,
     }
 }
 
@@ -365,6 +385,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     audit_logs,
     categories,
+    changes,
     outbox_messages,
     payments,
     post_tags,

@@ -108,11 +108,20 @@ pub(crate) fn purge_in_batches(
     sql: &'static str,
     batch: i64,
 ) -> Result<usize> {
+    repeat_batches(batch, |n| {
+        diesel::sql_query(sql).bind::<BigInt, _>(n).execute(conn)
+    })
+}
+
+/// Runs `delete(batch)` until it deletes fewer than `batch` rows; the
+/// total. For purges that bind more than the batch size.
+pub(crate) fn repeat_batches(
+    batch: i64,
+    mut delete: impl FnMut(i64) -> QueryResult<usize>,
+) -> Result<usize> {
     let mut total = 0;
     loop {
-        let n = diesel::sql_query(sql)
-            .bind::<BigInt, _>(batch)
-            .execute(conn)?;
+        let n = delete(batch)?;
         total += n;
         if (n as i64) < batch {
             return Ok(total);

@@ -3,6 +3,9 @@
 //! statement on the raw `postgres` client) at 10k, 100k and 1M users, each
 //! size seeded once by COPY into its own database on one server.
 //!
+//! The change feed's rows (`live.rs`) run at the first size only: they
+//! write to `projects`, which the seed leaves empty.
+//!
 //! Environment: `DATABASE_URL` to use a running server (`scripts/bench.sh`
 //! starts one pinned to its own CPU), else a throwaway one is started;
 //! `SAAS_DB_BENCH_SIZES=10k,100k` to choose sizes; `SAAS_DB_BENCH_QUICK=1`
@@ -16,6 +19,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod fixture;
+mod live;
 mod outbox;
 mod pages;
 mod pair;
@@ -53,6 +57,7 @@ fn benches(c: &mut Criterion) {
         if n == 0 {
             writes::pool_checkout(c, &f);
             outbox::all(c, &f);
+            live::all(c, &f);
         }
         reads::all(c, &f);
         pages::all(c, &f);

@@ -27,6 +27,8 @@ BEGIN
         home,
         app_role
     );
+    -- Read only: rows are written by changes_capture() as the owner.
+    EXECUTE format('GRANT SELECT ON %I.changes TO %I', home, app_role);
     IF to_regclass(format('%I.__diesel_schema_migrations', home)) IS NOT NULL THEN
         EXECUTE format('GRANT SELECT ON %I.__diesel_schema_migrations TO %I', home, app_role);
     END IF;

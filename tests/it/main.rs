@@ -24,6 +24,7 @@ mod error_table;
 mod faults;
 mod identity;
 mod input;
+mod live;
 mod migrations;
 mod no_offset;
 mod ops;

@@ -78,6 +78,15 @@ const CASES: &[(&str, &str, &str, &str)] = &[
     ("outbox_messages", "INSERT leased", "INSERT INTO outbox_messages (topic, payload, lease_token, leased_until) SELECT 'mail', '{}', p.me, now() FROM p", ""),
     ("outbox_messages", "UPDATE (claim)", "UPDATE outbox_messages SET attempts = attempts + 1, lease_token = gen_random_uuid(), leased_until = now() + interval '1 minute' FROM p WHERE topic = 'mail'", "N"),
     ("outbox_messages", "DELETE", "DELETE FROM outbox_messages USING p WHERE topic = 'mail'", "N"),
+    // The change feed's log: read by the team's members and the row's user;
+    // written only by the capture trigger (no grant, no policy).
+    ("changes", "SELECT team A's", "SELECT 1 FROM changes, p WHERE team_id = p.a", "OAMS"),
+    ("changes", "SELECT team B's", "SELECT 1 FROM changes, p WHERE team_id = p.b", "S"),
+    ("changes", "SELECT own user row's", "SELECT 1 FROM changes, p WHERE table_name = 'users' AND user_id = p.me", "OAMIXS"),
+    ("changes", "SELECT the owner's user row's", "SELECT 1 FROM changes, p WHERE table_name = 'users' AND user_id = p.owner", "OS"),
+    ("changes", "INSERT", "INSERT INTO changes (table_name, row_id, op, team_id) SELECT 'projects', p.project, 'delete', p.a FROM p", ""),
+    ("changes", "UPDATE", "UPDATE changes SET op = 'delete' FROM p WHERE team_id = p.a", ""),
+    ("changes", "DELETE", "DELETE FROM changes USING p WHERE team_id = p.a", ""),
 ];
 
 struct Fixture {

@@ -1,0 +1,48 @@
+-- app_grant_access as 2026-11-27-000013_audit_guards left it (no changes grant).
+CREATE OR REPLACE FUNCTION app_grant_access(app_role text) RETURNS void
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+    home text := (SELECT n.nspname FROM pg_class c
+                    JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE c.oid = 'teams'::regclass);
+    tbl text;
+BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', home, app_role);
+    FOREACH tbl IN ARRAY ARRAY[
+        'users', 'user_profiles', 'accounts', 'sessions', 'verification_tokens',
+        'subscription_plans', 'subscriptions', 'payments',
+        'categories', 'tags', 'posts', 'post_tags',
+        'teams', 'team_members', 'team_invitations', 'projects'
+    ] LOOP
+        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I.%I TO %I', home, tbl, app_role);
+    END LOOP;
+    -- INSERT on every column but created_at, which the server assigns: the
+    -- application cannot back- or post-date an entry. A table-wide INSERT
+    -- granted by an earlier version is taken back first.
+    EXECUTE format('REVOKE INSERT ON %I.audit_logs FROM %I', home, app_role);
+    EXECUTE format(
+        'GRANT SELECT, INSERT (id, actor_id, action, entity, entity_id, changes, ip_address, '
+        'user_agent, metadata) ON %I.audit_logs TO %I',
+        home,
+        app_role
+    );
+    IF to_regclass(format('%I.__diesel_schema_migrations', home)) IS NOT NULL THEN
+        EXECUTE format('GRANT SELECT ON %I.__diesel_schema_migrations TO %I', home, app_role);
+    END IF;
+END
+$$;
+
+DROP TRIGGER users_capture_changes ON users;
+DROP TRIGGER user_profiles_capture_changes ON user_profiles;
+DROP TRIGGER posts_capture_changes ON posts;
+DROP TRIGGER post_tags_capture_changes ON post_tags;
+DROP TRIGGER subscriptions_capture_changes ON subscriptions;
+DROP TRIGGER payments_capture_changes ON payments;
+DROP TRIGGER teams_capture_changes ON teams;
+DROP TRIGGER team_members_capture_changes ON team_members;
+DROP TRIGGER team_invitations_capture_changes ON team_invitations;
+DROP TRIGGER projects_capture_changes ON projects;
+DROP FUNCTION changes_capture();
+DROP TABLE changes;
