@@ -110,6 +110,18 @@ impl SubscriptionRepo<'_> {
         &mut self,
         incoming: &ProviderSubscription<'_>,
     ) -> Result<(Subscription, SyncOutcome)> {
+        // The stored row, if any, is locked first: a concurrent `cancel`,
+        // `renew` or `mark_*` changing its status mid-upsert sent the
+        // upsert down its insert path now and then, where the
+        // one-live-per-user index refused it as a second subscription
+        // (`tests/it/billing/transitions.rs::racing_status_changes_cannot_skip_the_table`,
+        // about 1 run in 6 on a loaded machine).
+        subs::table
+            .filter(subs::provider_subscription_id.eq(incoming.provider_subscription_id))
+            .select(subs::id)
+            .for_update()
+            .first::<Uuid>(self.conn)
+            .optional()?;
         let upsert = diesel::insert_into(subs::table)
             .values((subs::id.eq(Uuid::now_v7()), incoming))
             .on_conflict(subs::provider_subscription_id)
