@@ -143,6 +143,13 @@ BEGIN
 END
 $$;
 
+-- Functions are executable by PUBLIC by default, and EXECUTE is all that
+-- CREATE TRIGGER asks of a function: any role owning a table (a temporary
+-- one is enough) could attach this owner-run function to a table it names
+-- `projects` and write a change for any team. Triggers do not check EXECUTE
+-- when they fire, so the captured tables' triggers still run for everyone.
+REVOKE EXECUTE ON FUNCTION changes_capture() FROM PUBLIC;
+
 CREATE TRIGGER users_capture_changes AFTER INSERT OR UPDATE OR DELETE ON users
     FOR EACH ROW EXECUTE FUNCTION changes_capture();
 CREATE TRIGGER user_profiles_capture_changes AFTER INSERT OR UPDATE OR DELETE ON user_profiles

@@ -5,6 +5,7 @@
 //! failing where the feed does not.
 
 mod capture;
+mod hostile;
 mod input;
 mod lag;
 mod ordering;
