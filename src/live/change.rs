@@ -83,7 +83,8 @@ pub enum ChangeOp {
     /// The row was inserted.
     Insert,
     /// The row was updated (for a row that moved to another team or user,
-    /// the old owner's feed gets an update too, and no longer sees the row).
+    /// or whose row id changed, an update is also recorded under the old
+    /// owner and old row id: that feed no longer sees the row).
     Update,
     /// The row was deleted.
     Delete,

@@ -66,3 +66,86 @@ fn app_role_cannot_attach_the_capture_function_to_its_own_table() {
         .unwrap();
     assert_eq!(changes_of(&mut owner, p), 1);
 }
+
+fn post(conn: &mut PgConnection, author: Uuid, slug: &str) -> Uuid {
+    diesel::sql_query(
+        "INSERT INTO posts (author_id, title, slug, content) VALUES ($1, 'T', $2, 'c') RETURNING id",
+    )
+    .bind::<SqlUuid, _>(author)
+    .bind::<diesel::sql_types::Text, _>(slug)
+    .get_result::<Id>(conn)
+    .unwrap()
+    .id
+}
+
+/// A tag moved from one post to another by UPDATE (`post_tags.post_id`,
+/// same author) and a project whose id is rewritten: the OLD post and the
+/// OLD project id get a change too. They used to get none (an update was
+/// recorded under the old row id only when the owner changed), so a
+/// client showing the old post kept a tag it no longer has, and one
+/// showing the old project id never heard that it was gone. Control: the
+/// new post / new id get their change either way.
+#[test]
+fn an_update_that_changes_the_row_id_is_reported_under_the_old_id_too() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let (alice, team_id) = team(&mut conn, "mv@example.com");
+    let (first, second) = (
+        post(&mut conn, alice.user_id, "first"),
+        post(&mut conn, alice.user_id, "second"),
+    );
+    let tag: Uuid = diesel::sql_query(
+        "INSERT INTO tags (name, slug) VALUES ('Rust', 'rust') RETURNING id",
+    )
+    .get_result::<Id>(&mut conn)
+    .unwrap()
+    .id;
+    diesel::sql_query("INSERT INTO post_tags (post_id, tag_id) VALUES ($1, $2)")
+        .bind::<SqlUuid, _>(first)
+        .bind::<SqlUuid, _>(tag)
+        .execute(&mut conn)
+        .unwrap();
+    let old_project = project(&mut conn, team_id, "renumbered");
+    let mut feed = db
+        .db()
+        .change_feed(ChangeCursor::now())
+        .unwrap()
+        .tables(&[CapturedTable::PostTags, CapturedTable::Projects])
+        .team(team_id);
+    let mut tags_feed = db
+        .db()
+        .change_feed(ChangeCursor::now())
+        .unwrap()
+        .tables(&[CapturedTable::PostTags])
+        .user(alice.user_id);
+
+    diesel::sql_query("UPDATE post_tags SET post_id = $1 WHERE post_id = $2")
+        .bind::<SqlUuid, _>(second)
+        .bind::<SqlUuid, _>(first)
+        .execute(&mut conn)
+        .unwrap();
+    let new_project = diesel::sql_query(
+        "UPDATE projects SET id = gen_random_uuid() WHERE id = $1 RETURNING id",
+    )
+    .bind::<SqlUuid, _>(old_project)
+    .get_result::<Id>(&mut conn)
+    .unwrap()
+    .id;
+
+    let tags = collect(&mut tags_feed, 2, Duration::from_secs(5));
+    assert_eq!(tags_feed.poll(Duration::from_millis(50)).unwrap(), vec![]);
+    let mut posts: Vec<Uuid> = tags.iter().map(|c| c.row_id).collect();
+    posts.sort();
+    let mut expected = vec![first, second];
+    expected.sort();
+    assert_eq!(posts, expected, "both posts' tags changed: {tags:?}");
+    assert!(tags.iter().all(|c| c.op == ChangeOp::Update));
+
+    let projects = collect(&mut feed, 2, Duration::from_secs(5));
+    assert_eq!(feed.poll(Duration::from_millis(50)).unwrap(), vec![]);
+    assert_eq!(
+        projects.iter().map(|c| c.row_id).collect::<Vec<_>>(),
+        vec![new_project, old_project],
+        "the new id, then the old one: {projects:?}"
+    );
+}
