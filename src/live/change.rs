@@ -115,19 +115,20 @@ pub struct Change {
 /// What a feed is restricted to.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Filter {
-    pub tables: Vec<CapturedTable>,
+    /// `None`: every captured table; `Some(empty)`: none.
+    pub tables: Option<Vec<CapturedTable>>,
     pub team: Option<Uuid>,
     pub user: Option<Uuid>,
 }
 
 impl Filter {
     fn table_names(&self) -> Vec<&'static str> {
-        let tables = if self.tables.is_empty() {
-            CapturedTable::ALL
-        } else {
-            &self.tables
-        };
-        tables.iter().map(|t| t.as_str()).collect()
+        self.tables
+            .as_deref()
+            .unwrap_or(CapturedTable::ALL)
+            .iter()
+            .map(|t| t.as_str())
+            .collect()
     }
 
     /// Binds the scope parameters the chosen SQL text names.

@@ -165,9 +165,11 @@ impl ChangeFeed {
         })
     }
 
-    /// Only changes of these tables (default: every captured table).
+    /// Only changes of these tables (default: every captured table). An
+    /// empty list lets nothing through: a caller that computed the tables
+    /// a subscriber may see and found none gets no changes, not all.
     pub fn tables(mut self, tables: &[CapturedTable]) -> Self {
-        self.filter.tables = tables.to_vec();
+        self.filter.tables = Some(tables.to_vec());
         self
     }
 

@@ -149,3 +149,28 @@ fn an_update_that_changes_the_row_id_is_reported_under_the_old_id_too() {
         "the new id, then the old one: {projects:?}"
     );
 }
+
+/// `tables(&[])`, as a caller that intersected a subscriber's allowed
+/// tables with its request and found none would pass it, lets nothing
+/// through. It used to mean "every table" (an empty list was the
+/// default), so such a subscriber got every change of the team. Control:
+/// without `tables` the same feed delivers the project.
+#[test]
+fn an_empty_tables_filter_delivers_nothing() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let (_, team_id) = team(&mut conn, "empty@example.com");
+    let open = || {
+        db.db()
+            .change_feed(ChangeCursor::now())
+            .unwrap()
+            .team(team_id)
+    };
+    let (mut none, mut all) = (open().tables(&[]), open());
+    let p = project(&mut conn, team_id, "visible to all only");
+    let got = collect(&mut all, 1, Duration::from_secs(5));
+    assert_eq!(got.iter().map(|c| c.row_id).collect::<Vec<_>>(), vec![p]);
+    assert_eq!(none.poll(Duration::from_millis(100)).unwrap(), vec![]);
+    // Its cursor still moves on (to the boundary), past the project.
+    assert!(none.cursor() >= got[0].cursor);
+}
