@@ -125,6 +125,15 @@ fn boundary(conn: &mut PgConnection) -> Result<ChangeCursor> {
     Ok(ChangeCursor::at(row.v, 0))
 }
 
+/// The transaction id the server hands out next: no change, and no
+/// cursor the feed gave out, is beyond it.
+fn next_xid(conn: &mut PgConnection) -> Result<i64> {
+    let row: Int8 =
+        diesel::sql_query("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS v")
+            .get_result(conn)?;
+    Ok(row.v)
+}
+
 /// [`FeedLag`] for `filter`.
 pub(crate) fn lag(conn: &mut PgConnection, filter: &Filter) -> Result<FeedLag> {
     let held_back = change::held_back(conn, filter)?;
@@ -150,6 +159,12 @@ impl ChangeFeed {
     ) -> Result<ChangeFeed> {
         let mut conn = open(&manager)?;
         let cursor = match from.position() {
+            Some((xid, _)) if xid > next_xid(&mut conn)? => {
+                return Err(Error::invalid(
+                    "cursor",
+                    "ahead of every transaction on this server (forged, or from another server)",
+                ))
+            }
             Some(_) => from,
             None => boundary(&mut conn)?,
         };
