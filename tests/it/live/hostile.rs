@@ -233,3 +233,37 @@ fn a_cursor_from_the_future_is_invalid() {
     let got = collect(&mut feed, 1, Duration::from_secs(5));
     assert_eq!(got.iter().map(|c| c.row_id).collect::<Vec<_>>(), vec![p]);
 }
+
+/// The server restarts under a warm feed (its connection dies with every
+/// other): the next poll reconnects on its own and goes on from the
+/// cursor, with changes written before and after the restart each
+/// delivered once, in order. Control: the feed's old backend is gone (a
+/// new pid), so it did reconnect rather than ride out the restart.
+#[test]
+fn a_server_restart_under_a_warm_feed_loses_and_repeats_nothing() {
+    let pg = saas_db::embedded::EmbeddedPostgres::start().unwrap();
+    let db = saas_db::Database::builder(pg.url()).max_size(2).build().unwrap();
+    let mut conn = db.conn().unwrap();
+    let (_, team_id) = team(&mut conn, "restart@example.com");
+    drop(conn);
+    let last = last_cursor(&mut db.conn().unwrap());
+    let mut feed = db
+        .change_feed(last)
+        .unwrap()
+        .tables(&[CapturedTable::Projects]);
+    let write = |range: std::ops::Range<i32>| -> Vec<Uuid> {
+        let mut conn = db.conn().unwrap();
+        range.map(|i| project(&mut conn, team_id, &format!("r{i}"))).collect()
+    };
+    let mut written = write(0..5);
+    let mut got = collect(&mut feed, 3, Duration::from_secs(5));
+    let before = feed.backend_pid().unwrap();
+
+    pg.restart().unwrap();
+    written.extend(write(5..10));
+    got.extend(collect(&mut feed, 10 - got.len(), Duration::from_secs(10)));
+    assert_eq!(feed.poll(Duration::from_millis(50)).unwrap(), vec![]);
+    assert_eq!(got.iter().map(|c| c.row_id).collect::<Vec<_>>(), written);
+    assert_ne!(feed.backend_pid().unwrap(), before, "control: a new backend");
+    assert!(feed.stats().reconnects >= 1, "{:?}", feed.stats());
+}
