@@ -158,16 +158,15 @@ impl ChangeFeed {
         from: ChangeCursor,
     ) -> Result<ChangeFeed> {
         let mut conn = open(&manager)?;
-        let cursor = match from.position() {
-            Some((xid, _)) if xid > next_xid(&mut conn)? => {
-                return Err(Error::invalid(
+        let cursor =
+            match from.position() {
+                Some((xid, _)) if xid > next_xid(&mut conn)? => return Err(Error::invalid(
                     "cursor",
                     "ahead of every transaction on this server (forged, or from another server)",
-                ))
-            }
-            Some(_) => from,
-            None => boundary(&mut conn)?,
-        };
+                )),
+                Some(_) => from,
+                None => boundary(&mut conn)?,
+            };
         Ok(ChangeFeed {
             manager,
             conn: Some(conn),

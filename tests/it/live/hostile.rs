@@ -51,7 +51,11 @@ fn app_role_cannot_attach_the_capture_function_to_its_own_table() {
                 .bind::<SqlUuid, _>(b)
                 .execute(&mut app)
         });
-    assert_eq!(changes_of(&mut owner, forged), 0, "a forged change: {attack:?}");
+    assert_eq!(
+        changes_of(&mut owner, forged),
+        0,
+        "a forged change: {attack:?}"
+    );
     let err = attack.map(|_| ()).map_err(Error::from).unwrap_err();
     assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
 
@@ -59,9 +63,7 @@ fn app_role_cannot_attach_the_capture_function_to_its_own_table() {
     let app_db = crate::support::app_database(&db);
     let p = app_db
         .as_user(alice.user_id, |tx| {
-            Ok(saas_db::Repos::projects(tx)
-                .create(&alice, a, "real")?
-                .id)
+            Ok(saas_db::Repos::projects(tx).create(&alice, a, "real")?.id)
         })
         .unwrap();
     assert_eq!(changes_of(&mut owner, p), 1);
@@ -111,12 +113,11 @@ fn an_update_that_changes_the_row_id_is_reported_under_the_old_id_too() {
         post(&mut conn, alice.user_id, "first"),
         post(&mut conn, alice.user_id, "second"),
     );
-    let tag: Uuid = diesel::sql_query(
-        "INSERT INTO tags (name, slug) VALUES ('Rust', 'rust') RETURNING id",
-    )
-    .get_result::<Id>(&mut conn)
-    .unwrap()
-    .id;
+    let tag: Uuid =
+        diesel::sql_query("INSERT INTO tags (name, slug) VALUES ('Rust', 'rust') RETURNING id")
+            .get_result::<Id>(&mut conn)
+            .unwrap()
+            .id;
     diesel::sql_query("INSERT INTO post_tags (post_id, tag_id) VALUES ($1, $2)")
         .bind::<SqlUuid, _>(first)
         .bind::<SqlUuid, _>(tag)
@@ -144,13 +145,12 @@ fn an_update_that_changes_the_row_id_is_reported_under_the_old_id_too() {
         .bind::<SqlUuid, _>(first)
         .execute(&mut conn)
         .unwrap();
-    let new_project = diesel::sql_query(
-        "UPDATE projects SET id = gen_random_uuid() WHERE id = $1 RETURNING id",
-    )
-    .bind::<SqlUuid, _>(old_project)
-    .get_result::<Id>(&mut conn)
-    .unwrap()
-    .id;
+    let new_project =
+        diesel::sql_query("UPDATE projects SET id = gen_random_uuid() WHERE id = $1 RETURNING id")
+            .bind::<SqlUuid, _>(old_project)
+            .get_result::<Id>(&mut conn)
+            .unwrap()
+            .id;
 
     let tags = collect(&mut tags_feed, 2, Duration::from_secs(5));
     assert_eq!(tags_feed.poll(Duration::from_millis(50)).unwrap(), vec![]);
@@ -214,10 +214,7 @@ fn a_cursor_from_the_future_is_invalid() {
         format!("c1-{}-{}", i64::MAX, i64::MAX),
         "c1-4294967296000-0".to_owned(),
     ] {
-        let err = db
-            .db()
-            .change_feed(forged.parse().unwrap())
-            .unwrap_err();
+        let err = db.db().change_feed(forged.parse().unwrap()).unwrap_err();
         assert!(
             matches!(err, Error::Invalid { ref field, .. } if field == "cursor"),
             "{forged}: {err:?}"
@@ -242,7 +239,10 @@ fn a_cursor_from_the_future_is_invalid() {
 #[test]
 fn a_server_restart_under_a_warm_feed_loses_and_repeats_nothing() {
     let pg = saas_db::embedded::EmbeddedPostgres::start().unwrap();
-    let db = saas_db::Database::builder(pg.url()).max_size(2).build().unwrap();
+    let db = saas_db::Database::builder(pg.url())
+        .max_size(2)
+        .build()
+        .unwrap();
     let mut conn = db.conn().unwrap();
     let (_, team_id) = team(&mut conn, "restart@example.com");
     drop(conn);
@@ -253,7 +253,9 @@ fn a_server_restart_under_a_warm_feed_loses_and_repeats_nothing() {
         .tables(&[CapturedTable::Projects]);
     let write = |range: std::ops::Range<i32>| -> Vec<Uuid> {
         let mut conn = db.conn().unwrap();
-        range.map(|i| project(&mut conn, team_id, &format!("r{i}"))).collect()
+        range
+            .map(|i| project(&mut conn, team_id, &format!("r{i}")))
+            .collect()
     };
     let mut written = write(0..5);
     let mut got = collect(&mut feed, 3, Duration::from_secs(5));
@@ -264,6 +266,44 @@ fn a_server_restart_under_a_warm_feed_loses_and_repeats_nothing() {
     got.extend(collect(&mut feed, 10 - got.len(), Duration::from_secs(10)));
     assert_eq!(feed.poll(Duration::from_millis(50)).unwrap(), vec![]);
     assert_eq!(got.iter().map(|c| c.row_id).collect::<Vec<_>>(), written);
-    assert_ne!(feed.backend_pid().unwrap(), before, "control: a new backend");
+    assert_ne!(
+        feed.backend_pid().unwrap(),
+        before,
+        "control: a new backend"
+    );
     assert!(feed.stats().reconnects >= 1, "{:?}", feed.stats());
+}
+
+/// `purge_changes_before` with cutoffs outside PostgreSQL's range is
+/// `Error::Invalid` on `cutoff` before the database, and the application
+/// role may not purge (`Error::Forbidden`, nothing deleted). Control: the
+/// owner's purge with a cutoff in range runs (and keeps recent changes).
+#[test]
+fn purge_refuses_extreme_cutoffs_and_the_app_role() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let (alice, _) = team(&mut conn, "purge-bounds@example.com");
+    let before = count(&mut conn, "SELECT count(*) AS n FROM changes");
+    for cutoff in [
+        chrono::DateTime::<chrono::Utc>::MIN_UTC,
+        chrono::DateTime::<chrono::Utc>::MAX_UTC,
+    ] {
+        let err = db.db().purge_changes_before(cutoff).unwrap_err();
+        assert!(
+            matches!(err, Error::Invalid { ref field, .. } if field == "cutoff"),
+            "{cutoff}: {err:?}"
+        );
+    }
+    let app = crate::support::app_database(&db);
+    let err = app
+        .as_user(alice.user_id, |tx| {
+            saas_db::live::purge_changes_before(tx, chrono::Utc::now())
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM changes"),
+        before
+    );
+    assert_eq!(db.db().purge_expired_changes().unwrap(), 0);
 }
