@@ -307,3 +307,58 @@ fn purge_refuses_extreme_cutoffs_and_the_app_role() {
     );
     assert_eq!(db.db().purge_expired_changes().unwrap(), 0);
 }
+
+/// A writer's backend killed while its transaction (holding captured
+/// changes) is open: the transaction rolls back, its changes are never
+/// delivered, and it does not hold the feed back afterwards. Any role may
+/// NOTIFY the feed's channel: 100,000 distinct notifications from the
+/// application role cost the feed a few reads, not one each. Control: the
+/// feed was held back while the killed transaction was open.
+#[test]
+fn a_killed_writer_and_a_notification_flood_neither_leak_nor_stall() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let (_, team_id) = team(&mut conn, "kill-writer@example.com");
+    let mut feed = db
+        .db()
+        .change_feed(last_cursor(&mut conn))
+        .unwrap()
+        .tables(&[CapturedTable::Projects]);
+    let mut writer = PgConnection::establish(db.url()).unwrap();
+    writer.batch_execute("BEGIN").unwrap();
+    let doomed = project(&mut writer, team_id, "doomed");
+    let held = project(&mut conn, team_id, "held back");
+    assert_eq!(feed.poll(Duration::from_millis(100)).unwrap(), vec![]);
+    assert_eq!(feed.lag().unwrap().held_back, 1, "control: held back");
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(&mut writer)
+        .unwrap()
+        .pid;
+    diesel::sql_query("SELECT pg_terminate_backend($1, 5000)")
+        .bind::<diesel::sql_types::Integer, _>(pid)
+        .execute(&mut conn)
+        .unwrap();
+    let got = collect(&mut feed, 1, Duration::from_secs(5));
+    assert_eq!(got.iter().map(|c| c.row_id).collect::<Vec<_>>(), vec![held]);
+    assert_eq!(changes_of(&mut conn, doomed), 0);
+
+    let mut app = PgConnection::establish(&db.app_url().unwrap()).unwrap();
+    let reads = feed.stats().queries;
+    diesel::sql_query(
+        "SELECT pg_notify('saas_db_changes', i::text) FROM generate_series(1, 100000) i",
+    )
+    .execute(&mut app)
+    .unwrap();
+    assert_eq!(feed.poll(Duration::from_millis(300)).unwrap(), vec![]);
+    let spent = feed.stats().queries - reads;
+    assert!(
+        spent <= 5,
+        "{spent} reads for one flood: {:?}",
+        feed.stats()
+    );
+}
