@@ -9,6 +9,7 @@ mod hostile;
 mod input;
 mod lag;
 mod ordering;
+mod outage;
 mod resume;
 mod tenancy;
 
