@@ -67,8 +67,10 @@ CREATE POLICY changes_read ON changes FOR SELECT
 --   post_tags: the post (its author is looked up; a tag added or removed
 --   is a change of the post's tags; when the post itself is being deleted
 --   the author is gone and user_id is NULL, the post's own change has it).
--- An UPDATE that moves a row to another owner is also recorded for the
--- old owner, so the old team's feed learns that the row left.
+-- An UPDATE that moves a row to another owner, or changes its row id (a
+-- tag moved to another post: `post_tags.post_id`), is also recorded under
+-- the old owner and old row id, so the old team's feed learns that the row
+-- left and the old post that its tags changed.
 --
 -- SECURITY DEFINER so that an application role under RLS, which may not
 -- write `changes`, still records its own writes. The search_path is pinned
@@ -86,6 +88,7 @@ DECLARE
     uid uuid;
     old_tid uuid;
     old_uid uuid;
+    new_rid uuid;
 BEGIN
     IF TG_OP <> 'DELETE' THEN
         CASE TG_TABLE_NAME
@@ -104,6 +107,7 @@ BEGIN
         END CASE;
         INSERT INTO changes (table_name, row_id, op, team_id, user_id)
         VALUES (TG_TABLE_NAME, rid, lower(TG_OP), tid, uid);
+        new_rid := rid;
     END IF;
     IF TG_OP <> 'INSERT' THEN
         CASE TG_TABLE_NAME
@@ -120,7 +124,8 @@ BEGIN
             WHEN 'team_invitations' THEN rid := OLD.id; old_tid := OLD.team_id;
             WHEN 'projects' THEN rid := OLD.id; old_tid := OLD.team_id;
         END CASE;
-        IF TG_OP = 'DELETE' OR old_tid IS DISTINCT FROM tid OR old_uid IS DISTINCT FROM uid THEN
+        IF TG_OP = 'DELETE' OR old_tid IS DISTINCT FROM tid OR old_uid IS DISTINCT FROM uid
+           OR rid IS DISTINCT FROM new_rid THEN
             INSERT INTO changes (table_name, row_id, op, team_id, user_id)
             VALUES (TG_TABLE_NAME, rid, lower(TG_OP), old_tid, old_uid);
         END IF;
@@ -142,6 +147,13 @@ BEGIN
     EXECUTE format('ALTER FUNCTION changes_capture() SET search_path TO %s, pg_temp', path);
 END
 $$;
+
+-- Functions are executable by PUBLIC by default, and EXECUTE is all that
+-- CREATE TRIGGER asks of a function: any role owning a table (a temporary
+-- one is enough) could attach this owner-run function to a table it names
+-- `projects` and write a change for any team. Triggers do not check EXECUTE
+-- when they fire, so the captured tables' triggers still run for everyone.
+REVOKE EXECUTE ON FUNCTION changes_capture() FROM PUBLIC;
 
 CREATE TRIGGER users_capture_changes AFTER INSERT OR UPDATE OR DELETE ON users
     FOR EACH ROW EXECUTE FUNCTION changes_capture();

@@ -83,7 +83,8 @@ pub enum ChangeOp {
     /// The row was inserted.
     Insert,
     /// The row was updated (for a row that moved to another team or user,
-    /// the old owner's feed gets an update too, and no longer sees the row).
+    /// or whose row id changed, an update is also recorded under the old
+    /// owner and old row id: that feed no longer sees the row).
     Update,
     /// The row was deleted.
     Delete,
@@ -114,19 +115,20 @@ pub struct Change {
 /// What a feed is restricted to.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Filter {
-    pub tables: Vec<CapturedTable>,
+    /// `None`: every captured table; `Some(empty)`: none.
+    pub tables: Option<Vec<CapturedTable>>,
     pub team: Option<Uuid>,
     pub user: Option<Uuid>,
 }
 
 impl Filter {
     fn table_names(&self) -> Vec<&'static str> {
-        let tables = if self.tables.is_empty() {
-            CapturedTable::ALL
-        } else {
-            &self.tables
-        };
-        tables.iter().map(|t| t.as_str()).collect()
+        self.tables
+            .as_deref()
+            .unwrap_or(CapturedTable::ALL)
+            .iter()
+            .map(|t| t.as_str())
+            .collect()
     }
 
     /// Binds the scope parameters the chosen SQL text names.

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 /// for [`ChangeCursor::now`]: short enough for an SSE `id:` line, and
 /// parsed back strictly with [`str::parse`]. A cursor is not secret and not
 /// signed: a forged one only moves a consumer within changes its filter
-/// lets it see.
+/// lets it see (one ahead of the server is refused when a feed opens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ChangeCursor {
     pos: Pos,

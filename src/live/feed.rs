@@ -125,6 +125,15 @@ fn boundary(conn: &mut PgConnection) -> Result<ChangeCursor> {
     Ok(ChangeCursor::at(row.v, 0))
 }
 
+/// The transaction id the server hands out next: no change, and no
+/// cursor the feed gave out, is beyond it.
+fn next_xid(conn: &mut PgConnection) -> Result<i64> {
+    let row: Int8 =
+        diesel::sql_query("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS v")
+            .get_result(conn)?;
+    Ok(row.v)
+}
+
 /// [`FeedLag`] for `filter`.
 pub(crate) fn lag(conn: &mut PgConnection, filter: &Filter) -> Result<FeedLag> {
     let held_back = change::held_back(conn, filter)?;
@@ -149,10 +158,15 @@ impl ChangeFeed {
         from: ChangeCursor,
     ) -> Result<ChangeFeed> {
         let mut conn = open(&manager)?;
-        let cursor = match from.position() {
-            Some(_) => from,
-            None => boundary(&mut conn)?,
-        };
+        let cursor =
+            match from.position() {
+                Some((xid, _)) if xid > next_xid(&mut conn)? => return Err(Error::invalid(
+                    "cursor",
+                    "ahead of every transaction on this server (forged, or from another server)",
+                )),
+                Some(_) => from,
+                None => boundary(&mut conn)?,
+            };
         Ok(ChangeFeed {
             manager,
             conn: Some(conn),
@@ -165,9 +179,11 @@ impl ChangeFeed {
         })
     }
 
-    /// Only changes of these tables (default: every captured table).
+    /// Only changes of these tables (default: every captured table). An
+    /// empty list lets nothing through: a caller that computed the tables
+    /// a subscriber may see and found none gets no changes, not all.
     pub fn tables(mut self, tables: &[CapturedTable]) -> Self {
-        self.filter.tables = tables.to_vec();
+        self.filter.tables = Some(tables.to_vec());
         self
     }
 

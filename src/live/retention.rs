@@ -53,7 +53,9 @@ impl Database {
     /// [`transaction_pooling`](crate::DatabaseBuilder::transaction_pooling)
     /// mode: LISTEN needs a session of its own, so build a second
     /// `Database` on a direct URL for the feed. [`Error::Connection`] when
-    /// no connection can be made.
+    /// no connection can be made. [`Error::Invalid`] naming `cursor` when
+    /// `from` is ahead of every transaction id the server has handed out
+    /// (forged, or from another server): it would never deliver anything.
     pub fn change_feed(&self, from: ChangeCursor) -> Result<ChangeFeed> {
         if self.transaction_pooling() {
             return Err(Error::Pooled {

@@ -5,9 +5,11 @@
 //! failing where the feed does not.
 
 mod capture;
+mod hostile;
 mod input;
 mod lag;
 mod ordering;
+mod outage;
 mod resume;
 mod tenancy;
 
