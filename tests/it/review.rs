@@ -2,6 +2,7 @@
 //! each replayed as hand-written SQL on the real application role (LOGIN,
 //! not owner, not superuser, no BYPASSRLS), the kind RLS applies to.
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use saas_db::access::Actor;
@@ -142,6 +143,70 @@ fn every_security_definer_function_searches_pg_temp_last() {
     .unwrap()
     .n;
     assert!(definers >= 7, "{definers}");
+}
+
+/// No SECURITY DEFINER trigger function is executable by PUBLIC: such a
+/// function runs as the owner on any table it is attached to, and EXECUTE
+/// is all CREATE TRIGGER checks. The app role attached
+/// `app_check_team_owner()` to a temp table of its own and fed it rows,
+/// learning from the error whether a team id exists. Now CREATE TRIGGER is
+/// refused (`Forbidden`); control: the same role may still attach the
+/// non-definer `set_updated_at()`, and our own triggers still fire.
+#[test]
+fn definer_trigger_functions_cannot_be_attached_by_others() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let public: Vec<String> = diesel::sql_query(
+        "SELECT p.oid::regprocedure::text AS function FROM pg_proc p
+          WHERE p.prosecdef AND p.prorettype = 'trigger'::regtype
+            AND p.pronamespace = 'public'::regnamespace
+            AND has_function_privilege('public', p.oid, 'EXECUTE')
+          ORDER BY 1",
+    )
+    .load::<Unsafe>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|u| u.function)
+    .collect();
+    assert_eq!(public, Vec::<String>::new());
+    drop(conn);
+
+    let app = crate::support::app_database(&db);
+    let mut conn = app.conn().unwrap();
+    conn.batch_execute(
+        "CREATE TEMP TABLE probe (id uuid, team_id uuid, role text, updated_at timestamptz)",
+    )
+    .unwrap();
+    let attached = conn
+        .batch_execute(
+            "CREATE CONSTRAINT TRIGGER probe_owner AFTER DELETE ON probe
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.app_check_team_owner()",
+        )
+        .map_err(Error::from);
+    assert!(
+        matches!(attached, Err(Error::Forbidden { .. })),
+        "{attached:?}"
+    );
+    conn.batch_execute(
+        "CREATE TRIGGER probe_touch BEFORE UPDATE ON probe
+           FOR EACH ROW EXECUTE FUNCTION public.set_updated_at()",
+    )
+    .unwrap();
+    // Our own definer trigger still fires: a team keeps its owner.
+    let mut owner = db.conn().unwrap();
+    let ann = owner
+        .users()
+        .create(&NewUser::new("ann@example.com", "Ann"))
+        .unwrap();
+    let team = owner.teams().create(&Actor::of(&ann), "A").unwrap();
+    let removed = diesel::sql_query("DELETE FROM team_members WHERE team_id = $1")
+        .bind::<SqlUuid, _>(team.id)
+        .execute(&mut owner)
+        .map_err(Error::from);
+    assert!(
+        matches!(&removed, Err(Error::Invalid { field, .. }) if field == "teams_keep_an_owner"),
+        "{removed:?}"
+    );
 }
 
 /// libpq ends the user part of a URI at the first '@' or '/', so a '?' in
