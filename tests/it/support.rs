@@ -58,3 +58,17 @@ pub fn app_database(db: &TestDatabase) -> Database {
         .build()
         .unwrap()
 }
+
+/// One `n` column: what [`count`] reads.
+#[derive(diesel::QueryableByName)]
+pub struct Count {
+    /// The count.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
+/// The `n` column of `sql`'s one row (`SELECT count(*) AS n ..`).
+pub fn count(conn: &mut diesel::PgConnection, sql: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+}

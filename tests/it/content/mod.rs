@@ -10,9 +10,10 @@ mod search;
 mod slugs;
 mod tags;
 
+use crate::support::{count, Count};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Timestamptz, Uuid as SqlUuid};
 use saas_db::content::{NewPost, Post};
 use saas_db::users::NewUser;
 use saas_db::{Page, PageRequest, Repos};
@@ -20,12 +21,6 @@ use uuid::Uuid;
 
 /// The most pages a test walks before it calls the listing endless.
 const MAX_PAGES: usize = 1000;
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
 
 /// A user to write posts.
 fn author(conn: &mut PgConnection, email: &str) -> Uuid {
@@ -83,8 +78,4 @@ fn walk<T>(size: u32, mut load: impl FnMut(PageRequest) -> saas_db::Result<Page<
 
 fn ids(posts: &[Post]) -> Vec<Uuid> {
     posts.iter().map(|p| p.id).collect()
-}
-
-fn count(conn: &mut PgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }

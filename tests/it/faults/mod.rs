@@ -7,6 +7,7 @@ mod pool;
 
 use std::time::{Duration, Instant};
 
+use crate::support::count;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
@@ -72,8 +73,4 @@ fn create_suicide_function(conn: &mut PgConnection) {
          BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); RETURN NEW; END $$;",
     )
     .unwrap();
-}
-
-fn count(conn: &mut PgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }

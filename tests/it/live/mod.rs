@@ -15,6 +15,7 @@ mod tenancy;
 
 use std::time::{Duration, Instant};
 
+use crate::support::{count, Count};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
@@ -27,16 +28,6 @@ use uuid::Uuid;
 struct Id {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(conn: &mut PgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }
 
 /// A new user and a team they own.

@@ -13,6 +13,7 @@ mod rls_edges;
 mod rls_matrix;
 mod serializable;
 
+use crate::support::count;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use saas_db::access::Actor;
@@ -24,10 +25,6 @@ use saas_db::Repos;
 struct Count {
     #[diesel(sql_type = BigInt)]
     n: i64,
-}
-
-fn count(conn: &mut PgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }
 
 /// A new user acting for themself.
