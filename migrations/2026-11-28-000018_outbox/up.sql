@@ -26,6 +26,12 @@ CREATE TABLE outbox_messages (
     created_at   timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT outbox_messages_topic_format CHECK (topic ~ '^[A-Za-z0-9._:-]{1,100}$'),
     CONSTRAINT outbox_messages_payload_object CHECK (jsonb_typeof(payload) = 'object'),
+    -- Every number fits an f64, so a worker can read the payload back:
+    -- one unreadable row (`{"n": 1e400}`, written by hand) would fail
+    -- every claim of its topic and burn the attempts of its batch.
+    CONSTRAINT outbox_messages_payload_numbers CHECK (NOT jsonb_path_exists(payload,
+        'strict $.** ? (@.type() == "number" && (@ > 1.7976931348623157e308
+                                               || @ < -1.7976931348623157e308))')),
     CONSTRAINT outbox_messages_dedupe_key_length CHECK (length(dedupe_key) BETWEEN 1 AND 200),
     CONSTRAINT outbox_messages_max_attempts_range CHECK (max_attempts BETWEEN 1 AND 100),
     CONSTRAINT outbox_messages_attempts_range CHECK (attempts BETWEEN 0 AND max_attempts),

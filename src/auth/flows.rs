@@ -74,9 +74,6 @@ impl<'c> AuthFlows<'c> {
             let redeemed =
                 VerificationTokenRepo::new(tx).consume(TokenKind::EmailVerification, token)?;
             let user = owner(tx, &redeemed)?;
-            if user.email != redeemed.email {
-                return Err(Error::InvalidToken);
-            }
             UserRepo::new(tx).verify_email(user.id)
         })
     }
@@ -85,8 +82,9 @@ impl<'c> AuthFlows<'c> {
     /// password, and revokes every session of the user.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`]; [`Error::Invalid`] for a bad new password
-    /// (then the token is not used up).
+    /// [`Error::InvalidToken`], also when the user's email changed since the
+    /// token was issued; [`Error::Invalid`] for a bad new password (then the
+    /// token is not used up).
     pub fn reset_password(&mut self, token: &str, new_password: &str) -> Result<User> {
         let hasher = &self.hasher;
         run_transaction(self.conn, |tx| {
@@ -104,7 +102,8 @@ impl<'c> AuthFlows<'c> {
     /// Signs in with a magic link: redeems the token and starts a session.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`]; [`Error::Forbidden`] for a banned user.
+    /// [`Error::InvalidToken`], also when the user's email changed since the
+    /// token was issued; [`Error::Forbidden`] for a banned user.
     pub fn sign_in_with_magic_link(&mut self, token: &str, client: Client<'_>) -> Result<SignedIn> {
         run_transaction(self.conn, |tx| {
             let redeemed = VerificationTokenRepo::new(tx).consume(TokenKind::MagicLink, token)?;
@@ -195,13 +194,18 @@ impl<'c> AuthFlows<'c> {
 }
 
 /// The user a redeemed token belongs to: its user id, else its email.
+/// The token proves control of the address it was sent to, so it is
+/// refused once the user's address is another: a reset or magic link
+/// mailed to an address the user has since changed away from (or issued
+/// by an outbox sender racing the change) does not open the account.
 fn owner(conn: &mut PgConnection, token: &VerificationToken) -> Result<User> {
     let mut users = UserRepo::new(conn);
     let user = match token.user_id {
         Some(id) => users.find(id)?,
         None => users.find_by_email(&token.email)?,
     };
-    user.ok_or(Error::InvalidToken)
+    user.filter(|user| user.email == token.email)
+        .ok_or(Error::InvalidToken)
 }
 
 fn start_session(conn: &mut PgConnection, user: User, client: Client<'_>) -> Result<SignedIn> {
