@@ -267,3 +267,28 @@ fn an_unreadable_payload_number_cannot_be_planted_to_block_a_topic() {
         diesel::sql_query(r#"SELECT '{"n": 1e400}'::jsonb AS p"#).get_result::<Payload>(&mut owner);
     assert!(read.is_err(), "{read:?}");
 }
+
+/// A magic link requested before its user was banned used to be issued
+/// when the message was delivered (the ban was checked only at enqueue).
+/// Now the sender issues nothing for a banned user. The control: the
+/// same request for an unbanned user issues a token.
+#[test]
+fn a_user_banned_after_the_request_is_sent_no_token() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let banned = conn
+        .users()
+        .create(&NewUser::new("banned@example.com", "Banned"))
+        .unwrap();
+    conn.users()
+        .create(&NewUser::new("fine@example.com", "Fine"))
+        .unwrap();
+    for email in ["banned@example.com", "fine@example.com"] {
+        conn.auth()
+            .request_email(TokenKind::MagicLink, email)
+            .unwrap();
+    }
+    conn.users().ban(banned.id, None, Some("abuse")).unwrap();
+    let sent = deliver(&db);
+    assert_eq!(sent.len(), 1, "only the unbanned user's: {sent:?}");
+}
