@@ -62,11 +62,14 @@ CREATE INDEX outbox_messages_delivered_idx ON outbox_messages (delivered_at)
 -- only outside a user's context (workers run with no app.user_id): payloads
 -- carry users' email addresses, and a query bug in user-scoped code must not
 -- show one user another's. New rows must be fresh (no attempts, lease or
--- settlement), so an enqueue cannot forge a delivered or leased message.
+-- settlement, not back-dated), so an enqueue cannot forge a delivered or
+-- leased message, or jump the queue (claims take the oldest available_at
+-- first) and skew the lag metric with a back-dated one.
 ALTER TABLE outbox_messages ENABLE ROW LEVEL SECURITY;
 CREATE POLICY outbox_messages_enqueue ON outbox_messages FOR INSERT
     WITH CHECK (attempts = 0 AND lease_token IS NULL AND dead_at IS NULL
-                AND delivered_at IS NULL);
+                AND delivered_at IS NULL AND available_at >= now()
+                AND created_at >= now());
 CREATE POLICY outbox_messages_read ON outbox_messages FOR SELECT
     USING (app_user_id() IS NULL);
 CREATE POLICY outbox_messages_work ON outbox_messages FOR UPDATE
