@@ -292,3 +292,56 @@ fn a_user_banned_after_the_request_is_sent_no_token() {
     let sent = deliver(&db);
     assert_eq!(sent.len(), 1, "only the unbanned user's: {sent:?}");
 }
+
+/// A server restart with a worker's batch claimed and a business
+/// transaction open: the lease survives (no second worker gets the
+/// message while it runs, and the worker's ack still lands), and the open
+/// transaction's user and message are gone together. The control: the
+/// same enqueue autocommitted before the restart survives it, alone.
+#[test]
+fn a_restart_keeps_leases_and_drops_an_open_write_with_its_message() {
+    use saas_db::embedded::EmbeddedPostgres;
+    use saas_db::Database;
+    let pg = EmbeddedPostgres::start().unwrap();
+    let db = Database::connect(pg.url()).unwrap();
+    let mut conn = db.conn().unwrap();
+    seed(&mut conn, "mail", 2);
+    let outbox = db.outbox("mail");
+    let claimed = outbox.claim(10, Duration::from_secs(60)).unwrap();
+    assert_eq!(claimed.len(), 2);
+
+    let mut open = PgConnection::establish(pg.url()).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(&mut open, "BEGIN").unwrap();
+    open.users()
+        .create(&NewUser::new("torn@example.com", "Torn"))
+        .unwrap();
+    open.outbox()
+        .enqueue("welcome", &json!({ "email": "torn@example.com" }), None)
+        .unwrap();
+    conn.outbox()
+        .enqueue("welcome", &json!({ "control": true }), None)
+        .unwrap();
+    drop(conn);
+    pg.restart().unwrap();
+    let commit = diesel::connection::SimpleConnection::batch_execute(&mut open, "COMMIT");
+    assert!(commit.is_err(), "the open transaction died with the server");
+
+    assert!(outbox
+        .claim(10, Duration::from_secs(60))
+        .unwrap()
+        .is_empty());
+    assert_eq!(outbox.stats().unwrap().leased, 2, "leases survive");
+    assert!(outbox.ack_all(&claimed).unwrap().is_empty());
+    let mut conn = db.conn().unwrap();
+    assert!(conn
+        .users()
+        .find_by_email("torn@example.com")
+        .unwrap()
+        .is_none());
+    let welcome = db
+        .outbox("welcome")
+        .claim(10, Duration::from_secs(60))
+        .unwrap();
+    let payloads: Vec<_> = welcome.iter().map(|c| c.payload.clone()).collect();
+    assert_eq!(payloads, vec![json!({ "control": true })]);
+}
