@@ -71,7 +71,9 @@ pub struct OutboxStats {
 
 /// The claim, one statement: dead-letter messages that have used their
 /// attempts and hold no live lease (the last attempt's lease ran out, or
-/// `max_attempts` was lowered below a waiting message's count), then lease
+/// `max_attempts` was lowered below a waiting message's count), at most
+/// 1,000 per claim so that a backlog of them (a crashed fleet) cannot make
+/// every claim outlast a statement timeout, then lease
 /// up to $2 ready ones (oldest first, skipping rows other workers are
 /// claiming), each with a fresh token.
 const CLAIM_SQL: &str = "
@@ -84,6 +86,7 @@ WITH expired AS (
                    WHERE topic = $1 AND delivered_at IS NULL AND dead_at IS NULL
                      AND attempts >= max_attempts
                      AND (leased_until IS NULL OR leased_until <= now())
+                   LIMIT 1000
                    FOR UPDATE SKIP LOCKED)
 ), picked AS (
     SELECT id FROM outbox_messages
