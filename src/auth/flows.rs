@@ -146,21 +146,27 @@ impl<'c> AuthFlows<'c> {
     }
 
     /// Asks for an email with a token of `kind` (a password reset, a magic
-    /// link, a new verification link) for `email`: enqueued on the outbox
-    /// when a user has that address and is not banned. `Ok(())` either
-    /// way, so the answer does not say which addresses have accounts.
+    /// link, a new verification link) for `email`. One message is enqueued
+    /// on the outbox whether or not an account has that address (for an
+    /// unknown address it names the nil user id, and the sender's
+    /// [`AuthEmail::issue_token`] issues nothing; a banned user likewise
+    /// gets nothing when it is sent), so neither the answer (`Ok(())`
+    /// either way) nor the time taken says which addresses have accounts.
     ///
     /// # Errors
     /// [`Error::Invalid`] for a malformed email; database errors.
     pub fn request_email(&mut self, kind: TokenKind, email: &str) -> Result<()> {
-        crate::validate::email("email", email)?;
+        let email = crate::validate::email("email", email)?;
         run_transaction(self.conn, |tx| {
-            let Some(user) = UserRepo::new(tx).find_by_email(email)? else {
-                return Ok(());
+            let user_id = UserRepo::new(tx)
+                .find_by_email(&email)?
+                .map_or(uuid::Uuid::nil(), |user| user.id);
+            let message = AuthEmail {
+                kind,
+                user_id,
+                email: email.clone(),
             };
-            if !user.is_banned_at(chrono::Utc::now()) {
-                AuthEmail::for_user(kind, &user).enqueue(tx)?;
-            }
+            message.enqueue(tx)?;
             Ok(())
         })
     }

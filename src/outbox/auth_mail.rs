@@ -71,8 +71,8 @@ impl AuthEmail {
     }
 
     /// Issues the token to send, valid for `ttl`, if the email still
-    /// applies: the user exists (not deleted), is not banned (as
-    /// `request_email` checks when enqueueing), still has this address, and
+    /// applies: the user exists (not deleted; a request for an unknown
+    /// address names the nil id), is not banned, still has this address, and
     /// (for an address verification) has not verified it yet. `None`: send
     /// nothing and ack the message.
     ///
