@@ -158,3 +158,26 @@ fn a_password_reset_request_issues_a_token_only_for_an_account() {
         .request_email(TokenKind::PasswordReset, "no\0pe");
     assert!(matches!(bad, Err(Error::Invalid { ref field, .. }) if field == "email"));
 }
+
+/// Eight sign-ups of one address at once (a double-submitted form, a
+/// script): one user and one verification email; the seven losers'
+/// messages roll back with their users. The control: the naive flow that
+/// enqueues the email before (outside) the user's insert writes eight.
+#[test]
+fn racing_sign_ups_of_one_address_enqueue_one_email() {
+    let db = TestDatabase::with_builder(|b| b.max_size(10)).unwrap();
+    let outcomes = crate::support::race(8, |i, barrier| {
+        let mut conn = db.conn().unwrap();
+        barrier.wait();
+        conn.outbox()
+            .enqueue("naive", &json!({ "email": "dup@example.com" }), None)
+            .unwrap();
+        conn.auth()
+            .sign_up(&NewUser::new("dup@example.com", &format!("Dup {i}")))
+            .is_ok()
+    });
+    assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{outcomes:?}");
+    let mut conn = db.conn().unwrap();
+    assert_eq!(messages(&mut conn, AUTH_EMAIL_TOPIC), 1);
+    assert_eq!(messages(&mut conn, "naive"), 8, "control");
+}
