@@ -26,6 +26,12 @@ CREATE TABLE outbox_messages (
     created_at   timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT outbox_messages_topic_format CHECK (topic ~ '^[A-Za-z0-9._:-]{1,100}$'),
     CONSTRAINT outbox_messages_payload_object CHECK (jsonb_typeof(payload) = 'object'),
+    -- Every number fits an f64, so a worker can read the payload back:
+    -- one unreadable row (`{"n": 1e400}`, written by hand) would fail
+    -- every claim of its topic and burn the attempts of its batch.
+    CONSTRAINT outbox_messages_payload_numbers CHECK (NOT jsonb_path_exists(payload,
+        'strict $.** ? (@.type() == "number" && (@ > 1.7976931348623157e308
+                                               || @ < -1.7976931348623157e308))')),
     CONSTRAINT outbox_messages_dedupe_key_length CHECK (length(dedupe_key) BETWEEN 1 AND 200),
     CONSTRAINT outbox_messages_max_attempts_range CHECK (max_attempts BETWEEN 1 AND 100),
     CONSTRAINT outbox_messages_attempts_range CHECK (attempts BETWEEN 0 AND max_attempts),
@@ -56,11 +62,14 @@ CREATE INDEX outbox_messages_delivered_idx ON outbox_messages (delivered_at)
 -- only outside a user's context (workers run with no app.user_id): payloads
 -- carry users' email addresses, and a query bug in user-scoped code must not
 -- show one user another's. New rows must be fresh (no attempts, lease or
--- settlement), so an enqueue cannot forge a delivered or leased message.
+-- settlement, not back-dated), so an enqueue cannot forge a delivered or
+-- leased message, or jump the queue (claims take the oldest available_at
+-- first) and skew the lag metric with a back-dated one.
 ALTER TABLE outbox_messages ENABLE ROW LEVEL SECURITY;
 CREATE POLICY outbox_messages_enqueue ON outbox_messages FOR INSERT
     WITH CHECK (attempts = 0 AND lease_token IS NULL AND dead_at IS NULL
-                AND delivered_at IS NULL);
+                AND delivered_at IS NULL AND available_at >= now()
+                AND created_at >= now());
 CREATE POLICY outbox_messages_read ON outbox_messages FOR SELECT
     USING (app_user_id() IS NULL);
 CREATE POLICY outbox_messages_work ON outbox_messages FOR UPDATE

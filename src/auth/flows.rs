@@ -74,9 +74,6 @@ impl<'c> AuthFlows<'c> {
             let redeemed =
                 VerificationTokenRepo::new(tx).consume(TokenKind::EmailVerification, token)?;
             let user = owner(tx, &redeemed)?;
-            if user.email != redeemed.email {
-                return Err(Error::InvalidToken);
-            }
             UserRepo::new(tx).verify_email(user.id)
         })
     }
@@ -85,8 +82,9 @@ impl<'c> AuthFlows<'c> {
     /// password, and revokes every session of the user.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`]; [`Error::Invalid`] for a bad new password
-    /// (then the token is not used up).
+    /// [`Error::InvalidToken`], also when the user's email changed since the
+    /// token was issued; [`Error::Invalid`] for a bad new password (then the
+    /// token is not used up).
     pub fn reset_password(&mut self, token: &str, new_password: &str) -> Result<User> {
         let hasher = &self.hasher;
         run_transaction(self.conn, |tx| {
@@ -104,7 +102,8 @@ impl<'c> AuthFlows<'c> {
     /// Signs in with a magic link: redeems the token and starts a session.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`]; [`Error::Forbidden`] for a banned user.
+    /// [`Error::InvalidToken`], also when the user's email changed since the
+    /// token was issued; [`Error::Forbidden`] for a banned user.
     pub fn sign_in_with_magic_link(&mut self, token: &str, client: Client<'_>) -> Result<SignedIn> {
         run_transaction(self.conn, |tx| {
             let redeemed = VerificationTokenRepo::new(tx).consume(TokenKind::MagicLink, token)?;
@@ -147,21 +146,27 @@ impl<'c> AuthFlows<'c> {
     }
 
     /// Asks for an email with a token of `kind` (a password reset, a magic
-    /// link, a new verification link) for `email`: enqueued on the outbox
-    /// when a user has that address and is not banned. `Ok(())` either
-    /// way, so the answer does not say which addresses have accounts.
+    /// link, a new verification link) for `email`. One message is enqueued
+    /// on the outbox whether or not an account has that address (for an
+    /// unknown address it names the nil user id, and the sender's
+    /// [`AuthEmail::issue_token`] issues nothing; a banned user likewise
+    /// gets nothing when it is sent), so neither the answer (`Ok(())`
+    /// either way) nor the time taken says which addresses have accounts.
     ///
     /// # Errors
     /// [`Error::Invalid`] for a malformed email; database errors.
     pub fn request_email(&mut self, kind: TokenKind, email: &str) -> Result<()> {
-        crate::validate::email("email", email)?;
+        let email = crate::validate::email("email", email)?;
         run_transaction(self.conn, |tx| {
-            let Some(user) = UserRepo::new(tx).find_by_email(email)? else {
-                return Ok(());
+            let user_id = UserRepo::new(tx)
+                .find_by_email(&email)?
+                .map_or(uuid::Uuid::nil(), |user| user.id);
+            let message = AuthEmail {
+                kind,
+                user_id,
+                email: email.clone(),
             };
-            if !user.is_banned_at(chrono::Utc::now()) {
-                AuthEmail::for_user(kind, &user).enqueue(tx)?;
-            }
+            message.enqueue(tx)?;
             Ok(())
         })
     }
@@ -195,13 +200,18 @@ impl<'c> AuthFlows<'c> {
 }
 
 /// The user a redeemed token belongs to: its user id, else its email.
+/// The token proves control of the address it was sent to, so it is
+/// refused once the user's address is another: a reset or magic link
+/// mailed to an address the user has since changed away from (or issued
+/// by an outbox sender racing the change) does not open the account.
 fn owner(conn: &mut PgConnection, token: &VerificationToken) -> Result<User> {
     let mut users = UserRepo::new(conn);
     let user = match token.user_id {
         Some(id) => users.find(id)?,
         None => users.find_by_email(&token.email)?,
     };
-    user.ok_or(Error::InvalidToken)
+    user.filter(|user| user.email == token.email)
+        .ok_or(Error::InvalidToken)
 }
 
 fn start_session(conn: &mut PgConnection, user: User, client: Client<'_>) -> Result<SignedIn> {

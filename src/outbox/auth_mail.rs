@@ -7,8 +7,8 @@
 //! when the email is sent (expiring any earlier one of the same kind), so
 //! the plaintext token exists only in the sender's memory, and a retried
 //! delivery sends a new token that replaces the old. A message that no
-//! longer applies (the user is gone, changed address, or already verified
-//! it) issues nothing: acknowledge it without sending.
+//! longer applies (the user is gone, banned, changed address, or already
+//! verified it) issues nothing: acknowledge it without sending.
 
 use std::time::Duration;
 
@@ -71,7 +71,8 @@ impl AuthEmail {
     }
 
     /// Issues the token to send, valid for `ttl`, if the email still
-    /// applies: the user exists (not deleted), still has this address, and
+    /// applies: the user exists (not deleted; a request for an unknown
+    /// address names the nil id), is not banned, still has this address, and
     /// (for an address verification) has not verified it yet. `None`: send
     /// nothing and ack the message.
     ///
@@ -87,6 +88,7 @@ impl AuthEmail {
             return Ok(None);
         };
         let stale = user.email != self.email
+            || user.is_banned_at(chrono::Utc::now())
             || (self.kind == TokenKind::EmailVerification && user.email_verified_at.is_some());
         if stale {
             return Ok(None);

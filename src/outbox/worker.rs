@@ -69,17 +69,24 @@ pub struct OutboxStats {
     pub oldest_ready_secs: f64,
 }
 
-/// The claim, one statement: dead-letter messages whose last attempt's
-/// lease ran out, then lease up to $2 ready ones (oldest first, skipping
-/// rows other workers are claiming), each with a fresh token.
+/// The claim, one statement: dead-letter messages that have used their
+/// attempts and hold no live lease (the last attempt's lease ran out, or
+/// `max_attempts` was lowered below a waiting message's count), at most
+/// 1,000 per claim so that a backlog of them (a crashed fleet) cannot make
+/// every claim outlast a statement timeout, then lease
+/// up to $2 ready ones (oldest first, skipping rows other workers are
+/// claiming), each with a fresh token.
 const CLAIM_SQL: &str = "
 WITH expired AS (
     UPDATE outbox_messages
        SET dead_at = now(), lease_token = NULL, leased_until = NULL,
-           last_error = 'the lease of the last attempt ran out'
+           last_error = CASE WHEN leased_until IS NULL THEN last_error
+                             ELSE 'the lease of the last attempt ran out' END
      WHERE id IN (SELECT id FROM outbox_messages
                    WHERE topic = $1 AND delivered_at IS NULL AND dead_at IS NULL
-                     AND attempts >= max_attempts AND leased_until <= now()
+                     AND attempts >= max_attempts
+                     AND (leased_until IS NULL OR leased_until <= now())
+                   LIMIT 1000
                    FOR UPDATE SKIP LOCKED)
 ), picked AS (
     SELECT id FROM outbox_messages
@@ -142,9 +149,12 @@ impl Database {
 impl Outbox {
     /// Retries wait about `base`, `2 * base`, `4 * base`, ... (at most
     /// `max`), each drawn at random from its upper half (default 1 s
-    /// doubling up to 1 h); see [`RetryPolicy::delay`].
+    /// doubling up to 1 h); see [`RetryPolicy::delay`]. Both are capped at
+    /// [`validate::DURATION_MAX`], so a huge backoff schedules a retry far
+    /// off instead of overflowing the database's timestamps.
     pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
-        self.backoff = self.backoff.backoff(base, max);
+        let cap = |d: Duration| d.min(validate::DURATION_MAX);
+        self.backoff = self.backoff.backoff(cap(base), cap(max));
         self
     }
 

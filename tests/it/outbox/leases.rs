@@ -242,3 +242,52 @@ fn a_batch_ack_is_fenced_per_message() {
         3
     );
 }
+
+/// 100,000 messages whose last attempt's lease ran out (a fleet of workers
+/// that crashed on single-attempt messages) and a 200 ms statement
+/// timeout. The claim dead-lettered all of them in the one statement that
+/// also leases, so every claim timed out and the healthy message behind
+/// them was never delivered. Now each claim dead-letters at most 1,000.
+/// The control: the unbounded dead-lettering, run alone, times out.
+#[test]
+fn a_backlog_of_expired_last_attempts_cannot_block_the_claim() {
+    let db =
+        TestDatabase::with_builder(|b| b.statement_timeout(Duration::from_millis(200))).unwrap();
+    let mut conn = db.conn().unwrap();
+    diesel::sql_query("SET statement_timeout = 0")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query(
+        "INSERT INTO outbox_messages (topic, payload, attempts, max_attempts, lease_token,
+                                      leased_until, available_at)
+         SELECT 'crash', '{}', 1, 1, gen_random_uuid(), now() - interval '1 minute',
+                now() - interval '2 minutes'
+           FROM generate_series(1, 100000)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    let healthy = seed(&mut conn, "crash", 1)[0];
+    let outbox = db.outbox("crash");
+    let claimed = outbox.claim(1, Duration::from_secs(60)).unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].id, healthy);
+    let dead = count(
+        &mut conn,
+        "SELECT count(*) AS n FROM outbox_messages WHERE topic = $1 AND dead_at IS NOT NULL",
+        "crash",
+    );
+    assert_eq!(dead, 1_000, "bounded per claim");
+
+    // Control: the unbounded statement under the same timeout.
+    diesel::sql_query("SET statement_timeout = '200ms'")
+        .execute(&mut conn)
+        .unwrap();
+    let unbounded = diesel::sql_query(
+        "UPDATE outbox_messages SET dead_at = now(), lease_token = NULL, leased_until = NULL
+          WHERE topic = 'crash' AND dead_at IS NULL AND attempts >= max_attempts
+            AND leased_until <= now()",
+    )
+    .execute(&mut conn)
+    .map_err(Error::from);
+    assert!(matches!(unbounded, Err(Error::Timeout)), "{unbounded:?}");
+}

@@ -4,6 +4,7 @@
 //! rights, and the auth flows' emails that never hold a token. Each test
 //! has a control that shows the naive way failing.
 
+mod attacks;
 mod auth_mail;
 mod delivery;
 mod enqueue;

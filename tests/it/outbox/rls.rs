@@ -89,3 +89,39 @@ fn the_app_role_enqueues_anywhere_and_works_the_queue_only_outside_a_user() {
         "delivered messages are kept for the dedupe window"
     );
 }
+
+/// A back-dated message forged by hand-written SQL in a user's
+/// transaction used to be stored: claimed before every honest message
+/// (claims take the oldest `available_at` first) and reported by `stats`
+/// as decades of lag. The enqueue policy now refuses it. The control: the
+/// same row dated now is accepted.
+#[test]
+fn a_back_dated_message_cannot_jump_the_queue() {
+    let db = TestDatabase::new();
+    let mut owner = db.conn().unwrap();
+    let alice = owner
+        .users()
+        .create(&NewUser::new("alice@example.com", "Alice"))
+        .unwrap();
+    let app = app_database(&db);
+    let run = |sql: &'static str| {
+        app.as_user(alice.id, |tx| {
+            diesel::sql_query(sql).execute(tx).map_err(Error::from)
+        })
+    };
+    for (forged, control) in [
+        (
+            "INSERT INTO outbox_messages (topic, payload, available_at) VALUES ('mail', '{}', '1970-01-01')",
+            "INSERT INTO outbox_messages (topic, payload, available_at) VALUES ('mail', '{}', now())",
+        ),
+        (
+            "INSERT INTO outbox_messages (topic, payload, created_at) VALUES ('mail', '{}', '1970-01-01')",
+            "INSERT INTO outbox_messages (topic, payload, created_at) VALUES ('mail', '{}', now())",
+        ),
+    ] {
+        let refused = run(forged);
+        assert!(matches!(refused, Err(Error::Forbidden { .. })), "{forged}: {refused:?}");
+        assert_eq!(run(control).unwrap(), 1, "control: {control}");
+    }
+    assert!(app.outbox("mail").stats().unwrap().oldest_ready_secs < 60.0);
+}
