@@ -34,12 +34,12 @@ fn main() -> Res<()> {
     let db = Database::builder(&url).schema("live_example").build()?;
     let mut conn = db.conn()?;
     let run = Uuid::now_v7().simple().to_string();
-    let ann = Actor::of(
+    let ann = Actor::from(
         &conn
             .users()
             .create(&NewUser::new(&format!("ann-{run}@example.com"), "Ann"))?,
     );
-    let bob = Actor::of(
+    let bob = Actor::from(
         &conn
             .users()
             .create(&NewUser::new(&format!("bob-{run}@example.com"), "Bob"))?,

@@ -68,10 +68,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_else(|| "-".into())
     };
     let (ann_a, bob_a, carol_a, root_a) = (
-        Actor::of(&ann),
-        Actor::of(&bob),
-        Actor::of(&carol),
-        Actor::of(&root),
+        Actor::from(&ann),
+        Actor::from(&bob),
+        Actor::from(&carol),
+        Actor::from(&root),
     );
 
     println!("\n2. Ann creates a team");

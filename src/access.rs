@@ -13,25 +13,16 @@ use uuid::Uuid;
 
 use crate::enums::{TeamRole, UserRole};
 use crate::error::{Error, Result};
-use crate::users::User;
 
-/// Who is acting: a user and their site-wide role.
+/// Who is acting: a user and their site-wide role. From a loaded user:
+/// `Actor::from(&user)` (the conversion lives in [`crate::users`], so this
+/// module needs no domain type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
     /// The acting user.
     pub user_id: Uuid,
     /// Their site-wide role.
     pub role: UserRole,
-}
-
-impl Actor {
-    /// An actor from a loaded user.
-    pub fn of(user: &User) -> Actor {
-        Actor {
-            user_id: user.id,
-            role: user.role,
-        }
-    }
 }
 
 /// What the actor wants to do.

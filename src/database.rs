@@ -7,9 +7,9 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::ConnectionManager;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
-use crate::auth::Keyring;
 use crate::conn_url::ConnUrl;
 use crate::error::Result;
+use crate::keyring::Keyring;
 // The docs name the error variants; the code no longer does.
 #[cfg(doc)]
 use crate::error::Error;

@@ -219,7 +219,7 @@ impl EmbeddedPostgres {
 
     /// Connection string for another database on this cluster.
     pub fn url_for(&self, database: &str) -> String {
-        crate::testing::url_with_database(&self.url, database)
+        crate::conn_url::url_with_database(&self.url, database)
     }
 
     /// The server log file.

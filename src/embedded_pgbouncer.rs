@@ -177,7 +177,7 @@ impl EmbeddedPgBouncer {
 
     /// Connection URL through PgBouncer for another database of the server.
     pub fn url_for(&self, database: &str) -> String {
-        crate::testing::url_with_database(&self.url, database)
+        crate::conn_url::url_with_database(&self.url, database)
     }
 
     /// The PgBouncer log file.

@@ -31,6 +31,8 @@ use diesel::sql_types::{Bool, Text};
 use diesel_migrations::MigrationHarness;
 use sha2::Digest;
 
+pub use crate::conn_url::url_with_database;
+
 use crate::conn_url::ConnUrl;
 use crate::database::{Database, DatabaseBuilder, MIGRATIONS};
 use crate::error::{Error, Result};
@@ -363,20 +365,4 @@ fn host_tag() -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     host.trim().hash(&mut hasher);
     format!("{:08x}", hasher.finish() as u32)
-}
-
-/// Replaces the database name in a libpq URI (`postgres://…/name?…`) or
-/// key/value connection string (`host=… dbname=…`).
-pub fn url_with_database(url: &str, database: &str) -> String {
-    let scheme = ["postgres://", "postgresql://"]
-        .into_iter()
-        .find(|s| url.starts_with(s));
-    let Some(scheme) = scheme else {
-        // In key/value strings a later keyword wins.
-        return format!("{url} dbname={database}");
-    };
-    let rest = &url[scheme.len()..];
-    let (before_query, query) = rest.split_at(rest.find('?').unwrap_or(rest.len()));
-    let authority = before_query.split('/').next().unwrap_or("");
-    format!("{scheme}{authority}/{database}{query}")
 }

@@ -46,7 +46,7 @@ pub fn all(c: &mut Criterion, f: &Fixture) {
         .unwrap();
     let team = conn
         .teams()
-        .create(&Actor::of(&owner), "Feed bench")
+        .create(&Actor::from(&owner), "Feed bench")
         .unwrap()
         .id;
     conn.batch_execute(UNCAPTURED).unwrap();

@@ -7,11 +7,11 @@ use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::keyring::{Keyring, NO_KEYS};
 use super::oauth_tokens::seal_all;
 use super::password::PasswordHasher;
 use super::secret::Redacted;
 use crate::error::{Error, Result};
+use crate::keyring::{Keyring, NO_KEYS};
 use crate::schema::{accounts, users};
 use crate::users::User;
 use crate::validate;

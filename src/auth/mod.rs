@@ -18,16 +18,15 @@
 
 mod accounts;
 mod flows;
-mod keyring;
 mod oauth_tokens;
 mod password;
 pub(crate) mod secret;
 mod sessions;
 mod tokens;
 
+pub use crate::keyring::Keyring;
 pub use accounts::{Account, AccountRepo, NewOAuthAccount, CREDENTIAL_PROVIDER};
 pub use flows::{AuthFlows, Client, SignedIn};
-pub use keyring::Keyring;
 pub use password::{PasswordHasher, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS};
 /// Decrypted provider tokens come as [`SecretString`] (redacted `Debug`,
 /// zeroized on drop); read one with [`ExposeSecret::expose_secret`].

@@ -7,8 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::accounts::{Account, AccountRepo};
-use super::keyring::{key_id, Binding, Keyring};
 use crate::error::{Error, Result};
+use crate::keyring::{key_id, Binding, Keyring};
 use crate::schema::accounts;
 
 /// The encrypted columns of `accounts`, in the order used throughout.

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use std::borrow::Cow;
 
+use crate::access::Actor;
 use crate::enums::{Theme, UserRole};
 use crate::error::Result;
 use crate::identity::{self, Email};
@@ -70,6 +71,17 @@ impl User {
     /// Whether a ban is in force at `now`.
     pub fn is_banned_at(&self, now: DateTime<Utc>) -> bool {
         self.banned_at.is_some() && self.ban_expires_at.is_none_or(|until| until > now)
+    }
+}
+
+/// The user acting, with their site-wide role. Here rather than in
+/// [`crate::access`] so that the access rules import no domain module.
+impl From<&User> for Actor {
+    fn from(user: &User) -> Actor {
+        Actor {
+            user_id: user.id,
+            role: user.role,
+        }
     }
 }
 

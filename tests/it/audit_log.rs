@@ -108,7 +108,7 @@ fn user(conn: &mut PgConnection, email: &str) -> User {
 /// A site admin, made without an actor (so no audit entry).
 fn site_admin(conn: &mut PgConnection, email: &str) -> Actor {
     let u = user(conn, email);
-    Actor::of(&conn.users().set_role(u.id, UserRole::Admin).unwrap())
+    Actor::from(&conn.users().set_role(u.id, UserRole::Admin).unwrap())
 }
 
 fn forbidden_reason(result: Result<usize, Error>) -> String {

@@ -266,7 +266,7 @@ fn usernames_are_ascii_handles_after_nfkc() {
 fn every_email_input_goes_through_the_same_rule() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let owner = Actor::of(
+    let owner = Actor::from(
         &conn
             .users()
             .create(&NewUser::new("owner@example.com", "Owner"))

@@ -18,7 +18,7 @@ struct Count {
 }
 
 fn actor(conn: &mut PgConnection, email: &str) -> Actor {
-    Actor::of(&conn.users().create(&NewUser::new(email, email)).unwrap())
+    Actor::from(&conn.users().create(&NewUser::new(email, email)).unwrap())
 }
 
 /// Ann owns team A alone; Bob owns team B, which has a project.
@@ -198,7 +198,7 @@ fn definer_trigger_functions_cannot_be_attached_by_others() {
         .users()
         .create(&NewUser::new("ann@example.com", "Ann"))
         .unwrap();
-    let team = owner.teams().create(&Actor::of(&ann), "A").unwrap();
+    let team = owner.teams().create(&Actor::from(&ann), "A").unwrap();
     let removed = diesel::sql_query("DELETE FROM team_members WHERE team_id = $1")
         .bind::<SqlUuid, _>(team.id)
         .execute(&mut owner)

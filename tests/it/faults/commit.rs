@@ -131,7 +131,7 @@ fn a_repository_commit_lost_is_unknown_at_top_level_only() {
         .create(&NewUser::new("target@example.com", "Target"))
         .unwrap();
     drop(conn);
-    let actor = Actor::of(&admin);
+    let actor = Actor::from(&admin);
 
     let mut conn = db.conn().unwrap();
     let err = conn

@@ -58,7 +58,7 @@ impl World {
             .unwrap();
         let user = conn.users().set_role(user.id, UserRole::Admin).unwrap();
         conn.accounts().set_password(user.id, PASSWORD).unwrap();
-        let owner = Actor::of(&user);
+        let owner = Actor::from(&user);
         let post = conn
             .posts()
             .create(&NewPost {

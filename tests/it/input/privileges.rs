@@ -22,7 +22,7 @@ fn app_role() -> (TestDatabase, Database, Uuid) {
         .unwrap();
     let team = conn
         .teams()
-        .create(&saas_db::access::Actor::of(&owner), "Team")
+        .create(&saas_db::access::Actor::from(&owner), "Team")
         .unwrap();
     let app = crate::support::app_database(&db);
     (db, app, team.id)

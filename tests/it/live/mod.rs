@@ -32,7 +32,7 @@ struct Id {
 
 /// A new user and a team they own.
 fn team(conn: &mut PgConnection, email: &str) -> (Actor, Uuid) {
-    let actor = Actor::of(&conn.users().create(&NewUser::new(email, email)).unwrap());
+    let actor = Actor::from(&conn.users().create(&NewUser::new(email, email)).unwrap());
     let team = conn.teams().create(&actor, email).unwrap();
     (actor, team.id)
 }

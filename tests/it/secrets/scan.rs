@@ -213,7 +213,7 @@ fn no_secret_is_stored_logged_or_printed_anywhere() {
         let err = c.auth().confirm_email(tokens[0].as_str()).unwrap_err();
         outputs.error("used token", &err);
 
-        let owner = Actor::of(&ada);
+        let owner = Actor::from(&ada);
         let team = c.teams().create(&owner, "Vault").unwrap();
         let (invitation, invite_token) = c
             .teams()
@@ -229,7 +229,7 @@ fn no_secret_is_stored_logged_or_printed_anywhere() {
         needles.add("pending invitation token", pending_token.as_str());
         let joined = c
             .teams()
-            .accept(&Actor::of(&bob), invite_token.as_str())
+            .accept(&Actor::from(&bob), invite_token.as_str())
             .unwrap();
         outputs.serde("Membership", &joined);
         let pending = c.teams().pending_invitations(&owner, team.id).unwrap();

@@ -29,13 +29,13 @@ struct Count {
 
 /// A new user acting for themself.
 fn actor(conn: &mut PgConnection, email: &str) -> Actor {
-    Actor::of(&conn.users().create(&NewUser::new(email, email)).unwrap())
+    Actor::from(&conn.users().create(&NewUser::new(email, email)).unwrap())
 }
 
 /// A new site admin.
 fn site_admin(conn: &mut PgConnection, email: &str) -> Actor {
     let user = conn.users().create(&NewUser::new(email, "Admin")).unwrap();
-    Actor::of(&conn.users().set_role(user.id, UserRole::Admin).unwrap())
+    Actor::from(&conn.users().set_role(user.id, UserRole::Admin).unwrap())
 }
 
 /// Entries the audit log holds for `action`.

@@ -253,7 +253,7 @@ fn the_readme_teams_walk_through_runs_on_the_app_role() {
         .create(&saas_db::users::NewUser::new("carol@example.com", "Carol"))
         .unwrap();
     let db = &w.app;
-    let owner = Actor::of(&ann);
+    let owner = Actor::from(&ann);
     let (team, token) = db
         .as_user(ann.id, |tx| {
             let team = tx.teams().create(&owner, "Acme")?;
@@ -268,7 +268,7 @@ fn the_readme_teams_walk_through_runs_on_the_app_role() {
         })
         .unwrap();
     db.as_user(carol.id, |tx| {
-        tx.teams().accept(&Actor::of(&carol), token.as_str())
+        tx.teams().accept(&Actor::from(&carol), token.as_str())
     })
     .unwrap();
     db.as_user(ann.id, |tx| {
@@ -295,7 +295,7 @@ fn the_readme_teams_walk_through_runs_on_the_app_role() {
     );
     let projects = db
         .as_user(carol.id, |tx| {
-            tx.projects().list(&Actor::of(&carol), team.id)
+            tx.projects().list(&Actor::from(&carol), team.id)
         })
         .unwrap();
     assert_eq!(projects.len(), 1);

@@ -37,7 +37,7 @@ pub(crate) const SEALED_MIN: usize = HEADER + NONCE + TAG;
 ///
 /// Rotation: add a key with a higher id (new writes use it at once, old
 /// rows still decrypt), run
-/// [`AccountRepo::reencrypt_tokens`](super::AccountRepo::reencrypt_tokens)
+/// [`AccountRepo::reencrypt_tokens`](crate::auth::AccountRepo::reencrypt_tokens)
 /// to move the old rows to it, then drop the old key.
 ///
 /// `Debug` shows the key ids only; key material is zeroized on drop.
