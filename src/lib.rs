@@ -26,7 +26,9 @@ pub(crate) mod pooling;
 pub(crate) mod process;
 pub(crate) mod query_trace;
 pub mod replicas;
-#[allow(missing_docs)]
+/// The tables, as `diesel print-schema` writes them (`cargo run --example
+/// print_schema`; never edited by hand). The doc comments are the catalog's
+/// `COMMENT ON TABLE` / `COMMENT ON COLUMN` texts.
 pub mod schema;
 pub(crate) mod server_locale;
 pub(crate) mod slug;

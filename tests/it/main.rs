@@ -35,6 +35,7 @@ mod pgbouncer;
 mod reliability;
 mod replicas;
 mod review;
+mod schema_docs;
 mod secrets;
 mod server_locale;
 mod sign_in_cost;
