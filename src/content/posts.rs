@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::model::{NewPost, Post, PostChanges};
 use crate::enums::PostStatus;
-use crate::error::{Error, Result};
+use crate::error::Found;
+use crate::error::Result;
 use crate::schema::posts;
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::coalesce;
@@ -80,8 +81,7 @@ impl<'c> PostRepo<'c> {
             .filter(posts::deleted_at.is_null())
             .select(Post::as_select())
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "post" })
+            .found("post")
     }
 
     /// The post with this slug, in any state.
@@ -97,8 +97,7 @@ impl<'c> PostRepo<'c> {
             .filter(posts::deleted_at.is_null())
             .select(Post::as_select())
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "post" })
+            .found("post")
     }
 
     /// Applies `changes` if the post is still at `expected_version`. The
@@ -182,7 +181,6 @@ impl<'c> PostRepo<'c> {
         .set(posts::view_count.eq(posts::view_count + 1))
         .returning(posts::view_count)
         .get_result(self.conn)
-        .optional()?
-        .ok_or(Error::NotFound { entity: "post" })
+        .found("post")
     }
 }

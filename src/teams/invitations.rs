@@ -16,6 +16,7 @@ use crate::access::{Action, Actor};
 use crate::audit::change;
 use crate::auth::{secret, Token};
 use crate::enums::TeamRole;
+use crate::error::Found;
 use crate::error::{Error, Result};
 use crate::schema::{team_invitations as inv, team_members};
 use crate::sql::{interval, now_tz};
@@ -131,10 +132,7 @@ impl TeamRepo<'_> {
                 .find(invitation_id)
                 .select(inv::team_id)
                 .first(tx)
-                .optional()?
-                .ok_or(Error::NotFound {
-                    entity: "invitation",
-                })?;
+                .found("invitation")?;
             authorize(tx, actor, Action::ManageMembers, team_id)?;
             let revoked: Invitation = diesel::update(
                 inv::table

@@ -4,7 +4,8 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::{User, UserRepo};
-use crate::error::{Error, Result};
+use crate::error::Found;
+use crate::error::Result;
 use crate::schema::users;
 
 impl UserRepo<'_> {
@@ -22,8 +23,7 @@ impl UserRepo<'_> {
             .select(User::as_select())
             .for_update()
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "user" })
+            .found("user")
     }
 
     /// Like [`UserRepo::lock`] but without waiting (`NOWAIT`).
@@ -39,7 +39,6 @@ impl UserRepo<'_> {
             .for_update()
             .no_wait()
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "user" })
+            .found("user")
     }
 }

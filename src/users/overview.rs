@@ -9,7 +9,8 @@ use uuid::Uuid;
 use super::{User, UserProfile, UserRepo};
 use crate::billing::{Plan, Subscription, LIVE};
 use crate::content::{is_listed, Post};
-use crate::error::{Error, Result};
+use crate::error::Found;
+use crate::error::Result;
 use crate::schema::{
     posts, subscription_plans as plans, subscriptions as subs, user_profiles, users,
 };
@@ -58,8 +59,7 @@ impl UserRepo<'_> {
                 Option::<Plan>::as_select(),
             ))
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "user" })?;
+            .found("user")?;
         let latest_posts = Post::belonging_to(&user)
             .filter(is_listed())
             .order((posts::published_at.desc(), posts::id.desc()))
