@@ -26,7 +26,7 @@ fn refused(conn: &mut PgConnection, sql: &str, id: Uuid) -> Error {
 fn billing_checks_refuse_hand_written_sql() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ann = user(&mut conn, "ann@example.com");
+    let ann = user(&mut conn, "ann@example.com").id;
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
     let sub = conn.subscriptions().start(ann, pro.id, None).unwrap();
     let (payment, _) = conn
@@ -180,7 +180,7 @@ struct Stamped {
 fn billing_updated_at_triggers_fire_for_hand_written_updates() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ann = user(&mut conn, "ann@example.com");
+    let ann = user(&mut conn, "ann@example.com").id;
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
     let sub = conn.subscriptions().start(ann, pro.id, None).unwrap();
     let payment = super::pay(&mut conn, ann, 1_000, "USD", PaymentStatus::Succeeded);

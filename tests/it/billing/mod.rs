@@ -16,6 +16,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
+use crate::support::{is_conflict, is_invalid, new_plan, plan, user};
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -26,7 +27,7 @@ use saas_db::billing::{
 };
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus, Theme};
 use saas_db::testing::TestDatabase;
-use saas_db::users::{NewUser, ProfileChanges};
+use saas_db::users::ProfileChanges;
 use saas_db::{Error, PageRequest, Repos};
 use uuid::Uuid;
 
@@ -44,31 +45,6 @@ fn count_payments_of(conn: &mut PgConnection, user_id: Uuid) -> i64 {
         .get_result::<Count>(conn)
         .unwrap()
         .n
-}
-
-fn user(conn: &mut PgConnection, email: &str) -> Uuid {
-    conn.users()
-        .create(&NewUser::new(email, "Someone"))
-        .unwrap()
-        .id
-}
-
-fn new_plan(name: &str, price_cents: i64, interval: BillingInterval) -> NewPlan<'_> {
-    NewPlan {
-        name,
-        description: None,
-        price_cents,
-        currency: "USD",
-        interval,
-        features: vec![],
-        sort_order: 0,
-    }
-}
-
-fn plan(conn: &mut PgConnection, name: &str, price_cents: i64, interval: BillingInterval) -> Plan {
-    conn.plans()
-        .create(&new_plan(name, price_cents, interval))
-        .unwrap()
 }
 
 fn new_payment(
@@ -124,14 +100,6 @@ fn plus_interval(conn: &mut PgConnection, t: DateTime<Utc>, interval: &str) -> D
         .get_result::<Ts>(conn)
         .unwrap()
         .t
-}
-
-fn is_conflict(err: &Error, name: &str) -> bool {
-    matches!(err, Error::Conflict { constraint } if constraint == name)
-}
-
-fn is_invalid(err: &Error, name: &str) -> bool {
-    matches!(err, Error::Invalid { field, .. } if field == name)
 }
 
 /// The Postgres label of a status (`PastDue` is `past_due`).

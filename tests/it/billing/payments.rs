@@ -8,7 +8,7 @@ use super::*;
 fn record_is_idempotent_by_provider_payment_id() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let alice = user(&mut conn, "alice@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
     let mut first = new_payment(alice, 2_500, "USD", PaymentStatus::Pending);
     first.provider_payment_id = Some("pi_1");
     first.description = Some("March");
@@ -72,7 +72,7 @@ fn record_is_idempotent_by_provider_payment_id() {
 #[test]
 fn webhook_replay_race_records_one_payment() {
     let db = TestDatabase::with_builder(|b| b.max_size(9)).unwrap();
-    let alice = user(&mut db.conn().unwrap(), "alice@example.com");
+    let alice = user(&mut db.conn().unwrap(), "alice@example.com").id;
     for round in 0..5 {
         let provider_id = format!("pi_race_{round}");
         let barrier = Arc::new(Barrier::new(8));
@@ -112,7 +112,7 @@ fn webhook_replay_race_records_one_payment() {
 fn settle_and_refund() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let alice = user(&mut conn, "alice@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
 
     let p = pay(&mut conn, alice, 5_000, "USD", PaymentStatus::Pending);
     let err = conn.payments().refund(p.id, 100).unwrap_err();
@@ -232,7 +232,7 @@ fn concurrent_refunds_never_refund_more_than_was_paid() {
     );
 
     // The repository's conditional UPDATE.
-    let alice = user(&mut db.conn().unwrap(), "alice@example.com");
+    let alice = user(&mut db.conn().unwrap(), "alice@example.com").id;
     let payment = pay(
         &mut db.conn().unwrap(),
         alice,
@@ -261,8 +261,8 @@ fn concurrent_refunds_never_refund_more_than_was_paid() {
 fn list_for_user_pages_newest_first() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let alice = user(&mut conn, "alice@example.com");
-    let bob = user(&mut conn, "bob@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
+    let bob = user(&mut conn, "bob@example.com").id;
     for _ in 0..20 {
         pay(&mut conn, alice, 100, "USD", PaymentStatus::Succeeded);
     }
@@ -324,9 +324,9 @@ fn list_for_user_pages_newest_first() {
 fn totals_per_currency_sum_settled_money_only() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let alice = user(&mut conn, "alice@example.com");
-    let bob = user(&mut conn, "bob@example.com");
-    let carol = user(&mut conn, "carol@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
+    let bob = user(&mut conn, "bob@example.com").id;
+    let carol = user(&mut conn, "carol@example.com").id;
 
     pay(&mut conn, alice, 1_000, "USD", PaymentStatus::Succeeded);
     let p = pay(&mut conn, alice, 2_000, "USD", PaymentStatus::Succeeded);

@@ -165,7 +165,7 @@ fn plans_refuse_bad_input_conflicts_and_deleting_used_plans() {
     conn.plans().delete(other.id).unwrap();
 
     // A plan with a subscription cannot be deleted.
-    let alice = user(&mut conn, "alice@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
     conn.subscriptions().start(alice, pro.id, None).unwrap();
     let err = conn.plans().delete(pro.id).unwrap_err();
     assert!(

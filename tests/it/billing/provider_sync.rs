@@ -29,7 +29,7 @@ fn sync_from_provider_inserts_updates_and_ignores_replays() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
-    let alice = user(&mut conn, "alice@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
     let t0 = micros(Utc::now());
     let incoming = delivery(alice, pro.id, "sub_123", t0);
 
@@ -109,7 +109,8 @@ fn delivery_race(status: SubscriptionStatus) {
         let alice = user(
             &mut db.conn().unwrap(),
             &format!("alice{round}@example.com"),
-        );
+        )
+        .id;
         let provider_id = format!("sub_race_{round}");
         let barrier = Arc::new(Barrier::new(8));
         let threads: Vec<_> = (0..8)

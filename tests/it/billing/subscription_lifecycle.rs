@@ -9,10 +9,10 @@ fn renew_moves_the_period_by_exactly_one_interval() {
     let monthly = plan(&mut conn, "Monthly", 1_000, BillingInterval::Month);
     let yearly = plan(&mut conn, "Yearly", 10_000, BillingInterval::Year);
     let (a, b, c, d) = (
-        user(&mut conn, "a@example.com"),
-        user(&mut conn, "b@example.com"),
-        user(&mut conn, "c@example.com"),
-        user(&mut conn, "d@example.com"),
+        user(&mut conn, "a@example.com").id,
+        user(&mut conn, "b@example.com").id,
+        user(&mut conn, "c@example.com").id,
+        user(&mut conn, "d@example.com").id,
     );
 
     for (who, plan_id, step) in [(a, monthly.id, "1 month"), (b, yearly.id, "1 year")] {
@@ -54,7 +54,7 @@ fn past_due_unpaid_and_reactivate_follow_the_table() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
-    let alice = user(&mut conn, "alice@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
     let sub = conn.subscriptions().start(alice, pro.id, None).unwrap();
 
     let err = conn.subscriptions().mark_unpaid(sub.id).unwrap_err();
@@ -131,7 +131,7 @@ fn every_status_change_is_allowed_exactly_when_the_table_says_so() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
-    let alice = user(&mut conn, "alice@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
     let sub = conn.subscriptions().start(alice, pro.id, None).unwrap();
 
     let methods: [(SubscriptionStatus, &str, Method); 4] = [
@@ -206,8 +206,8 @@ fn reactivate_conflicts_with_another_live_subscription_and_history_is_newest_fir
     let mut conn = db.conn().unwrap();
     let basic = plan(&mut conn, "Basic", 1_000, BillingInterval::Month);
     let pro = plan(&mut conn, "Pro", 3_000, BillingInterval::Month);
-    let alice = user(&mut conn, "alice@example.com");
-    let bob = user(&mut conn, "bob@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
+    let bob = user(&mut conn, "bob@example.com").id;
     let bobs = conn.subscriptions().start(bob, basic.id, None).unwrap();
 
     let first = conn.subscriptions().start(alice, basic.id, None).unwrap();

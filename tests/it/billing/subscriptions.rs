@@ -11,10 +11,10 @@ fn start_sets_status_period_and_trial() {
     let monthly = plan(&mut conn, "Monthly", 1_000, BillingInterval::Month);
     let yearly = plan(&mut conn, "Yearly", 10_000, BillingInterval::Year);
     let (a, b, c, d) = (
-        user(&mut conn, "a@example.com"),
-        user(&mut conn, "b@example.com"),
-        user(&mut conn, "c@example.com"),
-        user(&mut conn, "d@example.com"),
+        user(&mut conn, "a@example.com").id,
+        user(&mut conn, "b@example.com").id,
+        user(&mut conn, "c@example.com").id,
+        user(&mut conn, "d@example.com").id,
     );
 
     let before = Utc::now() - chrono::Duration::seconds(60);
@@ -103,7 +103,7 @@ fn concurrent_starts_for_one_user_admit_exactly_one() {
     let (alice, plan_id) = {
         let mut conn = db.conn().unwrap();
         (
-            user(&mut conn, "alice@example.com"),
+            user(&mut conn, "alice@example.com").id,
             plan(&mut conn, "Pro", 1_000, BillingInterval::Month).id,
         )
     };
@@ -144,7 +144,7 @@ fn change_plan_is_versioned() {
     let mut conn = db.conn().unwrap();
     let basic = plan(&mut conn, "Basic", 1_000, BillingInterval::Month);
     let pro = plan(&mut conn, "Pro", 3_000, BillingInterval::Month);
-    let alice = user(&mut conn, "alice@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
     let sub = conn.subscriptions().start(alice, basic.id, None).unwrap();
     let moved = conn
         .subscriptions()
@@ -199,8 +199,8 @@ fn cancel_now_and_at_period_end() {
     let mut conn = db.conn().unwrap();
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
     let (a, b) = (
-        user(&mut conn, "a@example.com"),
-        user(&mut conn, "b@example.com"),
+        user(&mut conn, "a@example.com").id,
+        user(&mut conn, "b@example.com").id,
     );
 
     // Now.

@@ -12,8 +12,8 @@ fn version_of(conn: &mut PgConnection, id: Uuid) -> i32 {
 fn transfer_moves_payments_and_profile() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let a = user(&mut conn, "a@example.com");
-    let b = user(&mut conn, "b@example.com");
+    let a = user(&mut conn, "a@example.com").id;
+    let b = user(&mut conn, "b@example.com").id;
     conn.users()
         .upsert_profile(a, &profile(Theme::Dark, "A's bio"))
         .unwrap();
@@ -52,8 +52,8 @@ fn transfer_moves_payments_and_profile() {
 fn transfer_of_payments_only_leaves_profiles() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let a = user(&mut conn, "a@example.com");
-    let b = user(&mut conn, "b@example.com");
+    let a = user(&mut conn, "a@example.com").id;
+    let b = user(&mut conn, "b@example.com").id;
     let pa = conn
         .users()
         .upsert_profile(a, &profile(Theme::Dark, "A's bio"))
@@ -96,8 +96,8 @@ fn transfer_of_payments_only_leaves_profiles() {
 fn transfer_to_a_missing_user_changes_nothing() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let a = user(&mut conn, "a@example.com");
-    let gone = user(&mut conn, "gone@example.com");
+    let a = user(&mut conn, "a@example.com").id;
+    let gone = user(&mut conn, "gone@example.com").id;
     conn.users().soft_delete(gone).unwrap();
     let pa = conn
         .users()
@@ -152,8 +152,8 @@ fn opposite_transfers_at_once_both_complete() {
     let db = TestDatabase::with_builder(|b| b.max_size(3)).unwrap();
     let (a, b) = {
         let mut conn = db.conn().unwrap();
-        let a = user(&mut conn, "a@example.com");
-        let b = user(&mut conn, "b@example.com");
+        let a = user(&mut conn, "a@example.com").id;
+        let b = user(&mut conn, "b@example.com").id;
         conn.users()
             .upsert_profile(a, &profile(Theme::Dark, "A's bio"))
             .unwrap();
