@@ -7,27 +7,21 @@
 
 use std::collections::HashSet;
 
+use crate::support::{count, plan, user, Count};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
 use saas_db::audit::{AuditEntry, AuditLog};
-use saas_db::billing::{NewPlan, Subscription};
+use saas_db::billing::Subscription;
 use saas_db::enums::{BillingInterval, UserRole};
 use saas_db::schema::audit_logs;
 use saas_db::testing::TestDatabase;
-use saas_db::users::{NewUser, User};
 use saas_db::{Database, Error, Page, PageRequest, Repos};
 use serde_json::json;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------- helpers
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
 
 #[derive(QueryableByName)]
 struct Flag {
@@ -39,13 +33,6 @@ struct Flag {
 struct Name {
     #[diesel(sql_type = Text)]
     name: String,
-}
-
-fn count(conn: &mut PgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .n
 }
 
 /// Every entry in the log, read with plain Diesel (not through the repository).
@@ -99,12 +86,6 @@ fn partition_of_month(conn: &mut PgConnection, months_ahead: i32) -> String {
     .name
 }
 
-fn user(conn: &mut PgConnection, email: &str) -> User {
-    conn.users()
-        .create(&NewUser::new(email, "Someone"))
-        .unwrap()
-}
-
 /// A site admin, made without an actor (so no audit entry).
 fn site_admin(conn: &mut PgConnection, email: &str) -> Actor {
     let u = user(conn, email);
@@ -154,21 +135,6 @@ fn newest_first(entries: &[AuditLog]) -> Vec<Uuid> {
     let mut sorted: Vec<&AuditLog> = entries.iter().collect();
     sorted.sort_by_key(|e| std::cmp::Reverse((e.created_at, e.id)));
     sorted.into_iter().map(|e| e.id).collect()
-}
-
-fn plan(conn: &mut PgConnection, name: &str) -> Uuid {
-    conn.plans()
-        .create(&NewPlan {
-            name,
-            description: None,
-            price_cents: 900,
-            currency: "USD",
-            interval: BillingInterval::Month,
-            features: vec![],
-            sort_order: 0,
-        })
-        .unwrap()
-        .id
 }
 
 fn subscription(conn: &mut PgConnection, email: &str, plan_id: Uuid) -> Subscription {
@@ -738,7 +704,7 @@ fn cancel_is_audited_and_a_refused_cancel_is_not() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let admin = site_admin(&mut conn, "admin@example.com");
-    let plan_id = plan(&mut conn, "Pro");
+    let plan_id = plan(&mut conn, "Pro", 900, BillingInterval::Month).id;
     let sub = subscription(&mut conn, "payer@example.com", plan_id);
     assert_eq!(
         serde_json::to_value(sub.status).unwrap(),
