@@ -10,8 +10,8 @@ fn oauth_accounts_link_find_and_unlink() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let keys = Keyring::new().with_key(1, [9; 32]).unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
-    let bob = new_user(&mut conn, "bob@example.com");
+    let ada = user(&mut conn, "ada@example.com");
+    let bob = user(&mut conn, "bob@example.com");
     let github = NewOAuthAccount {
         provider: "github",
         provider_account_id: "1815",
@@ -140,7 +140,7 @@ fn oauth_accounts_link_find_and_unlink() {
 fn accounts_list_without_exposing_the_password_hash() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     for (provider, id) in [("github", "1815"), ("google", "ada-g")] {
         conn.accounts()
             .link_oauth(
@@ -189,7 +189,7 @@ fn accounts_list_without_exposing_the_password_hash() {
 fn passwords_are_checked_and_verified() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     let too_long = "p".repeat(1025);
     let too_many_bytes = "é".repeat(600); // 600 characters, 1,200 bytes
     for bad in [
@@ -249,7 +249,7 @@ fn passwords_are_checked_and_verified() {
 fn rehash_on_verify() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     conn.accounts()
         .with_hasher(PasswordHasher::new(8 * 1024, 1, 1).unwrap())
         .set_password(ada.id, PASSWORD)
@@ -299,7 +299,7 @@ fn hard_delete_cascades_accounts_sessions_and_tokens() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let setup = |conn: &mut PgConnection, email: &str| {
-        let user = new_user(conn, email);
+        let user = user(conn, email);
         conn.accounts().set_password(user.id, PASSWORD).unwrap();
         conn.accounts()
             .link_oauth(

@@ -9,7 +9,7 @@ use super::*;
 fn confirm_email_verifies_the_address_the_token_was_sent_to() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     assert_eq!(ada.email_verified_at, None);
     let (_, token) = conn
         .verification_tokens()
@@ -28,7 +28,7 @@ fn confirm_email_verifies_the_address_the_token_was_sent_to() {
     assert!(matches!(err, Error::InvalidToken), "{err:?}");
 
     // The address changed after the token was sent: it confirms nothing.
-    let bob = new_user(&mut conn, "bob@example.com");
+    let bob = user(&mut conn, "bob@example.com");
     let (issued, token) = conn
         .verification_tokens()
         .issue(TokenKind::EmailVerification, &bob.email, Some(bob.id), HOUR)
@@ -56,8 +56,8 @@ fn confirm_email_verifies_the_address_the_token_was_sent_to() {
 fn reset_password_replaces_the_password_and_ends_every_session() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
-    let bob = new_user(&mut conn, "bob@example.com");
+    let ada = user(&mut conn, "ada@example.com");
+    let bob = user(&mut conn, "bob@example.com");
     conn.accounts().set_password(ada.id, PASSWORD).unwrap();
     let mut tokens: Vec<Token> = (0..2).map(|_| session(&mut conn, ada.id).1).collect();
     tokens.push(
@@ -133,7 +133,7 @@ fn reset_password_replaces_the_password_and_ends_every_session() {
 fn magic_link_signs_in_once() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     assert_eq!(ada.last_login_at, None);
     let (_, link) = conn
         .verification_tokens()
@@ -198,8 +198,8 @@ fn magic_link_signs_in_once() {
 fn sign_in_with_password() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
-    let no_password = new_user(&mut conn, "oauth-only@example.com");
+    let ada = user(&mut conn, "ada@example.com");
+    let no_password = user(&mut conn, "oauth-only@example.com");
     conn.accounts().set_password(ada.id, PASSWORD).unwrap();
 
     let signed = conn

@@ -12,6 +12,7 @@ mod tokens;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
+use crate::support::user;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
@@ -21,7 +22,6 @@ use saas_db::auth::{
 };
 use saas_db::enums::TokenKind;
 use saas_db::testing::TestDatabase;
-use saas_db::users::{NewUser, User};
 use saas_db::{Error, Repos};
 use uuid::Uuid;
 
@@ -40,12 +40,6 @@ fn client() -> Client<'static> {
         ip: Some("203.0.113.7".parse().unwrap()),
         user_agent: Some("auth-tests/1.0"),
     }
-}
-
-fn new_user(conn: &mut PgConnection, email: &str) -> User {
-    conn.users()
-        .create(&NewUser::new(email, "Test User"))
-        .unwrap()
 }
 
 fn session(conn: &mut PgConnection, user: Uuid) -> (saas_db::auth::Session, Token) {

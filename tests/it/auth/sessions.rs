@@ -9,7 +9,7 @@ use super::*;
 fn session_validates_to_itself_and_its_user_and_nothing_else_does() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     let ip: std::net::IpAddr = "2001:db8::7".parse().unwrap();
     let (created, token) = conn
         .sessions()
@@ -59,7 +59,7 @@ fn session_validates_to_itself_and_its_user_and_nothing_else_does() {
 fn expired_and_revoked_sessions_do_not_validate() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
 
     let (expired, expired_token) = session(&mut conn, ada.id);
     exec(
@@ -99,8 +99,8 @@ fn expired_and_revoked_sessions_do_not_validate() {
 fn revoke_all_but_one_and_list_live_sessions_newest_first() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
-    let bob = new_user(&mut conn, "bob@example.com");
+    let ada = user(&mut conn, "ada@example.com");
+    let bob = user(&mut conn, "bob@example.com");
     let (bobs, bobs_token) = session(&mut conn, bob.id);
 
     let sessions: Vec<_> = (0..4).map(|_| session(&mut conn, ada.id)).collect();
@@ -174,7 +174,7 @@ fn revoke_all_but_one_and_list_live_sessions_newest_first() {
 fn ban_and_soft_delete_end_sessions_at_once_and_lifting_them_restores() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     let (_, token) = session(&mut conn, ada.id);
     let valid = |conn: &mut PgConnection| conn.sessions().validate(token.as_str()).unwrap();
     assert!(valid(&mut conn).is_some());
@@ -211,7 +211,7 @@ fn ban_and_soft_delete_end_sessions_at_once_and_lifting_them_restores() {
 fn sessions_are_refused_to_banned_deleted_and_missing_users() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
 
     conn.users().ban(ada.id, None, None).unwrap();
     let err = conn
@@ -262,7 +262,7 @@ fn touch_writes_at_most_once_a_minute_and_slides_the_expiry() {
     assert_eq!(TOUCH_INTERVAL, Duration::from_secs(60));
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     let (created, token) = conn
         .sessions()
         .create(ada.id, Duration::from_secs(600), None, None)
@@ -311,8 +311,8 @@ fn touch_writes_at_most_once_a_minute_and_slides_the_expiry() {
 fn purge_expired_sessions_deletes_exactly_the_dead_ones_in_batches() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
-    let bob = new_user(&mut conn, "bob@example.com");
+    let ada = user(&mut conn, "ada@example.com");
+    let bob = user(&mut conn, "bob@example.com");
 
     let live: Vec<_> = (0..3).map(|_| session(&mut conn, ada.id)).collect();
     let mut dead = Vec::new();

@@ -9,7 +9,7 @@ use super::*;
 fn verification_token_works_once_and_only_for_its_kind() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     let (issued, token) = conn
         .verification_tokens()
         .issue(
@@ -64,7 +64,7 @@ fn verification_token_works_once_and_only_for_its_kind() {
 fn expired_verification_token_is_refused() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     let (issued, token) = conn
         .verification_tokens()
         .issue(TokenKind::MagicLink, &ada.email, Some(ada.id), HOUR)
@@ -108,8 +108,8 @@ fn expired_verification_token_is_refused() {
 fn reissuing_a_token_replaces_the_earlier_one_of_that_kind_only() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
-    let bob = new_user(&mut conn, "bob@example.com");
+    let ada = user(&mut conn, "ada@example.com");
+    let bob = user(&mut conn, "bob@example.com");
     let issue = |conn: &mut PgConnection, kind, email: &str, user| {
         conn.verification_tokens()
             .issue(kind, email, user, HOUR)
@@ -166,7 +166,7 @@ fn reissuing_a_token_replaces_the_earlier_one_of_that_kind_only() {
 fn recent_count_counts_issued_tokens_in_the_window() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     let mut ids = Vec::new();
     for _ in 0..3 {
         let (issued, _) = conn
@@ -321,7 +321,7 @@ where
 fn sixteen_threads_redeem_one_token_exactly_once() {
     let db = TestDatabase::with_builder(|b| b.max_size(20)).unwrap();
     let mut conn = db.conn().unwrap();
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
 
     // Control: read "unused", then mark used unconditionally. Under the race
     // more than one thread redeems the same token.
