@@ -21,10 +21,7 @@ fn ban_and_unban_record_only_the_changed_fields() {
         .acting(&admin)
         .ban(target.id, Some(Utc::now() - Duration::hours(1)), Some("x"))
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "until"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("until"), "{err:?}");
     let err = conn
         .users()
         .acting(&admin)
@@ -36,10 +33,7 @@ fn ban_and_unban_record_only_the_changed_fields() {
         .acting(&admin)
         .ban(target.id, None, Some(""))
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "ban_reason"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("ban_reason"), "{err:?}");
     assert!(all_entries(&mut conn).is_empty());
     assert!(conn.users().get(target.id).unwrap().banned_at.is_none());
 
@@ -222,10 +216,7 @@ fn cancel_is_audited_and_a_refused_cancel_is_not() {
             .acting(&admin)
             .cancel(sub.id, at_period_end)
             .unwrap_err();
-        assert!(
-            matches!(&err, Error::Invalid { field, .. } if field == "status"),
-            "{err:?}"
-        );
+        assert!(err.field() == Some("status"), "{err:?}");
     }
     let err = conn
         .subscriptions()
@@ -271,10 +262,7 @@ fn a_failed_bigger_transaction_leaves_no_entry() {
             Err::<(), _>(Error::invalid("x", "y"))
         })
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "x"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("x"), "{err:?}");
     assert!(all_entries(&mut conn).is_empty());
     assert!(conn.users().get(target).unwrap().banned_at.is_none());
 

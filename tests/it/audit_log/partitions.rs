@@ -20,10 +20,7 @@ fn ensure_partitions_creates_only_the_missing_months() {
     assert_eq!(conn.audit().ensure_partitions(3).unwrap(), 0);
     assert_eq!(conn.audit().ensure_partitions(0).unwrap(), 0);
     let err = conn.audit().ensure_partitions(121).unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "months_ahead"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("months_ahead"), "{err:?}");
     let fifth = partition_of_month(&mut conn, 4);
     assert!(!table_exists(&mut conn, &fifth), "{fifth}");
 

@@ -20,10 +20,7 @@ fn record_commits_and_rolls_back_with_its_transaction() {
             Err(Error::invalid("test", "roll back"))
         })
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "test"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("test"), "{err:?}");
     // ...and gone with it.
     assert!(entries_about(&mut conn, doc).is_empty());
     assert!(all_entries(&mut conn).is_empty());
@@ -58,18 +55,12 @@ fn record_commits_and_rolls_back_with_its_transaction() {
         .audit()
         .record(&AuditEntry::new("", "doc", Some(doc)))
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "action"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("action"), "{err:?}");
     let err = conn
         .audit()
         .record(&AuditEntry::new("x", "doc", None).metadata(json!({ "k": "nul\0" })))
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "metadata"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("metadata"), "{err:?}");
     assert_eq!(all_entries(&mut conn).len(), 1);
 }
 
@@ -205,10 +196,7 @@ fn record_many_is_all_or_nothing() {
     entries[3].action = "";
 
     let err = conn.audit().record_many(&entries).unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "entries[3].action"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("entries[3].action"), "{err:?}");
     assert!(all_entries(&mut conn).is_empty());
     // The same inside a transaction that goes on: nothing of the batch lands.
     conn.transaction::<_, Error, _>(|tx| {
@@ -222,10 +210,7 @@ fn record_many_is_all_or_nothing() {
     entries[3].action = "step_3";
     entries[8].user_agent = Some(&long);
     let err = conn.audit().record_many(&entries).unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "entries[8].user_agent"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("entries[8].user_agent"), "{err:?}");
     assert!(entries_about(&mut conn, doc).is_empty());
 
     entries[8].user_agent = None;

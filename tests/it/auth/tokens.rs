@@ -90,18 +90,12 @@ fn expired_verification_token_is_refused() {
             Duration::ZERO,
         )
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "ttl"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("ttl"), "{err:?}");
     let err = conn
         .verification_tokens()
         .issue(TokenKind::MagicLink, "not an email", None, HOUR)
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "email"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("email"), "{err:?}");
 }
 
 #[test]
@@ -259,10 +253,7 @@ fn purge_expired_tokens_keeps_a_day_of_history() {
     );
 
     let err = conn.verification_tokens().purge_expired(0).unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field, .. } if field == "batch"),
-        "{err:?}"
-    );
+    assert!(err.field() == Some("batch"), "{err:?}");
     assert_eq!(conn.verification_tokens().purge_expired(1).unwrap(), 2);
     assert_eq!(conn.verification_tokens().purge_expired(1).unwrap(), 0);
 
