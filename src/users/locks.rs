@@ -15,7 +15,7 @@ impl UserRepo<'_> {
     /// inside `db.transaction(..)`.
     ///
     /// # Errors
-    /// [`Error::NotFound`]; [`Error::Timeout`] past a lock or statement timeout.
+    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Timeout`](crate::Error::Timeout) past a lock or statement timeout.
     pub fn lock(&mut self, id: Uuid) -> Result<User> {
         users::table
             .filter(users::id.eq(id))
@@ -29,8 +29,8 @@ impl UserRepo<'_> {
     /// Like [`UserRepo::lock`] but without waiting (`NOWAIT`).
     ///
     /// # Errors
-    /// [`Error::Locked`] when another transaction holds the row;
-    /// [`Error::NotFound`]. A failed `NOWAIT` aborts the transaction.
+    /// [`Error::Locked`](crate::Error::Locked) when another transaction holds the row;
+    /// [`Error::NotFound`](crate::Error::NotFound). A failed `NOWAIT` aborts the transaction.
     pub fn try_lock(&mut self, id: Uuid) -> Result<User> {
         users::table
             .filter(users::id.eq(id))

@@ -39,7 +39,7 @@ impl UserRepo<'_> {
     /// more): two queries however much there is.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown (or, unless the repository
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown (or, unless the repository
     /// includes deleted users, soft-deleted) user.
     pub fn overview(&mut self, id: Uuid) -> Result<UserOverview> {
         let (user, profile, subscription, plan) = users::table
