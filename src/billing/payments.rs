@@ -8,8 +8,7 @@ use uuid::Uuid;
 
 use super::plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
 use crate::enums::PaymentStatus;
-use crate::error::Found;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::payments;
 use crate::tx::versioned_update;

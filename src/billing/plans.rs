@@ -6,8 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::enums::BillingInterval;
-use crate::error::Found;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::subscription_plans as plans;
 use crate::tx::versioned_update;
 use crate::validate;

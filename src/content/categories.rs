@@ -5,8 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::model::Category;
-use crate::error::Found;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::categories;
 use crate::slug::slugify;
 use crate::validate;

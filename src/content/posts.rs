@@ -7,8 +7,7 @@ use uuid::Uuid;
 
 use super::model::{NewPost, Post, PostChanges};
 use crate::enums::PostStatus;
-use crate::error::Found;
-use crate::error::Result;
+use crate::error::{Found, Result};
 use crate::schema::posts;
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::coalesce;

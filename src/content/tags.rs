@@ -12,8 +12,7 @@ use uuid::Uuid;
 
 use super::model::Tag;
 use super::posts::PostRepo;
-use crate::error::Found;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::{post_tags, posts, tags};
 use crate::slug::slugify;

@@ -10,8 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::message::{topic, Claimed, Message};
-use crate::error::Found;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::outbox_messages as om;
 use crate::sql::{interval, purge_in_batches};
 use crate::tx::RetryPolicy;

@@ -11,8 +11,7 @@ use super::{authorize, check, insert_member, lock_team, record, TeamRepo};
 use crate::access::{self, Action, Actor, Resource};
 use crate::audit::change;
 use crate::enums::TeamRole;
-use crate::error::Found;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::{team_members, teams, users};
 use crate::tx::run_transaction;
 

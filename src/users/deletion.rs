@@ -7,8 +7,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::{User, UserRepo};
-use crate::error::Found;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::users;
 use crate::tx::{bump_update, run_transaction};
 

@@ -4,8 +4,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::{User, UserRepo};
-use crate::error::Found;
-use crate::error::Result;
+use crate::error::{Found, Result};
 use crate::schema::users;
 
 impl UserRepo<'_> {

@@ -9,8 +9,7 @@ use uuid::Uuid;
 use super::{User, UserProfile, UserRepo};
 use crate::billing::{Plan, Subscription, LIVE};
 use crate::content::{is_listed, Post};
-use crate::error::Found;
-use crate::error::Result;
+use crate::error::{Found, Result};
 use crate::schema::{
     posts, subscription_plans as plans, subscriptions as subs, user_profiles, users,
 };

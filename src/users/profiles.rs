@@ -6,8 +6,7 @@ use diesel::upsert::excluded;
 use uuid::Uuid;
 
 use super::{ProfileChanges, UserProfile, UserRepo};
-use crate::error::Found;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::{user_profiles, users};
 use crate::tx::run_transaction;
 
