@@ -2,8 +2,6 @@
 
 use super::*;
 
-// ---------------------------------------------------------------- audited changes
-
 #[test]
 fn ban_and_unban_record_only_the_changed_fields() {
     let db = TestDatabase::new();

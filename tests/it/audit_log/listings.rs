@@ -2,8 +2,6 @@
 
 use super::*;
 
-// ---------------------------------------------------------------- listings
-
 #[test]
 fn listings_are_newest_first_in_keyset_pages_with_ties() {
     let db = TestDatabase::new();

@@ -2,8 +2,6 @@
 
 use super::*;
 
-// ---------------------------------------------------------------- partitions
-
 #[test]
 fn ensure_partitions_creates_only_the_missing_months() {
     let db = TestDatabase::new();

@@ -2,8 +2,6 @@
 
 use super::*;
 
-// ------------------------------------------------- found by these tests, fixed
-
 /// Lookups refuse a NUL byte before the database, naming the field (see
 /// bad_input.rs); `for_entity` sends it to the server instead.
 #[test]

@@ -2,8 +2,6 @@
 
 use super::*;
 
-// ---------------------------------------------------------------- writing
-
 #[test]
 fn record_commits_and_rolls_back_with_its_transaction() {
     let db = TestDatabase::new();

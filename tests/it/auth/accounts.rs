@@ -3,9 +3,6 @@
 use super::*;
 use crate::support::is_conflict;
 
-// ---------------------------------------------------------------------------
-// 8. Accounts.
-
 #[test]
 fn oauth_accounts_link_find_and_unlink() {
     let db = TestDatabase::new();

@@ -2,9 +2,6 @@
 
 use super::*;
 
-// ---------------------------------------------------------------------------
-// 7. Flows.
-
 #[test]
 fn confirm_email_verifies_the_address_the_token_was_sent_to() {
     let db = TestDatabase::new();

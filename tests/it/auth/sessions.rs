@@ -2,9 +2,6 @@
 
 use super::*;
 
-// ---------------------------------------------------------------------------
-// 2. Sessions.
-
 #[test]
 fn session_validates_to_itself_and_its_user_and_nothing_else_does() {
     let db = TestDatabase::new();

@@ -2,9 +2,6 @@
 
 use super::*;
 
-// ---------------------------------------------------------------------------
-// 5. Verification tokens.
-
 #[test]
 fn verification_token_works_once_and_only_for_its_kind() {
     let db = TestDatabase::new();

@@ -2,8 +2,6 @@
 
 use super::*;
 
-// ----------------------------------------------------------------- payments
-
 #[test]
 fn record_is_idempotent_by_provider_payment_id() {
     let db = TestDatabase::new();

@@ -2,8 +2,6 @@
 
 use super::*;
 
-// ------------------------------------------------------------------ plans
-
 #[test]
 fn plans_create_get_update_list_archive() {
     let db = TestDatabase::new();

@@ -2,8 +2,6 @@
 
 use super::*;
 
-// ------------------------------------------------------------- provider sync
-
 fn delivery(
     user_id: Uuid,
     plan_id: Uuid,

@@ -2,8 +2,6 @@
 
 use super::*;
 
-// ---------------------------------------------------------- subscriptions
-
 #[test]
 fn start_sets_status_period_and_trial() {
     let db = TestDatabase::new();

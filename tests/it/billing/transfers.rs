@@ -2,8 +2,6 @@
 
 use super::*;
 
-// ---------------------------------------------------------------- transfers
-
 fn version_of(conn: &mut PgConnection, id: Uuid) -> i32 {
     conn.users().get(id).unwrap().version
 }
