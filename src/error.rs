@@ -1,7 +1,7 @@
 //! The crate's one error type, and the one place where database errors are
 //! classified into variants a caller can act on.
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError, OptionalExtension};
 use uuid::Uuid;
 
 /// Result with the crate's [`Error`].
@@ -177,12 +177,54 @@ impl Error {
         }
     }
 
+    /// The constraint named by a [`Error::Conflict`] or [`Error::ForeignKey`]
+    /// (e.g. `users_email_key`); `None` for every other variant.
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            Error::Conflict { constraint } | Error::ForeignKey { constraint } => Some(constraint),
+            _ => None,
+        }
+    }
+
+    /// The field (or refusing constraint) named by an [`Error::Invalid`],
+    /// e.g. `email` or `users[17].email`; `None` for every other variant.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Invalid {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+}
+
+/// Turns "no row" into [`Error::NotFound`]: `query.first(conn).found("user")`
+/// is `query.first(conn).optional()?.ok_or(Error::NotFound { entity: "user" })`.
+pub trait Found<T> {
+    /// The row, [`Error::NotFound`] for `entity` when there was none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when the query returned no row; any other
+    /// database error, classified.
+    fn found(self, entity: &'static str) -> Result<T>;
+}
+
+impl<T> Found<T> for std::result::Result<T, DieselError> {
+    fn found(self, entity: &'static str) -> Result<T> {
+        self.optional()?.ok_or(Error::NotFound { entity })
+    }
+}
+
+impl<T> Found<T> for Result<Option<T>> {
+    fn found(self, entity: &'static str) -> Result<T> {
+        self?.ok_or(Error::NotFound { entity })
     }
 }
 

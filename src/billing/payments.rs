@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
 use crate::enums::PaymentStatus;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::payments;
 use crate::tx::versioned_update;
@@ -153,8 +153,7 @@ impl<'c> PaymentRepo<'c> {
             .find(id)
             .select(Payment::as_select())
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "payment" })
+            .found("payment")
     }
 
     /// Edits the description or metadata if the payment is still at

@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::enums::BillingInterval;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::subscription_plans as plans;
 use crate::tx::versioned_update;
 use crate::validate;
@@ -144,8 +144,7 @@ impl<'c> PlanRepo<'c> {
             .find(id)
             .select(Plan::as_select())
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "plan" })
+            .found("plan")
     }
 
     /// Applies `changes` if the plan is still at `expected_version`.
@@ -201,8 +200,7 @@ impl<'c> PlanRepo<'c> {
             ))
             .returning(Plan::as_returning())
             .get_result(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "plan" })
+            .found("plan")
     }
 
     /// Deletes a plan nobody ever subscribed to.

@@ -13,7 +13,7 @@ use super::status::{sources_of, sources_or_same, LIVE};
 use crate::access::Actor;
 use crate::audit;
 use crate::enums::SubscriptionStatus;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::sql_types::SubscriptionStatus as StatusSql;
 use crate::schema::subscriptions as subs;
 use crate::sql::interval;
@@ -126,10 +126,7 @@ impl<'c> SubscriptionRepo<'c> {
             .bind::<diesel::sql_types::Uuid, _>(plan_id)
             .bind::<Nullable<Interval>, _>(trial.map(interval))
             .get_result(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound {
-                entity: "active plan",
-            })
+            .found("active plan")
     }
 
     /// The subscription.
@@ -141,10 +138,7 @@ impl<'c> SubscriptionRepo<'c> {
             .find(id)
             .select(Subscription::as_select())
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound {
-                entity: "subscription",
-            })
+            .found("subscription")
     }
 
     /// Moves a subscription to another plan if it is still at `expected_version`.
@@ -182,10 +176,7 @@ impl<'c> SubscriptionRepo<'c> {
                 .select(Subscription::as_select())
                 .for_update()
                 .first(c)
-                .optional()?
-                .ok_or(Error::NotFound {
-                    entity: "subscription",
-                })
+                .found("subscription")
         };
         let actor = self.actor;
         audit::audited(

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::model::Category;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::categories;
 use crate::slug::slugify;
 use crate::validate;
@@ -68,8 +68,7 @@ impl<'c> CategoryRepo<'c> {
             .find(id)
             .select(Category::as_select())
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "category" })
+            .found("category")
     }
 
     /// The category with this slug.
@@ -83,8 +82,7 @@ impl<'c> CategoryRepo<'c> {
             .filter(categories::slug.eq(slug))
             .select(Category::as_select())
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "category" })
+            .found("category")
     }
 
     /// Every category in menu order (`sort_order`, then name).

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::model::{NewPost, Post, PostChanges};
 use crate::enums::PostStatus;
-use crate::error::{Error, Result};
+use crate::error::{Found, Result};
 use crate::schema::posts;
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::coalesce;
@@ -53,7 +53,7 @@ impl<'c> PostRepo<'c> {
     /// does not abort the caller's transaction.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for bad input; [`Error::ForeignKey`] with
+    /// [`Error::Invalid`](crate::Error::Invalid) for bad input; [`Error::ForeignKey`](crate::Error::ForeignKey) with
     /// `posts_author_id_fkey` or `posts_category_id_fkey` for an unknown
     /// author or category.
     pub fn create(&mut self, post: &NewPost<'_>) -> Result<Post> {
@@ -73,22 +73,21 @@ impl<'c> PostRepo<'c> {
     /// The post, in any state.
     ///
     /// # Errors
-    /// [`Error::NotFound`] if it does not exist or is deleted.
+    /// [`Error::NotFound`](crate::Error::NotFound) if it does not exist or is deleted.
     pub fn get(&mut self, id: Uuid) -> Result<Post> {
         posts::table
             .filter(posts::id.eq(id))
             .filter(posts::deleted_at.is_null())
             .select(Post::as_select())
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "post" })
+            .found("post")
     }
 
     /// The post with this slug, in any state.
     ///
     /// # Errors
-    /// [`Error::NotFound`] if there is none or it is deleted;
-    /// [`Error::Invalid`] naming `slug` for text that is not a slug
+    /// [`Error::NotFound`](crate::Error::NotFound) if there is none or it is deleted;
+    /// [`Error::Invalid`](crate::Error::Invalid) naming `slug` for text that is not a slug
     /// ([`validate::slug`]).
     pub fn get_by_slug(&mut self, slug: &str) -> Result<Post> {
         let slug = validate::slug("slug", slug, SLUG_MAX)?;
@@ -97,16 +96,15 @@ impl<'c> PostRepo<'c> {
             .filter(posts::deleted_at.is_null())
             .select(Post::as_select())
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "post" })
+            .found("post")
     }
 
     /// Applies `changes` if the post is still at `expected_version`. The
     /// slug stays as it was, so links keep working after a title change.
     ///
     /// # Errors
-    /// [`Error::Stale`] if someone else changed it first, [`Error::NotFound`],
-    /// [`Error::Invalid`], [`Error::ForeignKey`] for an unknown category.
+    /// [`Error::Stale`](crate::Error::Stale) if someone else changed it first, [`Error::NotFound`](crate::Error::NotFound),
+    /// [`Error::Invalid`](crate::Error::Invalid), [`Error::ForeignKey`](crate::Error::ForeignKey) for an unknown category.
     pub fn update(
         &mut self,
         id: Uuid,
@@ -129,7 +127,7 @@ impl<'c> PostRepo<'c> {
     /// the first time and kept on later republishing.
     ///
     /// # Errors
-    /// [`Error::NotFound`].
+    /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn publish(&mut self, id: Uuid) -> Result<Post> {
         change!(
             self,
@@ -144,7 +142,7 @@ impl<'c> PostRepo<'c> {
     /// Takes the post back to draft; it leaves every listing.
     ///
     /// # Errors
-    /// [`Error::NotFound`].
+    /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn unpublish(&mut self, id: Uuid) -> Result<Post> {
         change!(self, id, posts::status.eq(PostStatus::Draft))
     }
@@ -153,7 +151,7 @@ impl<'c> PostRepo<'c> {
     /// and slug.
     ///
     /// # Errors
-    /// [`Error::NotFound`].
+    /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn archive(&mut self, id: Uuid) -> Result<Post> {
         change!(self, id, posts::status.eq(PostStatus::Archived))
     }
@@ -162,7 +160,7 @@ impl<'c> PostRepo<'c> {
     /// slug stays taken, so an old link never points at a different post.
     ///
     /// # Errors
-    /// [`Error::NotFound`] (also for a post deleted before).
+    /// [`Error::NotFound`](crate::Error::NotFound) (also for a post deleted before).
     pub fn soft_delete(&mut self, id: Uuid) -> Result<Post> {
         change!(self, id, posts::deleted_at.eq(now))
     }
@@ -172,7 +170,7 @@ impl<'c> PostRepo<'c> {
     /// `updated_at` changes (a view is not an edit). Returns the new count.
     ///
     /// # Errors
-    /// [`Error::NotFound`].
+    /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn increment_views(&mut self, id: Uuid) -> Result<i64> {
         diesel::update(
             posts::table
@@ -182,7 +180,6 @@ impl<'c> PostRepo<'c> {
         .set(posts::view_count.eq(posts::view_count + 1))
         .returning(posts::view_count)
         .get_result(self.conn)
-        .optional()?
-        .ok_or(Error::NotFound { entity: "post" })
+        .found("post")
     }
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::model::Tag;
 use super::posts::PostRepo;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::{post_tags, posts, tags};
 use crate::slug::slugify;
@@ -71,8 +71,7 @@ impl<'c> TagRepo<'c> {
             .find(id)
             .select(Tag::as_select())
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "tag" })
+            .found("tag")
     }
 
     /// The tag with this slug (a tag page's URL).
@@ -86,8 +85,7 @@ impl<'c> TagRepo<'c> {
             .filter(tags::slug.eq(slug))
             .select(Tag::as_select())
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "tag" })
+            .found("tag")
     }
 
     /// All tags in slug order, a page at a time.
@@ -230,8 +228,7 @@ fn lock_post(conn: &mut PgConnection, post_id: Uuid) -> Result<()> {
         .select(posts::id)
         .for_no_key_update()
         .first::<Uuid>(conn)
-        .optional()?
-        .ok_or(Error::NotFound { entity: "post" })
+        .found("post")
         .map(drop)
 }
 

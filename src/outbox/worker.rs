@@ -10,7 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::message::{topic, Claimed, Message};
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::outbox_messages as om;
 use crate::sql::{interval, purge_in_batches};
 use crate::tx::RetryPolicy;
@@ -317,10 +317,7 @@ impl Outbox {
         ))
         .returning(Message::as_returning())
         .get_result(&mut conn)
-        .optional()?
-        .ok_or(Error::NotFound {
-            entity: "dead letter",
-        })
+        .found("dead letter")
     }
 
     /// Counts of the topic's ready, scheduled, leased and dead messages,

@@ -16,7 +16,7 @@ use crate::access::{Action, Actor};
 use crate::audit::change;
 use crate::auth::{secret, Token};
 use crate::enums::TeamRole;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::{team_invitations as inv, team_members};
 use crate::sql::{interval, now_tz};
 use crate::tx::run_transaction;
@@ -131,10 +131,7 @@ impl TeamRepo<'_> {
                 .find(invitation_id)
                 .select(inv::team_id)
                 .first(tx)
-                .optional()?
-                .ok_or(Error::NotFound {
-                    entity: "invitation",
-                })?;
+                .found("invitation")?;
             authorize(tx, actor, Action::ManageMembers, team_id)?;
             let revoked: Invitation = diesel::update(
                 inv::table

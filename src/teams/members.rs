@@ -11,7 +11,7 @@ use super::{authorize, check, insert_member, lock_team, record, TeamRepo};
 use crate::access::{self, Action, Actor, Resource};
 use crate::audit::change;
 use crate::enums::TeamRole;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::{team_members, teams, users};
 use crate::tx::run_transaction;
 
@@ -43,10 +43,7 @@ fn membership(conn: &mut PgConnection, team_id: Uuid, user_id: Uuid) -> Result<M
         .find((team_id, user_id))
         .select(Membership::as_select())
         .first(conn)
-        .optional()?
-        .ok_or(Error::NotFound {
-            entity: "membership",
-        })
+        .found("membership")
 }
 
 impl TeamRepo<'_> {

@@ -31,7 +31,7 @@ use uuid::Uuid;
 use crate::access::{self, Action, Actor, Resource};
 use crate::audit::{change, AuditEntry, AuditRepo};
 use crate::enums::TeamRole;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::{team_members, teams};
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::advisory_xact_lock;
@@ -118,8 +118,7 @@ fn find(conn: &mut PgConnection, team_id: Uuid) -> Result<Team> {
         .find(team_id)
         .select(Team::as_select())
         .first(conn)
-        .optional()?
-        .ok_or(Error::NotFound { entity: "team" })
+        .found("team")
 }
 
 /// `user_id`'s role in the team, `None` when not a member.

@@ -10,7 +10,7 @@ use super::authorize;
 use super::model::Project;
 use crate::access::{Action, Actor};
 use crate::audit::{change, AuditEntry, AuditRepo};
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::projects;
 use crate::tx::optimistic::versioned;
 use crate::tx::run_transaction;
@@ -154,6 +154,5 @@ fn find(conn: &mut PgConnection, id: Uuid) -> Result<Project> {
         .find(id)
         .select(Project::as_select())
         .first(conn)
-        .optional()?
-        .ok_or(Error::NotFound { entity: "project" })
+        .found("project")
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::{User, UserRepo};
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::users;
 use crate::tx::{bump_update, run_transaction};
 
@@ -39,10 +39,7 @@ impl UserRepo<'_> {
         ))
         .returning(User::as_returning())
         .get_result(self.conn)
-        .optional()?
-        .ok_or(Error::NotFound {
-            entity: "deleted user",
-        })
+        .found("deleted user")
     }
 
     /// Deletes the row for good, also a soft-deleted one (this is how a

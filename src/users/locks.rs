@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::{User, UserRepo};
-use crate::error::{Error, Result};
+use crate::error::{Found, Result};
 use crate::schema::users;
 
 impl UserRepo<'_> {
@@ -14,7 +14,7 @@ impl UserRepo<'_> {
     /// inside `db.transaction(..)`.
     ///
     /// # Errors
-    /// [`Error::NotFound`]; [`Error::Timeout`] past a lock or statement timeout.
+    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Timeout`](crate::Error::Timeout) past a lock or statement timeout.
     pub fn lock(&mut self, id: Uuid) -> Result<User> {
         users::table
             .filter(users::id.eq(id))
@@ -22,15 +22,14 @@ impl UserRepo<'_> {
             .select(User::as_select())
             .for_update()
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "user" })
+            .found("user")
     }
 
     /// Like [`UserRepo::lock`] but without waiting (`NOWAIT`).
     ///
     /// # Errors
-    /// [`Error::Locked`] when another transaction holds the row;
-    /// [`Error::NotFound`]. A failed `NOWAIT` aborts the transaction.
+    /// [`Error::Locked`](crate::Error::Locked) when another transaction holds the row;
+    /// [`Error::NotFound`](crate::Error::NotFound). A failed `NOWAIT` aborts the transaction.
     pub fn try_lock(&mut self, id: Uuid) -> Result<User> {
         users::table
             .filter(users::id.eq(id))
@@ -39,7 +38,6 @@ impl UserRepo<'_> {
             .for_update()
             .no_wait()
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "user" })
+            .found("user")
     }
 }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::access::Actor;
 use crate::audit;
 use crate::enums::UserRole;
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::identity;
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::users;
@@ -152,7 +152,7 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`] if there is none (or it is soft-deleted).
     pub fn get(&mut self, id: Uuid) -> Result<User> {
-        self.find(id)?.ok_or(Error::NotFound { entity: "user" })
+        self.find(id).found("user")
     }
 
     /// The user with this id, if any.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{User, UserProfile, UserRepo};
 use crate::billing::{Plan, Subscription, LIVE};
 use crate::content::{is_listed, Post};
-use crate::error::{Error, Result};
+use crate::error::{Found, Result};
 use crate::schema::{
     posts, subscription_plans as plans, subscriptions as subs, user_profiles, users,
 };
@@ -38,7 +38,7 @@ impl UserRepo<'_> {
     /// more): two queries however much there is.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown (or, unless the repository
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown (or, unless the repository
     /// includes deleted users, soft-deleted) user.
     pub fn overview(&mut self, id: Uuid) -> Result<UserOverview> {
         let (user, profile, subscription, plan) = users::table
@@ -58,8 +58,7 @@ impl UserRepo<'_> {
                 Option::<Plan>::as_select(),
             ))
             .first(self.conn)
-            .optional()?
-            .ok_or(Error::NotFound { entity: "user" })?;
+            .found("user")?;
         let latest_posts = Post::belonging_to(&user)
             .filter(is_listed())
             .order((posts::published_at.desc(), posts::id.desc()))

@@ -6,7 +6,7 @@ use diesel::upsert::excluded;
 use uuid::Uuid;
 
 use super::{ProfileChanges, UserProfile, UserRepo};
-use crate::error::{Error, Result};
+use crate::error::{Error, Found, Result};
 use crate::schema::{user_profiles, users};
 use crate::tx::run_transaction;
 
@@ -40,8 +40,7 @@ impl UserRepo<'_> {
     /// [`Error::NotFound`] if none was created or the user is soft-deleted
     /// (as for [`UserRepo::find_profile`]).
     pub fn profile(&mut self, user_id: Uuid) -> Result<UserProfile> {
-        self.find_profile(user_id)?
-            .ok_or(Error::NotFound { entity: "profile" })
+        self.find_profile(user_id).found("profile")
     }
 
     /// Creates the profile with `changes` (defaults for the rest) or applies

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::support::{is_invalid, named_user, new_plan, plan};
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
@@ -14,33 +15,9 @@ use saas_db::billing::analytics::{
 use saas_db::billing::{NewPlan, Plan};
 use saas_db::enums::{BillingInterval, SubscriptionStatus, Theme, UserRole};
 use saas_db::testing::TestDatabase;
-use saas_db::users::{NewUser, ProfileChanges, User};
-use saas_db::{Error, Repos};
+use saas_db::users::{ProfileChanges, User};
+use saas_db::Repos;
 use uuid::Uuid;
-
-fn user(conn: &mut PgConnection, email: &str, name: &str) -> User {
-    conn.users().create(&NewUser::new(email, name)).unwrap()
-}
-
-fn plan(
-    conn: &mut PgConnection,
-    name: &str,
-    price_cents: i64,
-    currency: &str,
-    interval: BillingInterval,
-) -> Plan {
-    conn.plans()
-        .create(&NewPlan {
-            name,
-            description: None,
-            price_cents,
-            currency,
-            interval,
-            features: vec![],
-            sort_order: 0,
-        })
-        .unwrap()
-}
 
 /// One payment row, written directly so `created_at` can be in the past.
 struct Pay<'a> {
@@ -118,7 +95,7 @@ fn usd(net_cents: i64) -> CurrencyNet {
 fn user_dashboard_keeps_each_currency_apart() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ann = user(&mut conn, "ann@example.com", "Ann");
+    let ann = named_user(&mut conn, "ann@example.com", "Ann");
     pay(ann.id, 1_000, "USD", "succeeded").days_ago(&mut conn, 3);
     pay(ann.id, 5_500, "JPY", "succeeded")
         .refunded(500)
@@ -138,7 +115,7 @@ fn user_dashboard_keeps_each_currency_apart() {
     assert_eq!(dash.net_paid, expected);
 
     // With a live USD plan the JPY money is still reported, on its own.
-    let pro = plan(&mut conn, "Pro", 2_900, "USD", BillingInterval::Month);
+    let pro = plan(&mut conn, "Pro", 2_900, BillingInterval::Month);
     conn.subscriptions().start(ann.id, pro.id, None).unwrap();
     let dash = analytics::user_dashboard(&mut conn, ann.id)
         .unwrap()
@@ -147,17 +124,13 @@ fn user_dashboard_keeps_each_currency_apart() {
     assert_eq!(dash.net_paid, expected);
 }
 
-fn is_invalid(err: &Error, name: &str) -> bool {
-    matches!(err, Error::Invalid { field, .. } if field == name)
-}
-
 #[test]
 fn user_dashboard_joins_profile_subscription_and_payments() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let alice = user(&mut conn, "alice@example.com", "Alice");
-    let bare = user(&mut conn, "bare@example.com", "Bare");
-    let gone = user(&mut conn, "gone@example.com", "Gone");
+    let alice = named_user(&mut conn, "alice@example.com", "Alice");
+    let bare = named_user(&mut conn, "bare@example.com", "Bare");
+    let gone = named_user(&mut conn, "gone@example.com", "Gone");
     conn.users()
         .upsert_profile(
             alice.id,
@@ -168,8 +141,8 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
             },
         )
         .unwrap();
-    let basic = plan(&mut conn, "Basic", 900, "USD", BillingInterval::Month);
-    let pro = plan(&mut conn, "Pro", 2_900, "USD", BillingInterval::Month);
+    let basic = plan(&mut conn, "Basic", 900, BillingInterval::Month);
+    let pro = plan(&mut conn, "Pro", 2_900, BillingInterval::Month);
     // An earlier, canceled subscription must not show or multiply rows.
     let old = conn
         .subscriptions()
@@ -234,12 +207,12 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
 fn users_with_recent_payments_needs_a_recent_settled_payment() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let recent = user(&mut conn, "recent@example.com", "Recent");
-    let old = user(&mut conn, "old@example.com", "Old");
-    let failed = user(&mut conn, "failed@example.com", "Failed");
-    let refunded = user(&mut conn, "refunded@example.com", "Refunded");
-    let gone = user(&mut conn, "gone@example.com", "Gone");
-    user(&mut conn, "nothing@example.com", "Nothing");
+    let recent = named_user(&mut conn, "recent@example.com", "Recent");
+    let old = named_user(&mut conn, "old@example.com", "Old");
+    let failed = named_user(&mut conn, "failed@example.com", "Failed");
+    let refunded = named_user(&mut conn, "refunded@example.com", "Refunded");
+    let gone = named_user(&mut conn, "gone@example.com", "Gone");
+    named_user(&mut conn, "nothing@example.com", "Nothing");
 
     pay(recent.id, 1_000, "USD", "succeeded").days_ago(&mut conn, 2);
     pay(recent.id, 1_000, "USD", "succeeded").days_ago(&mut conn, 40);
@@ -275,11 +248,11 @@ fn users_with_recent_payments_needs_a_recent_settled_payment() {
 fn top_customers_rank_by_net_volume_with_ties() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let u1 = user(&mut conn, "u1@example.com", "One");
-    let u2 = user(&mut conn, "u2@example.com", "Two");
-    let u3 = user(&mut conn, "u3@example.com", "Three");
-    let u4 = user(&mut conn, "u4@example.com", "Four");
-    let u5 = user(&mut conn, "u5@example.com", "Five");
+    let u1 = named_user(&mut conn, "u1@example.com", "One");
+    let u2 = named_user(&mut conn, "u2@example.com", "Two");
+    let u3 = named_user(&mut conn, "u3@example.com", "Three");
+    let u4 = named_user(&mut conn, "u4@example.com", "Four");
+    let u5 = named_user(&mut conn, "u5@example.com", "Five");
 
     // u1: 2,000 + 3,001 = 5,001 over 2 payments, mean 2,500.5 -> 2,501.
     pay(u1.id, 2_000, "USD", "succeeded").days_ago(&mut conn, 1);
@@ -343,8 +316,8 @@ fn top_customers_rank_by_net_volume_with_ties() {
 fn monthly_revenue_fills_gaps_and_computes_growth() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let a = user(&mut conn, "a@example.com", "A").id;
-    let b = user(&mut conn, "b@example.com", "B").id;
+    let a = named_user(&mut conn, "a@example.com", "A").id;
+    let b = named_user(&mut conn, "b@example.com", "B").id;
 
     // M-5: outside the window and not the predecessor of its first month.
     pay(a, 123_456, "USD", "succeeded").in_month(&mut conn, 5);
@@ -420,7 +393,7 @@ fn engagement_levels_and_days_since_last_payment() {
     let mut expected = Vec::new();
     let mut twelve = None;
     for (n, level) in cases {
-        let u = user(
+        let u = named_user(
             &mut conn,
             &format!("n{n}@example.com"),
             &format!("User {n}"),
@@ -444,7 +417,7 @@ fn engagement_levels_and_days_since_last_payment() {
             u.name.clone(),
         ));
     }
-    let gone = user(&mut conn, "gone@example.com", "Gone");
+    let gone = named_user(&mut conn, "gone@example.com", "Gone");
     pay(gone.id, 100, "USD", "succeeded").days_ago(&mut conn, 1);
     conn.users().soft_delete(gone.id).unwrap();
 
@@ -492,16 +465,22 @@ fn engagement_levels_and_days_since_last_payment() {
 fn mrr_by_plan_counts_paying_subscriptions_per_month() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let team = plan(&mut conn, "Team", 1_000, "USD", BillingInterval::Month);
-    let annual = plan(&mut conn, "Annual", 12_000, "USD", BillingInterval::Year);
-    let starter = plan(&mut conn, "Starter", 500, "EUR", BillingInterval::Month);
-    let trial_only = plan(&mut conn, "Trial only", 700, "USD", BillingInterval::Month);
-    let dead = plan(&mut conn, "Dead", 900, "USD", BillingInterval::Month);
+    let team = plan(&mut conn, "Team", 1_000, BillingInterval::Month);
+    let annual = plan(&mut conn, "Annual", 12_000, BillingInterval::Year);
+    let starter = conn
+        .plans()
+        .create(&NewPlan {
+            currency: "EUR",
+            ..new_plan("Starter", 500, BillingInterval::Month)
+        })
+        .unwrap();
+    let trial_only = plan(&mut conn, "Trial only", 700, BillingInterval::Month);
+    let dead = plan(&mut conn, "Dead", 900, BillingInterval::Month);
     let mut next_user = {
         let mut n = 0;
         move |conn: &mut PgConnection| {
             n += 1;
-            user(conn, &format!("u{n}@example.com"), "U").id
+            named_user(conn, &format!("u{n}@example.com"), "U").id
         }
     };
     let trial = Some(Duration::from_secs(7 * 86_400));

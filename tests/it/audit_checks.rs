@@ -1,7 +1,7 @@
 //! Every CHECK of `audit_logs`, hit with hand-written SQL on the owner's
 //! connection (no `AuditEntry` validation in front): each INSERT must be
 //! refused with `Error::Invalid` naming the constraint. The append-only
-//! triggers are hit the same way in `audit_log.rs`
+//! triggers are hit the same way in `audit_log/writing.rs`
 //! (`update_and_delete_are_refused_also_on_a_partition`,
 //! `truncate_is_refused_to_everyone_the_owner_included`). The first test
 //! fails when a CHECK is added to the log without a case here. Also: the

@@ -5,6 +5,7 @@
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::support::{assert_conflict, assert_invalid};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types;
@@ -40,22 +41,6 @@ fn assert_healthy(db: &TestDatabase, conn: &mut PgConnection, count: i64) {
     probe(conn);
     probe(&mut db.conn().unwrap());
     assert_eq!(conn.users().count().unwrap(), count);
-}
-
-#[track_caller]
-fn assert_invalid<T: Debug>(result: saas_db::Result<T>, expected: &str) {
-    assert!(
-        matches!(&result, Err(Error::Invalid { field, .. }) if field == expected),
-        "expected Invalid {{ field: {expected:?} }}, got {result:?}"
-    );
-}
-
-#[track_caller]
-fn assert_conflict<T: Debug>(result: saas_db::Result<T>, expected: &str) {
-    assert!(
-        matches!(&result, Err(Error::Conflict { constraint }) if constraint == expected),
-        "expected Conflict {{ constraint: {expected:?} }}, got {result:?}"
-    );
 }
 
 #[track_caller]

@@ -10,13 +10,13 @@
 
 use std::fmt::Debug;
 
+use crate::support::user;
 use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
 use saas_db::billing::NewPayment;
 use saas_db::content::{NewCategory, NewPost};
 use saas_db::enums::{PaymentStatus, UserRole};
 use saas_db::testing::TestDatabase;
-use saas_db::users::NewUser;
 use saas_db::{Cursor, Error, Page, PageRequest, Repos};
 use uuid::Uuid;
 
@@ -60,13 +60,6 @@ fn assert_bound<P: Copy + Debug>(
     }
 }
 
-fn user(conn: &mut PgConnection, email: &str) -> Uuid {
-    conn.users()
-        .create(&NewUser::new(email, "Someone"))
-        .unwrap()
-        .id
-}
-
 /// A published post.
 fn post(conn: &mut PgConnection, author_id: Uuid, title: &str, category: Option<Uuid>) -> Uuid {
     let id = conn
@@ -88,8 +81,8 @@ fn post_listings_bind_author_tag_category_and_search_text() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let (ann, bob) = (
-        user(&mut conn, "ann@example.com"),
-        user(&mut conn, "bob@example.com"),
+        user(&mut conn, "ann@example.com").id,
+        user(&mut conn, "bob@example.com").id,
     );
     let category = |conn: &mut PgConnection, name| {
         conn.categories()
@@ -136,7 +129,7 @@ fn user_listings_bind_role_and_deleted_users() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     for i in 0..4 {
-        let id = user(&mut conn, &format!("u{i}@example.com"));
+        let id = user(&mut conn, &format!("u{i}@example.com")).id;
         if i % 2 == 0 {
             conn.users().set_role(id, UserRole::Admin).unwrap();
         }
@@ -146,7 +139,7 @@ fn user_listings_bind_role_and_deleted_users() {
     assert_bound(&mut conn, UserRole::Admin, UserRole::User, by_role);
     assert_bound(&mut conn, UserRole::User, UserRole::Admin, by_role);
 
-    let deleted = user(&mut conn, "gone@example.com");
+    let deleted = user(&mut conn, "gone@example.com").id;
     conn.users().soft_delete(deleted).unwrap();
     let list = |c: &mut PgConnection, with_deleted: bool, r| {
         let mut users = if with_deleted {
@@ -165,8 +158,8 @@ fn audit_and_payment_listings_bind_entity_actor_and_payer() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let (ann, bob) = (
-        user(&mut conn, "ann@example.com"),
-        user(&mut conn, "bob@example.com"),
+        user(&mut conn, "ann@example.com").id,
+        user(&mut conn, "bob@example.com").id,
     );
     let (x, y) = (
         Uuid::from_u128(0x0123_4567_89ab_cdef),

@@ -14,30 +14,15 @@ use saas_db::enums::{TeamRole, TokenKind};
 use saas_db::identity;
 use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, UserChanges};
-use saas_db::{Error, Repos};
+use saas_db::Repos;
 
 use crate::support::race;
+use crate::support::{assert_conflict, assert_invalid};
 
 const HOUR: Duration = Duration::from_secs(3600);
 /// `ace` in Cyrillic letters (а U+0430, с U+0441, е U+0435): one script, so
 /// it passes the mixed-script rule, and it looks exactly like `ace`.
 const CYRILLIC_ACE: &str = "\u{430}\u{441}\u{435}";
-
-fn assert_conflict<T: std::fmt::Debug>(result: saas_db::Result<T>, index: &str) {
-    let err = result.unwrap_err();
-    assert!(
-        matches!(&err, Error::Conflict { constraint } if constraint == index),
-        "expected a conflict on {index}: {err:?}"
-    );
-}
-
-fn assert_invalid<T: std::fmt::Debug>(result: saas_db::Result<T>, field: &str) {
-    let err = result.unwrap_err();
-    assert!(
-        matches!(&err, Error::Invalid { field: f, .. } if f == field),
-        "expected invalid {field}: {err:?}"
-    );
-}
 
 /// The three addresses. A fullwidth `ａ` and a Cyrillic `а` used to
 /// make two more accounts next to `alice@example.com`; now the fullwidth one

@@ -3,8 +3,12 @@
 use std::sync::Barrier;
 use std::thread;
 
+use diesel::PgConnection;
+use saas_db::billing::{NewPlan, Plan};
+use saas_db::enums::BillingInterval;
 use saas_db::testing::TestDatabase;
-use saas_db::Database;
+use saas_db::users::{NewUser, User};
+use saas_db::{Database, Error, Repos};
 
 /// Runs `work(i, barrier)` on `threads` threads at once and returns the
 /// results in thread order. Each thread calls `barrier.wait()` where the
@@ -68,7 +72,84 @@ pub struct Count {
 }
 
 /// The `n` column of `sql`'s one row (`SELECT count(*) AS n ..`).
-pub fn count(conn: &mut diesel::PgConnection, sql: &str) -> i64 {
+pub fn count(conn: &mut PgConnection, sql: &str) -> i64 {
     use diesel::RunQueryDsl;
-    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+/// A new user with this email, named "Someone".
+pub fn user(conn: &mut PgConnection, email: &str) -> User {
+    named_user(conn, email, "Someone")
+}
+
+/// A new user with this email and display name.
+pub fn named_user(conn: &mut PgConnection, email: &str, name: &str) -> User {
+    conn.users().create(&NewUser::new(email, name)).unwrap()
+}
+
+/// A plan to insert: USD, no description or features, sort order 0.
+pub fn new_plan(name: &str, price_cents: i64, interval: BillingInterval) -> NewPlan<'_> {
+    NewPlan {
+        name,
+        description: None,
+        price_cents,
+        currency: "USD",
+        interval,
+        features: vec![],
+        sort_order: 0,
+    }
+}
+
+/// A new plan (see [`new_plan`]).
+pub fn plan(
+    conn: &mut PgConnection,
+    name: &str,
+    price_cents: i64,
+    interval: BillingInterval,
+) -> Plan {
+    conn.plans()
+        .create(&new_plan(name, price_cents, interval))
+        .unwrap()
+}
+
+/// Whether `err` is exactly `Error::Invalid` naming `field`.
+pub fn is_invalid(err: &Error, field: &str) -> bool {
+    err.field() == Some(field)
+}
+
+/// Whether `err` is exactly `Error::Conflict` on `constraint`.
+pub fn is_conflict(err: &Error, constraint: &str) -> bool {
+    matches!(err, Error::Conflict { .. }) && err.constraint() == Some(constraint)
+}
+
+/// A result for a failure message: errors cut to 300 characters, values
+/// only by kind (a value may hold a huge or deeply nested input).
+pub fn short<T>(result: &saas_db::Result<T>) -> String {
+    match result {
+        Ok(_) => "Ok(..)".to_owned(),
+        Err(e) => format!("Err({e:?})").chars().take(300).collect(),
+    }
+}
+
+/// Asserts `result` is exactly `Err(Error::Invalid)` naming `field`.
+#[track_caller]
+pub fn assert_invalid<T>(result: saas_db::Result<T>, field: &str) {
+    assert!(
+        matches!(&result, Err(e) if is_invalid(e, field)),
+        "expected Invalid {{ field: {field:?} }}, got {}",
+        short(&result)
+    );
+}
+
+/// Asserts `result` is exactly `Err(Error::Conflict)` on `constraint`.
+#[track_caller]
+pub fn assert_conflict<T>(result: saas_db::Result<T>, constraint: &str) {
+    assert!(
+        matches!(&result, Err(e) if is_conflict(e, constraint)),
+        "expected Conflict {{ constraint: {constraint:?} }}, got {}",
+        short(&result)
+    );
 }

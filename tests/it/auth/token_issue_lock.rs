@@ -11,7 +11,7 @@ use saas_db::testing::TestDatabase;
 use saas_db::Repos;
 use uuid::Uuid;
 
-use super::{new_user, HOUR};
+use super::{user, HOUR};
 
 #[derive(QueryableByName)]
 struct Live {
@@ -64,7 +64,7 @@ fn eight_concurrent_issues_leave_exactly_one_live_token() {
 
     // Control: the same two statements without the lock, interleaved on two
     // connections, leave two live tokens.
-    let bob = new_user(&mut conn, "bob@example.com");
+    let bob = user(&mut conn, "bob@example.com");
     let mut other = db.conn().unwrap();
     conn.batch_execute("BEGIN").unwrap();
     other.batch_execute("BEGIN").unwrap();
@@ -80,7 +80,7 @@ fn eight_concurrent_issues_leave_exactly_one_live_token() {
         "control: no lock, two live tokens"
     );
 
-    let ada = new_user(&mut conn, "ada@example.com");
+    let ada = user(&mut conn, "ada@example.com");
     for round in 0..5 {
         let issued = crate::support::race(8, |_, barrier| {
             let mut c = db.conn().unwrap();

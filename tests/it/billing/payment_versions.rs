@@ -19,8 +19,8 @@ fn every_payment_change_bumps_its_version() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let (ann, bob) = (
-        user(&mut conn, "ann@example.com"),
-        user(&mut conn, "bob@example.com"),
+        user(&mut conn, "ann@example.com").id,
+        user(&mut conn, "bob@example.com").id,
     );
     let p = pay(&mut conn, ann, 1_000, "USD", PaymentStatus::Pending);
     assert_eq!(p.version, 1);
@@ -98,7 +98,7 @@ fn every_payment_change_bumps_its_version() {
 fn concurrent_payment_editors_cannot_lose_an_update() {
     let db = TestDatabase::with_builder(|b| b.max_size(12)).unwrap();
     let mut conn = db.conn().unwrap();
-    let ann = user(&mut conn, "ann@example.com");
+    let ann = user(&mut conn, "ann@example.com").id;
     let p = pay(&mut conn, ann, 1_000, "USD", PaymentStatus::Succeeded);
     let with_key = |meta: &serde_json::Value, key: &str| {
         let mut meta = meta.clone();
@@ -218,8 +218,8 @@ fn transfer_with_default_options_moves_payments_not_the_profile() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let (ann, bob) = (
-        user(&mut conn, "ann@example.com"),
-        user(&mut conn, "bob@example.com"),
+        user(&mut conn, "ann@example.com").id,
+        user(&mut conn, "bob@example.com").id,
     );
     pay(&mut conn, ann, 1_000, "USD", PaymentStatus::Succeeded);
     pay(&mut conn, ann, 2_000, "EUR", PaymentStatus::Pending);

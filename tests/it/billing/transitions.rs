@@ -93,7 +93,7 @@ fn sync_from_provider_changes_status_only_along_the_table() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
-    let alice = user(&mut conn, "alice@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
     let (sub, outcome) = conn
         .subscriptions()
         .sync_from_provider(&delivery(alice, pro.id, SubscriptionStatus::Incomplete))
@@ -144,7 +144,7 @@ fn provider_jumps_from_incomplete_are_transitions() {
         ("expired@example.com", SubscriptionStatus::Canceled),
         ("paid@example.com", SubscriptionStatus::Active),
     ] {
-        let who = user(&mut conn, email);
+        let who = user(&mut conn, email).id;
         let id = format!("sub_{email}");
         let first = ProviderSubscription {
             provider_subscription_id: &id,
@@ -172,7 +172,7 @@ fn renew_changes_status_only_along_the_table() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
-    let alice = user(&mut conn, "alice@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
     let sub = conn.subscriptions().start(alice, pro.id, None).unwrap();
     for at_period_end in [false, true] {
         for &from in SubscriptionStatus::ALL {
@@ -239,7 +239,7 @@ fn racing_status_changes_cannot_skip_the_table() {
     let mut conn = db.conn().unwrap();
     log_status_changes(&mut conn);
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
-    let alice = user(&mut conn, "alice@example.com");
+    let alice = user(&mut conn, "alice@example.com").id;
     let (sub, _) = conn
         .subscriptions()
         .sync_from_provider(&delivery(alice, pro.id, SubscriptionStatus::Active))

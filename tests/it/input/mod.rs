@@ -18,6 +18,7 @@ use std::cell::Cell;
 use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+pub(crate) use crate::support::{assert_invalid, short};
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
 use saas_db::access::Actor;
@@ -202,22 +203,4 @@ pub(crate) fn check_call<T: Debug>(
         (None, None) => None,
         (p, u) => Some([p, u].into_iter().flatten().collect::<Vec<_>>().join("; ")),
     }
-}
-
-/// A result for a failure message: errors in full, values only by kind
-/// (a value may hold a huge or deeply nested input).
-fn short<T>(result: &saas_db::Result<T>) -> String {
-    match result {
-        Ok(_) => "Ok(..)".to_owned(),
-        Err(e) => format!("Err({e:?})").chars().take(300).collect(),
-    }
-}
-
-#[track_caller]
-pub(crate) fn assert_invalid<T: Debug>(result: saas_db::Result<T>, expected: &str) {
-    assert!(
-        matches!(&result, Err(Error::Invalid { field, .. }) if field == expected),
-        "expected Invalid {{ field: {expected:?} }}, got {}",
-        short(&result)
-    );
 }

@@ -12,6 +12,7 @@ use saas_db::{Error, Repos};
 use serde_json::json;
 
 use super::messages;
+use crate::support::assert_invalid;
 use crate::support::{deep_json, race};
 
 /// A business write and its message roll back together. The control: the
@@ -134,13 +135,6 @@ fn a_dedupe_key_makes_re_enqueueing_a_no_op_also_racing() {
     assert!(later.is_new());
 }
 
-fn invalid<T: std::fmt::Debug>(result: saas_db::Result<T>, name: &str) {
-    assert!(
-        matches!(result, Err(Error::Invalid { ref field, .. }) if field == name),
-        "{name}: {result:?}"
-    );
-}
-
 /// NUL bytes, empty and oversized topics and keys, deep and huge JSON,
 /// extreme leases and batch sizes: each an `Error::Invalid` naming the
 /// field, before the database, so an open transaction is not aborted and
@@ -158,27 +152,27 @@ fn hostile_input_is_refused_before_the_database() {
     let long_key = "k".repeat(201);
     db.transaction(|tx| {
         let mut o = tx.outbox();
-        invalid(o.enqueue("a\0b", &ok, None), "topic");
-        invalid(o.enqueue("", &ok, None), "topic");
-        invalid(o.enqueue(&long_topic, &ok, None), "topic");
-        invalid(o.enqueue("white space", &ok, None), "topic");
-        invalid(o.enqueue("t", &ok, Some("k\0")), "dedupe_key");
-        invalid(o.enqueue("t", &ok, Some("")), "dedupe_key");
-        invalid(o.enqueue("t", &ok, Some(&long_key)), "dedupe_key");
-        invalid(o.enqueue("t", &json!({ "s": "a\0" }), None), "payload");
-        invalid(o.enqueue("t", &json!([1, 2]), None), "payload");
-        invalid(o.enqueue("t", &huge, None), "payload");
-        invalid(o.enqueue("t", &deep, None), "payload");
+        assert_invalid(o.enqueue("a\0b", &ok, None), "topic");
+        assert_invalid(o.enqueue("", &ok, None), "topic");
+        assert_invalid(o.enqueue(&long_topic, &ok, None), "topic");
+        assert_invalid(o.enqueue("white space", &ok, None), "topic");
+        assert_invalid(o.enqueue("t", &ok, Some("k\0")), "dedupe_key");
+        assert_invalid(o.enqueue("t", &ok, Some("")), "dedupe_key");
+        assert_invalid(o.enqueue("t", &ok, Some(&long_key)), "dedupe_key");
+        assert_invalid(o.enqueue("t", &json!({ "s": "a\0" }), None), "payload");
+        assert_invalid(o.enqueue("t", &json!([1, 2]), None), "payload");
+        assert_invalid(o.enqueue("t", &huge, None), "payload");
+        assert_invalid(o.enqueue("t", &deep, None), "payload");
         let m = NewMessage::new("t", &ok);
-        invalid(
+        assert_invalid(
             o.enqueue_message(&m.clone().max_attempts(0)),
             "max_attempts",
         );
-        invalid(
+        assert_invalid(
             o.enqueue_message(&m.clone().max_attempts(101)),
             "max_attempts",
         );
-        invalid(o.enqueue_message(&m.clone().delay(Duration::MAX)), "delay");
+        assert_invalid(o.enqueue_message(&m.clone().delay(Duration::MAX)), "delay");
         // The transaction is intact: the next enqueue works and commits.
         assert!(o.enqueue("t", &ok, Some(&"k".repeat(200)))?.is_new());
         Ok(())
@@ -188,23 +182,23 @@ fn hostile_input_is_refused_before_the_database() {
     assert_eq!(messages(&mut conn, "t"), 1);
 
     let outbox = db.outbox("t");
-    invalid(outbox.claim(0, Duration::from_secs(1)), "n");
-    invalid(outbox.claim(-1, Duration::from_secs(1)), "n");
-    invalid(outbox.claim(i64::MAX, Duration::from_secs(1)), "n");
-    invalid(outbox.claim(1, Duration::ZERO), "lease");
-    invalid(outbox.claim(1, Duration::from_micros(999)), "lease");
-    invalid(outbox.claim(1, Duration::from_secs(25 * 3600)), "lease");
-    invalid(outbox.claim(1, Duration::MAX), "lease");
-    invalid(outbox.dead_letters(0), "limit");
-    invalid(outbox.purge_delivered(0), "batch");
-    invalid(
+    assert_invalid(outbox.claim(0, Duration::from_secs(1)), "n");
+    assert_invalid(outbox.claim(-1, Duration::from_secs(1)), "n");
+    assert_invalid(outbox.claim(i64::MAX, Duration::from_secs(1)), "n");
+    assert_invalid(outbox.claim(1, Duration::ZERO), "lease");
+    assert_invalid(outbox.claim(1, Duration::from_micros(999)), "lease");
+    assert_invalid(outbox.claim(1, Duration::from_secs(25 * 3600)), "lease");
+    assert_invalid(outbox.claim(1, Duration::MAX), "lease");
+    assert_invalid(outbox.dead_letters(0), "limit");
+    assert_invalid(outbox.purge_delivered(0), "batch");
+    assert_invalid(
         db.outbox("bad\0topic").claim(1, Duration::from_secs(1)),
         "topic",
     );
-    invalid(db.outbox("").stats(), "topic");
+    assert_invalid(db.outbox("").stats(), "topic");
 
     let claimed = outbox.claim(1, Duration::from_secs(60)).unwrap();
-    invalid(outbox.ack_all(&vec![claimed[0].clone(); 1_001]), "claimed");
+    assert_invalid(outbox.ack_all(&vec![claimed[0].clone(); 1_001]), "claimed");
     let error = format!("550 \0mailbox\0 {}", "y".repeat(1 << 20));
     outbox.fail(&claimed[0], &error).unwrap();
     let kept: Option<String> = {

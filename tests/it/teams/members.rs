@@ -10,17 +10,11 @@ use saas_db::{Error, Repos};
 use uuid::Uuid;
 
 use super::{actor, audit_count, count, site_admin};
+use crate::support::assert_invalid;
 use crate::support::race;
 
 fn forbidden<T: std::fmt::Debug>(result: saas_db::Result<T>) {
     assert!(matches!(result, Err(Error::Forbidden { .. })), "{result:?}");
-}
-
-fn invalid<T: std::fmt::Debug>(result: saas_db::Result<T>, field: &str) {
-    match result {
-        Err(Error::Invalid { field: f, .. }) => assert_eq!(f, field),
-        other => panic!("expected Invalid({field}), got {other:?}"),
-    }
 }
 
 #[test]
@@ -54,7 +48,7 @@ fn create_makes_the_creator_owner_and_is_audited() {
     assert_eq!(log.items[0].action, "created");
     assert_eq!(log.items[0].actor_id, Some(ann.user_id));
     assert_eq!(log.items[0].changes["name"]["after"], "Acme, Inc.");
-    invalid(conn.teams().create(&ann, "   "), "name");
+    assert_invalid(conn.teams().create(&ann, "   "), "name");
     // A stranger cannot see the team or its members, or list Ann's teams.
     let eve = actor(&mut conn, "eve@example.com");
     forbidden(conn.teams().get(&eve, team.id));
@@ -184,17 +178,17 @@ fn the_last_owner_cannot_go() {
     let owner = actor(&mut conn, "solo@example.com");
     let root = site_admin(&mut conn, "root@example.com");
     let team = conn.teams().create(&owner, "Solo").unwrap().id;
-    invalid(
+    assert_invalid(
         conn.teams()
             .change_role(&owner, team, owner.user_id, TeamRole::Admin),
         "role",
     );
-    invalid(conn.teams().leave(&owner, team), "role");
-    invalid(
+    assert_invalid(conn.teams().leave(&owner, team), "role");
+    assert_invalid(
         conn.teams().remove_member(&root, team, owner.user_id),
         "user_id",
     );
-    invalid(
+    assert_invalid(
         conn.teams()
             .change_role(&root, team, owner.user_id, TeamRole::Member),
         "role",
@@ -207,7 +201,7 @@ fn the_last_owner_cannot_go() {
     conn.teams()
         .change_role(&owner, team, owner.user_id, TeamRole::Member)
         .unwrap();
-    invalid(conn.teams().leave(&other, team), "role");
+    assert_invalid(conn.teams().leave(&other, team), "role");
     assert_eq!(
         audit_count(&mut conn, "role_changed"),
         1,
@@ -226,7 +220,7 @@ fn membership_changes_refuse_repeatable_read() {
         tx.teams()
             .add_member(&owner, team, other.user_id, TeamRole::Member)
     });
-    invalid(result, "transaction_isolation");
+    assert_invalid(result, "transaction_isolation");
     let serializable = conn.build_transaction().serializable().run(|tx| {
         tx.teams()
             .add_member(&owner, team, other.user_id, TeamRole::Member)
