@@ -15,6 +15,7 @@ pub mod embedded_pgbouncer;
 pub mod enums;
 pub mod error;
 pub mod identity;
+pub mod ids;
 pub(crate) mod keyring;
 pub mod live;
 pub(crate) mod migrate;

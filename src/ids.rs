@@ -1,0 +1,144 @@
+//! Typed ids: one newtype over [`Uuid`] per table, so an id of one table
+//! cannot be passed where another's is expected. They map to SQL `uuid`
+//! through Diesel, serialize as the bare UUID string (`serde(transparent)`),
+//! print and parse like a UUID, and are `Copy`.
+//!
+//! ```
+//! use saas_db::ids::UserId;
+//!
+//! let id: UserId = "0190f0a4-5e3c-7cc4-9c5d-3f4f1f2a6b7c".parse().unwrap();
+//! assert_eq!(id.to_string(), "0190f0a4-5e3c-7cc4-9c5d-3f4f1f2a6b7c");
+//! assert_eq!(serde_json::to_string(&id).unwrap(), "\"0190f0a4-5e3c-7cc4-9c5d-3f4f1f2a6b7c\"");
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Defines one id newtype with its Diesel mapping and conversions. It only
+/// generates types and trait impls; it runs no query.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            Serialize, Deserialize, AsExpression, FromSqlRow,
+        )]
+        #[diesel(sql_type = sql_types::Uuid)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// The underlying UUID.
+            pub const fn uuid(self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<$name> for Uuid {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::from_str(s).map($name)
+            }
+        }
+
+        impl ToSql<sql_types::Uuid, Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <Uuid as ToSql<sql_types::Uuid, Pg>>::to_sql(&self.0, out)
+            }
+        }
+
+        impl FromSql<sql_types::Uuid, Pg> for $name {
+            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+                <Uuid as FromSql<sql_types::Uuid, Pg>>::from_sql(bytes).map($name)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A user's id (`users.id`).
+    UserId
+);
+id_type!(
+    /// A sign-in account's id (`accounts.id`).
+    AccountId
+);
+id_type!(
+    /// A session's id (`sessions.id`).
+    SessionId
+);
+id_type!(
+    /// A verification token's id (`verification_tokens.id`).
+    VerificationTokenId
+);
+id_type!(
+    /// A subscription plan's id (`subscription_plans.id`).
+    PlanId
+);
+id_type!(
+    /// A subscription's id (`subscriptions.id`).
+    SubscriptionId
+);
+id_type!(
+    /// A payment's id (`payments.id`).
+    PaymentId
+);
+id_type!(
+    /// A post's id (`posts.id`).
+    PostId
+);
+id_type!(
+    /// A category's id (`categories.id`).
+    CategoryId
+);
+id_type!(
+    /// A tag's id (`tags.id`).
+    TagId
+);
+id_type!(
+    /// A team's id (`teams.id`).
+    TeamId
+);
+id_type!(
+    /// A team invitation's id (`team_invitations.id`).
+    InvitationId
+);
+id_type!(
+    /// A project's id (`projects.id`).
+    ProjectId
+);
+id_type!(
+    /// An audit log entry's id (`audit_logs.id`).
+    AuditLogId
+);
+id_type!(
+    /// An outbox message's id (`outbox_messages.id`).
+    OutboxMessageId
+);
