@@ -153,3 +153,13 @@ pub fn assert_conflict<T>(result: saas_db::Result<T>, constraint: &str) {
         short(&result)
     );
 }
+
+/// Asserts `result` is exactly `Err(Error::ForeignKey)` on `constraint`.
+#[track_caller]
+pub fn assert_foreign_key<T>(result: saas_db::Result<T>, constraint: &str) {
+    assert!(
+        matches!(&result, Err(Error::ForeignKey { constraint: c }) if c == constraint),
+        "expected ForeignKey {{ constraint: {constraint:?} }}, got {}",
+        short(&result)
+    );
+}
