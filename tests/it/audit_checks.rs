@@ -8,6 +8,7 @@
 //! log has no foreign keys, so entries outlive the users they name; and
 //! re-running `grant_app_access` takes back an old table-wide INSERT.
 
+use crate::support::Count;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use saas_db::testing::TestDatabase;
@@ -74,12 +75,6 @@ fn hand_written_entries_breaking_a_check_are_refused_by_name() {
         diesel::sql_query(CONTROL).execute(&mut conn),
         Ok(1)
     ));
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 /// No foreign keys to the log's subjects: an entry outlives the user who

@@ -2,28 +2,14 @@
 //! restarts and killed backends are in `faults::pool`), transactions,
 //! timeouts and session settings.
 
+use crate::support::setting;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use saas_db::embedded::EmbeddedPostgres;
 use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
-
-#[derive(QueryableByName)]
-struct Setting {
-    #[diesel(sql_type = Text)]
-    value: String,
-}
-
-fn setting(conn: &mut PgConnection, name: &str) -> String {
-    diesel::sql_query("SELECT current_setting($1) AS value")
-        .bind::<Text, _>(name)
-        .get_result::<Setting>(conn)
-        .unwrap()
-        .value
-}
 
 #[test]
 fn database_is_a_cheap_shared_handle() {

@@ -2,24 +2,15 @@
 //! each replayed as hand-written SQL on the real application role (LOGIN,
 //! not owner, not superuser, no BYPASSRLS), the kind RLS applies to.
 
+use crate::support::{actor, Count};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::access::Actor;
 use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 use uuid::Uuid;
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn actor(conn: &mut PgConnection, email: &str) -> Actor {
-    Actor::from(&conn.users().create(&NewUser::new(email, email)).unwrap())
-}
 
 /// Ann owns team A alone; Bob owns team B, which has a project.
 struct World {

@@ -7,21 +7,15 @@ mod pool;
 
 use std::time::{Duration, Instant};
 
-use crate::support::count;
+use crate::support::{count, Count};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer};
+use diesel::sql_types::Integer;
 
 #[derive(QueryableByName)]
 struct Pid {
     #[diesel(sql_type = Integer)]
     pid: i32,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 /// The backend process id of `conn`.

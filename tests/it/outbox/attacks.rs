@@ -3,11 +3,11 @@
 //! message, and extreme inputs that must stay typed errors or round-trip
 //! exactly.
 
+use crate::support::client;
 use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
-use saas_db::auth::Client;
 use saas_db::enums::TokenKind;
 use saas_db::outbox::auth_mail::{AuthEmail, AUTH_EMAIL_TOPIC};
 use saas_db::outbox::{Failed, NewMessage};
@@ -35,14 +35,6 @@ fn deliver(db: &TestDatabase) -> Vec<(TokenKind, String)> {
         outbox.ack(&claimed).unwrap();
     }
     sent
-}
-
-fn client() -> Client<'static> {
-    Client {
-        ttl: Duration::from_secs(3600),
-        ip: None,
-        user_agent: None,
-    }
 }
 
 /// A user whose mailbox was taken over changes their address to lock the

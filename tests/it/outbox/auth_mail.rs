@@ -3,6 +3,7 @@
 //! the token at delivery. The control shows the search for the token in
 //! the outbox's rows finds one where a row does hold it.
 
+use crate::support::count_bound;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -18,11 +19,11 @@ use super::messages;
 
 /// Outbox rows whose text (every column) contains `needle`.
 fn rows_containing(conn: &mut PgConnection, needle: &str) -> i64 {
-    diesel::sql_query("SELECT count(*) AS n FROM outbox_messages m WHERE strpos(m::text, $1) > 0")
-        .bind::<Text, _>(needle)
-        .get_result::<super::Count>(conn)
-        .unwrap()
-        .n
+    count_bound::<Text, _>(
+        conn,
+        "SELECT count(*) AS n FROM outbox_messages m WHERE strpos(m::text, $1) > 0",
+        needle,
+    )
 }
 
 /// What a worker for `auth.email` does: claim, issue, "send", ack. The

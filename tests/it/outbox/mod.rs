@@ -11,30 +11,16 @@ mod enqueue;
 mod leases;
 mod rls;
 
+use crate::support::count_bound;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 use saas_db::Repos;
 use serde_json::json;
 use uuid::Uuid;
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// `SELECT count(*) AS n ..` with `topic` bound as `$1`.
-fn count(conn: &mut PgConnection, sql: &str, topic: &str) -> i64 {
-    diesel::sql_query(sql)
-        .bind::<Text, _>(topic)
-        .get_result::<Count>(conn)
-        .unwrap()
-        .n
-}
-
 /// Messages of `topic` in the table, whatever their state.
 fn messages(conn: &mut PgConnection, topic: &str) -> i64 {
-    count(
+    count_bound::<Text, _>(
         conn,
         "SELECT count(*) AS n FROM outbox_messages WHERE topic = $1",
         topic,

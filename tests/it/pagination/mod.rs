@@ -6,6 +6,7 @@ mod cursors;
 mod listings;
 mod walks;
 
+use crate::support::ids;
 use std::collections::{BTreeMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread;
@@ -24,10 +25,6 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 type Lister = fn(&mut PgConnection, PageRequest) -> saas_db::Result<Page<User>>;
-
-fn ids(users: &[User]) -> Vec<Uuid> {
-    users.iter().map(|u| u.id).collect()
-}
 
 /// Prints and parses a cursor, checking that nothing changes on the way.
 fn round_trip(cursor: Cursor) -> Cursor {

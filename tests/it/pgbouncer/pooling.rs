@@ -3,6 +3,7 @@
 //! test has its control: the same calls with the flag off, which is how the
 //! crate behaved behind a pooler before the flag existed.
 
+use crate::support::setting;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -11,7 +12,7 @@ use saas_db::tx::RetryPolicy;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 
-use super::{bouncer, setting};
+use super::bouncer;
 use saas_db::testing::TestDatabase;
 
 diesel::table! {
