@@ -2,7 +2,7 @@
 //! each replayed as hand-written SQL on the real application role (LOGIN,
 //! not owner, not superuser, no BYPASSRLS), the kind RLS applies to.
 
-use crate::support::{actor, Count};
+use crate::support::{two_teams, Count, TwoTeams};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
@@ -24,10 +24,12 @@ struct World {
 fn world() -> World {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ann = actor(&mut conn, "ann@example.com");
-    let bob = actor(&mut conn, "bob@example.com");
-    let team_a = conn.teams().create(&ann, "A").unwrap().id;
-    let team_b = conn.teams().create(&bob, "B").unwrap().id;
+    let TwoTeams {
+        ann,
+        bob,
+        team_a,
+        team_b,
+    } = two_teams(&mut conn);
     conn.projects().create(&bob, team_b, "Secret plan").unwrap();
     drop(conn);
     let app = crate::support::app_database(&db);

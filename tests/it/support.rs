@@ -298,3 +298,49 @@ pub fn race_conns<T: Send>(
         work(&mut conn.unwrap())
     })
 }
+
+/// One `name` column: what [`names`] reads.
+#[derive(diesel::QueryableByName)]
+pub struct Name {
+    /// The name.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+}
+
+/// The `name` column of every row of `sql`, in the order served, collected
+/// into a `Vec`, a set or whatever the caller asks for.
+pub fn names<C: FromIterator<String>>(conn: &mut PgConnection, sql: &str) -> C {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(sql)
+        .load::<Name>(conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .map(|n| n.name)
+        .collect()
+}
+
+/// Two tenants: Ann owns team A, Bob owns team B (see [`two_teams`]).
+pub struct TwoTeams {
+    /// Ann (`ann@example.com`), owner of team A.
+    pub ann: Actor,
+    /// Bob (`bob@example.com`), owner of team B.
+    pub bob: Actor,
+    /// Team "A".
+    pub team_a: Uuid,
+    /// Team "B".
+    pub team_b: Uuid,
+}
+
+/// Ann and Bob, each the owner of a team of their own.
+pub fn two_teams(conn: &mut PgConnection) -> TwoTeams {
+    let ann = actor(conn, "ann@example.com");
+    let bob = actor(conn, "bob@example.com");
+    let team_a = conn.teams().create(&ann, "A").unwrap().id;
+    let team_b = conn.teams().create(&bob, "B").unwrap().id;
+    TwoTeams {
+        ann,
+        bob,
+        team_a,
+        team_b,
+    }
+}

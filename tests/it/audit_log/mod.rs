@@ -13,7 +13,7 @@ mod writing;
 
 use std::collections::HashSet;
 
-use crate::support::{count, plan, site_admin, user, walk, Count};
+use crate::support::{count, plan, site_admin, user, walk, Count, Name};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
@@ -32,12 +32,6 @@ use uuid::Uuid;
 struct Flag {
     #[diesel(sql_type = Bool)]
     yes: bool,
-}
-
-#[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = Text)]
-    name: String,
 }
 
 /// Every entry in the log, read with plain Diesel (not through the repository).

@@ -7,7 +7,9 @@ use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::Repos;
 
-use super::table_names;
+use std::collections::BTreeSet;
+
+use crate::support::names;
 
 #[derive(QueryableByName)]
 struct Stamps {
@@ -24,9 +26,9 @@ fn updated_at_trigger_on_every_table_with_updated_at() {
 
     // Ordinary and partitioned tables with an updated_at column (partitions
     // inherit their parent's triggers and are covered by it).
-    let with_column = table_names(
+    let with_column: BTreeSet<String> = names(
         &mut conn,
-        "SELECT c.relname::text AS table_name
+        "SELECT c.relname::text AS name
            FROM pg_class c
            JOIN pg_namespace n ON n.oid = c.relnamespace
            JOIN pg_attribute a ON a.attrelid = c.oid
@@ -37,9 +39,9 @@ fn updated_at_trigger_on_every_table_with_updated_at() {
     );
     // Enabled row-level BEFORE UPDATE triggers calling set_updated_at().
     // tgtype bits: 1 ROW, 2 BEFORE, 16 UPDATE.
-    let with_trigger = table_names(
+    let with_trigger: BTreeSet<String> = names(
         &mut conn,
-        "SELECT c.relname::text AS table_name
+        "SELECT c.relname::text AS name
            FROM pg_trigger t
            JOIN pg_class c ON c.oid = t.tgrelid
            JOIN pg_namespace n ON n.oid = c.relnamespace

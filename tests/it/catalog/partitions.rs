@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use saas_db::testing::TestDatabase;
 
-use super::TableName;
+use crate::support::Name;
 
 #[derive(QueryableByName, Debug)]
 struct Partition {
@@ -94,11 +94,11 @@ fn audit_log_is_partitioned_by_month() {
                FROM m, unnest(ARRAY[m.start,
                                     now(),
                                     m.start + interval '1 month' - interval '1 microsecond']) AS at
-             RETURNING tableoid::regclass::text AS table_name",
+             RETURNING tableoid::regclass::text AS name",
         )
-        .load::<TableName>(c)?
+        .load::<Name>(c)?
         .into_iter()
-        .map(|t| t.table_name)
+        .map(|t| t.name)
         .collect();
         Err(diesel::result::Error::RollbackTransaction)
     });

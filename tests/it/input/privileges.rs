@@ -2,6 +2,7 @@
 //! under the real application role (LOGIN, not owner, not superuser, no
 //! BYPASSRLS); the append-only trigger is recognised by its constraint name.
 
+use crate::support::Name;
 use std::io::Write;
 
 use diesel::prelude::*;
@@ -43,11 +44,6 @@ fn assert_forbidden(result: Result<usize, Error>, what: &str) {
 fn ownership_server_files_and_copy_under_rls_are_forbidden() {
     let (db, app, team_id) = app_role();
     let partition: String = {
-        #[derive(QueryableByName)]
-        struct Name {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            name: String,
-        }
         diesel::sql_query(
             "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
               WHERE i.inhparent = 'audit_logs'::regclass ORDER BY 1 LIMIT 1",

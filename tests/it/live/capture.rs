@@ -1,5 +1,6 @@
 //! What the triggers record: one row per written row, ids and owner only.
 
+use crate::support::names;
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -121,16 +122,12 @@ fn writes_are_captured_with_their_row_and_owner() {
     assert_eq!(feed.poll(Duration::from_millis(50)).unwrap(), vec![]);
 
     // Only ids and owners are stored.
-    let columns: Vec<String> = diesel::sql_query(
+    let columns: Vec<String> = names(
+        &mut conn,
         "SELECT column_name::text AS name FROM information_schema.columns
           WHERE table_name = 'changes' AND table_schema = current_schema()
           ORDER BY ordinal_position",
-    )
-    .load::<Name>(&mut conn)
-    .unwrap()
-    .into_iter()
-    .map(|n| n.name)
-    .collect();
+    );
     assert_eq!(
         columns,
         [
@@ -151,12 +148,6 @@ fn writes_are_captured_with_their_row_and_owner() {
           WHERE tgfoid = 'changes_capture()'::regprocedure",
     );
     assert_eq!(triggered as usize, T::ALL.len());
-}
-
-#[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = Text)]
-    name: String,
 }
 
 /// In a custom schema (`DatabaseBuilder::schema`), the trigger writes that

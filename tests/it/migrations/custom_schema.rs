@@ -8,9 +8,9 @@ use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 
-use super::inspect::{names, Name};
+use super::inspect::names;
 use super::{all_versions, raw_conn, MIGRATIONS_TABLE};
-use crate::support::{count, Count};
+use crate::support::{count, Count, Name};
 
 #[test]
 fn custom_schema_holds_every_table() {

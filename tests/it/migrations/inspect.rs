@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::MIGRATIONS_TABLE;
-use crate::support::count;
+use crate::support::{count, Name};
 
 /// SAAS_DB_PG_BIN, else the newest /usr/lib/postgresql/*/bin, else PATH.
 fn pg_dump_binary() -> PathBuf {
@@ -169,13 +169,6 @@ pub(super) fn assert_nothing_left(conn: &mut PgConnection, what: &str) {
         recorded, 0,
         "{what}: {MIGRATIONS_TABLE} still records migrations"
     );
-}
-
-/// One `name` column.
-#[derive(QueryableByName)]
-pub(super) struct Name {
-    #[diesel(sql_type = Text)]
-    pub(super) name: String,
 }
 
 /// The `name` column of every row of `sql`, with `schema` bound as `$1`.
