@@ -2,9 +2,9 @@
 //! restarts and killed backends are in `faults::pool`), transactions,
 //! timeouts and session settings.
 
-use crate::support::setting;
 use std::time::{Duration, Instant};
 
+use crate::support::setting;
 use diesel::prelude::*;
 use saas_db::embedded::EmbeddedPostgres;
 use saas_db::testing::TestDatabase;

@@ -3,9 +3,9 @@
 //! `DatabaseBuilder` (10 connections, `min_idle` = pool size, 5 s
 //! connection timeout, migrations on).
 
-use crate::support::setting;
 use std::time::{Duration, Instant};
 
+use crate::support::setting;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use saas_db::testing::{url_with_database, TestDatabase};

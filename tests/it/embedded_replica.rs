@@ -2,9 +2,9 @@
 //! writes of its own, and leaves nothing behind (normal exit, panic,
 //! SIGKILL), checked from outside on a child copy of this test binary.
 
-use crate::support::Count;
 use std::time::{Duration, Instant};
 
+use crate::support::Count;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use saas_db::embedded::{EmbeddedPostgres, EmbeddedReplica};

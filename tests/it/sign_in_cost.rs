@@ -1,9 +1,9 @@
 //! What a password sign-in costs does not depend on whether the account
 //! exists or has a password, and the flows hash with the host's hasher.
 
-use crate::support::client;
 use std::time::{Duration, Instant};
 
+use crate::support::client;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use saas_db::auth::PasswordHasher;

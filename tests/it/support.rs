@@ -344,3 +344,20 @@ pub fn two_teams(conn: &mut PgConnection) -> TwoTeams {
         team_b,
     }
 }
+
+/// One `pid` column: what [`backend_pid`] reads.
+#[derive(diesel::QueryableByName)]
+pub struct Pid {
+    /// The process id.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub pid: i32,
+}
+
+/// The process id of `conn`'s server backend.
+pub fn backend_pid(conn: &mut PgConnection) -> i32 {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(conn)
+        .unwrap()
+        .pid
+}

@@ -7,24 +7,10 @@ mod pool;
 
 use std::time::{Duration, Instant};
 
-use crate::support::{count, Count};
+use crate::support::{backend_pid, count, Count};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
-
-#[derive(QueryableByName)]
-struct Pid {
-    #[diesel(sql_type = Integer)]
-    pid: i32,
-}
-
-/// The backend process id of `conn`.
-fn backend_pid(conn: &mut PgConnection) -> i32 {
-    diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result::<Pid>(conn)
-        .unwrap()
-        .pid
-}
 
 /// Terminates the backends `pids` from a connection of its own and waits
 /// until they have exited, so their sockets are closed before we go on.

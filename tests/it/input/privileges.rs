@@ -2,9 +2,9 @@
 //! under the real application role (LOGIN, not owner, not superuser, no
 //! BYPASSRLS); the append-only trigger is recognised by its constraint name.
 
-use crate::support::Name;
 use std::io::Write;
 
+use crate::support::Name;
 use diesel::prelude::*;
 use saas_db::schema::projects;
 use saas_db::testing::TestDatabase;

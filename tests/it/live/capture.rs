@@ -1,15 +1,15 @@
 //! What the triggers record: one row per written row, ids and owner only.
 
-use crate::support::names;
 use std::time::Duration;
 
+use crate::support::names;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::live::{CapturedTable as T, ChangeOp as Op};
 use saas_db::testing::TestDatabase;
 use uuid::Uuid;
 
-use super::{collect, count, project, team, Id};
+use super::{collect, count, last_cursor, project, team, Id};
 
 fn exec(conn: &mut PgConnection, sql: &str, a: Uuid, b: Uuid) -> Uuid {
     diesel::sql_query(sql)
@@ -32,18 +32,7 @@ fn writes_are_captured_with_their_row_and_owner() {
     let u = alice.user_id;
     // From the last change so far (the setup's, written one transaction
     // after another on this connection), as a client would resume.
-    #[derive(QueryableByName)]
-    struct Last {
-        #[diesel(sql_type = Text)]
-        cursor: String,
-    }
-    let last = diesel::sql_query(
-        "SELECT format('c1-%s-%s', xid, id) AS cursor FROM changes ORDER BY xid DESC, id DESC LIMIT 1",
-    )
-    .get_result::<Last>(&mut conn)
-    .unwrap()
-    .cursor;
-    let mut feed = db.db().change_feed(last.parse().unwrap()).unwrap();
+    let mut feed = db.db().change_feed(last_cursor(&mut conn)).unwrap();
 
     let tags_before = count(&mut conn, "SELECT count(*) AS n FROM changes");
     let tag = exec(

@@ -3,9 +3,9 @@
 //! message, and extreme inputs that must stay typed errors or round-trip
 //! exactly.
 
-use crate::support::client;
 use std::time::Duration;
 
+use crate::support::client;
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::enums::TokenKind;

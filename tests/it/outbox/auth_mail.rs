@@ -3,9 +3,9 @@
 //! the token at delivery. The control shows the search for the token in
 //! the outbox's rows finds one where a row does hold it.
 
-use crate::support::count_bound;
 use std::time::Duration;
 
+use crate::support::count_bound;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use saas_db::enums::TokenKind;

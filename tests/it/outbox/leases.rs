@@ -1,9 +1,9 @@
 //! Leases and their fence, retries and dead letters.
 
-use crate::support::count_bound;
 use std::thread::sleep;
 use std::time::Duration;
 
+use crate::support::count_bound;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::outbox::{Failed, NewMessage};

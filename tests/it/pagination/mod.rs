@@ -6,12 +6,12 @@ mod cursors;
 mod listings;
 mod walks;
 
-use crate::support::ids;
 use std::collections::{BTreeMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread;
 use std::time::Duration;
 
+use crate::support::ids;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};

@@ -3,9 +3,9 @@
 //! test has its control: the same calls with the flag off, which is how the
 //! crate behaved behind a pooler before the flag existed.
 
-use crate::support::setting;
 use std::time::Duration;
 
+use crate::support::setting;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use saas_db::tx::RetryPolicy;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::support::backend_pid;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
@@ -36,12 +37,6 @@ fn per_transaction_timeout_rolls_back_and_the_connection_is_reused() {
         .unwrap();
 }
 
-#[derive(QueryableByName)]
-struct Pid {
-    #[diesel(sql_type = Integer)]
-    pid: i32,
-}
-
 #[test]
 fn killed_backend_mid_transaction_loses_nothing_and_the_pool_recovers() {
     let db = TestDatabase::with_builder(|b| b.max_size(1)).unwrap();
@@ -50,10 +45,10 @@ fn killed_backend_mid_transaction_loses_nothing_and_the_pool_recovers() {
         .transaction(|tx| {
             tx.users()
                 .create(&NewUser::new("half@example.com", "Half"))?;
-            let me: Pid = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result(tx)?;
+            let me = backend_pid(tx);
             let mut admin = PgConnection::establish(&admin_url).unwrap();
             diesel::sql_query("SELECT pg_terminate_backend($1)")
-                .bind::<Integer, _>(me.pid)
+                .bind::<Integer, _>(me)
                 .execute(&mut admin)
                 .unwrap();
             tx.users()

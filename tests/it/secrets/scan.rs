@@ -6,10 +6,10 @@
 //! Display and serde output of every value the calls returned. A control
 //! plants known values in each place and shows the scan finds them.
 
-use crate::support::{client, Count};
 use std::fmt::Debug;
 use std::time::Duration;
 
+use crate::support::{client, Count};
 use base64::Engine;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
