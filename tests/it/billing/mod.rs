@@ -16,7 +16,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use crate::support::{is_conflict, is_invalid, micros, new_payment, new_plan, plan, user, Count};
+use crate::support::{
+    count_bound, is_conflict, is_invalid, micros, new_payment, new_plan, plan, user, Count,
+};
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -34,11 +36,11 @@ use uuid::Uuid;
 // ---------------------------------------------------------------- helpers
 
 fn count_payments_of(conn: &mut PgConnection, user_id: Uuid) -> i64 {
-    diesel::sql_query("SELECT count(*) AS n FROM payments WHERE user_id = $1")
-        .bind::<diesel::sql_types::Uuid, _>(user_id)
-        .get_result::<Count>(conn)
-        .unwrap()
-        .n
+    count_bound::<diesel::sql_types::Uuid, _>(
+        conn,
+        "SELECT count(*) AS n FROM payments WHERE user_id = $1",
+        user_id,
+    )
 }
 
 fn pay(
