@@ -8,8 +8,8 @@
 //! log has no foreign keys, so entries outlive the users they name; and
 //! re-running `grant_app_access` takes back an old table-wide INSERT.
 
+use crate::support::{names, Count, Name};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use saas_db::testing::TestDatabase;
 use saas_db::Error;
 
@@ -30,25 +30,15 @@ const CASES: &[(&str, &str)] = &[
 const CONTROL: &str = "INSERT INTO audit_logs (action, entity, user_agent, changes, metadata)
     VALUES (repeat('a', 100), repeat('e', 100), repeat('u', 1024), '{}', '{}')";
 
-#[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = Text)]
-    name: String,
-}
-
 #[test]
 fn every_check_of_the_audit_log_has_a_case() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let checks: Vec<String> = diesel::sql_query(
+    let checks: Vec<String> = names(
+        &mut conn,
         "SELECT conname AS name FROM pg_constraint
           WHERE contype = 'c' AND conrelid = 'audit_logs'::regclass ORDER BY 1",
-    )
-    .load::<Name>(&mut conn)
-    .unwrap()
-    .into_iter()
-    .map(|n| n.name)
-    .collect();
+    );
     let mut listed: Vec<&str> = CASES.iter().map(|c| c.0).collect();
     listed.sort();
     listed.dedup();
@@ -74,12 +64,6 @@ fn hand_written_entries_breaking_a_check_are_refused_by_name() {
         diesel::sql_query(CONTROL).execute(&mut conn),
         Ok(1)
     ));
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 /// No foreign keys to the log's subjects: an entry outlives the user who

@@ -5,6 +5,7 @@
 //! read every row before handing out the first would find it idle. The
 //! export is complete and in `(created_at, id)` order.
 
+use crate::support::backend_pid;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text};
 use saas_db::audit::AuditEntry;
@@ -19,12 +20,6 @@ const TOTAL: usize = BATCHES * PER_BATCH;
 struct Activity {
     #[diesel(sql_type = Nullable<Text>)]
     state: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct Pid {
-    #[diesel(sql_type = Integer)]
-    pid: i32,
 }
 
 /// The `state` of backend `pid`, read on `watcher`.
@@ -52,10 +47,7 @@ fn export_hands_out_rows_while_the_statement_still_runs() {
             .collect();
         assert_eq!(conn.audit().record_many(&entries).unwrap(), PER_BATCH);
     }
-    let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result::<Pid>(&mut conn)
-        .unwrap()
-        .pid;
+    let pid = backend_pid(&mut conn);
     let mut watcher = PgConnection::establish(db.url()).unwrap();
 
     let mut seen = vec![false; TOTAL];

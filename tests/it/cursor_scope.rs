@@ -10,10 +10,9 @@
 
 use std::fmt::Debug;
 
-use crate::support::user;
+use crate::support::{new_payment, user};
 use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
-use saas_db::billing::NewPayment;
 use saas_db::content::{NewCategory, NewPost};
 use saas_db::enums::{PaymentStatus, UserRole};
 use saas_db::testing::TestDatabase;
@@ -189,16 +188,7 @@ fn audit_and_payment_listings_bind_entity_actor_and_payer() {
 
     for payer in [ann, ann, bob, bob] {
         conn.payments()
-            .record(&NewPayment {
-                user_id: payer,
-                subscription_id: None,
-                amount_cents: 500,
-                currency: "EUR",
-                status: PaymentStatus::Succeeded,
-                provider_payment_id: None,
-                description: None,
-                metadata: serde_json::json!({}),
-            })
+            .record(&new_payment(payer, 500, "EUR", PaymentStatus::Succeeded))
             .unwrap();
     }
     assert_bound(&mut conn, ann, bob, |c, payer, r| {

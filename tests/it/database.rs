@@ -4,26 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::setting;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use saas_db::embedded::EmbeddedPostgres;
 use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
-
-#[derive(QueryableByName)]
-struct Setting {
-    #[diesel(sql_type = Text)]
-    value: String,
-}
-
-fn setting(conn: &mut PgConnection, name: &str) -> String {
-    diesel::sql_query("SELECT current_setting($1) AS value")
-        .bind::<Text, _>(name)
-        .get_result::<Setting>(conn)
-        .unwrap()
-        .value
-}
 
 #[test]
 fn database_is_a_cheap_shared_handle() {

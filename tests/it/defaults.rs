@@ -5,27 +5,14 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::setting;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::Bool;
 use saas_db::testing::{url_with_database, TestDatabase};
 use saas_db::tx::{Isolation, RetryPolicy};
 use saas_db::{Database, Error};
 
 const MS: Duration = Duration::from_millis(1);
-
-#[derive(QueryableByName)]
-struct Setting {
-    #[diesel(sql_type = Text)]
-    value: String,
-}
-
-fn setting(conn: &mut PgConnection, name: &str) -> String {
-    diesel::sql_query("SELECT current_setting($1) AS value")
-        .bind::<Text, _>(name)
-        .get_result::<Setting>(conn)
-        .unwrap()
-        .value
-}
 
 /// `RetryPolicy::new()` equals one built with the documented values, and
 /// running it shows them: a serializable read-write transaction, run 5

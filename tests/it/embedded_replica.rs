@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::Count;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool};
+use diesel::sql_types::Bool;
 use saas_db::embedded::{EmbeddedPostgres, EmbeddedReplica};
 
 use crate::embedded::{assert_cleaned_up, spawn_child_running, ROLE};
@@ -14,12 +15,6 @@ use crate::embedded::{assert_cleaned_up, spawn_child_running, ROLE};
 struct Flag {
     #[diesel(sql_type = Bool)]
     flag: bool,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 fn in_recovery(conn: &mut PgConnection) -> bool {

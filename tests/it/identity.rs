@@ -16,8 +16,8 @@ use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, UserChanges};
 use saas_db::Repos;
 
-use crate::support::race;
 use crate::support::{assert_conflict, assert_invalid};
+use crate::support::{race, Count};
 
 const HOUR: Duration = Duration::from_secs(3600);
 /// `ace` in Cyrillic letters (а U+0430, с U+0441, е U+0435): one script, so
@@ -143,12 +143,6 @@ fn concurrent_look_alike_sign_ups_make_one_account() {
     });
     let created = results.into_iter().flatten().filter(Result::is_ok).count();
     assert_eq!(created, 2, "control: a check-then-insert lets both in");
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
 }
 
 /// Legitimate addresses outside Latin: all-Cyrillic and all-Greek local

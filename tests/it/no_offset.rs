@@ -7,10 +7,10 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use crate::support::new_payment;
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
-use saas_db::billing::NewPayment;
 use saas_db::content::{NewCategory, NewPost};
 use saas_db::enums::{PaymentStatus, UserRole};
 use saas_db::testing::TestDatabase;
@@ -127,16 +127,7 @@ fn no_statement_of_any_listing_uses_offset() {
             .record(&AuditEntry::new("edited", "post", Some(news)).by(ann))
             .unwrap();
         conn.payments()
-            .record(&NewPayment {
-                user_id: ann,
-                subscription_id: None,
-                amount_cents: 100,
-                currency: "EUR",
-                status: PaymentStatus::Succeeded,
-                provider_payment_id: None,
-                description: None,
-                metadata: serde_json::json!({}),
-            })
+            .record(&new_payment(ann, 100, "EUR", PaymentStatus::Succeeded))
             .unwrap();
     }
     for tag in ["go", "zig"] {

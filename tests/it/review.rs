@@ -2,24 +2,15 @@
 //! each replayed as hand-written SQL on the real application role (LOGIN,
 //! not owner, not superuser, no BYPASSRLS), the kind RLS applies to.
 
+use crate::support::{two_teams, Count, TwoTeams};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::access::Actor;
 use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 use uuid::Uuid;
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn actor(conn: &mut PgConnection, email: &str) -> Actor {
-    Actor::from(&conn.users().create(&NewUser::new(email, email)).unwrap())
-}
 
 /// Ann owns team A alone; Bob owns team B, which has a project.
 struct World {
@@ -33,10 +24,12 @@ struct World {
 fn world() -> World {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let ann = actor(&mut conn, "ann@example.com");
-    let bob = actor(&mut conn, "bob@example.com");
-    let team_a = conn.teams().create(&ann, "A").unwrap().id;
-    let team_b = conn.teams().create(&bob, "B").unwrap().id;
+    let TwoTeams {
+        ann,
+        bob,
+        team_a,
+        team_b,
+    } = two_teams(&mut conn);
     conn.projects().create(&bob, team_b, "Secret plan").unwrap();
     drop(conn);
     let app = crate::support::app_database(&db);

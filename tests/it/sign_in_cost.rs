@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::client;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use saas_db::auth::{Client, PasswordHasher};
+use saas_db::auth::PasswordHasher;
 use saas_db::enums::TokenKind;
 use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
@@ -13,14 +14,6 @@ use saas_db::Repos;
 
 const PASSWORD: &str = "correct horse battery staple";
 const ROUNDS: usize = 60;
-
-fn client() -> Client<'static> {
-    Client {
-        ttl: Duration::from_secs(3600),
-        ip: None,
-        user_agent: None,
-    }
-}
 
 /// Not the default (19 MiB, 2 iterations): a stand-in verification made
 /// with the default parameters would take about twice as long as a real

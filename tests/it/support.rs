@@ -3,12 +3,19 @@
 use std::sync::Barrier;
 use std::thread;
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::PgConnection;
-use saas_db::billing::{NewPlan, Plan};
-use saas_db::enums::BillingInterval;
+use saas_db::access::Actor;
+use saas_db::auth::Client;
+use saas_db::billing::{NewPayment, NewPlan, Plan};
+use saas_db::enums::{BillingInterval, PaymentStatus, UserRole};
 use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, User};
-use saas_db::{Database, Error, Repos};
+use saas_db::{Database, Error, Page, PageRequest, Repos};
+use uuid::Uuid;
 
 /// Runs `work(i, barrier)` on `threads` threads at once and returns the
 /// results in thread order. Each thread calls `barrier.wait()` where the
@@ -152,4 +159,205 @@ pub fn assert_conflict<T>(result: saas_db::Result<T>, constraint: &str) {
         "expected Conflict {{ constraint: {constraint:?} }}, got {}",
         short(&result)
     );
+}
+
+/// Asserts `result` is exactly `Err(Error::ForeignKey)` on `constraint`.
+#[track_caller]
+pub fn assert_foreign_key<T>(result: saas_db::Result<T>, constraint: &str) {
+    assert!(
+        matches!(&result, Err(Error::ForeignKey { constraint: c }) if c == constraint),
+        "expected ForeignKey {{ constraint: {constraint:?} }}, got {}",
+        short(&result)
+    );
+}
+
+/// The `n` column of `sql`'s one row, with `value` bound as `$1` as SQL type
+/// `ST` (`count_bound::<Uuid, _>(conn, "SELECT count(*) AS n .. = $1", id)`).
+pub fn count_bound<ST, T>(conn: &mut PgConnection, sql: &str, value: T) -> i64
+where
+    ST: diesel::sql_types::SqlType + diesel::query_builder::QueryId + 'static,
+    Pg: diesel::sql_types::HasSqlType<ST>,
+    T: diesel::serialize::ToSql<ST, Pg>,
+{
+    use diesel::RunQueryDsl;
+    diesel::sql_query(sql)
+        .bind::<ST, T>(value)
+        .get_result::<Count>(conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+/// One `value` column: what [`setting`] reads.
+#[derive(diesel::QueryableByName)]
+pub struct Setting {
+    /// The setting's value.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub value: String,
+}
+
+/// `current_setting(name)` as `conn`'s server connection sees it.
+pub fn setting(conn: &mut PgConnection, name: &str) -> String {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT current_setting($1) AS value")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result::<Setting>(conn)
+        .unwrap_or_else(|e| panic!("current_setting({name}): {e}"))
+        .value
+}
+
+/// A new user acting for themself (email as name).
+pub fn actor(conn: &mut PgConnection, email: &str) -> Actor {
+    Actor::from(&named_user(conn, email, email))
+}
+
+/// A new site admin (role `admin`), made without an actor, so with no
+/// audit entry.
+pub fn site_admin(conn: &mut PgConnection, email: &str) -> Actor {
+    let user = named_user(conn, email, "Admin");
+    Actor::from(&conn.users().set_role(user.id, UserRole::Admin).unwrap())
+}
+
+/// A sign-in's client: sessions for an hour, from 203.0.113.7 (TEST-NET-3)
+/// with user agent `saas-db-tests/1.0`.
+pub fn client() -> Client<'static> {
+    Client {
+        ttl: Duration::from_secs(3600),
+        ip: Some("203.0.113.7".parse().unwrap()),
+        user_agent: Some("saas-db-tests/1.0"),
+    }
+}
+
+/// The users' ids, in order.
+pub fn ids(users: &[User]) -> Vec<Uuid> {
+    users.iter().map(|u| u.id).collect()
+}
+
+/// A time PostgreSQL stores exactly (microseconds).
+pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap()
+}
+
+/// A one-off payment to record: no subscription, provider id, description
+/// or metadata.
+pub fn new_payment(
+    user_id: Uuid,
+    amount_cents: i64,
+    currency: &str,
+    status: PaymentStatus,
+) -> NewPayment<'_> {
+    NewPayment {
+        user_id,
+        subscription_id: None,
+        amount_cents,
+        currency,
+        status,
+        provider_payment_id: None,
+        description: None,
+        metadata: serde_json::json!({}),
+    }
+}
+
+/// Every item of a listing, walking `next_cursor` with pages of `size`
+/// (`first(size)`, then `after(next)`); only the last page may be short.
+/// At most 1000 pages: a cursor that never advances fails instead of
+/// spinning.
+pub fn walk<T>(size: u32, mut load: impl FnMut(PageRequest) -> saas_db::Result<Page<T>>) -> Vec<T> {
+    const MAX_PAGES: usize = 1000;
+    let mut all = Vec::new();
+    let mut request = PageRequest::first(size);
+    for _ in 0..MAX_PAGES {
+        let page = load(request).unwrap();
+        assert!(page.items.len() <= size as usize);
+        let next = page.next_cursor();
+        if next.is_some() {
+            assert_eq!(
+                page.items.len(),
+                size as usize,
+                "only the last page may be short"
+            );
+        }
+        all.extend(page.items);
+        match next {
+            Some(cursor) => request = PageRequest::after(cursor, size),
+            None => return all,
+        }
+    }
+    panic!("the listing did not end after {MAX_PAGES} pages of {size}");
+}
+
+/// Runs `work(conn)` on `threads` threads at once, each on its own pooled
+/// connection of `db`, checked out before the start line (see [`race`]).
+pub fn race_conns<T: Send>(
+    db: &TestDatabase,
+    threads: usize,
+    work: impl Fn(&mut PgConnection) -> T + Sync,
+) -> Vec<T> {
+    race(threads, |_, barrier| {
+        let conn = db.conn();
+        barrier.wait(); // even if the checkout failed: nobody hangs
+        work(&mut conn.unwrap())
+    })
+}
+
+/// One `name` column: what [`names`] reads.
+#[derive(diesel::QueryableByName)]
+pub struct Name {
+    /// The name.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+}
+
+/// The `name` column of every row of `sql`, in the order served, collected
+/// into a `Vec`, a set or whatever the caller asks for.
+pub fn names<C: FromIterator<String>>(conn: &mut PgConnection, sql: &str) -> C {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(sql)
+        .load::<Name>(conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .map(|n| n.name)
+        .collect()
+}
+
+/// Two tenants: Ann owns team A, Bob owns team B (see [`two_teams`]).
+pub struct TwoTeams {
+    /// Ann (`ann@example.com`), owner of team A.
+    pub ann: Actor,
+    /// Bob (`bob@example.com`), owner of team B.
+    pub bob: Actor,
+    /// Team "A".
+    pub team_a: Uuid,
+    /// Team "B".
+    pub team_b: Uuid,
+}
+
+/// Ann and Bob, each the owner of a team of their own.
+pub fn two_teams(conn: &mut PgConnection) -> TwoTeams {
+    let ann = actor(conn, "ann@example.com");
+    let bob = actor(conn, "bob@example.com");
+    let team_a = conn.teams().create(&ann, "A").unwrap().id;
+    let team_b = conn.teams().create(&bob, "B").unwrap().id;
+    TwoTeams {
+        ann,
+        bob,
+        team_a,
+        team_b,
+    }
+}
+
+/// One `pid` column: what [`backend_pid`] reads.
+#[derive(diesel::QueryableByName)]
+pub struct Pid {
+    /// The process id.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub pid: i32,
+}
+
+/// The process id of `conn`'s server backend.
+pub fn backend_pid(conn: &mut PgConnection) -> i32 {
+    use diesel::RunQueryDsl;
+    diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(conn)
+        .unwrap()
+        .pid
 }

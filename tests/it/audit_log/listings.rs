@@ -72,9 +72,9 @@ fn listings_are_newest_first_in_keyset_pages_with_ties() {
     let want_ann = newest_first(&by_ann);
     assert_eq!((want_doc.len(), want_ann.len()), (11, 12));
     for size in [1, 2, 3, 4, 5, 7, 11, 12, 1000] {
-        let got = walk(size, |p| conn.audit().for_entity("doc", doc, p));
+        let got = entry_ids(&walk(size, |p| conn.audit().for_entity("doc", doc, p)));
         assert_eq!(got, want_doc, "for_entity, pages of {size}");
-        let got = walk(size, |p| conn.audit().for_actor(ann, p));
+        let got = entry_ids(&walk(size, |p| conn.audit().for_actor(ann, p)));
         assert_eq!(got, want_ann, "for_actor, pages of {size}");
     }
 

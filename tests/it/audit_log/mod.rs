@@ -13,17 +13,16 @@ mod writing;
 
 use std::collections::HashSet;
 
-use crate::support::{count, plan, user, Count};
+use crate::support::{count, plan, site_admin, user, walk, Count, Name};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
-use saas_db::access::Actor;
 use saas_db::audit::{AuditEntry, AuditLog};
 use saas_db::billing::Subscription;
 use saas_db::enums::{BillingInterval, UserRole};
 use saas_db::schema::audit_logs;
 use saas_db::testing::TestDatabase;
-use saas_db::{Database, Error, Page, PageRequest, Repos};
+use saas_db::{Database, Error, PageRequest, Repos};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -33,12 +32,6 @@ use uuid::Uuid;
 struct Flag {
     #[diesel(sql_type = Bool)]
     yes: bool,
-}
-
-#[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = Text)]
-    name: String,
 }
 
 /// Every entry in the log, read with plain Diesel (not through the repository).
@@ -92,12 +85,6 @@ fn partition_of_month(conn: &mut PgConnection, months_ahead: i32) -> String {
     .name
 }
 
-/// A site admin, made without an actor (so no audit entry).
-fn site_admin(conn: &mut PgConnection, email: &str) -> Actor {
-    let u = user(conn, email);
-    Actor::from(&conn.users().set_role(u.id, UserRole::Admin).unwrap())
-}
-
 fn forbidden_reason(result: Result<usize, Error>) -> String {
     match result {
         Err(Error::Forbidden { reason }) => reason,
@@ -109,34 +96,13 @@ fn run(conn: &mut PgConnection, sql: &str) -> Result<usize, Error> {
     diesel::sql_query(sql).execute(conn).map_err(Error::from)
 }
 
-/// Walks a listing page by page (`first(size)`, then `after(next)`) and
-/// returns the ids in the order served.
-fn walk(
-    size: u32,
-    mut load: impl FnMut(PageRequest) -> saas_db::Result<Page<AuditLog>>,
-) -> Vec<Uuid> {
-    let mut ids = Vec::new();
-    let mut page = load(PageRequest::first(size)).unwrap();
-    for _ in 0..1000 {
-        assert!(page.items.len() <= size as usize);
-        ids.extend(page.items.iter().map(|e| e.id));
-        match page.next_cursor() {
-            Some(next) => {
-                assert_eq!(
-                    page.items.len(),
-                    size as usize,
-                    "only the last page may be short"
-                );
-                page = load(PageRequest::after(next, size)).unwrap();
-            }
-            None => return ids,
-        }
-    }
-    panic!("listing did not end after 1000 pages (size {size})");
-}
-
 /// Newest first: `(created_at, id)` descending, computed here from the rows
 /// `record` returned rather than by the listing code.
+/// The entries' ids, in order.
+fn entry_ids(entries: &[AuditLog]) -> Vec<Uuid> {
+    entries.iter().map(|e| e.id).collect()
+}
+
 fn newest_first(entries: &[AuditLog]) -> Vec<Uuid> {
     let mut sorted: Vec<&AuditLog> = entries.iter().collect();
     sorted.sort_by_key(|e| std::cmp::Reverse((e.created_at, e.id)));

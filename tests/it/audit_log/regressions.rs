@@ -3,7 +3,7 @@
 use super::*;
 
 /// Lookups refuse a NUL byte before the database, naming the field (see
-/// bad_input.rs); `for_entity` sends it to the server instead.
+/// bad_input/create.rs); `for_entity` sends it to the server instead.
 #[test]
 fn for_entity_refuses_a_nul_byte_before_the_database() {
     let db = TestDatabase::new();

@@ -200,7 +200,7 @@ fn passwords_are_checked_and_verified() {
         );
     }
     assert_eq!(
-        count(
+        count_bound::<SqlUuid, _>(
             &mut conn,
             "SELECT count(*) AS n FROM accounts WHERE user_id = $1",
             ada.id
@@ -321,7 +321,7 @@ fn hard_delete_cascades_accounts_sessions_and_tokens() {
             "SELECT count(*) AS n FROM sessions WHERE user_id = $1",
             "SELECT count(*) AS n FROM verification_tokens WHERE user_id = $1",
         ]
-        .map(|sql| count(conn, sql, user))
+        .map(|sql| count_bound::<SqlUuid, _>(conn, sql, user))
     };
     assert_eq!(counts(&mut conn, ada.id), [2, 2, 3]);
 

@@ -9,15 +9,15 @@ mod sessions;
 mod token_issue_lock;
 mod tokens;
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::user;
+use crate::support::{client, count_bound, user, Count};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{Bool, Nullable, Text, Uuid as SqlUuid};
 use saas_db::auth::{
-    Client, ExposeSecret, Keyring, NewOAuthAccount, PasswordHasher, Token, CREDENTIAL_PROVIDER,
+    ExposeSecret, Keyring, NewOAuthAccount, PasswordHasher, Token, CREDENTIAL_PROVIDER,
     TOUCH_INTERVAL,
 };
 use saas_db::enums::TokenKind;
@@ -34,14 +34,6 @@ const ALL_KINDS: [TokenKind; 3] = [
     TokenKind::MagicLink,
 ];
 
-fn client() -> Client<'static> {
-    Client {
-        ttl: HOUR,
-        ip: Some("203.0.113.7".parse().unwrap()),
-        user_agent: Some("auth-tests/1.0"),
-    }
-}
-
 fn session(conn: &mut PgConnection, user: Uuid) -> (saas_db::auth::Session, Token) {
     conn.sessions().create(user, HOUR, None, None).unwrap()
 }
@@ -52,21 +44,6 @@ fn exec(conn: &mut PgConnection, sql: &str, id: Uuid) -> usize {
         .bind::<diesel::sql_types::Uuid, _>(id)
         .execute(conn)
         .unwrap()
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// `SELECT count(*) AS n ...` with `$1` bound to `id`.
-fn count(conn: &mut PgConnection, sql: &str, id: Uuid) -> i64 {
-    diesel::sql_query(sql)
-        .bind::<diesel::sql_types::Uuid, _>(id)
-        .get_result::<Count>(conn)
-        .unwrap()
-        .n
 }
 
 #[derive(QueryableByName)]

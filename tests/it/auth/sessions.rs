@@ -241,7 +241,7 @@ fn sessions_are_refused_to_banned_deleted_and_missing_users() {
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
     assert_eq!(
-        count(
+        count_bound::<SqlUuid, _>(
             &mut conn,
             "SELECT count(*) AS n FROM sessions WHERE user_id = $1",
             ada.id
@@ -339,7 +339,7 @@ fn purge_expired_sessions_deletes_exactly_the_dead_ones_in_batches() {
     assert_eq!(conn.sessions().purge_expired(2).unwrap(), 0);
     for id in dead {
         assert_eq!(
-            count(
+            count_bound::<SqlUuid, _>(
                 &mut conn,
                 "SELECT count(*) AS n FROM sessions WHERE id = $1",
                 id

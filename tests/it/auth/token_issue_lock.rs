@@ -5,31 +5,24 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::enums::TokenKind;
 use saas_db::testing::TestDatabase;
 use saas_db::Repos;
 use uuid::Uuid;
 
 use super::{user, HOUR};
-
-#[derive(QueryableByName)]
-struct Live {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
+use crate::support::count_bound;
 
 /// Unused, unexpired password-reset tokens of `user`.
 fn live_tokens(conn: &mut PgConnection, user: Uuid) -> i64 {
-    diesel::sql_query(
+    count_bound::<SqlUuid, _>(
+        conn,
         "SELECT count(*) AS n FROM verification_tokens
           WHERE user_id = $1 AND kind = 'password_reset'
             AND used_at IS NULL AND expires_at > now()",
+        user,
     )
-    .bind::<SqlUuid, _>(user)
-    .get_result::<Live>(conn)
-    .unwrap()
-    .n
 }
 
 /// What `issue` does, without the lock: expire the older live tokens, then

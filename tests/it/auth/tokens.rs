@@ -1,6 +1,7 @@
 //! Verification tokens: single use, kinds, expiry, reissue, purging and the redemption race.
 
 use super::*;
+use crate::support::race_conns;
 
 #[test]
 fn verification_token_works_once_and_only_for_its_kind() {
@@ -280,31 +281,6 @@ fn purge_expired_tokens_keeps_a_day_of_history() {
 // ---------------------------------------------------------------------------
 // 6. Redemption races.
 
-/// Runs `f` on `threads` threads at once, each on its own pooled connection
-/// (checked out before the start line).
-fn race<T, F>(db: &TestDatabase, threads: usize, f: F) -> Vec<T>
-where
-    T: Send + 'static,
-    F: Fn(&mut PgConnection) -> T + Send + Sync + 'static,
-{
-    let f = Arc::new(f);
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let db = db.db().clone();
-            let f = Arc::clone(&f);
-            let barrier = Arc::clone(&barrier);
-            std::thread::spawn(move || {
-                let conn = db.conn();
-                barrier.wait(); // even if the checkout failed: nobody hangs
-                let mut conn = conn.unwrap();
-                f(&mut conn)
-            })
-        })
-        .collect();
-    handles.into_iter().map(|h| h.join().unwrap()).collect()
-}
-
 #[test]
 fn sixteen_threads_redeem_one_token_exactly_once() {
     let db = TestDatabase::with_builder(|b| b.max_size(20)).unwrap();
@@ -320,7 +296,7 @@ fn sixteen_threads_redeem_one_token_exactly_once() {
             .issue(TokenKind::PasswordReset, &ada.email, Some(ada.id), HOUR)
             .unwrap();
         let id = issued.id;
-        let successes = race(&db, 16, move |conn| {
+        let successes = race_conns(&db, 16, move |conn| {
             let unused = diesel::sql_query(
                 "SELECT used_at IS NULL AND expires_at > now() AS ok
                    FROM verification_tokens WHERE id = $1",
@@ -356,7 +332,7 @@ fn sixteen_threads_redeem_one_token_exactly_once() {
         .issue(TokenKind::PasswordReset, &ada.email, Some(ada.id), HOUR)
         .unwrap();
     let token = Arc::new(token);
-    let results = race(&db, 16, move |conn| {
+    let results = race_conns(&db, 16, move |conn| {
         conn.verification_tokens()
             .consume(TokenKind::PasswordReset, token.as_str())
     });

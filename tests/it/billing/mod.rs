@@ -16,14 +16,16 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use crate::support::{is_conflict, is_invalid, new_plan, plan, user};
+use crate::support::{
+    count_bound, is_conflict, is_invalid, micros, new_payment, new_plan, plan, user, Count,
+};
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamptz};
 use saas_db::billing::{
-    CurrencyTotal, NewPayment, NewPlan, Payment, Plan, PlanChanges, ProviderSubscription,
-    Subscription, SyncOutcome, TransferOptions, TransferReport, TRANSITIONS,
+    CurrencyTotal, NewPlan, Payment, Plan, PlanChanges, ProviderSubscription, Subscription,
+    SyncOutcome, TransferOptions, TransferReport, TRANSITIONS,
 };
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus, Theme};
 use saas_db::testing::TestDatabase;
@@ -33,36 +35,12 @@ use uuid::Uuid;
 
 // ---------------------------------------------------------------- helpers
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 fn count_payments_of(conn: &mut PgConnection, user_id: Uuid) -> i64 {
-    diesel::sql_query("SELECT count(*) AS n FROM payments WHERE user_id = $1")
-        .bind::<diesel::sql_types::Uuid, _>(user_id)
-        .get_result::<Count>(conn)
-        .unwrap()
-        .n
-}
-
-fn new_payment(
-    user_id: Uuid,
-    amount_cents: i64,
-    currency: &str,
-    status: PaymentStatus,
-) -> NewPayment<'_> {
-    NewPayment {
+    count_bound::<diesel::sql_types::Uuid, _>(
+        conn,
+        "SELECT count(*) AS n FROM payments WHERE user_id = $1",
         user_id,
-        subscription_id: None,
-        amount_cents,
-        currency,
-        status,
-        provider_payment_id: None,
-        description: None,
-        metadata: serde_json::json!({}),
-    }
+    )
 }
 
 fn pay(
@@ -78,11 +56,6 @@ fn pay(
         .unwrap();
     assert!(created);
     p
-}
-
-/// A time PostgreSQL stores exactly (microseconds).
-fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap()
 }
 
 #[derive(QueryableByName)]

@@ -7,30 +7,10 @@ mod pool;
 
 use std::time::{Duration, Instant};
 
-use crate::support::count;
+use crate::support::{backend_pid, count, Count};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer};
-
-#[derive(QueryableByName)]
-struct Pid {
-    #[diesel(sql_type = Integer)]
-    pid: i32,
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// The backend process id of `conn`.
-fn backend_pid(conn: &mut PgConnection) -> i32 {
-    diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result::<Pid>(conn)
-        .unwrap()
-        .pid
-}
+use diesel::sql_types::Integer;
 
 /// Terminates the backends `pids` from a connection of its own and waits
 /// until they have exited, so their sockets are closed before we go on.

@@ -15,7 +15,7 @@ use saas_db::validate::{self, JSON_MAX_BYTES, JSON_MAX_DEPTH};
 use saas_db::{PageRequest, Repos};
 use serde_json::{json, Value};
 
-use super::{assert_invalid, new_payment, still_usable, World};
+use super::{assert_invalid, still_usable, valid_payment, World};
 use crate::support::{deep_json, dismantle};
 
 /// Records a payment with `metadata`, gives the value back for dismantling.
@@ -26,7 +26,7 @@ fn record(
 ) -> (saas_db::Result<saas_db::billing::Payment>, Value) {
     let payment = NewPayment {
         metadata,
-        ..new_payment(w.user.id)
+        ..valid_payment(w.user.id)
     };
     let result = conn.payments().record(&payment).map(|(p, _)| p);
     (result, payment.metadata)

@@ -8,7 +8,7 @@ use saas_db::enums::SubscriptionStatus;
 use saas_db::users::NewUser;
 use saas_db::{Error, Repos};
 
-use super::{assert_invalid, new_plan, still_usable, World};
+use super::{assert_invalid, still_usable, valid_plan, World};
 
 #[test]
 fn slugs_are_checked_before_the_lookup() {
@@ -95,10 +95,10 @@ fn blank_required_text_is_invalid() {
                 .create(&NewUser::new("blank@example.com", blank)),
             "name",
         );
-        assert_invalid(conn.plans().create(&new_plan(blank)), "name");
+        assert_invalid(conn.plans().create(&valid_plan(blank)), "name");
         let plan = NewPlan {
             features: vec![blank],
-            ..new_plan("Featureful")
+            ..valid_plan("Featureful")
         };
         assert!(matches!(
             conn.plans().create(&plan),
@@ -115,7 +115,7 @@ fn blank_required_text_is_invalid() {
     conn.payments()
         .record(&saas_db::billing::NewPayment {
             description: Some("  "),
-            ..super::new_payment(w.user.id)
+            ..super::valid_payment(w.user.id)
         })
         .unwrap();
 }

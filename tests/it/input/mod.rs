@@ -70,8 +70,8 @@ impl World {
             })
             .unwrap();
         conn.posts().publish(post.id).unwrap();
-        let plan = conn.plans().create(&new_plan("World plan")).unwrap();
-        let (payment, _) = conn.payments().record(&new_payment(user.id)).unwrap();
+        let plan = conn.plans().create(&valid_plan("World plan")).unwrap();
+        let (payment, _) = conn.payments().record(&valid_payment(user.id)).unwrap();
         let payment = conn.payments().mark_succeeded(payment.id).unwrap();
         let team = conn.teams().create(&owner, "World team").unwrap();
         let (session, _) = conn
@@ -104,31 +104,14 @@ impl World {
     }
 }
 
-/// A valid monthly USD plan.
-pub(crate) fn new_plan(name: &str) -> NewPlan<'_> {
-    NewPlan {
-        name,
-        description: None,
-        price_cents: 1_000,
-        currency: "USD",
-        interval: BillingInterval::Month,
-        features: vec![],
-        sort_order: 0,
-    }
+/// A valid monthly USD plan of 1,000 cents.
+pub(crate) fn valid_plan(name: &str) -> NewPlan<'_> {
+    crate::support::new_plan(name, 1_000, BillingInterval::Month)
 }
 
 /// A valid pending payment of 10,000 cents.
-pub(crate) fn new_payment(user_id: Uuid) -> NewPayment<'static> {
-    NewPayment {
-        user_id,
-        subscription_id: None,
-        amount_cents: 10_000,
-        currency: "USD",
-        status: PaymentStatus::Pending,
-        provider_payment_id: None,
-        description: None,
-        metadata: serde_json::json!({}),
-    }
+pub(crate) fn valid_payment(user_id: Uuid) -> NewPayment<'static> {
+    crate::support::new_payment(user_id, 10_000, "USD", PaymentStatus::Pending)
 }
 
 #[derive(QueryableByName)]

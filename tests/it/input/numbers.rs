@@ -3,7 +3,7 @@
 use saas_db::billing::{NewPayment, NewPlan, PlanChanges, AMOUNT_MAX_CENTS};
 use saas_db::Repos;
 
-use super::{assert_invalid, new_payment, new_plan, still_usable, World};
+use super::{assert_invalid, still_usable, valid_payment, valid_plan, World};
 
 /// `refund(id, i64::MAX)` used to fail in the database with
 /// `Error::Database("bigint out of range")` (`refunded_cents + $amount`).
@@ -28,7 +28,7 @@ fn the_largest_amount_is_paid_refunded_and_summed() {
         .payments()
         .record(&NewPayment {
             amount_cents: AMOUNT_MAX_CENTS,
-            ..new_payment(w.user.id)
+            ..valid_payment(w.user.id)
         })
         .unwrap();
     conn.payments().mark_succeeded(payment.id).unwrap();
@@ -49,12 +49,12 @@ fn the_largest_amount_is_paid_refunded_and_summed() {
     for amount in [AMOUNT_MAX_CENTS + 1, i64::MAX] {
         let payment = NewPayment {
             amount_cents: amount,
-            ..new_payment(w.user.id)
+            ..valid_payment(w.user.id)
         };
         assert_invalid(conn.payments().record(&payment), "amount_cents");
         let plan = NewPlan {
             price_cents: amount,
-            ..new_plan("Too dear")
+            ..valid_plan("Too dear")
         };
         assert_invalid(conn.plans().create(&plan), "price_cents");
         let changes = PlanChanges {

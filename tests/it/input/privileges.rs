@@ -4,6 +4,7 @@
 
 use std::io::Write;
 
+use crate::support::Name;
 use diesel::prelude::*;
 use saas_db::schema::projects;
 use saas_db::testing::TestDatabase;
@@ -43,11 +44,6 @@ fn assert_forbidden(result: Result<usize, Error>, what: &str) {
 fn ownership_server_files_and_copy_under_rls_are_forbidden() {
     let (db, app, team_id) = app_role();
     let partition: String = {
-        #[derive(QueryableByName)]
-        struct Name {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            name: String,
-        }
         diesel::sql_query(
             "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
               WHERE i.inhparent = 'audit_logs'::regclass ORDER BY 1 LIMIT 1",

@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
+use crate::support::names;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::live::{CapturedTable as T, ChangeOp as Op};
 use saas_db::testing::TestDatabase;
 use uuid::Uuid;
 
-use super::{collect, count, project, team, Id};
+use super::{collect, count, last_cursor, project, team, Id};
 
 fn exec(conn: &mut PgConnection, sql: &str, a: Uuid, b: Uuid) -> Uuid {
     diesel::sql_query(sql)
@@ -31,18 +32,7 @@ fn writes_are_captured_with_their_row_and_owner() {
     let u = alice.user_id;
     // From the last change so far (the setup's, written one transaction
     // after another on this connection), as a client would resume.
-    #[derive(QueryableByName)]
-    struct Last {
-        #[diesel(sql_type = Text)]
-        cursor: String,
-    }
-    let last = diesel::sql_query(
-        "SELECT format('c1-%s-%s', xid, id) AS cursor FROM changes ORDER BY xid DESC, id DESC LIMIT 1",
-    )
-    .get_result::<Last>(&mut conn)
-    .unwrap()
-    .cursor;
-    let mut feed = db.db().change_feed(last.parse().unwrap()).unwrap();
+    let mut feed = db.db().change_feed(last_cursor(&mut conn)).unwrap();
 
     let tags_before = count(&mut conn, "SELECT count(*) AS n FROM changes");
     let tag = exec(
@@ -121,16 +111,12 @@ fn writes_are_captured_with_their_row_and_owner() {
     assert_eq!(feed.poll(Duration::from_millis(50)).unwrap(), vec![]);
 
     // Only ids and owners are stored.
-    let columns: Vec<String> = diesel::sql_query(
+    let columns: Vec<String> = names(
+        &mut conn,
         "SELECT column_name::text AS name FROM information_schema.columns
           WHERE table_name = 'changes' AND table_schema = current_schema()
           ORDER BY ordinal_position",
-    )
-    .load::<Name>(&mut conn)
-    .unwrap()
-    .into_iter()
-    .map(|n| n.name)
-    .collect();
+    );
     assert_eq!(
         columns,
         [
@@ -151,12 +137,6 @@ fn writes_are_captured_with_their_row_and_owner() {
           WHERE tgfoid = 'changes_capture()'::regprocedure",
     );
     assert_eq!(triggered as usize, T::ALL.len());
-}
-
-#[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = Text)]
-    name: String,
 }
 
 /// In a custom schema (`DatabaseBuilder::schema`), the trigger writes that

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::support::backend_pid;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
@@ -12,7 +13,7 @@ use saas_db::testing::TestDatabase;
 use saas_db::Error;
 use uuid::Uuid;
 
-use super::{collect, count, project, team, Id};
+use super::{collect, count, last_cursor, project, team, Id};
 
 /// How many changes name `row_id`.
 fn changes_of(conn: &mut PgConnection, row_id: Uuid) -> i64 {
@@ -67,23 +68,6 @@ fn app_role_cannot_attach_the_capture_function_to_its_own_table() {
         })
         .unwrap();
     assert_eq!(changes_of(&mut owner, p), 1);
-}
-
-/// The position of the last change so far.
-fn last_cursor(conn: &mut PgConnection) -> ChangeCursor {
-    #[derive(QueryableByName)]
-    struct Last {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        cursor: String,
-    }
-    diesel::sql_query(
-        "SELECT format('c1-%s-%s', xid, id) AS cursor FROM changes ORDER BY xid DESC, id DESC LIMIT 1",
-    )
-    .get_result::<Last>(conn)
-    .unwrap()
-    .cursor
-    .parse()
-    .unwrap()
 }
 
 fn post(conn: &mut PgConnection, author: Uuid, slug: &str) -> Uuid {
@@ -330,15 +314,7 @@ fn a_killed_writer_and_a_notification_flood_neither_leak_nor_stall() {
     let held = project(&mut conn, team_id, "held back");
     assert_eq!(feed.poll(Duration::from_millis(100)).unwrap(), vec![]);
     assert_eq!(feed.lag().unwrap().held_back, 1, "control: held back");
-    #[derive(QueryableByName)]
-    struct Pid {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        pid: i32,
-    }
-    let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result::<Pid>(&mut writer)
-        .unwrap()
-        .pid;
+    let pid = backend_pid(&mut writer);
     diesel::sql_query("SELECT pg_terminate_backend($1, 5000)")
         .bind::<diesel::sql_types::Integer, _>(pid)
         .execute(&mut conn)

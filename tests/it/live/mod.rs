@@ -15,12 +15,11 @@ mod tenancy;
 
 use std::time::{Duration, Instant};
 
-use crate::support::{count, Count};
+use crate::support::{actor, count, Count};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
-use saas_db::live::{Change, ChangeFeed};
-use saas_db::users::NewUser;
+use saas_db::live::{Change, ChangeCursor, ChangeFeed};
 use saas_db::Repos;
 use uuid::Uuid;
 
@@ -32,9 +31,9 @@ struct Id {
 
 /// A new user and a team they own.
 fn team(conn: &mut PgConnection, email: &str) -> (Actor, Uuid) {
-    let actor = Actor::from(&conn.users().create(&NewUser::new(email, email)).unwrap());
-    let team = conn.teams().create(&actor, email).unwrap();
-    (actor, team.id)
+    let owner = actor(conn, email);
+    let team = conn.teams().create(&owner, email).unwrap();
+    (owner, team.id)
 }
 
 /// Inserts a project of `team` with hand-written SQL (as a host might).
@@ -45,6 +44,23 @@ fn project(conn: &mut PgConnection, team: Uuid, name: &str) -> Uuid {
         .get_result::<Id>(conn)
         .unwrap()
         .id
+}
+
+/// The position of the last change so far.
+fn last_cursor(conn: &mut PgConnection) -> ChangeCursor {
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        cursor: String,
+    }
+    diesel::sql_query(
+        "SELECT format('c1-%s-%s', xid, id) AS cursor FROM changes ORDER BY xid DESC, id DESC LIMIT 1",
+    )
+    .get_result::<Last>(conn)
+    .unwrap()
+    .cursor
+    .parse()
+    .unwrap()
 }
 
 /// A feed of `projects` changes from now on: `ChangeCursor::now()` may also

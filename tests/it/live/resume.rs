@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::support::backend_pid;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
@@ -74,12 +75,6 @@ fn killed_backend_and_restart_resume_from_the_cursor() {
     assert!(got.windows(2).all(|w| w[0].cursor < w[1].cursor));
 }
 
-#[derive(QueryableByName)]
-struct Pid {
-    #[diesel(sql_type = Integer)]
-    pid: i32,
-}
-
 /// Control for the test above: a consumer that counts notifications (one
 /// distinct payload per change, so none coalesce) and reconnects after its
 /// backend was killed receives none of the 100 sent while it was down.
@@ -89,10 +84,7 @@ fn control_listen_only_consumer_loses_what_was_sent_while_down() {
     let mut sender = db.conn().unwrap();
     let mut listener = PgConnection::establish(db.url()).unwrap();
     listener.batch_execute("LISTEN naive_feed").unwrap();
-    let pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result::<Pid>(&mut listener)
-        .unwrap()
-        .pid;
+    let pid = backend_pid(&mut listener);
     diesel::sql_query("SELECT pg_terminate_backend($1)")
         .bind::<Integer, _>(pid)
         .execute(&mut sender)

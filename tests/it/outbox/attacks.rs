@@ -5,44 +5,26 @@
 
 use std::time::Duration;
 
+use crate::support::client;
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
-use saas_db::auth::Client;
 use saas_db::enums::TokenKind;
-use saas_db::outbox::auth_mail::{AuthEmail, AUTH_EMAIL_TOPIC};
+use saas_db::outbox::auth_mail::AUTH_EMAIL_TOPIC;
 use saas_db::outbox::{Failed, NewMessage};
 use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Error, Repos};
 use serde_json::json;
 
-use super::seed;
+use super::{deliver, seed};
 
-/// Claims every `auth.email` message, issues its token and acks it: the
-/// tokens a sender would have emailed, by kind.
-fn deliver(db: &TestDatabase) -> Vec<(TokenKind, String)> {
-    let outbox = db.outbox(AUTH_EMAIL_TOPIC);
-    let mut conn = db.conn().unwrap();
-    let mut sent = Vec::new();
-    for claimed in outbox.claim(100, Duration::from_secs(60)).unwrap() {
-        let email = AuthEmail::from_claimed(&claimed).unwrap();
-        if let Some((_, token)) = email
-            .issue_token(&mut conn, Duration::from_secs(3600))
-            .unwrap()
-        {
-            sent.push((email.kind, token.into_string()));
-        }
-        outbox.ack(&claimed).unwrap();
-    }
-    sent
-}
-
-fn client() -> Client<'static> {
-    Client {
-        ttl: Duration::from_secs(3600),
-        ip: None,
-        user_agent: None,
-    }
+/// The tokens a sender would have emailed for every `auth.email` message
+/// (claimed, issued and acked by [`deliver`]), by kind.
+fn tokens_sent(db: &TestDatabase) -> Vec<(TokenKind, String)> {
+    deliver(db)
+        .into_iter()
+        .filter_map(|(email, token)| Some((email.kind, token?)))
+        .collect()
 }
 
 /// A user whose mailbox was taken over changes their address to lock the
@@ -59,11 +41,11 @@ fn tokens_mailed_to_an_old_address_die_with_the_address_change() {
         .auth()
         .sign_up(&NewUser::new("old@example.com", "Victim"))
         .unwrap();
-    deliver(&db);
+    tokens_sent(&db);
     for kind in [TokenKind::PasswordReset, TokenKind::MagicLink] {
         conn.auth().request_email(kind, "old@example.com").unwrap();
     }
-    let stolen = deliver(&db);
+    let stolen = tokens_sent(&db);
     let stolen = |kind| {
         stolen
             .iter()
@@ -92,7 +74,7 @@ fn tokens_mailed_to_an_old_address_die_with_the_address_change() {
     for kind in [TokenKind::PasswordReset, TokenKind::MagicLink] {
         conn.auth().request_email(kind, "new@example.com").unwrap();
     }
-    let mine = deliver(&db);
+    let mine = tokens_sent(&db);
     let tokens: Vec<TokenKind> = mine.iter().map(|(k, _)| *k).collect();
     assert!(tokens.contains(&TokenKind::PasswordReset), "{tokens:?}");
     for (kind, token) in mine {
@@ -289,7 +271,7 @@ fn a_user_banned_after_the_request_is_sent_no_token() {
             .unwrap();
     }
     conn.users().ban(banned.id, None, Some("abuse")).unwrap();
-    let sent = deliver(&db);
+    let sent = tokens_sent(&db);
     assert_eq!(sent.len(), 1, "only the unbanned user's: {sent:?}");
 }
 

@@ -3,44 +3,25 @@
 //! the token at delivery. The control shows the search for the token in
 //! the outbox's rows finds one where a row does hold it.
 
-use std::time::Duration;
-
+use crate::support::count_bound;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use saas_db::enums::TokenKind;
-use saas_db::outbox::auth_mail::{AuthEmail, AUTH_EMAIL_TOPIC};
+use saas_db::outbox::auth_mail::AUTH_EMAIL_TOPIC;
 use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Error, Repos};
 use serde_json::json;
 
-use super::messages;
+use super::{deliver, messages};
 
 /// Outbox rows whose text (every column) contains `needle`.
 fn rows_containing(conn: &mut PgConnection, needle: &str) -> i64 {
-    diesel::sql_query("SELECT count(*) AS n FROM outbox_messages m WHERE strpos(m::text, $1) > 0")
-        .bind::<Text, _>(needle)
-        .get_result::<super::Count>(conn)
-        .unwrap()
-        .n
-}
-
-/// What a worker for `auth.email` does: claim, issue, "send", ack. The
-/// tokens it would have emailed.
-fn deliver(db: &TestDatabase) -> Vec<(AuthEmail, Option<String>)> {
-    let outbox = db.outbox(AUTH_EMAIL_TOPIC);
-    let mut conn = db.conn().unwrap();
-    let mut sent = Vec::new();
-    for claimed in outbox.claim(100, Duration::from_secs(60)).unwrap() {
-        let email = AuthEmail::from_claimed(&claimed).unwrap();
-        let token = email
-            .issue_token(&mut conn, Duration::from_secs(3600))
-            .unwrap()
-            .map(|(_, token)| token.into_string());
-        outbox.ack(&claimed).unwrap();
-        sent.push((email, token));
-    }
-    sent
+    count_bound::<Text, _>(
+        conn,
+        "SELECT count(*) AS n FROM outbox_messages m WHERE strpos(m::text, $1) > 0",
+        needle,
+    )
 }
 
 #[test]

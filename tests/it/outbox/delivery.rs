@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use diesel::prelude::*;
-use diesel::sql_types::Uuid as SqlUuid;
+use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::testing::TestDatabase;
 use uuid::Uuid;
 
-use super::{count, seed};
-use crate::support::race;
+use super::seed;
+use crate::support::{count_bound, race};
 
 const WORKERS: usize = 8;
 const MESSAGES: usize = 1_000;
@@ -62,7 +62,7 @@ fn eight_workers_ack_each_of_1000_messages_exactly_once() {
         "the work was shared: {per_worker:?}"
     );
     let mut conn = db.conn().unwrap();
-    let acked = count(
+    let acked = count_bound::<Text, _>(
         &mut conn,
         "SELECT count(*) AS n FROM outbox_messages
           WHERE topic = $1 AND delivered_at IS NOT NULL AND lease_token IS NULL AND attempts = 1",

@@ -3,14 +3,15 @@
 use std::thread::sleep;
 use std::time::Duration;
 
+use crate::support::count_bound;
 use diesel::prelude::*;
-use diesel::sql_types::Uuid as SqlUuid;
+use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::outbox::{Failed, NewMessage};
 use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
 use serde_json::json;
 
-use super::{count, seed};
+use super::seed;
 
 /// A worker claims and dies (never acks or fails). After its lease the
 /// message is claimed again, attempt 2, with a new token; the dead worker's
@@ -150,7 +151,7 @@ fn poison_messages_are_dead_lettered_listed_and_requeued() {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].id, crashing);
     assert_eq!(
-        count(
+        count_bound::<Text, _>(
             &mut conn,
             "SELECT count(*) AS n FROM outbox_messages WHERE topic = $1 AND lease_token IS NULL",
             "crash"
@@ -234,7 +235,7 @@ fn a_batch_ack_is_fenced_per_message() {
     outbox.ack(&other[0]).unwrap();
     assert_eq!(outbox.stats().unwrap().leased, 0);
     assert_eq!(
-        count(
+        count_bound::<Text, _>(
             &mut conn,
             "SELECT count(*) AS n FROM outbox_messages WHERE topic = $1 AND delivered_at IS NOT NULL",
             "mail"
@@ -271,7 +272,7 @@ fn a_backlog_of_expired_last_attempts_cannot_block_the_claim() {
     let claimed = outbox.claim(1, Duration::from_secs(60)).unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].id, healthy);
-    let dead = count(
+    let dead = count_bound::<Text, _>(
         &mut conn,
         "SELECT count(*) AS n FROM outbox_messages WHERE topic = $1 AND dead_at IS NOT NULL",
         "crash",

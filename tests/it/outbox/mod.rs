@@ -11,30 +11,19 @@ mod enqueue;
 mod leases;
 mod rls;
 
+use std::time::Duration;
+
+use crate::support::count_bound;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
+use saas_db::outbox::auth_mail::{AuthEmail, AUTH_EMAIL_TOPIC};
 use saas_db::Repos;
 use serde_json::json;
 use uuid::Uuid;
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// `SELECT count(*) AS n ..` with `topic` bound as `$1`.
-fn count(conn: &mut PgConnection, sql: &str, topic: &str) -> i64 {
-    diesel::sql_query(sql)
-        .bind::<Text, _>(topic)
-        .get_result::<Count>(conn)
-        .unwrap()
-        .n
-}
-
 /// Messages of `topic` in the table, whatever their state.
 fn messages(conn: &mut PgConnection, topic: &str) -> i64 {
-    count(
+    count_bound::<Text, _>(
         conn,
         "SELECT count(*) AS n FROM outbox_messages WHERE topic = $1",
         topic,
@@ -51,4 +40,22 @@ fn seed(conn: &mut PgConnection, topic: &str, n: usize) -> Vec<Uuid> {
             },
         )
         .collect()
+}
+
+/// What a worker for `auth.email` does: claim, issue, "send", ack. The
+/// tokens it would have emailed.
+fn deliver(db: &saas_db::testing::TestDatabase) -> Vec<(AuthEmail, Option<String>)> {
+    let outbox = db.outbox(AUTH_EMAIL_TOPIC);
+    let mut conn = db.conn().unwrap();
+    let mut sent = Vec::new();
+    for claimed in outbox.claim(100, Duration::from_secs(60)).unwrap() {
+        let email = AuthEmail::from_claimed(&claimed).unwrap();
+        let token = email
+            .issue_token(&mut conn, Duration::from_secs(3600))
+            .unwrap()
+            .map(|(_, token)| token.into_string());
+        outbox.ack(&claimed).unwrap();
+        sent.push((email, token));
+    }
+    sent
 }

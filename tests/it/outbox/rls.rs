@@ -46,7 +46,7 @@ fn the_app_role_enqueues_anywhere_and_works_the_queue_only_outside_a_user() {
     let seen = app
         .as_user(alice.id, |tx| {
             let visible = diesel::sql_query("SELECT count(*) AS n FROM outbox_messages")
-                .get_result::<super::Count>(tx)?
+                .get_result::<crate::support::Count>(tx)?
                 .n;
             let changed =
                 diesel::sql_query("UPDATE outbox_messages SET attempts = 0").execute(tx)?;

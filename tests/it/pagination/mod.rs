@@ -11,6 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread;
 use std::time::Duration;
 
+use crate::support::ids;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -24,10 +25,6 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 type Lister = fn(&mut PgConnection, PageRequest) -> saas_db::Result<Page<User>>;
-
-fn ids(users: &[User]) -> Vec<Uuid> {
-    users.iter().map(|u| u.id).collect()
-}
 
 /// Prints and parses a cursor, checking that nothing changes on the way.
 fn round_trip(cursor: Cursor) -> Cursor {

@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use saas_db::testing::TestDatabase;
 use saas_db::{Database, DatabaseBuilder, Error};
 
 use super::bouncer;
-use crate::support::race;
+use crate::support::{race, Count};
 
 /// The `ALTER ROLE ..;` statement named in an [`Error::Pooled`]'s fix.
 fn alter_statement(fix: &str) -> String {
@@ -75,12 +74,6 @@ fn pooling_refuses_a_statement_timeout_the_role_does_not_apply_and_names_the_alt
         alter.ends_with("SET statement_timeout = '2500ms'"),
         "{alter}"
     );
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 /// Named statements left on the connection after two repository calls.

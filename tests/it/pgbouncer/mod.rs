@@ -5,8 +5,8 @@ mod build;
 mod cleanup;
 mod pooling;
 
+use crate::support::setting;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use saas_db::embedded_pgbouncer::EmbeddedPgBouncer;
 use saas_db::testing::TestDatabase;
 
@@ -15,21 +15,6 @@ use saas_db::testing::TestDatabase;
 pub fn bouncer(pool_size: u32) -> EmbeddedPgBouncer {
     let admin = TestDatabase::admin_url().expect("test server");
     EmbeddedPgBouncer::start(&admin, pool_size).expect("start pgbouncer")
-}
-
-#[derive(QueryableByName)]
-struct Setting {
-    #[diesel(sql_type = Text)]
-    value: String,
-}
-
-/// The value of a setting as seen by `conn`'s current server connection.
-pub fn setting(conn: &mut PgConnection, name: &str) -> String {
-    diesel::sql_query("SELECT current_setting($1) AS value")
-        .bind::<Text, _>(name)
-        .get_result::<Setting>(conn)
-        .unwrap()
-        .value
 }
 
 /// The harness really pools per transaction: with one server connection, a

@@ -5,13 +5,14 @@
 
 use std::time::Duration;
 
+use crate::support::setting;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use saas_db::tx::RetryPolicy;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 
-use super::{bouncer, setting};
+use super::bouncer;
 use saas_db::testing::TestDatabase;
 
 diesel::table! {

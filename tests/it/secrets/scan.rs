@@ -9,12 +9,13 @@
 use std::fmt::Debug;
 use std::time::Duration;
 
+use crate::support::{client, Count};
 use base64::Engine;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Text};
 use saas_db::access::Actor;
-use saas_db::auth::{Client, Keyring, NewOAuthAccount};
+use saas_db::auth::{Keyring, NewOAuthAccount};
 use saas_db::enums::{TeamRole, TokenKind};
 use saas_db::testing::TestDatabase;
 use saas_db::{Database, Repos};
@@ -30,12 +31,6 @@ const VERIFICATION_BY_HASH: &str = "SELECT count(*) AS n FROM verification_token
      WHERE token_hash = sha256(convert_to($1, 'UTF8'))";
 const INVITATION_BY_HASH: &str = "SELECT count(*) AS n FROM team_invitations
      WHERE token_hash = sha256(convert_to($1, 'UTF8'))";
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
 
 /// Printed forms of returned values: Debug (both), serde JSON, Display.
 #[derive(Default)]
@@ -91,14 +86,6 @@ fn scan(
     found.sort();
     found.dedup();
     found
-}
-
-fn client() -> Client<'static> {
-    Client {
-        ttl: HOUR,
-        ip: Some("198.51.100.4".parse().unwrap()),
-        user_agent: Some("secret-scan/1.0"),
-    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use saas_db::users::UserChanges;
 use saas_db::{PageRequest, Repos};
 
 use super::super::table::{row, NumberCall, Row};
-use super::super::{new_payment, new_plan};
+use super::super::{valid_payment, valid_plan};
 use super::{build, fresh_user, sat_i32, sat_u32};
 
 pub(crate) fn number_rows() -> Vec<Row<NumberCall>> {
@@ -19,7 +19,7 @@ pub(crate) fn number_rows() -> Vec<Row<NumberCall>> {
             c.payments()
                 .record(&NewPayment {
                     amount_cents: n,
-                    ..new_payment(w.user.id)
+                    ..valid_payment(w.user.id)
                 })
                 .map(drop)
         }),
@@ -27,7 +27,7 @@ pub(crate) fn number_rows() -> Vec<Row<NumberCall>> {
             c.plans()
                 .create(&saas_db::billing::NewPlan {
                     price_cents: n,
-                    ..new_plan(&w.unique("plan"))
+                    ..valid_plan(&w.unique("plan"))
                 })
                 .map(drop)
         }),
@@ -35,12 +35,12 @@ pub(crate) fn number_rows() -> Vec<Row<NumberCall>> {
             c.plans()
                 .create(&saas_db::billing::NewPlan {
                     sort_order: sat_i32(n),
-                    ..new_plan(&w.unique("plan"))
+                    ..valid_plan(&w.unique("plan"))
                 })
                 .map(drop)
         }),
         row("plans.update price_cents", "price_cents", |c, w, n| {
-            let p = c.plans().create(&new_plan(&w.unique("plan")))?;
+            let p = c.plans().create(&valid_plan(&w.unique("plan")))?;
             c.plans()
                 .update(
                     p.id,
@@ -53,7 +53,7 @@ pub(crate) fn number_rows() -> Vec<Row<NumberCall>> {
                 .map(drop)
         }),
         row("plans.update sort_order", "sort_order", |c, w, n| {
-            let p = c.plans().create(&new_plan(&w.unique("plan")))?;
+            let p = c.plans().create(&valid_plan(&w.unique("plan")))?;
             c.plans()
                 .update(
                     p.id,

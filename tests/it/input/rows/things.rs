@@ -9,19 +9,19 @@ use saas_db::enums::{SubscriptionStatus, TeamRole};
 use saas_db::{Database, Error, PageRequest, Repos};
 
 use super::super::table::{row, Row, TextCall};
-use super::super::{new_payment, new_plan};
+use super::super::{valid_payment, valid_plan};
 use super::{build, fresh_user};
 
 pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
     vec![
         row("plans.create name", "name", |c, _, s| {
-            c.plans().create(&new_plan(s)).map(drop)
+            c.plans().create(&valid_plan(s)).map(drop)
         }),
         row("plans.create description", "description", |c, w, s| {
             c.plans()
                 .create(&saas_db::billing::NewPlan {
                     description: Some(s),
-                    ..new_plan(&w.unique("plan"))
+                    ..valid_plan(&w.unique("plan"))
                 })
                 .map(drop)
         }),
@@ -29,7 +29,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             c.plans()
                 .create(&saas_db::billing::NewPlan {
                     currency: s,
-                    ..new_plan(&w.unique("plan"))
+                    ..valid_plan(&w.unique("plan"))
                 })
                 .map(drop)
         }),
@@ -37,12 +37,12 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             c.plans()
                 .create(&saas_db::billing::NewPlan {
                     features: vec![s],
-                    ..new_plan(&w.unique("plan"))
+                    ..valid_plan(&w.unique("plan"))
                 })
                 .map(drop)
         }),
         row("plans.update name", "name", |c, w, s| {
-            let p = c.plans().create(&new_plan(&w.unique("plan")))?;
+            let p = c.plans().create(&valid_plan(&w.unique("plan")))?;
             c.plans()
                 .update(
                     p.id,
@@ -58,7 +58,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             c.payments()
                 .record(&NewPayment {
                     currency: s,
-                    ..new_payment(w.user.id)
+                    ..valid_payment(w.user.id)
                 })
                 .map(drop)
         }),
@@ -69,7 +69,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
                 c.payments()
                     .record(&NewPayment {
                         provider_payment_id: Some(s),
-                        ..new_payment(w.user.id)
+                        ..valid_payment(w.user.id)
                     })
                     .map(drop)
             },
@@ -78,7 +78,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             c.payments()
                 .record(&NewPayment {
                     description: Some(s),
-                    ..new_payment(w.user.id)
+                    ..valid_payment(w.user.id)
                 })
                 .map(drop)
         }),

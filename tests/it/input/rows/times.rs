@@ -9,8 +9,8 @@ use saas_db::enums::{TeamRole, TokenKind};
 use saas_db::tx::RetryPolicy;
 use saas_db::Repos;
 
-use super::super::new_payment;
 use super::super::table::{row, DurationCall, JsonCall, Row, TimestampCall};
+use super::super::valid_payment;
 use super::things::provider_subscription;
 use super::{build, fresh_user};
 
@@ -125,7 +125,7 @@ pub(crate) fn json_rows() -> Vec<Row<JsonCall>> {
         row("payments.record metadata", "metadata", |c, w, json| {
             let payment = NewPayment {
                 metadata: std::mem::take(json),
-                ..new_payment(w.user.id)
+                ..valid_payment(w.user.id)
             };
             let result = c.payments().record(&payment).map(drop);
             *json = payment.metadata;
