@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
+use super::subscription_plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
 use crate::enums::PaymentStatus;
 use crate::error::{Error, Found, Result};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
