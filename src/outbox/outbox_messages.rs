@@ -1,4 +1,4 @@
-//! Outbox rows ([`Message`], [`Claimed`]) and enqueueing: [`OutboxRepo`],
+//! The `outbox_messages` table: its rows ([`Message`], [`Claimed`]) and
 //! from `conn.outbox()`.
 
 use std::time::Duration;
