@@ -39,7 +39,7 @@ pub struct Payment {
     /// Extra data (a JSON object).
     pub metadata: serde_json::Value,
     /// Optimistic-lock version: [`PaymentRepo::update`] needs it; every
-    /// change (`mark_*`, `refund`, `update`, `transfer_user_data`) bumps it.
+    /// change (`mark_*`, `refund`, `update`, `users().transfer_data`) bumps it.
     pub version: i32,
     /// Created at.
     pub created_at: DateTime<Utc>,

@@ -1,5 +1,5 @@
 //! The `outbox_messages` table: its rows ([`Message`], [`Claimed`]) and
-//! from `conn.outbox()`.
+//! enqueueing: [`OutboxRepo`], from `conn.outbox()`.
 
 use std::time::Duration;
 

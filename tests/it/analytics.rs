@@ -4,18 +4,17 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::support::{is_invalid, named_user, new_plan, plan};
+use crate::support::{acting_as, is_invalid, named_user, new_plan, plan};
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
-use saas_db::billing::analytics::{
-    self, CurrencyNet, Engagement, EngagementLevel, MonthlyRevenue, PlanMrr, TopCustomer,
-    UserDashboard,
-};
 use saas_db::billing::{NewPlan, Plan};
 use saas_db::enums::{BillingInterval, SubscriptionStatus, Theme, UserRole};
 use saas_db::testing::TestDatabase;
 use saas_db::users::{ProfileChanges, User};
+use saas_db::views::{
+    CurrencyNet, Engagement, EngagementLevel, MonthlyRevenue, PlanMrr, TopCustomer, UserDashboard,
+};
 use saas_db::Repos;
 use uuid::Uuid;
 
@@ -108,18 +107,14 @@ fn user_dashboard_keeps_each_currency_apart() {
         },
         usd(1_000),
     ];
-    let dash = analytics::user_dashboard(&mut conn, ann.id)
-        .unwrap()
-        .unwrap();
+    let dash = conn.analytics().user_dashboard(ann.id).unwrap().unwrap();
     assert_eq!((dash.plan_name.as_deref(), dash.payment_count), (None, 3));
     assert_eq!(dash.net_paid, expected);
 
     // With a live USD plan the JPY money is still reported, on its own.
     let pro = plan(&mut conn, "Pro", 2_900, BillingInterval::Month);
     conn.subscriptions().start(ann.id, pro.id, None).unwrap();
-    let dash = analytics::user_dashboard(&mut conn, ann.id)
-        .unwrap()
-        .unwrap();
+    let dash = conn.analytics().user_dashboard(ann.id).unwrap().unwrap();
     assert_eq!(dash.plan_name.as_deref(), Some("Pro"));
     assert_eq!(dash.net_paid, expected);
 }
@@ -148,7 +143,9 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
         .subscriptions()
         .start(alice.id, basic.id, None)
         .unwrap();
-    conn.subscriptions().cancel(old.id, false).unwrap();
+    conn.subscriptions()
+        .cancel(&acting_as(old.user_id), old.id, false)
+        .unwrap();
     conn.subscriptions().start(alice.id, pro.id, None).unwrap();
     pay(alice.id, 1_000, "USD", "succeeded").days_ago(&mut conn, 3);
     pay(alice.id, 2_500, "USD", "succeeded")
@@ -158,9 +155,7 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
     pay(gone.id, 700, "USD", "succeeded").days_ago(&mut conn, 1);
     conn.users().soft_delete(gone.id).unwrap();
 
-    let dash = analytics::user_dashboard(&mut conn, alice.id)
-        .unwrap()
-        .unwrap();
+    let dash = conn.analytics().user_dashboard(alice.id).unwrap().unwrap();
     assert_eq!(
         dash,
         UserDashboard {
@@ -177,9 +172,7 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
         }
     );
 
-    let dash = analytics::user_dashboard(&mut conn, bare.id)
-        .unwrap()
-        .unwrap();
+    let dash = conn.analytics().user_dashboard(bare.id).unwrap().unwrap();
     assert_eq!(
         dash,
         UserDashboard {
@@ -197,10 +190,10 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
     );
 
     assert_eq!(
-        analytics::user_dashboard(&mut conn, Uuid::now_v7()).unwrap(),
+        conn.analytics().user_dashboard(Uuid::now_v7()).unwrap(),
         None
     );
-    assert_eq!(analytics::user_dashboard(&mut conn, gone.id).unwrap(), None);
+    assert_eq!(conn.analytics().user_dashboard(gone.id).unwrap(), None);
 }
 
 #[test]
@@ -229,17 +222,17 @@ fn users_with_recent_payments_needs_a_recent_settled_payment() {
     let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
     // Most recently updated first: refunded was created after recent.
     assert_eq!(
-        ids(analytics::users_with_recent_payments(&mut conn, 7).unwrap()),
+        ids(conn.analytics().users_with_recent_payments(7).unwrap()),
         vec![refunded.id, recent.id]
     );
     assert_eq!(
-        ids(analytics::users_with_recent_payments(&mut conn, 31).unwrap())
+        ids(conn.analytics().users_with_recent_payments(31).unwrap())
             .into_iter()
             .collect::<HashSet<_>>(),
         HashSet::from([recent.id, old.id, refunded.id])
     );
     assert_eq!(
-        ids(analytics::users_with_recent_payments(&mut conn, 1).unwrap()),
+        ids(conn.analytics().users_with_recent_payments(1).unwrap()),
         Vec::<Uuid>::new()
     );
 }
@@ -286,7 +279,7 @@ fn top_customers_rank_by_net_volume_with_ties() {
     };
     let tie_row = |u: &User| row(2, u, 1, 3_000, 3_000);
     assert_eq!(
-        analytics::top_customers(&mut conn, "USD", 3).unwrap(),
+        conn.analytics().top_customers("USD", 3).unwrap(),
         vec![
             row(1, &u1, 2, 5_001, 2_501),
             tie_row(first_tie),
@@ -295,7 +288,7 @@ fn top_customers_rank_by_net_volume_with_ties() {
     );
     // Ranks skip after a tie.
     assert_eq!(
-        analytics::top_customers(&mut conn, "USD", 10).unwrap(),
+        conn.analytics().top_customers("USD", 10).unwrap(),
         vec![
             row(1, &u1, 2, 5_001, 2_501),
             tie_row(first_tie),
@@ -304,12 +297,10 @@ fn top_customers_rank_by_net_volume_with_ties() {
         ]
     );
     assert_eq!(
-        analytics::top_customers(&mut conn, "EUR", 3).unwrap(),
+        conn.analytics().top_customers("EUR", 3).unwrap(),
         vec![row(1, &u4, 1, 50_000, 50_000), row(2, &u5, 1, 600, 600)]
     );
-    assert!(analytics::top_customers(&mut conn, "GBP", 3)
-        .unwrap()
-        .is_empty());
+    assert!(conn.analytics().top_customers("GBP", 3).unwrap().is_empty());
 }
 
 #[test]
@@ -352,7 +343,7 @@ fn monthly_revenue_fills_gaps_and_computes_growth() {
         growth_percent,
     };
     assert_eq!(
-        analytics::monthly_revenue(&mut conn, "USD", 4).unwrap(),
+        conn.analytics().monthly_revenue("USD", 4).unwrap(),
         vec![
             row(3, 1, 1_000, 800, Some(25.0)),
             row(2, 0, 0, 1_000, Some(-100.0)),
@@ -361,12 +352,12 @@ fn monthly_revenue_fills_gaps_and_computes_growth() {
         ]
     );
     assert_eq!(
-        analytics::monthly_revenue(&mut conn, "USD", 1).unwrap(),
+        conn.analytics().monthly_revenue("USD", 1).unwrap(),
         vec![row(0, 2, 4_500, 3_000, Some(50.0))]
     );
     // EUR: M-2 2,000, M 7,777: growth against an empty month is None.
     assert_eq!(
-        analytics::monthly_revenue(&mut conn, "EUR", 3).unwrap(),
+        conn.analytics().monthly_revenue("EUR", 3).unwrap(),
         vec![
             row(2, 1, 2_000, 0, None),
             row(1, 0, 0, 2_000, Some(-100.0)),
@@ -422,7 +413,7 @@ fn engagement_levels_and_days_since_last_payment() {
     conn.users().soft_delete(gone.id).unwrap();
 
     expected.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-    let rows = analytics::engagement(&mut conn, None).unwrap();
+    let rows = conn.analytics().engagement(None).unwrap();
     let summary = |rows: &[Engagement]| {
         rows.iter()
             .map(|r| {
@@ -442,7 +433,7 @@ fn engagement_levels_and_days_since_last_payment() {
     }
 
     let twelve = twelve.unwrap();
-    let one = analytics::engagement(&mut conn, Some(twelve)).unwrap();
+    let one = conn.analytics().engagement(Some(twelve)).unwrap();
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].user_id, twelve);
     assert_eq!(one[0].payment_count, 12);
@@ -453,10 +444,14 @@ fn engagement_levels_and_days_since_last_payment() {
         (since - chrono::Duration::days(10)).num_seconds().abs() < 60,
         "{since:?}"
     );
-    assert!(analytics::engagement(&mut conn, Some(Uuid::now_v7()))
+    assert!(conn
+        .analytics()
+        .engagement(Some(Uuid::now_v7()))
         .unwrap()
         .is_empty());
-    assert!(analytics::engagement(&mut conn, Some(gone.id))
+    assert!(conn
+        .analytics()
+        .engagement(Some(gone.id))
         .unwrap()
         .is_empty());
 }
@@ -494,7 +489,9 @@ fn mrr_by_plan_counts_paying_subscriptions_per_month() {
     subs(&mut conn, team.id, None);
     subs(&mut conn, team.id, trial);
     let s = subs(&mut conn, team.id, None);
-    conn.subscriptions().cancel(s.id, false).unwrap();
+    conn.subscriptions()
+        .cancel(&acting_as(s.user_id), s.id, false)
+        .unwrap();
     // Annual: 12,000 a year is 1,000 a month.
     subs(&mut conn, annual.id, None);
     // Starter: past due still counts.
@@ -503,7 +500,9 @@ fn mrr_by_plan_counts_paying_subscriptions_per_month() {
     // Trial only and Dead: nothing paying (trialing, canceled, unpaid).
     subs(&mut conn, trial_only.id, trial);
     let s = subs(&mut conn, dead.id, None);
-    conn.subscriptions().cancel(s.id, false).unwrap();
+    conn.subscriptions()
+        .cancel(&acting_as(s.user_id), s.id, false)
+        .unwrap();
     let s = subs(&mut conn, dead.id, None);
     conn.subscriptions().mark_past_due(s.id).unwrap();
     conn.subscriptions().mark_unpaid(s.id).unwrap();
@@ -517,7 +516,7 @@ fn mrr_by_plan_counts_paying_subscriptions_per_month() {
         mrr_cents,
     };
     assert_eq!(
-        analytics::mrr_by_plan(&mut conn).unwrap(),
+        conn.analytics().mrr_by_plan().unwrap(),
         vec![
             row(&team, 2, 2_000),
             row(&annual, 1, 1_000),
@@ -531,30 +530,31 @@ fn analytics_refuse_bad_input() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     for currency in ["usd", "US", "EURO", ""] {
-        let err = analytics::top_customers(&mut conn, currency, 3).unwrap_err();
+        let err = conn.analytics().top_customers(currency, 3).unwrap_err();
         assert!(is_invalid(&err, "currency"), "{currency:?}: {err:?}");
-        let err = analytics::monthly_revenue(&mut conn, currency, 3).unwrap_err();
+        let err = conn.analytics().monthly_revenue(currency, 3).unwrap_err();
         assert!(is_invalid(&err, "currency"), "{currency:?}: {err:?}");
     }
     for limit in [0, -1, 1_001] {
-        let err = analytics::top_customers(&mut conn, "USD", limit).unwrap_err();
+        let err = conn.analytics().top_customers("USD", limit).unwrap_err();
         assert!(is_invalid(&err, "limit"), "{limit}: {err:?}");
     }
     for months in [0, -1, 121] {
-        let err = analytics::monthly_revenue(&mut conn, "USD", months).unwrap_err();
+        let err = conn.analytics().monthly_revenue("USD", months).unwrap_err();
         assert!(is_invalid(&err, "months"), "{months}: {err:?}");
     }
     for days in [0, 3_651] {
-        let err = analytics::users_with_recent_payments(&mut conn, days).unwrap_err();
+        let err = conn
+            .analytics()
+            .users_with_recent_payments(days)
+            .unwrap_err();
         assert!(is_invalid(&err, "days"), "{days}: {err:?}");
     }
     // The edges are accepted.
-    assert!(analytics::top_customers(&mut conn, "USD", 1_000).is_ok());
+    assert!(conn.analytics().top_customers("USD", 1_000).is_ok());
     assert_eq!(
-        analytics::monthly_revenue(&mut conn, "USD", 120)
-            .unwrap()
-            .len(),
+        conn.analytics().monthly_revenue("USD", 120).unwrap().len(),
         120
     );
-    assert!(analytics::users_with_recent_payments(&mut conn, 3_650).is_ok());
+    assert!(conn.analytics().users_with_recent_payments(3_650).is_ok());
 }

@@ -4,11 +4,13 @@ use std::sync::Barrier;
 use std::thread;
 
 use diesel::PgConnection;
+use saas_db::access::Actor;
 use saas_db::billing::{NewPlan, Plan};
-use saas_db::enums::BillingInterval;
+use saas_db::enums::{BillingInterval, UserRole};
 use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, User};
 use saas_db::{Database, Error, Repos};
+use uuid::Uuid;
 
 /// Runs `work(i, barrier)` on `threads` threads at once and returns the
 /// results in thread order. Each thread calls `barrier.wait()` where the
@@ -152,4 +154,23 @@ pub fn assert_conflict<T>(result: saas_db::Result<T>, constraint: &str) {
         "expected Conflict {{ constraint: {constraint:?} }}, got {}",
         short(&result)
     );
+}
+
+/// `user_id` acting for themselves as a plain user (a subscriber cancelling
+/// their own subscription).
+pub fn acting_as(user_id: Uuid) -> Actor {
+    Actor {
+        user_id,
+        role: UserRole::User,
+    }
+}
+
+/// A support agent: a site admin with no user row (the audit log keeps no
+/// foreign key to users), for calls a test makes on nobody in particular's
+/// behalf.
+pub fn support_agent() -> Actor {
+    Actor {
+        user_id: Uuid::nil(),
+        role: UserRole::Admin,
+    }
 }

@@ -16,18 +16,19 @@ use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use crate::support::{is_conflict, is_invalid, new_plan, plan, user};
+use crate::support::{acting_as, is_conflict, is_invalid, new_plan, plan, support_agent, user};
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamptz};
 use saas_db::billing::{
     CurrencyTotal, NewPayment, NewPlan, Payment, Plan, PlanChanges, ProviderSubscription,
-    Subscription, SyncOutcome, TransferOptions, TransferReport, TRANSITIONS,
+    Subscription, SyncOutcome, TRANSITIONS,
 };
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus, Theme};
 use saas_db::testing::TestDatabase;
 use saas_db::users::ProfileChanges;
+use saas_db::users::{TransferOptions, TransferReport};
 use saas_db::{Error, PageRequest, Repos};
 use uuid::Uuid;
 
