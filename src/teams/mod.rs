@@ -1,7 +1,7 @@
 //! Teams (tenants): [`TeamRepo`] from `conn.teams()` for teams, members and
 //! invitations, [`ProjectRepo`] from `conn.projects()` for team-scoped data.
 //!
-//! Every call acts for an [`Actor`] and is checked by [`crate::access`];
+//! Every call acts for an [`Actor`](crate::access::Actor) and is checked by [`crate::access`];
 //! every change writes its audit entry in the same transaction, so a change
 //! that fails leaves no entry and an entry never describes a change that
 //! did not happen. Row-Level Security repeats the team rules in PostgreSQL
@@ -16,6 +16,8 @@
 mod projects;
 mod team_invitations;
 mod team_members;
+// Named for its table, as every table's file is (the layout rule).
+#[allow(clippy::module_inception)]
 mod teams;
 
 pub use projects::{Project, ProjectRepo};

@@ -70,11 +70,11 @@ impl<'c> SubscriptionRepo<'c> {
     /// `active` with a first period of the plan's interval. One statement.
     ///
     /// # Errors
-    /// [`Error::Conflict`] with `subscriptions_one_live_per_user` when the
+    /// [`crate::Error::Conflict`] with `subscriptions_one_live_per_user` when the
     /// user already has a live (trialing, active, past due) subscription;
-    /// [`Error::NotFound`] for a missing or archived plan;
-    /// [`Error::ForeignKey`] with `subscriptions_user_id_fkey` for an unknown user;
-    /// [`Error::Invalid`] naming `trial` outside [`validate::duration`]'s bounds.
+    /// [`crate::Error::NotFound`] for a missing or archived plan;
+    /// [`crate::Error::ForeignKey`] with `subscriptions_user_id_fkey` for an unknown user;
+    /// [`crate::Error::Invalid`] naming `trial` outside [`validate::duration`]'s bounds.
     pub fn start(
         &mut self,
         user_id: Uuid,
@@ -109,7 +109,7 @@ impl<'c> SubscriptionRepo<'c> {
     /// The subscription.
     ///
     /// # Errors
-    /// [`Error::NotFound`].
+    /// [`crate::Error::NotFound`].
     pub fn get(&mut self, id: Uuid) -> Result<Subscription> {
         subs::table
             .find(id)
@@ -121,7 +121,7 @@ impl<'c> SubscriptionRepo<'c> {
     /// Moves a subscription to another plan if it is still at `expected_version`.
     ///
     /// # Errors
-    /// [`Error::Stale`], [`Error::NotFound`], [`Error::ForeignKey`] for an unknown plan.
+    /// [`crate::Error::Stale`], [`crate::Error::NotFound`], [`crate::Error::ForeignKey`] for an unknown plan.
     pub fn change_plan(
         &mut self,
         id: Uuid,
