@@ -58,9 +58,7 @@ impl<'c> ProjectRepo<'c> {
         run_transaction(self.conn, |tx| {
             authorize(tx, actor, Action::Update, team_id)?;
             let id = Uuid::now_v7();
-            let entry = AuditEntry::created("project", id)
-                .by(actor.user_id)
-                .about("team_id", team_id);
+            let entry = project_entry("created", actor, id, team_id);
             audited(
                 tx,
                 entry,
@@ -122,11 +120,8 @@ impl<'c> ProjectRepo<'c> {
     ) -> Result<Project> {
         let name = validate::text("name", name.trim(), 1, 100)?;
         run_transaction(self.conn, |tx| {
-            let before = find(tx, id)?;
-            authorize(tx, actor, Action::Update, before.team_id)?;
-            let entry = AuditEntry::new("updated", "project", Some(id))
-                .by(actor.user_id)
-                .about("team_id", before.team_id);
+            let before = editable(tx, actor, id)?;
+            let entry = project_entry("updated", actor, id, before.team_id);
             audited(
                 tx,
                 entry,
@@ -164,11 +159,8 @@ impl<'c> ProjectRepo<'c> {
     /// site admin).
     pub fn delete(&mut self, actor: &Actor, id: Uuid) -> Result<()> {
         run_transaction(self.conn, |tx| {
-            let project = find(tx, id)?;
-            authorize(tx, actor, Action::Update, project.team_id)?;
-            let entry = AuditEntry::new("deleted", "project", Some(id))
-                .by(actor.user_id)
-                .about("team_id", project.team_id);
+            let project = editable(tx, actor, id)?;
+            let entry = project_entry("deleted", actor, id, project.team_id);
             audited(
                 tx,
                 entry,
@@ -183,6 +175,20 @@ impl<'c> ProjectRepo<'c> {
             )
         })
     }
+}
+
+/// The project, if the actor may change it.
+fn editable(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<Project> {
+    let project = find(conn, id)?;
+    authorize(conn, actor, Action::Update, project.team_id)?;
+    Ok(project)
+}
+
+/// The audit entry of a project change, by the actor, naming the team.
+fn project_entry<'a>(action: &'a str, actor: &Actor, id: Uuid, team_id: Uuid) -> AuditEntry<'a> {
+    AuditEntry::new(action, "project", Some(id))
+        .by(actor.user_id)
+        .about("team_id", team_id)
 }
 
 /// The project, if the connection may see it.

@@ -71,6 +71,17 @@ fn keep_an_owner(conn: &mut PgConnection, team_id: Uuid, field: &str) -> Result<
     Ok(())
 }
 
+/// Takes the team's lock and checks that the actor may manage its members;
+/// the actor's own role.
+fn lock_for_members(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    team_id: Uuid,
+) -> Result<Option<TeamRole>> {
+    lock_team(conn, team_id)?;
+    authorize(conn, actor, Action::ManageMembers, team_id)
+}
+
 /// Removes a membership.
 fn delete_member(conn: &mut PgConnection, team_id: Uuid, user_id: Uuid) -> Result<()> {
     diesel::delete(team_members::table.find((team_id, user_id))).execute(conn)?;
@@ -119,8 +130,7 @@ impl TeamRepo<'_> {
         role: TeamRole,
     ) -> Result<Membership> {
         run_transaction(self.conn, |tx| {
-            lock_team(tx, team_id)?;
-            let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
+            let mine = lock_for_members(tx, actor, team_id)?;
             check(actor, action_for(None, Some(role)), team_id, mine)?;
             let entry = member_entry("member_added", actor, team_id, user_id);
             audited(
@@ -148,8 +158,7 @@ impl TeamRepo<'_> {
         role: TeamRole,
     ) -> Result<Membership> {
         run_transaction(self.conn, |tx| {
-            lock_team(tx, team_id)?;
-            let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
+            let mine = lock_for_members(tx, actor, team_id)?;
             let current = membership(tx, team_id, user_id)?;
             if current.role == role {
                 return Ok(current);
@@ -188,8 +197,7 @@ impl TeamRepo<'_> {
             return self.leave(actor, team_id);
         }
         run_transaction(self.conn, |tx| {
-            lock_team(tx, team_id)?;
-            let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
+            let mine = lock_for_members(tx, actor, team_id)?;
             let current = membership(tx, team_id, user_id)?;
             check(actor, action_for(Some(current.role), None), team_id, mine)?;
             if current.role == TeamRole::Owner {
