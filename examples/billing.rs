@@ -3,8 +3,8 @@
 //! reactivate, cancel, history), provider webhooks (`sync_from_provider`:
 //! insert, replay, a legal and an illegal status jump), payments (record with
 //! a webhook replay, mark_succeeded / mark_failed, refund, versioned update,
-//! list_for_user paged, totals_per_currency, transfer_user_data) and every
-//! analytics report (monthly_revenue, top_customers, mrr_by_plan,
+//! list_for_user paged, totals_per_currency, users().transfer_data) and every
+//! conn.analytics() report (monthly_revenue, top_customers, mrr_by_plan,
 //! user_dashboard, engagement, users_with_recent_payments).
 //!
 //! ```sh
@@ -15,11 +15,10 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
-use saas_db::billing::{
-    analytics, NewPayment, NewPlan, PaymentChanges, ProviderSubscription, TransferOptions,
-};
+use saas_db::access::Actor;
+use saas_db::billing::{NewPayment, NewPlan, PaymentChanges, ProviderSubscription};
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus};
-use saas_db::users::NewUser;
+use saas_db::users::{NewUser, TransferOptions};
 use saas_db::{Database, Error, PageRequest, Repos};
 use uuid::Uuid;
 
@@ -86,7 +85,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let sub = conn.subscriptions().reactivate(sub.id)?;
     println!("   paid after all:     {:?}", sub.status);
-    let sub = conn.subscriptions().cancel(sub.id, true)?;
+    let sub = conn
+        .subscriptions()
+        .cancel(&Actor::from(&ada), sub.id, true)?;
     println!(
         "   cancel at period end: status {:?}, cancel_at_period_end {}",
         sub.status, sub.cancel_at_period_end
@@ -135,7 +136,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "   {:<10} {:>9} {:>11} {:>8}",
         "month", "payments", "revenue", "growth"
     );
-    for m in analytics::monthly_revenue(&mut conn, "USD", 6)? {
+    for m in conn.analytics().monthly_revenue("USD", 6)? {
         let growth = m.growth_percent.map_or("-".into(), |g| format!("{g:+.1}%"));
         println!(
             "   {:<10} {:>9} {:>11} {:>8}",
@@ -146,7 +147,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!("\n   top customers (USD):");
-    for c in analytics::top_customers(&mut conn, "USD", 3)? {
+    for c in conn.analytics().top_customers("USD", 3)? {
         println!(
             "   #{} {:<22} {:>3} payments {:>11}",
             c.rank,
@@ -156,7 +157,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!("\n   MRR by plan:");
-    for p in analytics::mrr_by_plan(&mut conn)? {
+    for p in conn.analytics().mrr_by_plan()? {
         println!(
             "   {:<11} {:>3} subscriptions {:>11}",
             p.plan_name,
@@ -164,19 +165,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             money(p.mrr_cents)
         );
     }
-    let dash = analytics::user_dashboard(&mut conn, ada.id)?.ok_or("no dashboard")?;
+    let dash = conn
+        .analytics()
+        .user_dashboard(ada.id)?
+        .ok_or("no dashboard")?;
     println!(
         "\n   dashboard for {}: {:?} on {:?}, {} payments, net {:?}",
         dash.name, dash.subscription_status, dash.plan_name, dash.payment_count, dash.net_paid
     );
     println!("\n   engagement (first 3):");
-    for e in analytics::engagement(&mut conn, None)?.iter().take(3) {
+    for e in conn.analytics().engagement(None)?.iter().take(3) {
         println!(
             "   {:<10} {:>3} payments, level {:?}",
             e.name, e.payment_count, e.level
         );
     }
-    let recent = analytics::users_with_recent_payments(&mut conn, 30)?;
+    let recent = conn.analytics().users_with_recent_payments(30)?;
     println!("   users who paid in the last 30 days: {}", recent.len());
 
     println!("\n5. retiring plans");
@@ -286,15 +290,15 @@ fn more_payments(conn: &mut PgConnection, ada: Uuid) -> Result<(), Box<dyn std::
     let new_account = conn
         .users()
         .create(&NewUser::new("ada.lovelace@example.com", "Ada"))?;
-    let moved =
-        conn.payments()
-            .transfer_user_data(ada, new_account.id, TransferOptions::default())?;
+    let moved = conn
+        .users()
+        .transfer_data(ada, new_account.id, TransferOptions::default())?;
     println!(
         "   moved to Ada's new account: {} payments, profile {}",
         moved.payments_moved, moved.profile_moved
     );
-    conn.payments()
-        .transfer_user_data(new_account.id, ada, TransferOptions::default())?;
+    conn.users()
+        .transfer_data(new_account.id, ada, TransferOptions::default())?;
     Ok(())
 }
 

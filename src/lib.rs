@@ -40,6 +40,7 @@ pub mod testing;
 pub mod tx;
 pub mod users;
 pub mod validate;
+pub mod views;
 
 pub use database::{Database, DatabaseBuilder, PooledConn, MIGRATIONS};
 pub use error::{Error, Result};
@@ -82,6 +83,8 @@ pub trait Repos {
     fn projects(&mut self) -> teams::ProjectRepo<'_>;
     /// The transactional outbox: enqueue side effects in this transaction.
     fn outbox(&mut self) -> outbox::OutboxRepo<'_>;
+    /// Billing analytics: revenue, top customers, engagement, MRR, dashboards.
+    fn analytics(&mut self) -> views::AnalyticsRepo<'_>;
 }
 
 impl Repos for PgConnection {
@@ -129,5 +132,8 @@ impl Repos for PgConnection {
     }
     fn outbox(&mut self) -> outbox::OutboxRepo<'_> {
         outbox::OutboxRepo::new(self)
+    }
+    fn analytics(&mut self) -> views::AnalyticsRepo<'_> {
+        views::AnalyticsRepo::new(self)
     }
 }

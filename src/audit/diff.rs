@@ -6,17 +6,18 @@ use serde_json::{Map, Value};
 
 /// Bookkeeping columns every update touches; they say nothing about what
 /// the change was.
-const IGNORED: [&str; 2] = ["version", "updated_at"];
+/// `created_at` only ever appears in a created row's entry, which has its
+/// own timestamp.
+const IGNORED: [&str; 3] = ["version", "updated_at", "created_at"];
 
 /// `{"field": {"before": .., "after": ..}}` for each top-level field whose
 /// value differs between `before` and `after` (both serialised with serde),
-/// leaving out `version` and `updated_at`. Identical rows give `{}`.
-pub fn diff<T: Serialize>(before: &T, after: &T) -> Value {
-    let as_map = |row: &T| match serde_json::to_value(row) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    let (before, mut after) = (as_map(before), as_map(after));
+/// leaving out `version`, `updated_at` and `created_at`. Identical rows
+/// give `{}`. A missing row (`None`, `()`, anything not serialised as an
+/// object) has no fields: diffing it against a row lists the row's non-null
+/// fields, as for a created or deleted row.
+pub fn diff<B: Serialize, A: Serialize>(before: &B, after: &A) -> Value {
+    let (before, mut after) = (fields(before), fields(after));
     let mut changes = Map::new();
     for (field, old) in before {
         let new = after.remove(&field).unwrap_or(Value::Null);
@@ -30,6 +31,14 @@ pub fn diff<T: Serialize>(before: &T, after: &T) -> Value {
         }
     }
     Value::Object(changes)
+}
+
+/// A row's fields; none for anything not serialised as an object.
+fn fields(row: &impl Serialize) -> Map<String, Value> {
+    match serde_json::to_value(row) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
 }
 
 /// One field's change, `{"before": .., "after": ..}`.
@@ -72,5 +81,13 @@ mod tests {
             })
         );
         assert_eq!(diff(&before, &before), json!({}));
+        // Created and deleted rows: every non-null field but the bookkeeping.
+        let created = json!({
+            "name": {"before": null, "after": "Ann"},
+            "role": {"before": null, "after": "admin"},
+            "bio": {"before": null, "after": "hi"},
+        });
+        assert_eq!(diff(&None::<Row>, &after), created);
+        assert_eq!(diff(&before, &()).as_object().map(|c| c.len()), Some(2));
     }
 }

@@ -9,7 +9,7 @@ use super::accounts::AccountRepo;
 use super::password::PasswordHasher;
 use super::secret::Token;
 use super::sessions::{Session, SessionRepo};
-use super::tokens::{VerificationToken, VerificationTokenRepo};
+use super::verification_tokens::{VerificationToken, VerificationTokenRepo};
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};
 use crate::outbox::auth_mail::AuthEmail;

@@ -18,11 +18,10 @@
 
 mod accounts;
 mod flows;
-mod oauth_tokens;
 mod password;
 pub(crate) mod secret;
 mod sessions;
-mod tokens;
+mod verification_tokens;
 
 pub use crate::keyring::Keyring;
 pub use accounts::{Account, AccountRepo, NewOAuthAccount, CREDENTIAL_PROVIDER};
@@ -33,4 +32,4 @@ pub use password::{PasswordHasher, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use secret::Token;
 pub use sessions::{Session, SessionRepo, TOUCH_INTERVAL};
-pub use tokens::{VerificationToken, VerificationTokenRepo};
+pub use verification_tokens::{VerificationToken, VerificationTokenRepo};

@@ -1,18 +1,14 @@
-//! Plans, subscriptions and payments, and the reporting queries of the seed
-//! applications ([`analytics`]). Money is `i64` minor units (cents) with an
-//! ISO 4217 currency; it is never summed across currencies.
+//! Plans, subscriptions and payments. Money is `i64` minor units (cents)
+//! with an ISO 4217 currency; it is never summed across currencies. The
+//! reporting queries over them are `conn.analytics()` ([`crate::views`]).
 
-pub mod analytics;
 mod payments;
-mod plans;
-mod provider_sync;
-mod status;
+mod subscription_plans;
 mod subscriptions;
-mod transfer;
 
 pub use payments::{CurrencyTotal, NewPayment, Payment, PaymentChanges, PaymentRepo};
-pub use plans::{NewPlan, Plan, PlanChanges, PlanRepo, AMOUNT_MAX_CENTS};
-pub use provider_sync::{ProviderSubscription, SyncOutcome};
-pub use status::{is_live, LIVE, TRANSITIONS};
-pub use subscriptions::{Subscription, SubscriptionRepo};
-pub use transfer::{TransferOptions, TransferReport};
+pub(crate) use subscription_plans::validate_currency;
+pub use subscription_plans::{NewPlan, Plan, PlanChanges, PlanRepo, AMOUNT_MAX_CENTS};
+pub use subscriptions::{
+    is_live, ProviderSubscription, Subscription, SubscriptionRepo, SyncOutcome, LIVE, TRANSITIONS,
+};

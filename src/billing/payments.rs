@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
+use super::subscription_plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
 use crate::enums::PaymentStatus;
 use crate::error::{Error, Found, Result};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
@@ -39,7 +39,7 @@ pub struct Payment {
     /// Extra data (a JSON object).
     pub metadata: serde_json::Value,
     /// Optimistic-lock version: [`PaymentRepo::update`] needs it; every
-    /// change (`mark_*`, `refund`, `update`, `transfer_user_data`) bumps it.
+    /// change (`mark_*`, `refund`, `update`, `users().transfer_data`) bumps it.
     pub version: i32,
     /// Created at.
     pub created_at: DateTime<Utc>,

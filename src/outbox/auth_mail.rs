@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::message::{Claimed, Enqueued, OutboxRepo};
+use super::outbox_messages::{Claimed, Enqueued, OutboxRepo};
 use crate::auth::{Token, VerificationToken, VerificationTokenRepo};
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};

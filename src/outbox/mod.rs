@@ -23,10 +23,12 @@
 //!   token at delivery time.
 
 pub mod auth_mail;
-mod message;
+mod outbox_messages;
 mod worker;
 
-pub use message::{Claimed, Enqueued, Message, NewMessage, OutboxRepo, MAX_ATTEMPTS_DEFAULT};
+pub use outbox_messages::{
+    Claimed, Enqueued, Message, NewMessage, OutboxRepo, MAX_ATTEMPTS_DEFAULT,
+};
 pub use worker::{
     Failed, Outbox, OutboxStats, CLAIM_MAX, DELIVERED_RETENTION, LAST_ERROR_MAX, LEASE_MAX,
     LEASE_MIN,

@@ -9,7 +9,7 @@ use diesel::sql_types::{Array, BigInt, Double, Interval, Text, Uuid as SqlUuid};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::message::{topic, Claimed, Message};
+use super::outbox_messages::{topic, Claimed, Message};
 use crate::error::{Error, Found, Result};
 use crate::schema::outbox_messages as om;
 use crate::sql::{interval, purge_in_batches};

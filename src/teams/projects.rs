@@ -1,20 +1,42 @@
-//! Team-scoped data: [`ProjectRepo`], from `conn.projects()`. The access
+//! The `projects` table: [`Project`] and [`ProjectRepo`], from
+//! `conn.projects()`: team-scoped data. The access
 //! rules say who may do what; Row-Level Security keeps one team's projects
 //! out of another team's queries, also hand-written ones.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde_json::{json, Value};
+use serde::Serialize;
 use uuid::Uuid;
 
-use super::authorize;
-use super::model::Project;
+use super::teams::authorize;
 use crate::access::{Action, Actor};
-use crate::audit::{change, AuditEntry, AuditRepo};
+use crate::audit::{audited, AuditEntry};
 use crate::error::{Error, Found, Result};
 use crate::schema::projects;
 use crate::tx::optimistic::versioned;
 use crate::tx::run_transaction;
 use crate::validate;
+
+/// A project: data that belongs to a team, isolated per team by
+/// Row-Level Security.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = projects, check_for_backend(diesel::pg::Pg))]
+pub struct Project {
+    /// Id.
+    pub id: Uuid,
+    /// Owning team.
+    pub team_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Creator.
+    pub created_by: Option<Uuid>,
+    /// Optimistic-lock version.
+    pub version: i32,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
 
 /// Projects repository.
 pub struct ProjectRepo<'c> {
@@ -35,21 +57,25 @@ impl<'c> ProjectRepo<'c> {
         let name = validate::text("name", name.trim(), 1, 100)?;
         run_transaction(self.conn, |tx| {
             authorize(tx, actor, Action::Update, team_id)?;
-            let project: Project = diesel::insert_into(projects::table)
-                .values((
-                    projects::id.eq(Uuid::now_v7()),
-                    projects::team_id.eq(team_id),
-                    projects::name.eq(name),
-                    projects::created_by.eq(actor.user_id),
-                ))
-                .returning(Project::as_returning())
-                .get_result(tx)?;
-            let entry = AuditEntry::created("project", project.id)
-                .by(actor.user_id)
-                .changes(json!({ "name": change(Value::Null, name) }))
-                .metadata(json!({ "team_id": team_id }));
-            AuditRepo::new(tx).record(&entry)?;
-            Ok(project)
+            let id = Uuid::now_v7();
+            let entry = project_entry("created", actor, id, team_id);
+            audited(
+                tx,
+                entry,
+                |_| Ok(None::<Project>),
+                |c| {
+                    diesel::insert_into(projects::table)
+                        .values((
+                            projects::id.eq(id),
+                            projects::team_id.eq(team_id),
+                            projects::name.eq(name),
+                            projects::created_by.eq(actor.user_id),
+                        ))
+                        .returning(Project::as_returning())
+                        .get_result(c)
+                        .map_err(Error::from)
+                },
+            )
         })
     }
 
@@ -94,33 +120,34 @@ impl<'c> ProjectRepo<'c> {
     ) -> Result<Project> {
         let name = validate::text("name", name.trim(), 1, 100)?;
         run_transaction(self.conn, |tx| {
-            let before = find(tx, id)?;
-            authorize(tx, actor, Action::Update, before.team_id)?;
-            let updated = diesel::update(
-                projects::table
-                    .filter(projects::id.eq(id))
-                    .filter(projects::version.eq(expected_version)),
+            let before = editable(tx, actor, id)?;
+            let entry = project_entry("updated", actor, id, before.team_id);
+            audited(
+                tx,
+                entry,
+                |_| Ok(before),
+                |c| {
+                    let updated = diesel::update(
+                        projects::table
+                            .filter(projects::id.eq(id))
+                            .filter(projects::version.eq(expected_version)),
+                    )
+                    .set((
+                        projects::name.eq(name),
+                        projects::version.eq(projects::version + 1),
+                    ))
+                    .returning(Project::as_returning())
+                    .get_result(c)
+                    .optional()?;
+                    versioned(updated, "project", id, expected_version, || {
+                        projects::table
+                            .find(id)
+                            .select(projects::version)
+                            .first(c)
+                            .optional()
+                    })
+                },
             )
-            .set((
-                projects::name.eq(name),
-                projects::version.eq(projects::version + 1),
-            ))
-            .returning(Project::as_returning())
-            .get_result(tx)
-            .optional()?;
-            let project = versioned(updated, "project", id, expected_version, || {
-                projects::table
-                    .find(id)
-                    .select(projects::version)
-                    .first(tx)
-                    .optional()
-            })?;
-            let entry = AuditEntry::new("updated", "project", Some(id))
-                .by(actor.user_id)
-                .changes(json!({ "name": change(&before.name, name) }))
-                .metadata(json!({ "team_id": project.team_id }));
-            AuditRepo::new(tx).record(&entry)?;
-            Ok(project)
         })
     }
 
@@ -132,20 +159,36 @@ impl<'c> ProjectRepo<'c> {
     /// site admin).
     pub fn delete(&mut self, actor: &Actor, id: Uuid) -> Result<()> {
         run_transaction(self.conn, |tx| {
-            let project = find(tx, id)?;
-            authorize(tx, actor, Action::Update, project.team_id)?;
-            let deleted = diesel::delete(projects::table.find(id)).execute(tx)?;
-            if deleted == 0 {
-                return Err(Error::NotFound { entity: "project" });
-            }
-            let entry = AuditEntry::new("deleted", "project", Some(id))
-                .by(actor.user_id)
-                .changes(json!({ "name": change(&project.name, Value::Null) }))
-                .metadata(json!({ "team_id": project.team_id }));
-            AuditRepo::new(tx).record(&entry)?;
-            Ok(())
+            let project = editable(tx, actor, id)?;
+            let entry = project_entry("deleted", actor, id, project.team_id);
+            audited(
+                tx,
+                entry,
+                |_| Ok(project),
+                |c| {
+                    let deleted = diesel::delete(projects::table.find(id)).execute(c)?;
+                    if deleted == 0 {
+                        return Err(Error::NotFound { entity: "project" });
+                    }
+                    Ok(())
+                },
+            )
         })
     }
+}
+
+/// The project, if the actor may change it.
+fn editable(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<Project> {
+    let project = find(conn, id)?;
+    authorize(conn, actor, Action::Update, project.team_id)?;
+    Ok(project)
+}
+
+/// The audit entry of a project change, by the actor, naming the team.
+fn project_entry<'a>(action: &'a str, actor: &Actor, id: Uuid, team_id: Uuid) -> AuditEntry<'a> {
+    AuditEntry::new(action, "project", Some(id))
+        .by(actor.user_id)
+        .about("team_id", team_id)
 }
 
 /// The project, if the connection may see it.

@@ -5,6 +5,7 @@ mod locks;
 mod model;
 mod overview;
 mod profiles;
+mod transfer;
 
 pub use bulk::{BatchFailure, BatchReport};
 pub use model::{
@@ -12,6 +13,7 @@ pub use model::{
     NAME_MAX,
 };
 pub use overview::{UserOverview, OVERVIEW_POSTS};
+pub use transfer::{TransferOptions, TransferReport};
 
 use chrono::{DateTime, Utc};
 use diesel::dsl::{now, AsSelect, SqlTypeOf};
@@ -102,15 +104,11 @@ impl<'c> UserRepo<'c> {
         id: Uuid,
         apply: impl FnOnce(&mut PgConnection) -> Result<User>,
     ) -> Result<User> {
-        let actor = self.actor;
-        audit::audited(
-            self.conn,
-            actor,
-            action,
-            ("user", id),
-            |c| UserRepo::new(c).lock(id),
-            apply,
-        )
+        let Some(actor) = self.actor else {
+            return apply(self.conn);
+        };
+        let entry = audit::AuditEntry::new(action, "user", Some(id)).by(actor);
+        audit::audited(self.conn, entry, |c| UserRepo::new(c).lock(id), apply)
     }
 
     /// The same repository, but soft-deleted users are visible to get, find,

@@ -361,3 +361,21 @@ pub fn backend_pid(conn: &mut PgConnection) -> i32 {
         .unwrap()
         .pid
 }
+/// `user_id` acting for themselves as a plain user (a subscriber cancelling
+/// their own subscription).
+pub fn acting_as(user_id: Uuid) -> Actor {
+    Actor {
+        user_id,
+        role: UserRole::User,
+    }
+}
+
+/// A support agent: a site admin with no user row (the audit log keeps no
+/// foreign key to users), for calls a test makes on nobody in particular's
+/// behalf.
+pub fn support_agent() -> Actor {
+    Actor {
+        user_id: Uuid::nil(),
+        role: UserRole::Admin,
+    }
+}

@@ -172,16 +172,14 @@ fn cancel_is_audited_and_a_refused_cancel_is_not() {
         "a subscription without a trial starts active"
     );
 
-    // Not acting: the change happens, nothing is recorded.
+    // Provider-driven changes have no actor and record nothing (cancel
+    // always has one: it used to record nothing unless `.acting(..)`).
     let quiet = subscription(&mut conn, "quiet@example.com", plan_id);
-    conn.subscriptions().cancel(quiet.id, false).unwrap();
+    conn.subscriptions().mark_past_due(quiet.id).unwrap();
+    conn.subscriptions().renew(quiet.id).unwrap();
     assert!(all_entries(&mut conn).is_empty());
 
-    let canceled = conn
-        .subscriptions()
-        .acting(&admin)
-        .cancel(sub.id, false)
-        .unwrap();
+    let canceled = conn.subscriptions().cancel(&admin, sub.id, false).unwrap();
     let log = all_entries(&mut conn);
     assert_eq!(log.len(), 1, "{log:?}");
     assert_eq!(
@@ -211,15 +209,13 @@ fn cancel_is_audited_and_a_refused_cancel_is_not() {
     for at_period_end in [false, true] {
         let err = conn
             .subscriptions()
-            .acting(&admin)
-            .cancel(sub.id, at_period_end)
+            .cancel(&admin, sub.id, at_period_end)
             .unwrap_err();
         assert!(err.field() == Some("status"), "{err:?}");
     }
     let err = conn
         .subscriptions()
-        .acting(&admin)
-        .cancel(Uuid::now_v7(), false)
+        .cancel(&admin, Uuid::now_v7(), false)
         .unwrap_err();
     assert!(
         matches!(
@@ -234,10 +230,7 @@ fn cancel_is_audited_and_a_refused_cancel_is_not() {
 
     // Cancel at period end: only the flag changes.
     let later = subscription(&mut conn, "later@example.com", plan_id);
-    conn.subscriptions()
-        .acting(&admin)
-        .cancel(later.id, true)
-        .unwrap();
+    conn.subscriptions().cancel(&admin, later.id, true).unwrap();
     let log = entries_about(&mut conn, later.id);
     assert_eq!(log.len(), 1);
     assert_eq!(

@@ -17,7 +17,8 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use crate::support::{
-    count_bound, is_conflict, is_invalid, micros, new_payment, new_plan, plan, user, Count,
+    acting_as, count_bound, is_conflict, is_invalid, micros, new_payment, new_plan, plan,
+    support_agent, user, Count,
 };
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
@@ -25,11 +26,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamptz};
 use saas_db::billing::{
     CurrencyTotal, NewPlan, Payment, Plan, PlanChanges, ProviderSubscription, Subscription,
-    SyncOutcome, TransferOptions, TransferReport, TRANSITIONS,
+    SyncOutcome, TRANSITIONS,
 };
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus, Theme};
 use saas_db::testing::TestDatabase;
 use saas_db::users::ProfileChanges;
+use saas_db::users::{TransferOptions, TransferReport};
 use saas_db::{Error, PageRequest, Repos};
 use uuid::Uuid;
 

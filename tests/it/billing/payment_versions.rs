@@ -3,9 +3,10 @@
 //! `TransferOptions::default()` moves the payments.
 
 use diesel::prelude::*;
-use saas_db::billing::{PaymentChanges, TransferOptions, TransferReport};
+use saas_db::billing::PaymentChanges;
 use saas_db::enums::{PaymentStatus, Theme};
 use saas_db::testing::TestDatabase;
+use saas_db::users::{TransferOptions, TransferReport};
 use saas_db::{Error, Repos};
 use serde_json::json;
 
@@ -37,8 +38,8 @@ fn every_payment_change_bumps_its_version() {
         (p.version, p.description.as_deref()),
         (4, Some("Pro, monthly"))
     );
-    conn.payments()
-        .transfer_user_data(ann, bob, TransferOptions::default())
+    conn.users()
+        .transfer_data(ann, bob, TransferOptions::default())
         .unwrap();
     let p = conn.payments().get(p.id).unwrap();
     assert_eq!((p.user_id, p.version), (bob, 5));
@@ -227,8 +228,8 @@ fn transfer_with_default_options_moves_payments_not_the_profile() {
         .upsert_profile(ann, &profile(Theme::Dark, "ann's"))
         .unwrap();
     let report = conn
-        .payments()
-        .transfer_user_data(ann, bob, TransferOptions::default())
+        .users()
+        .transfer_data(ann, bob, TransferOptions::default())
         .unwrap();
     assert_eq!(
         report,

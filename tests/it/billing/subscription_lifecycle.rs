@@ -86,7 +86,10 @@ fn past_due_unpaid_and_reactivate_follow_the_table() {
     assert_eq!(back.canceled_at, None);
     assert_eq!(back.version, 4);
 
-    let canceled = conn.subscriptions().cancel(sub.id, false).unwrap();
+    let canceled = conn
+        .subscriptions()
+        .cancel(&acting_as(sub.user_id), sub.id, false)
+        .unwrap();
     let err = conn.subscriptions().mark_past_due(sub.id).unwrap_err();
     match &err {
         Error::Invalid { field, reason } => {
@@ -145,7 +148,7 @@ fn every_status_change_is_allowed_exactly_when_the_table_says_so() {
             c.subscriptions().reactivate(id)
         }),
         (SubscriptionStatus::Canceled, "cancel now", |c, id| {
-            c.subscriptions().cancel(id, false)
+            c.subscriptions().cancel(&support_agent(), id, false)
         }),
     ];
     // The table only leads to these four targets, so this covers it all.
@@ -211,7 +214,10 @@ fn reactivate_conflicts_with_another_live_subscription_and_history_is_newest_fir
     let bobs = conn.subscriptions().start(bob, basic.id, None).unwrap();
 
     let first = conn.subscriptions().start(alice, basic.id, None).unwrap();
-    let first = conn.subscriptions().cancel(first.id, false).unwrap();
+    let first = conn
+        .subscriptions()
+        .cancel(&acting_as(first.user_id), first.id, false)
+        .unwrap();
     let second = conn.subscriptions().start(alice, pro.id, None).unwrap();
     let err = conn.subscriptions().reactivate(first.id).unwrap_err();
     assert!(
@@ -224,7 +230,10 @@ fn reactivate_conflicts_with_another_live_subscription_and_history_is_newest_fir
         Some(second.clone())
     );
 
-    let second = conn.subscriptions().cancel(second.id, false).unwrap();
+    let second = conn
+        .subscriptions()
+        .cancel(&acting_as(second.user_id), second.id, false)
+        .unwrap();
     let third = conn.subscriptions().start(alice, basic.id, None).unwrap();
     let history = conn.subscriptions().history_for_user(alice).unwrap();
     assert_eq!(history, vec![third.clone(), second, first]);

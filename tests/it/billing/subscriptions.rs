@@ -203,7 +203,10 @@ fn cancel_now_and_at_period_end() {
 
     // Now.
     let sub = conn.subscriptions().start(a, pro.id, None).unwrap();
-    let canceled = conn.subscriptions().cancel(sub.id, false).unwrap();
+    let canceled = conn
+        .subscriptions()
+        .cancel(&acting_as(sub.user_id), sub.id, false)
+        .unwrap();
     assert_eq!(canceled.status, SubscriptionStatus::Canceled);
     assert!(canceled.canceled_at.is_some());
     assert_eq!(canceled.version, sub.version + 1);
@@ -211,7 +214,7 @@ fn cancel_now_and_at_period_end() {
     for at_period_end in [false, true] {
         let err = conn
             .subscriptions()
-            .cancel(sub.id, at_period_end)
+            .cancel(&acting_as(sub.user_id), sub.id, at_period_end)
             .unwrap_err();
         assert!(is_invalid(&err, "status"), "{err:?}");
     }
@@ -219,7 +222,10 @@ fn cancel_now_and_at_period_end() {
 
     // At period end: still active until renew.
     let sub = conn.subscriptions().start(b, pro.id, None).unwrap();
-    let pending = conn.subscriptions().cancel(sub.id, true).unwrap();
+    let pending = conn
+        .subscriptions()
+        .cancel(&acting_as(sub.user_id), sub.id, true)
+        .unwrap();
     assert_eq!(pending.status, SubscriptionStatus::Active);
     assert!(pending.cancel_at_period_end);
     assert_eq!(pending.canceled_at, None);
@@ -240,10 +246,10 @@ fn cancel_now_and_at_period_end() {
 
     for err in [
         conn.subscriptions()
-            .cancel(Uuid::now_v7(), false)
+            .cancel(&support_agent(), Uuid::now_v7(), false)
             .unwrap_err(),
         conn.subscriptions()
-            .cancel(Uuid::now_v7(), true)
+            .cancel(&support_agent(), Uuid::now_v7(), true)
             .unwrap_err(),
         conn.subscriptions().renew(Uuid::now_v7()).unwrap_err(),
     ] {

@@ -28,7 +28,7 @@ fn transfer_moves_payments_and_profile() {
         payments: true,
         profile: true,
     };
-    let report = conn.payments().transfer_user_data(a, b, both).unwrap();
+    let report = conn.users().transfer_data(a, b, both).unwrap();
     assert_eq!(
         report,
         TransferReport {
@@ -65,8 +65,8 @@ fn transfer_of_payments_only_leaves_profiles() {
     let (va, vb) = (version_of(&mut conn, a), version_of(&mut conn, b));
 
     let report = conn
-        .payments()
-        .transfer_user_data(
+        .users()
+        .transfer_data(
             a,
             b,
             TransferOptions {
@@ -110,10 +110,7 @@ fn transfer_to_a_missing_user_changes_nothing() {
     };
 
     for target in [Uuid::now_v7(), gone] {
-        let err = conn
-            .payments()
-            .transfer_user_data(a, target, both)
-            .unwrap_err();
+        let err = conn.users().transfer_data(a, target, both).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -125,8 +122,8 @@ fn transfer_to_a_missing_user_changes_nothing() {
         );
     }
     let err = conn
-        .payments()
-        .transfer_user_data(Uuid::now_v7(), a, both)
+        .users()
+        .transfer_data(Uuid::now_v7(), a, both)
         .unwrap_err();
     assert!(
         matches!(
@@ -137,7 +134,7 @@ fn transfer_to_a_missing_user_changes_nothing() {
         ),
         "{err:?}"
     );
-    let err = conn.payments().transfer_user_data(a, a, both).unwrap_err();
+    let err = conn.users().transfer_data(a, a, both).unwrap_err();
     assert!(is_invalid(&err, "to"), "{err:?}");
 
     assert_eq!(count_payments_of(&mut conn, a), 2);
@@ -179,7 +176,7 @@ fn opposite_transfers_at_once_both_complete() {
                 std::thread::spawn(move || {
                     let mut conn = db.conn().unwrap();
                     barrier.wait();
-                    conn.payments().transfer_user_data(from, to, both)
+                    conn.users().transfer_data(from, to, both)
                 })
             })
             .collect();

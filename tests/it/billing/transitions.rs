@@ -13,7 +13,7 @@ use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
 use uuid::Uuid;
 
-use super::{force_status, is_invalid, label, plan, user};
+use super::{acting_as, force_status, is_invalid, label, plan, user};
 
 #[derive(QueryableByName, Debug)]
 struct Change {
@@ -207,7 +207,7 @@ type Op = fn(&mut PgConnection, Uuid, Uuid, Uuid) -> saas_db::Result<Subscriptio
 
 /// The operations racing on one subscription.
 const OPS: [Op; 8] = [
-    |c, id, _, _| c.subscriptions().cancel(id, false),
+    |c, id, u, _| c.subscriptions().cancel(&acting_as(u), id, false),
     |c, id, _, _| c.subscriptions().renew(id),
     |c, id, _, _| c.subscriptions().mark_past_due(id),
     |c, id, _, _| c.subscriptions().mark_unpaid(id),
@@ -249,7 +249,10 @@ fn racing_status_changes_cannot_skip_the_table() {
     let mut other = db.conn().unwrap();
     let seen = conn.subscriptions().get(sub.id).unwrap().status;
     assert!(TRANSITIONS.contains(&(seen, SubscriptionStatus::PastDue)));
-    other.subscriptions().cancel(sub.id, false).unwrap();
+    other
+        .subscriptions()
+        .cancel(&acting_as(sub.user_id), sub.id, false)
+        .unwrap();
     diesel::sql_query("UPDATE subscriptions SET status = 'past_due' WHERE id = $1")
         .bind::<diesel::sql_types::Uuid, _>(sub.id)
         .execute(&mut conn)

@@ -17,6 +17,7 @@ use saas_db::{Error, PageRequest, Repos};
 use uuid::Uuid;
 
 use super::{at, author, draft, ids, publish_at};
+use crate::support::acting_as;
 
 /// A plain connection whose statements are counted.
 fn counted(url: &str) -> (PgConnection, Arc<AtomicUsize>) {
@@ -179,7 +180,9 @@ fn user_overview_in_two_queries() {
         .unwrap();
     // An old canceled subscription and the live one.
     let old = conn.subscriptions().start(alice, plan.id, None).unwrap();
-    conn.subscriptions().cancel(old.id, false).unwrap();
+    conn.subscriptions()
+        .cancel(&acting_as(old.user_id), old.id, false)
+        .unwrap();
     let live = conn.subscriptions().start(alice, plan.id, None).unwrap();
     let mut published = Vec::new();
     for i in 0..12 {

@@ -8,6 +8,7 @@ use saas_db::audit::AuditLog;
 use saas_db::enums::TeamRole;
 use saas_db::testing::TestDatabase;
 use saas_db::{Error, PageRequest, Repos};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::actor;
@@ -103,4 +104,79 @@ fn every_team_change_writes_its_entry_and_refusals_write_none() {
         .unwrap()
         .items;
     assert_eq!(trail(&entries[..1]), [("deleted".to_owned(), a, None)]);
+}
+
+/// Created and deleted rows go through the same `audit::audited` as
+/// updates: their entries list the row's fields (a team's `created` used
+/// to carry only `name`, hand-built), with the before or after side `null`.
+#[test]
+fn created_and_deleted_rows_list_their_fields() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let ann = actor(&mut conn, "ann@example.com");
+    let bob = actor(&mut conn, "bob@example.com");
+    let team = conn.teams().create(&ann, "Acme").unwrap();
+    conn.teams()
+        .add_member(&ann, team.id, bob.user_id, TeamRole::Member)
+        .unwrap();
+    conn.teams()
+        .remove_member(&ann, team.id, bob.user_id)
+        .unwrap();
+    let (invitation, _) = conn
+        .teams()
+        .invite(
+            &ann,
+            team.id,
+            "carol@example.com",
+            TeamRole::Admin,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    conn.teams().revoke(&ann, invitation.id).unwrap();
+    let project = conn.projects().create(&ann, team.id, "Plan").unwrap();
+    conn.projects().delete(&ann, project.id).unwrap();
+
+    let mut log = conn
+        .audit()
+        .for_entity("team", team.id, PageRequest::first(10))
+        .unwrap()
+        .items;
+    log.reverse();
+    let by_action = |action: &str| log.iter().find(|e| e.action == action).unwrap().clone();
+    let created = by_action("created");
+    assert_eq!(
+        created.changes,
+        json!({
+            "id": { "before": null, "after": team.id },
+            "name": { "before": null, "after": "Acme" },
+            "slug": { "before": null, "after": team.slug },
+            "kind": { "before": null, "after": team.kind },
+        })
+    );
+    let removed = by_action("member_removed");
+    assert_eq!(
+        removed.changes["role"],
+        json!({ "before": "member", "after": null })
+    );
+    assert_eq!(removed.metadata["user_id"], json!(bob.user_id));
+    let invited = by_action("member_invited");
+    assert_eq!(invited.changes["email"]["after"], "carol@example.com");
+    assert_eq!(invited.metadata["invitation_id"], json!(invitation.id));
+    let revoked = by_action("invitation_revoked");
+    assert_eq!(revoked.changes["revoked_at"]["before"], json!(null));
+    assert!(revoked.changes["revoked_at"]["after"].is_string());
+    assert_eq!(revoked.metadata["invitation_id"], json!(invitation.id));
+
+    let project_log = conn
+        .audit()
+        .for_entity("project", project.id, PageRequest::first(5))
+        .unwrap()
+        .items;
+    assert_eq!(project_log[0].action, "deleted");
+    assert_eq!(
+        project_log[0].changes["name"],
+        json!({ "before": "Plan", "after": null })
+    );
+    assert_eq!(project_log[0].metadata["team_id"], json!(team.id));
+    assert!(project_log[0].changes.get("created_at").is_none());
 }

@@ -1,6 +1,6 @@
 //! Number rows: money, versions, limits, batch and pool sizes.
 
-use saas_db::billing::{analytics, NewPayment, PlanChanges};
+use saas_db::billing::{NewPayment, PlanChanges};
 use saas_db::content::{NewCategory, PostChanges};
 use saas_db::tx::RetryPolicy;
 use saas_db::users::UserChanges;
@@ -134,15 +134,19 @@ pub(crate) fn number_rows() -> Vec<Row<NumberCall>> {
             c.users().list(PageRequest::first(sat_u32(n))).map(drop)
         }),
         row("analytics::top_customers limit", "limit", |c, _, n| {
-            analytics::top_customers(c, "USD", n).map(drop)
+            c.analytics().top_customers("USD", n).map(drop)
         }),
         row("analytics::monthly_revenue months", "months", |c, _, n| {
-            analytics::monthly_revenue(c, "USD", sat_i32(n)).map(drop)
+            c.analytics().monthly_revenue("USD", sat_i32(n)).map(drop)
         }),
         row(
             "analytics::users_with_recent_payments days",
             "days",
-            |c, _, n| analytics::users_with_recent_payments(c, sat_u32(n)).map(drop),
+            |c, _, n| {
+                c.analytics()
+                    .users_with_recent_payments(sat_u32(n))
+                    .map(drop)
+            },
         ),
         row("audit.ensure_partitions", "months_ahead", |c, _, n| {
             c.audit().ensure_partitions(sat_u32(n)).map(drop)

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use saas_db::audit::AuditEntry;
-use saas_db::billing::{analytics, NewPayment, PlanChanges, ProviderSubscription};
+use saas_db::billing::{NewPayment, PlanChanges, ProviderSubscription};
 use saas_db::content::{NewCategory, NewPost, PostChanges};
 use saas_db::enums::{SubscriptionStatus, TeamRole};
 use saas_db::{Database, Error, PageRequest, Repos};
@@ -110,12 +110,12 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
         row(
             "analytics::top_customers currency",
             "currency",
-            |c, _, s| analytics::top_customers(c, s, 10).map(drop),
+            |c, _, s| c.analytics().top_customers(s, 10).map(drop),
         ),
         row(
             "analytics::monthly_revenue currency",
             "currency",
-            |c, _, s| analytics::monthly_revenue(c, s, 12).map(drop),
+            |c, _, s| c.analytics().monthly_revenue(s, 12).map(drop),
         ),
         row("posts.create title", "title", |c, w, s| {
             c.posts()

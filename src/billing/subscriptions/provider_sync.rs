@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::status::{sources_of, sources_or_same};
-use super::subscriptions::{Subscription, SubscriptionRepo};
+use super::subscription::{Subscription, SubscriptionRepo};
 use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Result};
 use crate::schema::subscriptions as subs;

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
-use super::accounts::{Account, AccountRepo};
+use super::account::{Account, AccountRepo};
 use crate::error::{Error, Result};
 use crate::keyring::{key_id, Binding, Keyring};
 use crate::schema::accounts;

@@ -1,26 +1,53 @@
-//! Invitations: a token handed out once (only its SHA-256 is stored),
+//! The `team_invitations` table: [`Invitation`] and the [`TeamRepo`]
+//! calls on invitations: a token handed out once (only its SHA-256 is stored),
 //! accepted atomically (single use, unexpired, not revoked, by the invited
 //! email) together with the membership it grants.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Nullable, Text, Uuid as SqlUuid};
-use serde_json::{json, Value};
+use serde::Serialize;
 use uuid::Uuid;
 
-use super::model::{Invitation, Membership};
-use super::{authorize, record, TeamRepo};
+use super::team_members::{member_entry, membership, Membership};
+use super::teams::{authorize, TeamRepo};
 use crate::access::{Action, Actor};
-use crate::audit::change;
+use crate::audit::{audited, AuditEntry};
 use crate::auth::{secret, Token};
 use crate::enums::TeamRole;
 use crate::error::{Error, Found, Result};
-use crate::schema::{team_invitations as inv, team_members};
+use crate::schema::team_invitations as inv;
 use crate::sql::{interval, now_tz};
 use crate::tx::run_transaction;
 use crate::validate;
+
+/// An invitation to join a team. The token is returned once by
+/// `invite`; only its SHA-256 is stored, and it is not part of this row.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = inv, check_for_backend(diesel::pg::Pg))]
+pub struct Invitation {
+    /// Id.
+    pub id: Uuid,
+    /// The team.
+    pub team_id: Uuid,
+    /// Who is invited (normalised email).
+    pub email: String,
+    /// The role they get (never owner).
+    pub role: TeamRole,
+    /// Unusable after this.
+    pub expires_at: DateTime<Utc>,
+    /// When it was accepted.
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Who invited.
+    pub invited_by: Option<Uuid>,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+}
 
 /// Longest an invitation may stay open.
 pub const INVITATION_TTL_MAX: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -53,21 +80,30 @@ impl TeamRepo<'_> {
         let (token, hash) = Token::generate();
         let invitation = run_transaction(self.conn, |tx| {
             authorize(tx, actor, Action::ManageMembers, team_id)?;
-            let invitation: Invitation = diesel::insert_into(inv::table)
-                .values((
-                    inv::id.eq(Uuid::now_v7()),
-                    inv::team_id.eq(team_id),
-                    inv::email.eq(&email),
-                    inv::role.eq(role),
-                    inv::token_hash.eq(hash.as_slice()),
-                    inv::expires_at.eq(now_tz() + interval(ttl)),
-                    inv::invited_by.eq(actor.user_id),
-                ))
-                .returning(Invitation::as_returning())
-                .get_result(tx)?;
-            let changes = json!({ "invitation": change(Value::Null, invitation.id) });
-            record(tx, actor, "member_invited", team_id, changes, None)?;
-            Ok::<_, Error>(invitation)
+            let id = Uuid::now_v7();
+            let entry = AuditEntry::new("member_invited", "team", Some(team_id))
+                .by(actor.user_id)
+                .about("invitation_id", id);
+            audited(
+                tx,
+                entry,
+                |_| Ok(None::<Invitation>),
+                |c| {
+                    diesel::insert_into(inv::table)
+                        .values((
+                            inv::id.eq(id),
+                            inv::team_id.eq(team_id),
+                            inv::email.eq(&email),
+                            inv::role.eq(role),
+                            inv::token_hash.eq(hash.as_slice()),
+                            inv::expires_at.eq(now_tz() + interval(ttl)),
+                            inv::invited_by.eq(actor.user_id),
+                        ))
+                        .returning(Invitation::as_returning())
+                        .get_result(c)
+                        .map_err(Error::from)
+                },
+            )
         })?;
         Ok((invitation, token))
     }
@@ -102,20 +138,14 @@ impl TeamRepo<'_> {
                 }
                 _ => return Err(Error::InvalidToken),
             };
-            let joined: Membership = team_members::table
-                .find((team_id, actor.user_id))
-                .select(Membership::as_select())
-                .first(tx)?;
-            let changes = json!({ "role": change(Value::Null, joined.role) });
-            record(
+            // The redemption made the membership; its entry describes it.
+            let entry = member_entry("member_joined", actor, team_id, actor.user_id);
+            audited(
                 tx,
-                actor,
-                "member_joined",
-                team_id,
-                changes,
-                Some(actor.user_id),
-            )?;
-            Ok(joined)
+                entry,
+                |_| Ok(None::<Membership>),
+                |c| membership(c, team_id, actor.user_id),
+            )
         })
     }
 
@@ -127,26 +157,34 @@ impl TeamRepo<'_> {
     /// when it was already accepted or revoked.
     pub fn revoke(&mut self, actor: &Actor, invitation_id: Uuid) -> Result<Invitation> {
         run_transaction(self.conn, |tx| {
-            let team_id: Uuid = inv::table
+            let before: Invitation = inv::table
                 .find(invitation_id)
-                .select(inv::team_id)
+                .select(Invitation::as_select())
                 .first(tx)
                 .found("invitation")?;
+            let team_id = before.team_id;
             authorize(tx, actor, Action::ManageMembers, team_id)?;
-            let revoked: Invitation = diesel::update(
-                inv::table
-                    .find(invitation_id)
-                    .filter(inv::accepted_at.is_null())
-                    .filter(inv::revoked_at.is_null()),
+            let entry = AuditEntry::new("invitation_revoked", "team", Some(team_id))
+                .by(actor.user_id)
+                .about("invitation_id", invitation_id);
+            audited(
+                tx,
+                entry,
+                |_| Ok(before),
+                |c| {
+                    diesel::update(
+                        inv::table
+                            .find(invitation_id)
+                            .filter(inv::accepted_at.is_null())
+                            .filter(inv::revoked_at.is_null()),
+                    )
+                    .set(inv::revoked_at.eq(now))
+                    .returning(Invitation::as_returning())
+                    .get_result(c)
+                    .optional()?
+                    .ok_or_else(|| Error::invalid("invitation", "already accepted or revoked"))
+                },
             )
-            .set(inv::revoked_at.eq(now))
-            .returning(Invitation::as_returning())
-            .get_result(tx)
-            .optional()?
-            .ok_or_else(|| Error::invalid("invitation", "already accepted or revoked"))?;
-            let changes = json!({ "invitation": change(invitation_id, Value::Null) });
-            record(tx, actor, "invitation_revoked", team_id, changes, None)?;
-            Ok(revoked)
         })
     }
 

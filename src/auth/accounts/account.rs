@@ -8,8 +8,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::oauth_tokens::seal_all;
-use super::password::PasswordHasher;
-use super::secret::Redacted;
+use crate::auth::password::PasswordHasher;
+use crate::auth::secret::Redacted;
 use crate::error::{Error, Result};
 use crate::keyring::{Keyring, NO_KEYS};
 use crate::schema::{accounts, users};

@@ -1,5 +1,5 @@
-//! Outbox rows ([`Message`], [`Claimed`]) and enqueueing: [`OutboxRepo`],
-//! from `conn.outbox()`.
+//! The `outbox_messages` table: its rows ([`Message`], [`Claimed`]) and
+//! enqueueing: [`OutboxRepo`], from `conn.outbox()`.
 
 use std::time::Duration;
 

@@ -1,15 +1,18 @@
-//! The seed's transferUserData: move billing data between users atomically.
+//! `conn.users().transfer_data(..)` (the seed's transferUserData): moves a
+//! user's payments and profile to another user atomically. It writes across
+//! domains (users, billing), so it lives on the repository of the users it
+//! moves data between, in a file of its own.
 
 use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::payments::PaymentRepo;
+use super::UserRepo;
 use crate::error::{Error, Result};
 use crate::schema::{payments, user_profiles, users};
 use crate::tx::run_transaction;
 
-/// What to move in [`PaymentRepo::transfer_user_data`]. The default moves
+/// What to move in [`UserRepo::transfer_data`]. The default moves
 /// the payments and leaves the profile: `TransferOptions { profile: true,
 /// ..Default::default() }` moves both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +41,7 @@ pub struct TransferReport {
     pub profile_moved: bool,
 }
 
-impl PaymentRepo<'_> {
+impl UserRepo<'_> {
     /// Moves payments (by default) and, if asked, the profile from one user
     /// to another in one transaction (a savepoint inside an open one). Both
     /// users are locked first, in id order so two opposite transfers cannot
@@ -49,7 +52,7 @@ impl PaymentRepo<'_> {
     /// # Errors
     /// [`Error::NotFound`] naming the missing side; [`Error::Invalid`] when
     /// both ids are the same.
-    pub fn transfer_user_data(
+    pub fn transfer_data(
         &mut self,
         from: Uuid,
         to: Uuid,

@@ -1,4 +1,4 @@
-//! [`user_dashboard`]: one user's profile, live plan and money paid, with
+//! [`AnalyticsRepo::user_dashboard`]: one user's profile, live plan and money paid, with
 //! the money kept per currency.
 
 use diesel::prelude::*;
@@ -6,6 +6,7 @@ use diesel::sql_types::{BigInt, Bool, Jsonb, Nullable, Text};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::AnalyticsRepo;
 use crate::enums::{SubscriptionStatus, Theme, UserRole};
 use crate::error::Result;
 use crate::schema::sql_types;
@@ -76,36 +77,38 @@ pub struct UserDashboard {
     pub net_paid: Vec<CurrencyNet>,
 }
 
-/// The dashboard of one user (seed: getUserDashboardData).
-///
-/// Shape: **joins with correlated aggregates**: `users` LEFT JOIN
-/// `user_profiles`, the live subscription and its plan; the payment count
-/// and the per-currency net (`sum(..) GROUP BY currency`, as a JSON array)
-/// are scalar subqueries over the user's payments.
-///
-/// # Errors
-/// Database errors only; an unknown or deleted user is `Ok(None)`.
-pub fn user_dashboard(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<UserDashboard>> {
-    Ok(diesel::sql_query(
-        "SELECT u.id AS user_id, u.name, u.email, u.role,
-                pr.theme, pr.email_notifications,
-                s.status AS subscription_status, pl.name AS plan_name,
-                (SELECT count(*) FROM payments pay WHERE pay.user_id = u.id) AS payment_count,
-                (SELECT coalesce(jsonb_agg(jsonb_build_object('currency', t.currency,
-                                                              'net_cents', t.net)
-                                           ORDER BY t.currency), '[]')
-                   FROM (SELECT pay.currency, sum(pay.amount_cents - pay.refunded_cents) AS net
-                           FROM payments pay
-                          WHERE pay.user_id = u.id AND pay.status IN ('succeeded', 'refunded')
-                          GROUP BY pay.currency) t) AS net_paid
-           FROM users u
-           LEFT JOIN user_profiles pr ON pr.user_id = u.id
-           LEFT JOIN subscriptions s
-                  ON s.user_id = u.id AND s.status IN ('trialing', 'active', 'past_due')
-           LEFT JOIN subscription_plans pl ON pl.id = s.plan_id
-          WHERE u.id = $1 AND u.deleted_at IS NULL",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(user_id)
-    .get_result(conn)
-    .optional()?)
+impl AnalyticsRepo<'_> {
+    /// The dashboard of one user (seed: getUserDashboardData).
+    ///
+    /// Shape: **joins with correlated aggregates**: `users` LEFT JOIN
+    /// `user_profiles`, the live subscription and its plan; the payment count
+    /// and the per-currency net (`sum(..) GROUP BY currency`, as a JSON array)
+    /// are scalar subqueries over the user's payments.
+    ///
+    /// # Errors
+    /// Database errors only; an unknown or deleted user is `Ok(None)`.
+    pub fn user_dashboard(&mut self, user_id: Uuid) -> Result<Option<UserDashboard>> {
+        Ok(diesel::sql_query(
+            "SELECT u.id AS user_id, u.name, u.email, u.role,
+                    pr.theme, pr.email_notifications,
+                    s.status AS subscription_status, pl.name AS plan_name,
+                    (SELECT count(*) FROM payments pay WHERE pay.user_id = u.id) AS payment_count,
+                    (SELECT coalesce(jsonb_agg(jsonb_build_object('currency', t.currency,
+                                                                  'net_cents', t.net)
+                                               ORDER BY t.currency), '[]')
+                       FROM (SELECT pay.currency, sum(pay.amount_cents - pay.refunded_cents) AS net
+                               FROM payments pay
+                              WHERE pay.user_id = u.id AND pay.status IN ('succeeded', 'refunded')
+                              GROUP BY pay.currency) t) AS net_paid
+               FROM users u
+               LEFT JOIN user_profiles pr ON pr.user_id = u.id
+               LEFT JOIN subscriptions s
+                      ON s.user_id = u.id AND s.status IN ('trialing', 'active', 'past_due')
+               LEFT JOIN subscription_plans pl ON pl.id = s.plan_id
+              WHERE u.id = $1 AND u.deleted_at IS NULL",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(user_id)
+        .get_result(self.conn)
+        .optional()?)
+    }
 }

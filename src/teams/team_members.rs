@@ -1,19 +1,52 @@
-//! Members of a team: adding, role changes, removal, leaving, listings.
+//! The `team_members` table: [`Membership`], [`Member`] and the
+//! [`TeamRepo`] calls on members: adding, role changes, removal, leaving,
+//! listings.
 //! A team never loses its last owner: every change that could take one
 //! away counts the owners under the team's lock first.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde_json::{json, Value};
+use serde::Serialize;
 use uuid::Uuid;
 
-use super::model::{Member, Membership, Team};
-use super::{authorize, check, insert_member, lock_team, record, TeamRepo};
+use super::teams::{authorize, check, insert_member, lock_team, Team, TeamRepo};
 use crate::access::{self, Action, Actor, Resource};
-use crate::audit::change;
+use crate::audit::{audited, AuditEntry};
 use crate::enums::TeamRole;
 use crate::error::{Error, Found, Result};
 use crate::schema::{team_members, teams, users};
 use crate::tx::run_transaction;
+
+/// A user's membership of a team.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = team_members, check_for_backend(diesel::pg::Pg))]
+pub struct Membership {
+    /// The team.
+    pub team_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+    /// Their role in the team.
+    pub role: TeamRole,
+    /// Joined at.
+    pub created_at: DateTime<Utc>,
+    /// Last role change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A member as a member list shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Serialize)]
+pub struct Member {
+    /// User id.
+    pub user_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Role in the team.
+    pub role: TeamRole,
+    /// Joined at.
+    pub joined_at: DateTime<Utc>,
+}
 
 /// What changing the role of someone who holds `from` to `to` needs:
 /// owners are made and unmade by owners only.
@@ -38,7 +71,42 @@ fn keep_an_owner(conn: &mut PgConnection, team_id: Uuid, field: &str) -> Result<
     Ok(())
 }
 
-fn membership(conn: &mut PgConnection, team_id: Uuid, user_id: Uuid) -> Result<Membership> {
+/// Takes the team's lock and checks that the actor may manage its members;
+/// the actor's own role.
+fn lock_for_members(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    team_id: Uuid,
+) -> Result<Option<TeamRole>> {
+    lock_team(conn, team_id)?;
+    authorize(conn, actor, Action::ManageMembers, team_id)
+}
+
+/// Removes a membership.
+fn delete_member(conn: &mut PgConnection, team_id: Uuid, user_id: Uuid) -> Result<()> {
+    diesel::delete(team_members::table.find((team_id, user_id))).execute(conn)?;
+    Ok(())
+}
+
+/// The audit entry of a membership change: about the team, by the actor,
+/// naming the member in `metadata.user_id`.
+pub(super) fn member_entry<'a>(
+    action: &'a str,
+    actor: &Actor,
+    team_id: Uuid,
+    user_id: Uuid,
+) -> AuditEntry<'a> {
+    AuditEntry::new(action, "team", Some(team_id))
+        .by(actor.user_id)
+        .about("user_id", user_id)
+}
+
+/// The membership of `user_id` in the team.
+pub(super) fn membership(
+    conn: &mut PgConnection,
+    team_id: Uuid,
+    user_id: Uuid,
+) -> Result<Membership> {
     team_members::table
         .find((team_id, user_id))
         .select(Membership::as_select())
@@ -62,14 +130,18 @@ impl TeamRepo<'_> {
         role: TeamRole,
     ) -> Result<Membership> {
         run_transaction(self.conn, |tx| {
-            lock_team(tx, team_id)?;
-            let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
+            let mine = lock_for_members(tx, actor, team_id)?;
             check(actor, action_for(None, Some(role)), team_id, mine)?;
-            insert_member(tx, team_id, user_id, role)?;
-            let added = membership(tx, team_id, user_id)?;
-            let changes = json!({ "role": change(Value::Null, role) });
-            record(tx, actor, "member_added", team_id, changes, Some(user_id))?;
-            Ok(added)
+            let entry = member_entry("member_added", actor, team_id, user_id);
+            audited(
+                tx,
+                entry,
+                |_| Ok(None::<Membership>),
+                |c| {
+                    insert_member(c, team_id, user_id, role)?;
+                    membership(c, team_id, user_id)
+                },
+            )
         })
     }
 
@@ -86,8 +158,7 @@ impl TeamRepo<'_> {
         role: TeamRole,
     ) -> Result<Membership> {
         run_transaction(self.conn, |tx| {
-            lock_team(tx, team_id)?;
-            let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
+            let mine = lock_for_members(tx, actor, team_id)?;
             let current = membership(tx, team_id, user_id)?;
             if current.role == role {
                 return Ok(current);
@@ -101,13 +172,18 @@ impl TeamRepo<'_> {
             if current.role == TeamRole::Owner {
                 keep_an_owner(tx, team_id, "role")?;
             }
-            diesel::update(team_members::table.find((team_id, user_id)))
-                .set(team_members::role.eq(role))
-                .execute(tx)?;
-            let changed = membership(tx, team_id, user_id)?;
-            let changes = json!({ "role": change(current.role, role) });
-            record(tx, actor, "role_changed", team_id, changes, Some(user_id))?;
-            Ok(changed)
+            let entry = member_entry("role_changed", actor, team_id, user_id);
+            audited(
+                tx,
+                entry,
+                |_| Ok(current),
+                |c| {
+                    diesel::update(team_members::table.find((team_id, user_id)))
+                        .set(team_members::role.eq(role))
+                        .execute(c)?;
+                    membership(c, team_id, user_id)
+                },
+            )
         })
     }
 
@@ -121,16 +197,19 @@ impl TeamRepo<'_> {
             return self.leave(actor, team_id);
         }
         run_transaction(self.conn, |tx| {
-            lock_team(tx, team_id)?;
-            let mine = authorize(tx, actor, Action::ManageMembers, team_id)?;
+            let mine = lock_for_members(tx, actor, team_id)?;
             let current = membership(tx, team_id, user_id)?;
             check(actor, action_for(Some(current.role), None), team_id, mine)?;
             if current.role == TeamRole::Owner {
                 keep_an_owner(tx, team_id, "user_id")?;
             }
-            diesel::delete(team_members::table.find((team_id, user_id))).execute(tx)?;
-            let changes = json!({ "role": change(current.role, Value::Null) });
-            record(tx, actor, "member_removed", team_id, changes, Some(user_id))
+            let entry = member_entry("member_removed", actor, team_id, user_id);
+            audited(
+                tx,
+                entry,
+                |_| Ok(current),
+                |c| delete_member(c, team_id, user_id),
+            )
         })
     }
 
@@ -146,15 +225,12 @@ impl TeamRepo<'_> {
             if current.role == TeamRole::Owner {
                 keep_an_owner(tx, team_id, "role")?;
             }
-            diesel::delete(team_members::table.find((team_id, actor.user_id))).execute(tx)?;
-            let changes = json!({ "role": change(current.role, Value::Null) });
-            record(
+            let entry = member_entry("member_left", actor, team_id, actor.user_id);
+            audited(
                 tx,
-                actor,
-                "member_left",
-                team_id,
-                changes,
-                Some(actor.user_id),
+                entry,
+                |_| Ok(current),
+                |c| delete_member(c, team_id, actor.user_id),
             )
         })
     }

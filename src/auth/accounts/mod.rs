@@ -1,0 +1,8 @@
+//! The `accounts` table: [`Account`] and [`AccountRepo`], from
+//! `conn.accounts()` (`account.rs`), and the encryption of the OAuth
+//! provider tokens it stores (`oauth_tokens.rs`).
+
+mod account;
+mod oauth_tokens;
+
+pub use account::{Account, AccountRepo, NewOAuthAccount, CREDENTIAL_PROVIDER};
