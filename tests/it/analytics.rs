@@ -14,9 +14,9 @@ use saas_db::billing::analytics::{
 };
 use saas_db::billing::{NewPlan, Plan};
 use saas_db::enums::{BillingInterval, SubscriptionStatus, Theme, UserRole};
-use saas_db::testing::TestDatabase;
 use saas_db::users::{ProfileChanges, User};
 use saas_db::Repos;
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 /// One payment row, written directly so `created_at` can be in the past.

@@ -10,9 +10,9 @@ use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types;
 use saas_db::schema::user_profiles;
-use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, ProfileChanges, User, UserChanges};
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 static PROBE: AtomicU32 = AtomicU32::new(0);

@@ -14,9 +14,9 @@ use saas_db::enums::{
     TokenKind, UserRole,
 };
 use saas_db::schema::sql_types;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::Repos;
+use saas_db_testing::TestDatabase;
 use serde::Serialize;
 
 // ---------------------------------------------------------------------------
@@ -630,7 +630,7 @@ fn rust_defaults_match_column_defaults() {
         #[diesel(sql_type = diesel::sql_types::Text)]
         column_default: String,
     }
-    let db = saas_db::testing::TestDatabase::new();
+    let db = saas_db_testing::TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let default_of = |conn: &mut diesel::PgConnection, column: &str| -> String {
         use diesel::RunQueryDsl;

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use saas_db::embedded::EmbeddedPostgres;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
+use saas_db_testing::EmbeddedPostgres;
+use saas_db_testing::TestDatabase;
 
 #[derive(QueryableByName)]
 struct Setting {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use saas_db::embedded::EmbeddedPostgres;
+use saas_db_testing::EmbeddedPostgres;
 
 pub(crate) const ROLE: &str = "SAAS_DB_EMBEDDED_CHILD";
 

@@ -13,9 +13,9 @@ use diesel::pg::{Pg, PgConnection};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_migrations::MigrationHarness;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos, MIGRATIONS};
+use saas_db_testing::TestDatabase;
 
 const MIGRATIONS_TABLE: &str = "__diesel_schema_migrations";
 

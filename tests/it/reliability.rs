@@ -10,10 +10,10 @@ use crate::support::count;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
-use saas_db::testing::TestDatabase;
 use saas_db::tx::{transaction_with_retry, Isolation, RetryPolicy};
 use saas_db::users::NewUser;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 
 #[derive(QueryableByName)]
 struct Count {

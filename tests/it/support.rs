@@ -6,9 +6,9 @@ use std::thread;
 use diesel::PgConnection;
 use saas_db::billing::{NewPlan, Plan};
 use saas_db::enums::BillingInterval;
-use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, User};
 use saas_db::{Database, Error, Repos};
+use saas_db_testing::TestDatabase;
 
 /// Runs `work(i, barrier)` on `threads` threads at once and returns the
 /// results in thread order. Each thread calls `barrier.wait()` where the

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 
 const ROLE: &str = "SAAS_DB_SWEEP_CHILD";
 

@@ -26,9 +26,9 @@ use saas_db::billing::{
     Subscription, SyncOutcome, TransferOptions, TransferReport, TRANSITIONS,
 };
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus, Theme};
-use saas_db::testing::TestDatabase;
 use saas_db::users::ProfileChanges;
 use saas_db::{Error, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------- helpers

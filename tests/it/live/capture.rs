@@ -5,7 +5,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::live::{CapturedTable as T, ChangeOp as Op};
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{collect, count, project, team, Id};
