@@ -4,7 +4,7 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! saas-db-testing = { path = "../saas-db/testing" } # or the version you use
+//! saas-db-testing = { path = "../saas-db/saas-db-testing" } # or a version, when published
 //! ```
 //!
 //! - [`TestDatabase`]: a fresh, migrated database per test, cloned from a
