@@ -87,8 +87,10 @@ pub(crate) fn io(step: &'static str) -> impl FnOnce(std::io::Error) -> EmbeddedE
     move |source| EmbeddedError::Io { step, source }
 }
 
-/// Prefix of the temporary directories, used to find stale ones.
-const DIR_PREFIX: &str = "saas-db-pg-";
+/// Prefix of the temporary directories, used to find stale ones. Versions
+/// that judged liveness by `/proc` used `saas-db-pg-`: a prefix of its own
+/// keeps the two sweepers from ever removing each other's live clusters.
+const DIR_PREFIX: &str = "saas-db-cluster-";
 const READY_DEADLINE: Duration = Duration::from_secs(30);
 
 /// The watchdog: waits for EOF on stdin (our death or our explicit close),

@@ -13,6 +13,16 @@ use crate::lock_file::{self, LockState};
 const PREFIX: &str = "saas-db-owner-";
 const SUFFIX: &str = ".lock";
 
+static OWNER: OnceLock<Result<(String, fs::File), String>> = OnceLock::new();
+
+/// At normal exit the file goes (a killed process leaves it to the next
+/// sweep); whatever the token still names counts as dead from then on.
+extern "C" fn remove_own_file() {
+    if let Some(Ok((token, _))) = OWNER.get() {
+        let _ = fs::remove_file(lock_path(token));
+    }
+}
+
 fn lock_path(token: &str) -> PathBuf {
     std::env::temp_dir().join(format!("{PREFIX}{token}{SUFFIX}"))
 }
@@ -23,12 +33,12 @@ fn lock_path(token: &str) -> PathBuf {
 /// # Errors
 /// The lock file cannot be created (the text says why).
 pub(crate) fn own_token() -> Result<&'static str, String> {
-    static OWNER: OnceLock<Result<(String, fs::File), String>> = OnceLock::new();
     OWNER
         .get_or_init(|| {
             let token = format!("{:016x}", rand::random::<u64>());
             let file = lock_file::create_locked(&lock_path(&token))
                 .map_err(|e| format!("create the owner lock file: {e}"))?;
+            crate::sys::at_exit(remove_own_file);
             Ok((token, file))
         })
         .as_ref()

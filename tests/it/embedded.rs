@@ -182,7 +182,7 @@ fn a_sweep_leaves_the_live_cluster_of_another_process_alone() {
 /// A fake cluster directory in the temp directory, with its lock file.
 fn fake_cluster(tag: &str) -> (PathBuf, std::fs::File) {
     let root = std::env::temp_dir().join(format!(
-        "saas-db-pg-fake-{tag}-{:016x}",
+        "saas-db-cluster-fake-{tag}-{:016x}",
         rand::random::<u64>()
     ));
     std::fs::create_dir_all(root.join("data")).unwrap();
