@@ -72,7 +72,7 @@ fn seed(admin_url: &str, rows: usize) -> String {
     let mut admin = PgConnection::establish(admin_url).expect("connect");
     admin.batch_execute(DROP).unwrap();
     admin.batch_execute(CREATE).unwrap();
-    let url = saas_db::testing::url_with_database(admin_url, "saas_bench_export");
+    let url = saas_db_testing::url_with_database(admin_url, "saas_bench_export");
     let db = Database::builder(&url)
         .max_size(1)
         .build()
@@ -102,7 +102,7 @@ fn main() {
     let quick = std::env::var_os("SAAS_DB_BENCH_QUICK").is_some_and(|v| !v.is_empty() && v != "0");
     let rows = if quick { 100_000 } else { 1_000_000 };
     let (admin_url, _server) =
-        saas_db::embedded::EmbeddedPostgres::url_or_start().expect("a PostgreSQL server");
+        saas_db_testing::EmbeddedPostgres::url_or_start().expect("a PostgreSQL server");
     let started = Instant::now();
     let url = seed(&admin_url, rows);
     eprintln!(

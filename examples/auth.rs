@@ -12,7 +12,7 @@ use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (url, _server) = saas_db::embedded::EmbeddedPostgres::url_or_start()?;
+    let (url, _server) = saas_db_testing::EmbeddedPostgres::url_or_start()?;
     // The key that encrypts OAuth provider tokens. In production it comes
     // from a secret store: `with_base64_key(1, &std::env::var("TOKEN_KEY_1")?)`.
     let keys = Keyring::new().with_key(1, rand::random())?;

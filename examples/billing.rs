@@ -23,7 +23,7 @@ use saas_db::{Database, Error, PageRequest, Repos};
 use uuid::Uuid;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (url, _server) = saas_db::embedded::EmbeddedPostgres::url_or_start()?;
+    let (url, _server) = saas_db_testing::EmbeddedPostgres::url_or_start()?;
     let db = Database::builder(&url).schema("billing_example").build()?;
     let mut conn = db.conn()?;
 

@@ -86,7 +86,7 @@ const POSTS: &[Seed] = &[
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (url, _server) = saas_db::embedded::EmbeddedPostgres::url_or_start()?;
+    let (url, _server) = saas_db_testing::EmbeddedPostgres::url_or_start()?;
     let db = Database::builder(&url).schema("blog_example").build()?;
     let mut conn = db.conn()?;
 

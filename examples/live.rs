@@ -29,7 +29,7 @@ const DEADLINE: Duration = Duration::from_secs(30);
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 fn main() -> Res<()> {
-    let (url, _server) = saas_db::embedded::EmbeddedPostgres::url_or_start()
+    let (url, _server) = saas_db_testing::EmbeddedPostgres::url_or_start()
         .map_err(|e| format!("no PostgreSQL: {e}"))?;
     let db = Database::builder(&url).schema("live_example").build()?;
     let mut conn = db.conn()?;

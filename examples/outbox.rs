@@ -17,7 +17,7 @@ use saas_db::{Database, Error, Repos};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (url, _server) = saas_db::embedded::EmbeddedPostgres::url_or_start()?;
+    let (url, _server) = saas_db_testing::EmbeddedPostgres::url_or_start()?;
     let db = Database::builder(&url).schema("outbox_example").build()?;
     let mut conn = db.conn()?;
 

@@ -16,8 +16,8 @@
 
 use std::io::Read;
 
-use saas_db::embedded::{EmbeddedPostgres, EmbeddedReplica};
-use saas_db::embedded_pgbouncer::EmbeddedPgBouncer;
+use saas_db_testing::EmbeddedPgBouncer;
+use saas_db_testing::{EmbeddedPostgres, EmbeddedReplica};
 
 /// PgBouncer's server connections per database and user.
 const BOUNCER_POOL: u32 = 4;

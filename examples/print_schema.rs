@@ -6,7 +6,7 @@
 use std::process::Command;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let pg = saas_db::embedded::EmbeddedPostgres::start()?;
+    let pg = saas_db_testing::EmbeddedPostgres::start()?;
     let diesel = |args: &[&str]| -> Result<std::process::Output, std::io::Error> {
         Command::new("diesel")
             .args(args)

@@ -16,7 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (url, _server) = match std::env::var("DATABASE_URL") {
         Ok(url) => (url, None),
         Err(_) => {
-            let pg = saas_db::embedded::EmbeddedPostgres::start()?;
+            let pg = saas_db_testing::EmbeddedPostgres::start()?;
             println!(
                 "started a throwaway PostgreSQL (log: {})",
                 pg.log_path().display()

@@ -29,11 +29,11 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
-use saas_db::embedded::{EmbeddedPostgres, EmbeddedReplica};
-use saas_db::embedded_pgbouncer::EmbeddedPgBouncer;
 use saas_db::replicas::Consistency;
 use saas_db::users::{NewUser, User};
 use saas_db::{Database, Error, PageRequest, Repos};
+use saas_db_testing::EmbeddedPgBouncer;
+use saas_db_testing::{EmbeddedPostgres, EmbeddedReplica};
 
 const SCHEMA: &str = "replicas_example";
 /// How long a read with a token waits for the replica (the default).

@@ -32,7 +32,7 @@ use uuid::Uuid;
 const APP_ROLE: &str = "teams_example_app";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (url, _server) = saas_db::embedded::EmbeddedPostgres::url_or_start()?;
+    let (url, _server) = saas_db_testing::EmbeddedPostgres::url_or_start()?;
     let db = Database::builder(&url).schema("teams_example").build()?;
     let mut conn = db.conn()?;
 

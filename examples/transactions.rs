@@ -34,7 +34,7 @@ struct Count {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (url, _server) = saas_db::embedded::EmbeddedPostgres::url_or_start()?;
+    let (url, _server) = saas_db_testing::EmbeddedPostgres::url_or_start()?;
     let db = Database::builder(&url).schema("tx_example").build()?;
 
     retried_write_skew(&db)?;

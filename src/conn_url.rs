@@ -130,19 +130,3 @@ fn value_len(text: &str) -> Option<usize> {
     }
     (!quoted && !escaped).then_some(text.len())
 }
-
-/// Replaces the database name in a libpq URI (`postgres://…/name?…`) or
-/// key/value connection string (`host=… dbname=…`).
-pub fn url_with_database(url: &str, database: &str) -> String {
-    let scheme = ["postgres://", "postgresql://"]
-        .into_iter()
-        .find(|s| url.starts_with(s));
-    let Some(scheme) = scheme else {
-        // In key/value strings a later keyword wins.
-        return format!("{url} dbname={database}");
-    };
-    let rest = &url[scheme.len()..];
-    let (before_query, query) = rest.split_at(rest.find('?').unwrap_or(rest.len()));
-    let authority = before_query.split('/').next().unwrap_or("");
-    format!("{scheme}{authority}/{database}{query}")
-}

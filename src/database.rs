@@ -19,6 +19,11 @@ use crate::validate;
 /// The migrations of every domain, compiled into the crate.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
+/// A hash of the migration files compiled into [`MIGRATIONS`] (build.rs):
+/// it changes exactly when a migration does, so a test harness can name its
+/// migrated template database after it.
+pub const MIGRATIONS_FINGERPRINT: &str = env!("SAAS_DB_MIGRATIONS_FINGERPRINT");
+
 /// Largest pool [`DatabaseBuilder::max_size`] accepts: far above any
 /// server's `max_connections` in practice, and r2d2 reserves memory for
 /// every slot up front (`u32::MAX` aborts the process).

@@ -8,10 +8,6 @@ pub mod billing;
 pub(crate) mod conn_url;
 pub mod content;
 pub mod database;
-#[cfg(feature = "embedded")]
-pub mod embedded;
-#[cfg(feature = "embedded")]
-pub mod embedded_pgbouncer;
 pub mod enums;
 pub mod error;
 pub mod identity;
@@ -24,7 +20,6 @@ pub mod outbox;
 pub mod pagination;
 pub mod pool;
 pub(crate) mod pooling;
-pub(crate) mod process;
 pub(crate) mod query_trace;
 pub mod replicas;
 /// The tables, as `diesel print-schema` writes them (`cargo run --example
@@ -36,13 +31,12 @@ pub(crate) mod slug;
 pub(crate) mod sql;
 pub mod teams;
 pub mod tenancy;
-pub mod testing;
 pub mod tx;
 pub mod users;
 pub mod validate;
 pub mod views;
 
-pub use database::{Database, DatabaseBuilder, PooledConn, MIGRATIONS};
+pub use database::{Database, DatabaseBuilder, PooledConn, MIGRATIONS, MIGRATIONS_FINGERPRINT};
 pub use error::{Error, Result};
 pub use pagination::{Cursor, Page, PageRequest};
 pub use query_trace::{QueryTrace, TRACE_TARGET};

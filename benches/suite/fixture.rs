@@ -96,7 +96,7 @@ pub fn seed(size: &'static Size, admin_url: &str) -> Fixture {
     admin
         .batch_execute(size.create)
         .expect("create bench database");
-    let url = saas_db::testing::url_with_database(admin_url, size.database);
+    let url = saas_db_testing::url_with_database(admin_url, size.database);
     let db = Database::builder(&url)
         .max_size(4)
         .build()

@@ -50,7 +50,7 @@ fn sizes() -> Vec<&'static fixture::Size> {
 
 fn benches(c: &mut Criterion) {
     let (admin_url, server) =
-        saas_db::embedded::EmbeddedPostgres::url_or_start().expect("a PostgreSQL server");
+        saas_db_testing::EmbeddedPostgres::url_or_start().expect("a PostgreSQL server");
     let servers = topology::Servers::find(&admin_url, server.as_ref());
     for (n, size) in sizes().into_iter().enumerate() {
         let f = fixture::seed(size, &admin_url);

@@ -23,11 +23,11 @@ use criterion::Criterion;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
-use saas_db::embedded::{EmbeddedPostgres, EmbeddedReplica};
-use saas_db::embedded_pgbouncer::EmbeddedPgBouncer;
 use saas_db::replicas::{Consistency, WriteToken};
-use saas_db::testing::url_with_database;
 use saas_db::{Database, Repos};
+use saas_db_testing::url_with_database;
+use saas_db_testing::EmbeddedPgBouncer;
+use saas_db_testing::{EmbeddedPostgres, EmbeddedReplica};
 
 use crate::fixture::{Fixture, SAMPLE};
 use crate::pair;

@@ -10,8 +10,8 @@
 
 use crate::support::{names, Count, Name};
 use diesel::prelude::*;
-use saas_db::testing::TestDatabase;
 use saas_db::Error;
+use saas_db_testing::TestDatabase;
 
 /// (constraint, an INSERT breaking it).
 const CASES: &[(&str, &str)] = &[

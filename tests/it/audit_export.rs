@@ -9,8 +9,8 @@ use crate::support::backend_pid;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text};
 use saas_db::audit::AuditEntry;
-use saas_db::testing::TestDatabase;
 use saas_db::Repos;
+use saas_db_testing::TestDatabase;
 
 const BATCHES: usize = 4;
 const PER_BATCH: usize = 12_000;

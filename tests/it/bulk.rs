@@ -3,9 +3,9 @@
 
 use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
-use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, UserChanges, DEFAULT_LOCALE, DEFAULT_TIMEZONE};
 use saas_db::{Error, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 fn new_users(emails: &[String]) -> Vec<NewUser<'_>> {

@@ -15,8 +15,8 @@ use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
 use saas_db::content::{NewCategory, NewPost};
 use saas_db::enums::{PaymentStatus, UserRole};
-use saas_db::testing::TestDatabase;
 use saas_db::{Cursor, Error, Page, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 type Ids = saas_db::Result<Page<Uuid>>;

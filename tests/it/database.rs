@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use crate::support::setting;
 use diesel::prelude::*;
-use saas_db::embedded::EmbeddedPostgres;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
+use saas_db_testing::EmbeddedPostgres;
+use saas_db_testing::TestDatabase;
 
 #[test]
 fn database_is_a_cheap_shared_handle() {

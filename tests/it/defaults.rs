@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use crate::support::setting;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use saas_db::testing::{url_with_database, TestDatabase};
 use saas_db::tx::{Isolation, RetryPolicy};
 use saas_db::{Database, Error};
+use saas_db_testing::{url_with_database, TestDatabase};
 
 const MS: Duration = Duration::from_millis(1);
 

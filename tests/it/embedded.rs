@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use saas_db::embedded::EmbeddedPostgres;
+use saas_db_testing::EmbeddedPostgres;
 
 pub(crate) const ROLE: &str = "SAAS_DB_EMBEDDED_CHILD";
 
@@ -157,4 +157,57 @@ fn an_orphaned_cluster_is_swept_at_the_next_start() {
     assert!(next.wait().unwrap().success());
     assert_cleaned_up(&next_root, next_pid);
     assert_cleaned_up(&root, pid);
+}
+
+/// A cluster whose owner process is alive is left alone by another
+/// process's sweep, even though that process cannot see the owner's pid:
+/// the owner holds its lock file. (The sweep used to ask `/proc` whether the
+/// owner ran; on macOS, without `/proc`, every owner looked dead and a
+/// second test run swept the first one's live server.)
+#[test]
+fn a_sweep_leaves_the_live_cluster_of_another_process_alone() {
+    let (mut child, root, pid) = spawn_child("kill");
+    // Starting a cluster sweeps first.
+    drop(EmbeddedPostgres::start().unwrap());
+    let alive = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .is_ok_and(|comm| comm.trim() == "postgres");
+    let kept = root.join("data").exists();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(kept, "{} of a live owner was swept", root.display());
+    assert!(alive, "the live owner's postmaster was stopped");
+    assert_cleaned_up(&root, pid);
+}
+
+/// A fake cluster directory in the temp directory, with its lock file.
+fn fake_cluster(tag: &str) -> (PathBuf, std::fs::File) {
+    let root = std::env::temp_dir().join(format!(
+        "saas-db-cluster-fake-{tag}-{:016x}",
+        rand::random::<u64>()
+    ));
+    std::fs::create_dir_all(root.join("data")).unwrap();
+    let lock = std::fs::File::create(root.join("owner.lock")).unwrap();
+    (root, lock)
+}
+
+/// The sweep decides by the lock file alone: a directory whose lock is
+/// held (as a live owner holds it) stays, one whose lock is free (its owner
+/// ended; the operating system released the lock) is removed.
+#[test]
+fn a_sweep_removes_only_clusters_whose_lock_is_free() {
+    let (held_root, held) = fake_cluster("held");
+    held.try_lock().unwrap();
+    let (dead_root, dead) = fake_cluster("dead");
+    drop(dead);
+    // Starting a cluster sweeps first.
+    drop(EmbeddedPostgres::start().unwrap());
+    let held_kept = held_root.exists();
+    drop(held);
+    let _ = std::fs::remove_dir_all(&held_root);
+    assert!(held_kept, "{} (lock held) was swept", held_root.display());
+    assert!(
+        !dead_root.exists(),
+        "{} (lock free) stayed",
+        dead_root.display()
+    );
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::support::Count;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use saas_db::embedded::{EmbeddedPostgres, EmbeddedReplica};
+use saas_db_testing::{EmbeddedPostgres, EmbeddedReplica};
 
 use crate::embedded::{assert_cleaned_up, spawn_child_running, ROLE};
 

@@ -3,8 +3,8 @@
 //! constraint; both by hand-written SQL, past the Rust checks.
 
 use diesel::prelude::*;
-use saas_db::testing::TestDatabase;
 use saas_db::Error;
+use saas_db_testing::TestDatabase;
 
 /// The README said a NOT NULL violation puts the constraint in `field`; the
 /// code puts the column (NOT NULL has no constraint name to give).

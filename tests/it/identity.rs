@@ -12,9 +12,9 @@ use saas_db::access::Actor;
 use saas_db::auth::Client;
 use saas_db::enums::{TeamRole, TokenKind};
 use saas_db::identity;
-use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, UserChanges};
 use saas_db::Repos;
+use saas_db_testing::TestDatabase;
 
 use crate::support::{assert_conflict, assert_invalid};
 use crate::support::{race, Count};

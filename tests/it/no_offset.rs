@@ -13,9 +13,9 @@ use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
 use saas_db::content::{NewCategory, NewPost};
 use saas_db::enums::{PaymentStatus, UserRole};
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Page, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 /// The most pages one walk may take before the listing counts as endless.

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel_migrations::MigrationHarness;
-use saas_db::embedded::EmbeddedPostgres;
 use saas_db::ops::HealthStatus;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
+use saas_db_testing::EmbeddedPostgres;
+use saas_db_testing::TestDatabase;
 
 use crate::secrets::scan_sources::Captured;
 

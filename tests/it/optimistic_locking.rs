@@ -10,9 +10,9 @@ use std::thread;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, UserChanges};
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 const THREADS: usize = 8;

@@ -7,9 +7,9 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::access::Actor;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 /// Ann owns team A alone; Bob owns team B, which has a project.

@@ -6,7 +6,7 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 
 #[derive(QueryableByName)]
 struct Undocumented {

@@ -5,8 +5,8 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use saas_db::testing::TestDatabase;
 use saas_db::{Database, Error};
+use saas_db_testing::TestDatabase;
 
 use crate::secrets::scan_sources::Captured;
 

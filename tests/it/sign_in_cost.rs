@@ -8,9 +8,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use saas_db::auth::PasswordHasher;
 use saas_db::enums::TokenKind;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::Repos;
+use saas_db_testing::TestDatabase;
 
 const PASSWORD: &str = "correct horse battery staple";
 const ROUNDS: usize = 60;

@@ -1,9 +1,9 @@
 //! Soft-deleted users' profiles are hidden like the users, and
 //! `hard_delete` is how a soft-deleted user is purged.
 
-use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, ProfileChanges};
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 /// `find_profile`, `profile` and `upsert_profile` of a soft-deleted user:

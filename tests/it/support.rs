@@ -12,9 +12,9 @@ use saas_db::access::Actor;
 use saas_db::auth::Client;
 use saas_db::billing::{NewPayment, NewPlan, Plan};
 use saas_db::enums::{BillingInterval, PaymentStatus, UserRole};
-use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, User};
 use saas_db::{Database, Error, Page, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 /// Runs `work(i, barrier)` on `threads` threads at once and returns the

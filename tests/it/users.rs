@@ -1,10 +1,10 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use saas_db::enums::{Theme, UserRole};
-use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, UserChanges};
 use saas_db::users::{ProfileChanges, User, UserProfile};
 use saas_db::{Error, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 #[test]

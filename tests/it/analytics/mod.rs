@@ -12,12 +12,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 use saas_db::billing::{NewPlan, Plan};
 use saas_db::enums::{BillingInterval, SubscriptionStatus, Theme, UserRole};
-use saas_db::testing::TestDatabase;
 use saas_db::users::{ProfileChanges, User};
 use saas_db::views::{
     CurrencyNet, Engagement, EngagementLevel, MonthlyRevenue, PlanMrr, TopCustomer, UserDashboard,
 };
 use saas_db::Repos;
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 mod dashboard;

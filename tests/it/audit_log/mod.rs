@@ -21,8 +21,8 @@ use saas_db::audit::{AuditEntry, AuditLog};
 use saas_db::billing::Subscription;
 use saas_db::enums::{BillingInterval, UserRole};
 use saas_db::schema::audit_logs;
-use saas_db::testing::TestDatabase;
 use saas_db::{Database, Error, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use serde_json::json;
 use uuid::Uuid;
 

@@ -21,8 +21,8 @@ use saas_db::auth::{
     TOUCH_INTERVAL,
 };
 use saas_db::enums::TokenKind;
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 const HOUR: Duration = Duration::from_secs(3600);

@@ -7,8 +7,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::enums::TokenKind;
-use saas_db::testing::TestDatabase;
 use saas_db::Repos;
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{user, HOUR};

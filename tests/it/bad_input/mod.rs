@@ -9,9 +9,9 @@ mod raw_sql;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use diesel::prelude::*;
-use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, User};
 use saas_db::Repos;
+use saas_db_testing::TestDatabase;
 
 static PROBE: AtomicU32 = AtomicU32::new(0);
 

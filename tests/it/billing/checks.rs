@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Uuid as SqlUuid};
 use saas_db::billing::NewPayment;
 use saas_db::enums::{BillingInterval, PaymentStatus};
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{is_conflict, plan, user};

@@ -29,10 +29,10 @@ use saas_db::billing::{
     SyncOutcome, TRANSITIONS,
 };
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus, Theme};
-use saas_db::testing::TestDatabase;
 use saas_db::users::ProfileChanges;
 use saas_db::users::{TransferOptions, TransferReport};
 use saas_db::{Error, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------- helpers

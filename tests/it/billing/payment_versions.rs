@@ -5,9 +5,9 @@
 use diesel::prelude::*;
 use saas_db::billing::PaymentChanges;
 use saas_db::enums::{PaymentStatus, Theme};
-use saas_db::testing::TestDatabase;
 use saas_db::users::{TransferOptions, TransferReport};
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use serde_json::json;
 
 use super::{is_invalid, pay, profile, user};

@@ -9,8 +9,8 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use saas_db::billing::{ProviderSubscription, Subscription, SyncOutcome, TRANSITIONS};
 use saas_db::enums::{BillingInterval, SubscriptionStatus};
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{acting_as, force_status, is_invalid, label, plan, user};

@@ -3,9 +3,9 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::Timestamptz;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::Repos;
+use saas_db_testing::TestDatabase;
 
 use std::collections::BTreeSet;
 
@@ -123,7 +123,7 @@ fn rust_defaults_match_column_defaults() {
         #[diesel(sql_type = diesel::sql_types::Text)]
         column_default: String,
     }
-    let db = saas_db::testing::TestDatabase::new();
+    let db = saas_db_testing::TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let default_of = |conn: &mut diesel::PgConnection, column: &str| -> String {
         use diesel::RunQueryDsl;

@@ -12,7 +12,7 @@ use saas_db::enums::{
     TokenKind, UserRole,
 };
 use saas_db::schema::sql_types;
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 use serde::Serialize;
 
 #[derive(QueryableByName)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, SmallInt, Text};
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 
 #[derive(QueryableByName, Debug)]
 struct ForeignKey {

@@ -4,7 +4,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 
 use crate::support::Name;
 

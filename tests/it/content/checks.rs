@@ -28,7 +28,7 @@ fn refused_by(conn: &mut PgConnection, constraint: &str, sql: &str, id: Uuid) {
 
 #[test]
 fn post_checks_refuse_hand_written_rows() {
-    let db = saas_db::testing::TestDatabase::new();
+    let db = saas_db_testing::TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let a = author(&mut conn, "checks@example.com");
     let p = draft(&mut conn, a, "Checked", "").id;
@@ -104,7 +104,7 @@ fn post_checks_refuse_hand_written_rows() {
 
 #[test]
 fn tag_and_category_checks_refuse_hand_written_rows() {
-    let db = saas_db::testing::TestDatabase::new();
+    let db = saas_db_testing::TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let tag = conn.tags().create("Rust").unwrap().id;
     for (constraint, sql) in [
@@ -172,7 +172,7 @@ fn tag_and_category_checks_refuse_hand_written_rows() {
 
 #[test]
 fn usage_count_trigger_counts_hand_written_links() {
-    let db = saas_db::testing::TestDatabase::new();
+    let db = saas_db_testing::TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let a = author(&mut conn, "links@example.com");
     let tag = conn.tags().create("Linked").unwrap().id;
@@ -213,7 +213,7 @@ fn usage_count_trigger_counts_hand_written_links() {
 
 #[test]
 fn updated_at_trigger_ignores_view_counts() {
-    let db = saas_db::testing::TestDatabase::new();
+    let db = saas_db_testing::TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let a = author(&mut conn, "stamps@example.com");
     let p = draft(&mut conn, a, "Stamped", "").id;

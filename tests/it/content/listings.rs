@@ -3,8 +3,8 @@
 //! bound to their listing.
 
 use saas_db::content::{NewCategory, NewPost, PostChanges};
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{at, author, draft, ids, publish_at, walk, MAX_PAGES};

@@ -11,9 +11,9 @@ use diesel::prelude::*;
 use saas_db::billing::NewPlan;
 use saas_db::content::{NewCategory, NewPost, Post};
 use saas_db::enums::{BillingInterval, SubscriptionStatus};
-use saas_db::testing::TestDatabase;
 use saas_db::users::ProfileChanges;
 use saas_db::{Error, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{at, author, draft, ids, publish_at};

@@ -12,8 +12,8 @@ use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use saas_db::content::Post;
 use saas_db::enums::PostStatus;
 use saas_db::schema::posts;
-use saas_db::testing::TestDatabase;
 use saas_db::{PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 
 use super::author;
 

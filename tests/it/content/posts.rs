@@ -9,8 +9,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use saas_db::content::{NewPost, PostChanges};
 use saas_db::enums::PostStatus;
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{author, draft};

@@ -2,8 +2,8 @@
 //! safe for any input.
 
 use saas_db::content::SEARCH_MAX_BYTES;
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 
 use super::{at, author, draft, ids, publish_at, walk};
 

@@ -32,7 +32,7 @@ fn is_word_prefix(short: &str, long: &str) -> bool {
 
 #[test]
 fn long_titles_are_cut_after_the_last_whole_word() {
-    let db = saas_db::testing::TestDatabase::new();
+    let db = saas_db_testing::TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let a = author(&mut conn, "long@example.com");
     // Every word length from 1 to 13 letters: most don't line up with 180.
@@ -69,7 +69,7 @@ fn long_titles_are_cut_after_the_last_whole_word() {
 
 #[test]
 fn scripts_without_spaces_are_cut_between_transliterated_words() {
-    let db = saas_db::testing::TestDatabase::new();
+    let db = saas_db_testing::TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let a = author(&mut conn, "cjk@example.com");
     // 50 characters: a tag name at its limit. Transliteration makes each a
@@ -89,7 +89,7 @@ fn scripts_without_spaces_are_cut_between_transliterated_words() {
 
 #[test]
 fn a_single_word_longer_than_the_limit_is_cut_mid_word() {
-    let db = saas_db::testing::TestDatabase::new();
+    let db = saas_db_testing::TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let a = author(&mut conn, "oneword@example.com");
     // No boundary to cut at: the word is cut at 180 bytes.

@@ -9,10 +9,10 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use saas_db::access::Actor;
 use saas_db::enums::UserRole;
-use saas_db::testing::TestDatabase;
 use saas_db::tx::{run_transaction, RetryPolicy};
 use saas_db::users::NewUser;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{backend_pid, count, create_suicide_function, kill_backends};

@@ -8,10 +8,10 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, ManageConnection};
-use saas_db::embedded::EmbeddedPostgres;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Repos};
+use saas_db_testing::EmbeddedPostgres;
+use saas_db_testing::TestDatabase;
 
 use super::{backend_pid, create_suicide_function, kill_backends};
 

@@ -26,9 +26,9 @@ use saas_db::billing::{NewPayment, NewPlan, Payment, Plan};
 use saas_db::content::{NewPost, Post};
 use saas_db::enums::{BillingInterval, PaymentStatus, UserRole};
 use saas_db::teams::Team;
-use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, User};
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 /// The password of [`World::user`].

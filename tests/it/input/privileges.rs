@@ -7,8 +7,8 @@ use std::io::Write;
 use crate::support::Name;
 use diesel::prelude::*;
 use saas_db::schema::projects;
-use saas_db::testing::TestDatabase;
 use saas_db::{Database, Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::still_usable;

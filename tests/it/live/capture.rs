@@ -6,7 +6,7 @@ use crate::support::names;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::live::{CapturedTable as T, ChangeOp as Op};
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{collect, count, last_cursor, project, team, Id};

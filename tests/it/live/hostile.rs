@@ -9,8 +9,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::live::{CapturedTable, ChangeCursor, ChangeOp};
-use saas_db::testing::TestDatabase;
 use saas_db::Error;
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{collect, count, last_cursor, project, team, Id};
@@ -222,7 +222,7 @@ fn a_cursor_from_the_future_is_invalid() {
 /// new pid), so it did reconnect rather than ride out the restart.
 #[test]
 fn a_server_restart_under_a_warm_feed_loses_and_repeats_nothing() {
-    let pg = saas_db::embedded::EmbeddedPostgres::start().unwrap();
+    let pg = saas_db_testing::EmbeddedPostgres::start().unwrap();
     let db = saas_db::Database::builder(pg.url())
         .max_size(2)
         .build()

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use saas_db::live::{ChangeCursor, BATCH_MAX, POLL_TIMEOUT_MAX};
-use saas_db::testing::TestDatabase;
 use saas_db::{Database, Error};
+use saas_db_testing::TestDatabase;
 
 use super::{collect, project, team};
 

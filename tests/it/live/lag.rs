@@ -7,7 +7,7 @@ use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use saas_db::live::{ChangeCursor, DEFAULT_RETENTION, PURGE_BATCH};
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 
 use super::{collect, count, max_change_id, naive_read, project, projects_feed, team};
 

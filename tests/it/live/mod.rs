@@ -67,7 +67,7 @@ fn last_cursor(conn: &mut PgConnection) -> ChangeCursor {
 /// deliver changes committed shortly before it opened (the team's creation
 /// here) while any transaction on the server overlapped them, and
 /// parallel tests keep some open.
-fn projects_feed(db: &saas_db::testing::TestDatabase) -> ChangeFeed {
+fn projects_feed(db: &saas_db_testing::TestDatabase) -> ChangeFeed {
     db.db()
         .change_feed(saas_db::live::ChangeCursor::now())
         .unwrap()

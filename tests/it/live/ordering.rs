@@ -10,7 +10,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::live::ChangeOp;
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{collect, max_change_id, naive_read, project, projects_feed, team};

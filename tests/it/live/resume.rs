@@ -10,7 +10,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
 use saas_db::live::{CapturedTable, Change};
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{collect, project, projects_feed, team};

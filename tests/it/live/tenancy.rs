@@ -8,8 +8,8 @@ use std::time::Duration;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use saas_db::live::{ChangeCursor, ChangeOp};
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{collect, count, project, projects_feed, team};

@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use diesel::prelude::*;
 use diesel_migrations::MigrationHarness;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Repos, MIGRATIONS};
+use saas_db_testing::TestDatabase;
 
 use super::inspect::assert_nothing_left;
 use super::{all_versions, applied_versions, raw_conn};

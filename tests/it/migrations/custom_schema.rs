@@ -4,9 +4,9 @@
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
+use saas_db_testing::TestDatabase;
 
 use super::inspect::names;
 use super::{all_versions, raw_conn, MIGRATIONS_TABLE};

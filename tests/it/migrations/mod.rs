@@ -11,8 +11,8 @@ use diesel::migration::MigrationSource;
 use diesel::pg::{Pg, PgConnection};
 use diesel::prelude::*;
 use diesel_migrations::MigrationHarness;
-use saas_db::testing::TestDatabase;
 use saas_db::MIGRATIONS;
+use saas_db_testing::TestDatabase;
 
 const MIGRATIONS_TABLE: &str = "__diesel_schema_migrations";
 

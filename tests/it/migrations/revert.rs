@@ -1,8 +1,8 @@
 //! Reverting: all at once and one by one, each level back to the same schema.
 
 use diesel_migrations::MigrationHarness;
-use saas_db::testing::TestDatabase;
 use saas_db::MIGRATIONS;
+use saas_db_testing::TestDatabase;
 
 use super::inspect::{assert_nothing_left, assert_same_dump, schema_dump};
 use super::{all_versions, applied_versions, raw_conn};

@@ -11,9 +11,9 @@ use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::enums::TokenKind;
 use saas_db::outbox::auth_mail::AUTH_EMAIL_TOPIC;
 use saas_db::outbox::{Failed, NewMessage};
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use serde_json::json;
 
 use super::{deliver, seed};
@@ -282,8 +282,8 @@ fn a_user_banned_after_the_request_is_sent_no_token() {
 /// same enqueue autocommitted before the restart survives it, alone.
 #[test]
 fn a_restart_keeps_leases_and_drops_an_open_write_with_its_message() {
-    use saas_db::embedded::EmbeddedPostgres;
     use saas_db::Database;
+    use saas_db_testing::EmbeddedPostgres;
     let pg = EmbeddedPostgres::start().unwrap();
     let db = Database::connect(pg.url()).unwrap();
     let mut conn = db.conn().unwrap();

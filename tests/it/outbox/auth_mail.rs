@@ -8,9 +8,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use saas_db::enums::TokenKind;
 use saas_db::outbox::auth_mail::AUTH_EMAIL_TOPIC;
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use serde_json::json;
 
 use super::{deliver, messages};

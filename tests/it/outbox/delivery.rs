@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::seed;

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use saas_db::outbox::{Enqueued, NewMessage, LAST_ERROR_MAX};
-use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use serde_json::json;
 
 use super::messages;

@@ -7,8 +7,8 @@ use crate::support::count_bound;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::outbox::{Failed, NewMessage};
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use serde_json::json;
 
 use super::seed;

@@ -44,7 +44,7 @@ fn seed(conn: &mut PgConnection, topic: &str, n: usize) -> Vec<Uuid> {
 
 /// What a worker for `auth.email` does: claim, issue, "send", ack. The
 /// tokens it would have emailed.
-fn deliver(db: &saas_db::testing::TestDatabase) -> Vec<(AuthEmail, Option<String>)> {
+fn deliver(db: &saas_db_testing::TestDatabase) -> Vec<(AuthEmail, Option<String>)> {
     let outbox = db.outbox(AUTH_EMAIL_TOPIC);
     let mut conn = db.conn().unwrap();
     let mut sent = Vec::new();

@@ -18,9 +18,9 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use saas_db::enums::UserRole;
 use saas_db::schema::users;
-use saas_db::testing::TestDatabase;
 use saas_db::users::{NewUser, User};
 use saas_db::{Cursor, Error, Page, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 

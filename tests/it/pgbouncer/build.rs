@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use saas_db::testing::TestDatabase;
 use saas_db::{Database, DatabaseBuilder, Error};
+use saas_db_testing::TestDatabase;
 
 use super::bouncer;
 use crate::support::{race, Count};
@@ -163,7 +163,7 @@ fn concurrent_migrations_through_pgbouncer_run_exactly_once() {
     assert!(counts[1] > 0, "{applied:?}");
     let mut direct = PgConnection::establish(
         &TestDatabase::admin_url()
-            .map(|u| saas_db::testing::url_with_database(&u, &empty.0))
+            .map(|u| saas_db_testing::url_with_database(&u, &empty.0))
             .unwrap(),
     )
     .unwrap();

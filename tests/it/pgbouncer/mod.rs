@@ -7,8 +7,8 @@ mod pooling;
 
 use crate::support::setting;
 use diesel::prelude::*;
-use saas_db::embedded_pgbouncer::EmbeddedPgBouncer;
-use saas_db::testing::TestDatabase;
+use saas_db_testing::EmbeddedPgBouncer;
+use saas_db_testing::TestDatabase;
 
 /// A PgBouncer with `pool_size` server connections in front of the test
 /// server (every database reachable by name through it).

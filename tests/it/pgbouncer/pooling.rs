@@ -13,7 +13,7 @@ use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 
 use super::bouncer;
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 
 diesel::table! {
     pool_items (id) {

@@ -7,10 +7,10 @@ use crate::support::backend_pid;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
-use saas_db::testing::TestDatabase;
 use saas_db::tx::RetryPolicy;
 use saas_db::users::NewUser;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 
 #[test]
 fn per_transaction_timeout_rolls_back_and_the_connection_is_reused() {

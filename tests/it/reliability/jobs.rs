@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 
 use super::setup;
 use crate::support::count;

@@ -8,7 +8,7 @@ mod retries;
 mod transfers;
 
 use diesel::connection::SimpleConnection;
-use saas_db::testing::TestDatabase;
+use saas_db_testing::TestDatabase;
 
 /// Runs `sql` (several statements) on a fresh pooled connection of `db`.
 fn setup(db: &TestDatabase, sql: &str) {

@@ -8,9 +8,9 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
-use saas_db::testing::TestDatabase;
 use saas_db::tx::{transaction_with_retry, Isolation, RetryPolicy};
 use saas_db::Error;
+use saas_db_testing::TestDatabase;
 
 use super::setup;
 use crate::support::count;

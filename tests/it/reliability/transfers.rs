@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
-use saas_db::testing::TestDatabase;
 use saas_db::tx::{Isolation, RetryPolicy};
+use saas_db_testing::TestDatabase;
 
 use super::setup;
 use crate::support::{count, Count};

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::r2d2::ConnectionManager;
-use saas_db::embedded::{EmbeddedPostgres, EmbeddedReplica};
 use saas_db::replicas::{Consistency, WriteToken};
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
+use saas_db_testing::{EmbeddedPostgres, EmbeddedReplica};
 use uuid::Uuid;
 
 mod health;

@@ -4,8 +4,8 @@
 
 use diesel::PgConnection;
 use saas_db::auth::{Keyring, NewOAuthAccount};
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 
 use super::{github, new_user, plain, ring_1, ring_1_2, ACCESS, ID_TOKEN, KEY_1, KEY_2, REFRESH};
 

@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Text, Uuid as SqlUuid};
 use diesel_migrations::MigrationHarness;
 use saas_db::auth::Keyring;
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos, MIGRATIONS};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{github, new_user, plain, ring_1, stored, ACCESS, ID_TOKEN, KEY_1, REFRESH};

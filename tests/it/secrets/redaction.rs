@@ -2,8 +2,8 @@
 //! the password in a connection URL.
 
 use saas_db::auth::{ExposeSecret, Keyring, NewOAuthAccount};
-use saas_db::testing::TestDatabase;
 use saas_db::{Database, Repos};
+use saas_db_testing::TestDatabase;
 
 use super::{hex, new_user, ring_1, stored, ACCESS, KEY_1, REFRESH};
 

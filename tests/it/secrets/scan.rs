@@ -17,8 +17,8 @@ use diesel::sql_types::{Bytea, Text};
 use saas_db::access::Actor;
 use saas_db::auth::{Keyring, NewOAuthAccount};
 use saas_db::enums::{TeamRole, TokenKind};
-use saas_db::testing::TestDatabase;
 use saas_db::{Database, Repos};
+use saas_db_testing::TestDatabase;
 use serde::Serialize;
 
 use super::scan_sources::{self, Captured, ServerLog};

@@ -120,7 +120,7 @@ impl ServerLog {
         )
         .map_err(|e| format!("cannot set log_statement: {e}"))?;
         if std::env::var("DATABASE_URL").map_or(true, |u| u.is_empty()) {
-            let pg = saas_db::embedded::EmbeddedPostgres::shared()?;
+            let pg = saas_db_testing::EmbeddedPostgres::shared()?;
             let path = pg.log_path();
             let len = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
             return Ok(ServerLog::File(path, len));

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use saas_db::audit::AuditLog;
 use saas_db::enums::TeamRole;
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, PageRequest, Repos};
+use saas_db_testing::TestDatabase;
 use serde_json::json;
 use uuid::Uuid;
 

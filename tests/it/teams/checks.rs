@@ -7,8 +7,8 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
 use saas_db::enums::TeamRole;
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::actor;

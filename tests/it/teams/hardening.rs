@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::access::Actor;
 use saas_db::enums::TeamRole;
-use saas_db::testing::TestDatabase;
 use saas_db::{Database, Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{actor, audit_count, Count};

@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
 use saas_db::enums::TeamRole;
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use sha2::{Digest, Sha256};
 
 use super::{actor, audit_count, count};

@@ -3,8 +3,8 @@
 //! entries, bad names, and another team's project under RLS as the app role.
 
 use saas_db::enums::TeamRole;
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 
 use super::{actor, audit_count};
 

@@ -8,8 +8,8 @@
 
 use saas_db::access::Actor;
 use saas_db::enums::TeamRole;
-use saas_db::testing::TestDatabase;
 use saas_db::{Error, Repos};
+use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::members::{owners, two_owner_team};

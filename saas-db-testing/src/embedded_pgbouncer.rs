@@ -8,15 +8,13 @@
 //! (the roles that may log in when it starts are written to its `auth_file`),
 //! and every database of the server reachable under its own name. As root it
 //! runs as the `postgres` system user (or `SAAS_DB_PG_USER`), like
-//! [`EmbeddedPostgres`](crate::embedded::EmbeddedPostgres).
+//! [`EmbeddedPostgres`](crate::EmbeddedPostgres). Unix only, like it.
 //!
 //! Cleanup is the throwaway server's: a watchdog process waits for this
 //! process to close a pipe (at drop, at exit, or because it died, even by
 //! `SIGKILL`), then stops PgBouncer and removes the directory.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;
@@ -26,6 +24,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 
 use crate::embedded::{io, percent_encode, server_user, tail, EmbeddedError};
+use crate::sys::{self, RunAs};
 
 /// Prefix of the temporary directories.
 const DIR_PREFIX: &str = "saas-db-pgbouncer-";
@@ -86,17 +85,21 @@ struct LoginRole {
 
 impl EmbeddedPgBouncer {
     /// Starts PgBouncer in front of the server `url` points to (any libpq
-    /// URL, such as [`EmbeddedPostgres::url`](crate::embedded::EmbeddedPostgres::url)),
+    /// URL, such as [`EmbeddedPostgres::url`](crate::EmbeddedPostgres::url)),
     /// with `pool_size` server connections per database and user, and waits
     /// until a query passes through it.
     ///
     /// # Errors
+    /// [`EmbeddedError::Unsupported`] on a system that is not Unix,
     /// [`EmbeddedError::BinariesNotFound`] without the `pgbouncer` binary,
     /// [`EmbeddedError::NoServerUser`] as root without the `postgres` user,
     /// [`EmbeddedError::NotReady`] when the server cannot be reached or
     /// PgBouncer does not pass a query within 30 s (with its log tail),
     /// [`EmbeddedError::Io`].
     pub fn start(url: &str, pool_size: u32) -> Result<Self, EmbeddedError> {
+        if !cfg!(unix) {
+            return Err(EmbeddedError::Unsupported);
+        }
         let bin = std::env::var_os("SAAS_DB_PGBOUNCER")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/usr/sbin/pgbouncer"));
@@ -139,18 +142,15 @@ impl EmbeddedPgBouncer {
             .map(|r| format!("\"{}\" \"\"\n", r.replace('"', "\"\"")))
             .collect();
         fs::write(root.join("users.txt"), users).map_err(io("write auth_file"))?;
-        if let Some((uid, gid)) = run_as {
-            for path in [
-                root.clone(),
-                root.join("pgbouncer.ini"),
-                root.join("users.txt"),
-            ] {
-                std::os::unix::fs::chown(&path, Some(uid), Some(gid))
-                    .map_err(io("hand the pgbouncer directory to the server user"))?;
-            }
+        for path in [
+            root.clone(),
+            root.join("pgbouncer.ini"),
+            root.join("users.txt"),
+        ] {
+            sys::chown(&path, run_as)
+                .map_err(io("hand the pgbouncer directory to the server user"))?;
         }
-        fs::set_permissions(&root, fs::Permissions::from_mode(0o755))
-            .map_err(io("set pgbouncer directory permissions"))?;
+        sys::set_mode(&root, 0o755).map_err(io("set pgbouncer directory permissions"))?;
 
         let url = format!(
             "postgresql://{}@/{}?host={}&port={PORT}",
@@ -177,7 +177,7 @@ impl EmbeddedPgBouncer {
 
     /// Connection URL through PgBouncer for another database of the server.
     pub fn url_for(&self, database: &str) -> String {
-        crate::conn_url::url_with_database(&self.url, database)
+        crate::url::url_with_database(&self.url, database)
     }
 
     /// The PgBouncer log file.
@@ -206,16 +206,14 @@ impl EmbeddedPgBouncer {
         }
     }
 
-    fn spawn(&self, bin: &Path, run_as: Option<(u32, u32)>) -> Result<Child, EmbeddedError> {
+    fn spawn(&self, bin: &Path, run_as: RunAs) -> Result<Child, EmbeddedError> {
         let mut cmd = Command::new(bin);
         cmd.arg(self.root.join("pgbouncer.ini"))
             .current_dir(&self.root)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if let Some((uid, gid)) = run_as {
-            cmd.uid(uid).gid(gid);
-        }
+        sys::run_as(&mut cmd, run_as);
         let mut child = cmd.spawn().map_err(io("start pgbouncer"))?;
         let deadline = Instant::now() + READY_DEADLINE;
         let mut last_error = String::from("no attempt made");
@@ -278,19 +276,18 @@ fn upstream(url: &str) -> Result<(Upstream, Vec<String>), EmbeddedError> {
 }
 
 fn spawn_watchdog(root: &Path) -> Result<(Child, ChildStdin), EmbeddedError> {
-    let mut child = Command::new("sh")
-        .arg("-c")
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
         .arg(WATCHDOG)
         .arg("saas-db-pgbouncer-watchdog")
         .arg(root)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        // Its own process group: a Ctrl-C aimed at the test run must not
-        // stop the watchdog before it has cleaned up.
-        .process_group(0)
-        .spawn()
-        .map_err(io("start pgbouncer watchdog"))?;
+        .stderr(Stdio::null());
+    // Its own process group: a Ctrl-C aimed at the test run must not stop
+    // the watchdog before it has cleaned up.
+    sys::own_process_group(&mut cmd);
+    let mut child = cmd.spawn().map_err(io("start pgbouncer watchdog"))?;
     let stdin = child.stdin.take().expect("stdin is piped");
     Ok((child, stdin))
 }

@@ -18,6 +18,7 @@ use std::fs::File;
 use std::path::PathBuf;
 
 use super::{io, tail, EmbeddedError, EmbeddedPostgres};
+use crate::sys::{self, Signal};
 
 /// A running hot standby streaming from an [`EmbeddedPostgres`]. Stopped
 /// and deleted on drop, at process exit, or when the process dies.
@@ -99,8 +100,8 @@ impl EmbeddedReplica {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if let Some(mut child) = server.take() {
-            // SAFETY: kill(2) on the postmaster we started (our child, not yet reaped).
-            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            // The postmaster we started (our child, not yet reaped).
+            sys::signal(child.id(), Signal::Interrupt);
             child.wait().map_err(io("wait for the replica to stop"))?;
         }
         Ok(())

@@ -1,18 +1,9 @@
 //! [`TestDatabase`]: a fresh, migrated database per test, for this crate's
 //! tests and for the host application's own.
 //!
-//! ```no_run
-//! use saas_db::{testing::TestDatabase, users::NewUser, Repos};
-//!
-//! let test_db = TestDatabase::new();          // its own database, already migrated
-//! let mut conn = test_db.conn().unwrap();     // derefs to saas_db::Database
-//! conn.users().create(&NewUser::new("a@example.com", "A")).unwrap();
-//! // dropped at the end of the test, also when it panics
-//! ```
-//!
 //! Where the server comes from: `DATABASE_URL` when set (the role needs
 //! CREATEDB); otherwise a throwaway cluster started for this process by
-//! [`crate::embedded`] (feature `embedded`, on by default).
+//! [`EmbeddedPostgres::shared`](crate::EmbeddedPostgres::shared).
 //!
 //! How it stays fast: the first test of a process builds a template database
 //! (`saas_db_tpl_<fingerprint of the migrations>_<month>`) under an advisory lock, so
@@ -20,7 +11,9 @@
 //! until a migration changes. Every test then gets
 //! `CREATE DATABASE .. TEMPLATE .. STRATEGY FILE_COPY` (tens of
 //! milliseconds) and `DROP DATABASE .. WITH (FORCE)` when it ends. Test
-//! databases left by killed processes are swept when the template is checked.
+//! databases left by killed processes are swept when the template is checked:
+//! each name carries its process's owner token, and a database is dropped
+//! only when nobody holds that token's lock file any more (see `owner.rs`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -31,24 +24,30 @@ use diesel::sql_types::{Bool, Text};
 use diesel_migrations::MigrationHarness;
 use sha2::Digest;
 
-pub use crate::conn_url::url_with_database;
+use saas_db::{Database, DatabaseBuilder, Error, Result, MIGRATIONS, MIGRATIONS_FINGERPRINT};
 
-use crate::conn_url::ConnUrl;
-use crate::database::{Database, DatabaseBuilder, MIGRATIONS};
-use crate::error::{Error, Result};
-use crate::process;
+use crate::owner;
+use crate::url::{url_with_database, url_with_user};
 
 const TEST_PREFIX: &str = "saas_db_test_";
 
 /// A database of its own for one test, cloned from the migrated template and
 /// dropped when this value is dropped. Derefs to its [`Database`]. `Debug`
-/// hides the password of its URL.
-#[derive(Debug)]
+/// shows its name and database, never its URL (which may hold a password).
 pub struct TestDatabase {
     db: Option<Database>,
     name: String,
-    url: ConnUrl,
+    url: String,
     app_role: OnceLock<String>,
+}
+
+impl std::fmt::Debug for TestDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDatabase")
+            .field("name", &self.name)
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
 }
 
 struct Server {
@@ -79,16 +78,17 @@ impl TestDatabase {
     ) -> Result<TestDatabase> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let server = server().map_err(Error::Connection)?;
-        let stamp = process::own_stamp().replace(' ', "_");
+        // The token's lock file exists (and is held) before the name does.
+        let token = owner::own_token().map_err(Error::Connection)?;
         let name = format!(
-            "{TEST_PREFIX}{}_{stamp}_{}",
+            "{TEST_PREFIX}{}_{token}_{}",
             server.host_tag,
             SEQ.fetch_add(1, Ordering::Relaxed)
         );
         let mut admin = PgConnection::establish(&server.admin_url)
             .map_err(|e| Error::Connection(e.to_string()))?;
         ddl(&mut admin, Ddl::CloneOf(&server.template), &name)?;
-        let url = ConnUrl(url_with_database(&server.admin_url, &name));
+        let url = url_with_database(&server.admin_url, &name);
         let mut test_db = TestDatabase {
             db: None,
             name,
@@ -110,7 +110,7 @@ impl TestDatabase {
     /// Connection URL of this test database (for a second pool, a raw
     /// connection, or a `Database` with other settings).
     pub fn url(&self) -> &str {
-        &self.url.0
+        &self.url
     }
 
     /// Its name.
@@ -121,7 +121,7 @@ impl TestDatabase {
     /// Connection URL for an application role on this database, the kind
     /// of role Row-Level Security applies to: it can log in, is neither
     /// superuser nor owner, has no BYPASSRLS, and has the grants of
-    /// [`crate::tenancy::grant_app_access`]. Created on the first call (with
+    /// [`saas_db::tenancy::grant_app_access`]. Created on the first call (with
     /// a random password) and dropped with the database.
     ///
     /// # Errors
@@ -141,7 +141,7 @@ impl TestDatabase {
                 ddl(&mut admin, Ddl::CreateRole(&role_password(&role)), &role)?;
                 let mut owner = PgConnection::establish(self.url())
                     .map_err(|e| Error::Connection(e.to_string()))?;
-                crate::tenancy::grant_app_access(&mut owner, &role)?;
+                saas_db::tenancy::grant_app_access(&mut owner, &role)?;
                 self.app_role.get_or_init(|| role).clone()
             }
         };
@@ -199,12 +199,12 @@ enum Ddl<'a> {
 }
 
 fn ddl(admin: &mut PgConnection, op: Ddl<'_>, name: &str) -> Result<()> {
-    let name = crate::validate::identifier("database name", name)?;
+    let name = saas_db::validate::identifier("database name", name)?;
     let statement = match op {
         Ddl::Create => format!("CREATE DATABASE {name}"),
         Ddl::CloneOf(template) => format!(
             "CREATE DATABASE {name} TEMPLATE {} STRATEGY FILE_COPY",
-            crate::validate::identifier("database name", template)?
+            saas_db::validate::identifier("database name", template)?
         ),
         Ddl::Drop => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         Ddl::MarkTemplate => format!("ALTER DATABASE {name} IS_TEMPLATE true"),
@@ -233,22 +233,6 @@ fn role_password(role: &str) -> String {
     format!("{:x}", hasher.finalize())
 }
 
-/// `url` with another user and password (URL or key/value form).
-fn url_with_user(url: &str, user: &str, password: &str) -> String {
-    let scheme = ["postgres://", "postgresql://"]
-        .into_iter()
-        .find(|s| url.starts_with(s));
-    let Some(scheme) = scheme else {
-        return format!("{url} user={user} password={password}");
-    };
-    let rest = &url[scheme.len()..];
-    let host_start = rest
-        .find('@')
-        .filter(|&at| at < rest.find('/').unwrap_or(rest.len()));
-    let rest = host_start.map_or(rest, |at| &rest[at + 1..]);
-    format!("{scheme}{user}:{password}@{rest}")
-}
-
 /// The server and template, set up once per process.
 fn server() -> std::result::Result<&'static Server, String> {
     static SERVER: OnceLock<std::result::Result<Server, String>> = OnceLock::new();
@@ -262,7 +246,7 @@ fn server() -> std::result::Result<&'static Server, String> {
             // the audit partitions for the current month onwards.
             let template = format!(
                 "saas_db_tpl_{}_{}",
-                env!("SAAS_DB_MIGRATIONS_FINGERPRINT"),
+                MIGRATIONS_FINGERPRINT,
                 chrono::Utc::now().format("%Y%m")
             );
             let host_tag = host_tag();
@@ -277,14 +261,8 @@ fn server() -> std::result::Result<&'static Server, String> {
         .map_err(Clone::clone)
 }
 
-#[cfg(feature = "embedded")]
 fn embedded_url() -> std::result::Result<String, String> {
-    crate::embedded::EmbeddedPostgres::shared().map(|pg| pg.url().to_owned())
-}
-
-#[cfg(not(feature = "embedded"))]
-fn embedded_url() -> std::result::Result<String, String> {
-    Err("DATABASE_URL is not set and the `embedded` feature is off".into())
+    crate::EmbeddedPostgres::shared().map(|pg| pg.url().to_owned())
 }
 
 /// Under an advisory lock: sweep leaked test databases of this host, and
@@ -295,6 +273,7 @@ fn prepare(admin_url: &str, template: &str, host_tag: &str) -> Result<()> {
     diesel::sql_query("SELECT pg_advisory_lock(hashtext('saas_db.testing.template'))")
         .execute(&mut admin)?;
     let result = sweep_leaked(&mut admin, host_tag)
+        .map(|()| owner::remove_dead_owner_files())
         .and_then(|_| build_template(&mut admin, admin_url, template));
     diesel::sql_query("SELECT pg_advisory_unlock(hashtext('saas_db.testing.template'))")
         .execute(&mut admin)?;
@@ -320,14 +299,9 @@ fn sweep_leaked(admin: &mut PgConnection, host_tag: &str) -> Result<()> {
             .bind::<Text, _>(&prefix)
             .load(admin)?;
     for DbName { datname } in names {
-        // saas_db_test_<host>_<pid>_<start>_<seq>
-        let mut parts = datname[prefix.len()..].split('_');
-        let stamp = format!(
-            "{} {}",
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or("")
-        );
-        if !process::stamp_alive(&stamp) {
+        // saas_db_test_<host>_<owner token>_<seq>
+        let token = datname[prefix.len()..].split('_').next().unwrap_or("");
+        if !owner::token_alive(token) {
             let _ = ddl(admin, Ddl::Drop, &datname);
         }
     }
@@ -359,10 +333,17 @@ fn build_template(admin: &mut PgConnection, admin_url: &str, template: &str) -> 
     Ok(())
 }
 
+/// This machine and temp directory (where the owner lock files are), so a
+/// shared server's databases of other machines are never judged by lock
+/// files that are not theirs.
 fn host_tag() -> String {
-    use std::hash::{Hash, Hasher};
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    host.trim().hash(&mut hasher);
-    format!("{:08x}", hasher.finish() as u32)
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(crate::sys::hostname().trim().as_bytes());
+    hasher.update([0]);
+    hasher.update(std::env::temp_dir().to_string_lossy().as_bytes());
+    let digest = hasher.finalize();
+    format!(
+        "{:08x}",
+        u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+    )
 }

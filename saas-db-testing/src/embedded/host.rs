@@ -3,13 +3,21 @@
 //! of clusters whose owning process is gone.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use super::{EmbeddedError, DIR_PREFIX};
+use crate::lock_file::{self, LockState};
+use crate::sys::{self, RunAs, Signal};
+
+/// The lock file in a cluster's directory, held by the cluster's owner for
+/// the cluster's life.
+pub(super) const LOCK_FILE: &str = "owner.lock";
 
 /// Removes clusters whose owning process is gone (their watchdog died too,
-/// for example after a reboot or `kill -9` of the whole process group).
+/// for example after a reboot or `kill -9` of the whole process group): those
+/// whose lock file nobody holds any more.
 pub(super) fn sweep_stale_clusters() {
     let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
         return;
@@ -20,32 +28,44 @@ pub(super) fn sweep_stale_clusters() {
             continue;
         }
         let dir = entry.path();
-        let owner = fs::read_to_string(dir.join("owner")).unwrap_or_default();
-        if crate::process::stamp_alive(&owner) {
-            continue;
-        }
-        // Another start (in this process or another) may have created the
-        // directory and not yet written its owner file.
-        let young = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < Duration::from_secs(60)));
-        if owner.is_empty() && young {
-            continue;
-        }
-        let pid_file = dir.join("data").join("postmaster.pid");
-        if let Some(pid) = fs::read_to_string(pid_file)
-            .ok()
-            .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<i32>().ok()))
-        {
-            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            if comm.trim() == "postgres" {
-                // SAFETY: kill(2) on a postgres process of an abandoned cluster.
-                unsafe { libc::kill(pid, libc::SIGQUIT) };
+        // Held until the directory is gone, so no second sweeper races us.
+        let _held = match lock_file::probe(&dir.join(LOCK_FILE)) {
+            LockState::Held => continue,
+            LockState::Free(file) => Some(file),
+            // A start (in this process or another) may have created the
+            // directory and not yet its lock file; an old one without it
+            // is the remains of a start that died half-way.
+            LockState::Missing => {
+                let young = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < Duration::from_secs(60)));
+                if young {
+                    continue;
+                }
+                None
             }
+        };
+        if let Some(pid) = postmaster_of(&dir) {
+            sys::signal(pid, Signal::Quit);
         }
         let _ = fs::remove_dir_all(&dir);
     }
+}
+
+/// The pid in the cluster's `postmaster.pid`, if that process is still a
+/// `postgres` (asked of `ps`, which every Unix has, so a recycled pid is
+/// never signalled).
+fn postmaster_of(dir: &Path) -> Option<u32> {
+    let text = fs::read_to_string(dir.join("data").join("postmaster.pid")).ok()?;
+    let pid: u32 = text.lines().next()?.trim().parse().ok()?;
+    let out = Command::new("ps")
+        .args(["-o", "comm=", "-p", &pid.to_string()])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let comm = String::from_utf8_lossy(&out.stdout);
+    comm.trim().ends_with("postgres").then_some(pid)
 }
 
 pub(super) fn find_bin_dir() -> Result<PathBuf, EmbeddedError> {
@@ -86,29 +106,13 @@ pub(super) fn find_bin_dir() -> Result<PathBuf, EmbeddedError> {
 }
 
 /// `(uid, gid)` to run the server as, when we are root.
-pub(crate) fn server_user() -> Result<Option<(u32, u32)>, EmbeddedError> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+pub(crate) fn server_user() -> Result<RunAs, EmbeddedError> {
+    if !sys::is_root() {
         return Ok(None);
     }
     let name = std::env::var("SAAS_DB_PG_USER").unwrap_or_else(|_| "postgres".into());
-    let c_name = std::ffi::CString::new(name.clone())
-        .map_err(|_| EmbeddedError::NoServerUser(name.clone()))?;
-    // SAFETY: getpwnam_r writes into the buffers we own; result is checked.
-    unsafe {
-        let mut pwd: libc::passwd = std::mem::zeroed();
-        let mut buf = vec![0 as libc::c_char; 16 * 1024];
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = libc::getpwnam_r(
-            c_name.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        );
-        if rc != 0 || result.is_null() {
-            return Err(EmbeddedError::NoServerUser(name));
-        }
-        Ok(Some((pwd.pw_uid, pwd.pw_gid)))
+    match sys::user_ids(&name) {
+        Some(ids) => Ok(Some(ids)),
+        None => Err(EmbeddedError::NoServerUser(name)),
     }
 }

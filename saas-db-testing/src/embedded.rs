@@ -15,15 +15,17 @@
 //! and removes the directory. At normal exit (and on `Drop`) we close the pipe
 //! ourselves and wait for the watchdog, so nothing is left running when the
 //! process returns. Clusters left by a crashed run (for example a machine that
-//! lost power) are swept the next time a cluster starts.
+//! lost power) are swept the next time a cluster starts: every live cluster's
+//! owner holds an exclusive lock on `owner.lock` in its directory, and the
+//! sweeper removes only directories whose lock it can take.
 //!
 //! As root, `initdb` refuses to run: the server then runs as the unprivileged
 //! `postgres` system user (or `SAAS_DB_PG_USER`). The binaries are taken from
 //! `SAAS_DB_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`, else `PATH`.
+//! Unix only: elsewhere [`EmbeddedPostgres::start`] returns
+//! [`EmbeddedError::Unsupported`].
 
 use std::fs::{self, File};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -31,12 +33,15 @@ use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection};
 
+use crate::lock_file;
+use crate::sys::{self, RunAs, Signal};
+
 mod host;
 mod replica;
 mod text;
 
 pub(crate) use host::server_user;
-use host::{find_bin_dir, sweep_stale_clusters};
+use host::{find_bin_dir, sweep_stale_clusters, LOCK_FILE};
 pub use replica::EmbeddedReplica;
 pub(crate) use text::{percent_encode, tail};
 
@@ -44,6 +49,9 @@ pub(crate) use text::{percent_encode, tail};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EmbeddedError {
+    /// The throwaway servers need a Unix system; set `DATABASE_URL` instead.
+    #[error("the throwaway PostgreSQL / PgBouncer needs a Unix system (Linux, macOS, BSD); set DATABASE_URL to a server instead")]
+    Unsupported,
     /// The PostgreSQL server binaries (`initdb`, `postgres`) were not found.
     #[error("PostgreSQL server binaries not found ({0}); install the server package or set SAAS_DB_PG_BIN")]
     BinariesNotFound(String),
@@ -79,8 +87,10 @@ pub(crate) fn io(step: &'static str) -> impl FnOnce(std::io::Error) -> EmbeddedE
     move |source| EmbeddedError::Io { step, source }
 }
 
-/// Prefix of the temporary directories, used to find stale ones.
-const DIR_PREFIX: &str = "saas-db-pg-";
+/// Prefix of the temporary directories, used to find stale ones. Versions
+/// that judged liveness by `/proc` used `saas-db-pg-`: a prefix of its own
+/// keeps the two sweepers from ever removing each other's live clusters.
+const DIR_PREFIX: &str = "saas-db-cluster-";
 const READY_DEADLINE: Duration = Duration::from_secs(30);
 
 /// The watchdog: waits for EOF on stdin (our death or our explicit close),
@@ -112,9 +122,11 @@ pub struct EmbeddedPostgres {
     data: PathBuf,
     url: String,
     bin: PathBuf,
-    run_as: Option<(u32, u32)>,
+    run_as: RunAs,
     watchdog: Mutex<Option<(Child, ChildStdin)>>,
     server: Mutex<Option<Child>>,
+    /// Held for the life of this value: tells sweepers the cluster is live.
+    _lock: File,
 }
 
 impl EmbeddedPostgres {
@@ -134,6 +146,9 @@ impl EmbeddedPostgres {
 
     /// A fresh, empty, watched cluster directory (no data yet, no server).
     fn new_cluster() -> Result<Self, EmbeddedError> {
+        if !cfg!(unix) {
+            return Err(EmbeddedError::Unsupported);
+        }
         sweep_stale_clusters();
         let bin = find_bin_dir()?;
         let run_as = server_user()?;
@@ -147,18 +162,13 @@ impl EmbeddedPostgres {
                 .unwrap_or_default()
         ));
         fs::create_dir(&root).map_err(io("create cluster directory"))?;
-        fs::set_permissions(&root, fs::Permissions::from_mode(0o711))
-            .map_err(io("set cluster directory permissions"))?;
-        fs::write(root.join("owner"), crate::process::own_stamp())
-            .map_err(io("write owner file"))?;
+        let lock = lock_file::create_locked(&root.join(LOCK_FILE))
+            .map_err(io("create the cluster's lock file"))?;
+        sys::set_mode(&root, 0o711).map_err(io("set cluster directory permissions"))?;
         let data = root.join("data");
         fs::create_dir(&data).map_err(io("create data directory"))?;
-        fs::set_permissions(&data, fs::Permissions::from_mode(0o700))
-            .map_err(io("set data directory permissions"))?;
-        if let Some((uid, gid)) = run_as {
-            std::os::unix::fs::chown(&data, Some(uid), Some(gid))
-                .map_err(io("hand the data directory to the server user"))?;
-        }
+        sys::set_mode(&data, 0o700).map_err(io("set data directory permissions"))?;
+        sys::chown(&data, run_as).map_err(io("hand the data directory to the server user"))?;
         Ok(EmbeddedPostgres {
             url: format!(
                 "postgresql://postgres@/postgres?host={}&port=5432",
@@ -170,6 +180,7 @@ impl EmbeddedPostgres {
             data,
             bin,
             run_as,
+            _lock: lock,
         })
     }
 
@@ -203,8 +214,7 @@ impl EmbeddedPostgres {
         SHARED
             .get_or_init(|| {
                 let pg = EmbeddedPostgres::start().map_err(|e| e.to_string())?;
-                // SAFETY: registering a plain extern "C" fn with no captured state.
-                unsafe { libc::atexit(stop_shared_at_exit) };
+                sys::at_exit(stop_shared_at_exit);
                 Ok(pg)
             })
             .as_ref()
@@ -219,7 +229,7 @@ impl EmbeddedPostgres {
 
     /// Connection string for another database on this cluster.
     pub fn url_for(&self, database: &str) -> String {
-        crate::conn_url::url_with_database(&self.url, database)
+        crate::url::url_with_database(&self.url, database)
     }
 
     /// The server log file.
@@ -235,8 +245,8 @@ impl EmbeddedPostgres {
     pub fn restart(&self) -> Result<(), EmbeddedError> {
         let mut server = self.server.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(mut child) = server.take() {
-            // SAFETY: kill(2) on the postmaster we started (our child, not yet reaped).
-            unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            // The postmaster we started (our child, not yet reaped).
+            sys::signal(child.id(), Signal::Interrupt);
             child.wait().map_err(io("wait for the server to stop"))?;
         }
         *server = Some(self.spawn_server()?);
@@ -264,9 +274,7 @@ impl EmbeddedPostgres {
     fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(self.bin.join(program));
         cmd.current_dir(&self.root).stdin(Stdio::null());
-        if let Some((uid, gid)) = self.run_as {
-            cmd.uid(uid).gid(gid);
-        }
+        sys::run_as(&mut cmd, self.run_as);
         cmd
     }
 
@@ -365,20 +373,19 @@ impl Drop for EmbeddedPostgres {
 }
 
 fn spawn_watchdog(root: &Path, data: &Path) -> Result<(Child, ChildStdin), EmbeddedError> {
-    let mut child = Command::new("sh")
-        .arg("-c")
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
         .arg(WATCHDOG)
         .arg("saas-db-watchdog")
         .arg(root)
         .arg(data)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        // Its own process group: a Ctrl-C aimed at the test run must not stop
-        // the watchdog before it has cleaned up.
-        .process_group(0)
-        .spawn()
-        .map_err(io("start watchdog"))?;
+        .stderr(Stdio::null());
+    // Its own process group: a Ctrl-C aimed at the test run must not stop
+    // the watchdog before it has cleaned up.
+    sys::own_process_group(&mut cmd);
+    let mut child = cmd.spawn().map_err(io("start watchdog"))?;
     let stdin = child.stdin.take().expect("stdin is piped");
     Ok((child, stdin))
 }
