@@ -208,10 +208,7 @@ impl<'c> PaymentRepo<'c> {
                 .find(id)
                 .filter(payments::status.eq(PaymentStatus::Pending)),
         )
-        .set((
-            payments::status.eq(to),
-            payments::version.eq(payments::version + 1),
-        ))
+        .set(payments::status.eq(to))
         .returning(Payment::as_returning())
         .get_result(self.conn)
         .optional()?;
@@ -251,7 +248,6 @@ impl<'c> PaymentRepo<'c> {
                 PaymentStatus::Refunded.into_sql::<crate::schema::sql_types::PaymentStatus>(),
             )
             .otherwise(payments::status)),
-            payments::version.eq(payments::version + 1),
         ))
         .returning(Payment::as_returning())
         .get_result(self.conn)

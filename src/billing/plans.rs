@@ -194,10 +194,7 @@ impl<'c> PlanRepo<'c> {
     /// [`Error::NotFound`].
     pub fn archive(&mut self, id: Uuid) -> Result<Plan> {
         diesel::update(plans::table.find(id))
-            .set((
-                plans::is_active.eq(false),
-                plans::version.eq(plans::version + 1),
-            ))
+            .set(plans::is_active.eq(false))
             .returning(Plan::as_returning())
             .get_result(self.conn)
             .found("plan")

@@ -191,10 +191,7 @@ impl<'c> SubscriptionRepo<'c> {
                     return repo.transition(id, SubscriptionStatus::Canceled);
                 }
                 diesel::update(subs::table.find(id).filter(subs::status.eq_any(LIVE)))
-                    .set((
-                        subs::cancel_at_period_end.eq(true),
-                        subs::version.eq(subs::version + 1),
-                    ))
+                    .set(subs::cancel_at_period_end.eq(true))
                     .returning(Subscription::as_returning())
                     .get_result(repo.conn)
                     .optional()?
@@ -223,8 +220,7 @@ impl<'c> SubscriptionRepo<'c> {
                                                 + CASE p.interval WHEN 'year' THEN interval '1 year'
                                                                   ELSE interval '1 month' END END,
                  trial_ends_at = CASE WHEN subscriptions.status = 'trialing' THEN least(subscriptions.trial_ends_at, now())
-                                      ELSE subscriptions.trial_ends_at END,
-                 version = subscriptions.version + 1
+                                      ELSE subscriptions.trial_ends_at END
                FROM subscription_plans p
               WHERE subscriptions.id = $1 AND p.id = subscriptions.plan_id
                 AND subscriptions.status = ANY($2)
@@ -283,7 +279,6 @@ impl<'c> SubscriptionRepo<'c> {
             subs::status.eq(to),
             subs::canceled_at.eq(canceled_at),
             subs::cancel_at_period_end.eq(false),
-            subs::version.eq(subs::version + 1),
         ))
         .returning(Subscription::as_returning())
         .get_result(self.conn)

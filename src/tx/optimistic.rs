@@ -38,8 +38,9 @@ pub(crate) fn versioned<T>(
 /// One optimistic-lock update of a versioned table.
 ///
 /// `target` is the table with the filters that make a row visible (it is
-/// used for the update and for explaining a miss); `set` is any changeset;
-/// the version is bumped in the same statement.
+/// used for the update and for explaining a miss); `set` is any changeset.
+/// The `bump_version` trigger bumps the version; `updated_at = now()` keeps
+/// an empty changeset one UPDATE (the value set_updated_at writes anyway).
 macro_rules! versioned_update {
     (
         $conn:expr,
@@ -59,7 +60,7 @@ macro_rules! versioned_update {
                 .filter($table::id.eq(id))
                 .filter($table::version.eq(expected)),
         )
-        .set(($changes, $table::version.eq($table::version + 1)))
+        .set(($changes, $table::updated_at.eq(diesel::dsl::now)))
         .returning(<$model>::as_returning())
         .get_result::<$model>(conn)
         .optional()?;
@@ -74,8 +75,8 @@ macro_rules! versioned_update {
 }
 pub(crate) use versioned_update;
 
-/// One unconditional change to a visible row that still bumps its version,
-/// so concurrent optimistic writers notice (role changes, bans, publishing).
+/// One unconditional change to a visible row (its version bumped by the
+/// `bump_version` trigger), so concurrent optimistic writers notice (role changes, bans, publishing).
 /// `NotFound` when nothing matched.
 macro_rules! bump_update {
     (
@@ -90,7 +91,7 @@ macro_rules! bump_update {
         use diesel::prelude::*;
         let conn: &mut diesel::PgConnection = $conn;
         diesel::update($target.filter($table::id.eq($id)))
-            .set(($changes, $table::version.eq($table::version + 1)))
+            .set($changes)
             .returning(<$model>::as_returning())
             .get_result::<$model>(conn)
             .optional()?

@@ -33,10 +33,7 @@ impl UserRepo<'_> {
                 .filter(users::id.eq(id))
                 .filter(users::deleted_at.is_not_null()),
         )
-        .set((
-            users::deleted_at.eq(None::<DateTime<Utc>>),
-            users::version.eq(users::version + 1),
-        ))
+        .set(users::deleted_at.eq(None::<DateTime<Utc>>))
         .returning(User::as_returning())
         .get_result(self.conn)
         .found("deleted user")
