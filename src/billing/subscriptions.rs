@@ -17,7 +17,7 @@ use crate::error::{Error, Found, Result};
 use crate::schema::sql_types::SubscriptionStatus as StatusSql;
 use crate::schema::subscriptions as subs;
 use crate::sql::interval;
-use crate::tx::versioned_update;
+use crate::tx::versioned;
 use crate::validate;
 
 /// A user's subscription to a plan.
@@ -151,15 +151,22 @@ impl<'c> SubscriptionRepo<'c> {
         expected_version: i32,
         plan_id: Uuid,
     ) -> Result<Subscription> {
-        versioned_update!(self.conn,
-            table: subs,
-            target: subs::table,
-            entity: "subscription",
-            id: id,
-            expected: expected_version,
-            set: subs::plan_id.eq(plan_id),
-            returning: Subscription,
+        let updated = diesel::update(
+            subs::table
+                .find(id)
+                .filter(subs::version.eq(expected_version)),
         )
+        .set(subs::plan_id.eq(plan_id))
+        .returning(Subscription::as_returning())
+        .get_result(self.conn)
+        .optional()?;
+        versioned(updated, "subscription", id, expected_version, || {
+            subs::table
+                .find(id)
+                .select(subs::version)
+                .first(self.conn)
+                .optional()
+        })
     }
 
     /// Cancels now (`canceled`), or at the end of the current period

@@ -17,6 +17,8 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::{now, AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
+use diesel::sql_types::Bool;
 use uuid::Uuid;
 
 use crate::access::Actor;
@@ -27,7 +29,7 @@ use crate::identity;
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::users;
 use crate::sql::{coalesce, lower};
-use crate::tx::{bump_update, versioned_update};
+use crate::tx::versioned;
 use crate::validate;
 
 type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
@@ -43,39 +45,59 @@ type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
 pub struct UserRepo<'c> {
     conn: &'c mut PgConnection,
     include_deleted: bool,
-    actor: Option<Uuid>,
 }
 
-/// One unconditional, version-bumping change to a visible user.
-macro_rules! change {
-    ($conn:expr, $id:expr, $set:expr) => {
-        bump_update!($conn,
-            table: users,
-            target: users::table.filter(users::deleted_at.is_null()),
-            entity: "user",
-            id: $id,
-            set: $set,
-            returning: User,
-        )
-    };
-}
-
-// After `change!`, which it uses.
 mod deletion;
 
-/// The first visible user matching `filter`, as a statically typed query:
-/// Diesel caches its prepared statement by type, without rebuilding the SQL
-/// text as it must for boxed queries (measurable on primary-key lookups).
-macro_rules! first_visible {
-    ($repo:ident, $filter:expr) => {{
-        let query = users::table.filter($filter).select(User::as_select());
-        if $repo.include_deleted {
-            query.first($repo.conn)
-        } else {
-            query.filter(users::deleted_at.is_null()).first($repo.conn)
-        }
-        .optional()?
-    }};
+/// Users a repository shows: not soft-deleted, or all of them. The flag is
+/// a bind parameter, so the lookups built on it stay statically typed
+/// queries: Diesel caches their prepared statements by type, without
+/// rebuilding the SQL text as it must for boxed queries (measurable on
+/// primary-key lookups).
+#[diesel::dsl::auto_type]
+pub(crate) fn visible(include_deleted: bool) -> _ {
+    users::deleted_at
+        .is_null()
+        .or(include_deleted.into_sql::<Bool>())
+}
+
+/// The visible user with this id, as the target of an UPDATE.
+#[diesel::dsl::auto_type]
+fn visible_user(id: Uuid) -> _ {
+    users::table.find(id).filter(users::deleted_at.is_null())
+}
+
+/// One unconditional change to a visible user (the `bump_version` trigger
+/// moves its version, so a concurrent optimistic writer notices).
+///
+/// # Errors
+/// [`Error::NotFound`] when the user is missing or soft-deleted.
+pub(super) fn change<C>(conn: &mut PgConnection, id: Uuid, set: C) -> Result<User>
+where
+    C: AsChangeset<Target = users::table>,
+    C::Changeset: QueryFragment<Pg>,
+{
+    diesel::update(visible_user(id))
+        .set(set)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .found("user")
+}
+
+/// The outcome of a versioned update of a visible user: the row, or
+/// [`Error::Stale`] / [`Error::NotFound`] (see [`versioned`]).
+fn versioned_user(
+    conn: &mut PgConnection,
+    updated: Option<User>,
+    id: Uuid,
+    expected: i32,
+) -> Result<User> {
+    versioned(updated, "user", id, expected, || {
+        visible_user(id)
+            .select(users::version)
+            .first(conn)
+            .optional()
+    })
 }
 
 impl<'c> UserRepo<'c> {
@@ -83,29 +105,21 @@ impl<'c> UserRepo<'c> {
         UserRepo {
             conn,
             include_deleted: false,
-            actor: None,
         }
     }
 
-    /// The same repository, acting for `actor`: role changes, bans, unbans
-    /// and deletions then write an audit entry (`role_changed`, `banned`,
-    /// ...) with the changed fields, in the same transaction as the change.
-    pub fn acting(mut self, actor: &Actor) -> Self {
-        self.actor = Some(actor.user_id);
-        self
-    }
-
-    /// Applies a change to a user; audited when an actor is set.
+    /// Applies a change to a user on `actor`'s behalf and records `action`
+    /// with the changed fields, in the same transaction.
     fn audited(
         &mut self,
+        actor: &Actor,
         action: &str,
         id: Uuid,
         apply: impl FnOnce(&mut PgConnection) -> Result<User>,
     ) -> Result<User> {
-        let actor = self.actor;
         audit::audited(
             self.conn,
-            actor,
+            Some(actor.user_id),
             action,
             ("user", id),
             |c| UserRepo::new(c).lock(id),
@@ -160,7 +174,12 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// Database errors only; a missing user is `Ok(None)`.
     pub fn find(&mut self, id: Uuid) -> Result<Option<User>> {
-        Ok(first_visible!(self, users::id.eq(id)))
+        Ok(users::table
+            .find(id)
+            .filter(visible(self.include_deleted))
+            .select(User::as_select())
+            .first(self.conn)
+            .optional()?)
     }
 
     /// The user with this email, normalised as when it was stored (so case,
@@ -174,7 +193,12 @@ impl<'c> UserRepo<'c> {
         let Ok(email) = identity::email("email", email) else {
             return Ok(None);
         };
-        Ok(first_visible!(self, users::email.eq(email.address)))
+        Ok(users::table
+            .filter(users::email.eq(email.address))
+            .filter(visible(self.include_deleted))
+            .select(User::as_select())
+            .first(self.conn)
+            .optional()?)
     }
 
     /// The user with this username, compared case-insensitively after NFKC.
@@ -184,7 +208,12 @@ impl<'c> UserRepo<'c> {
     pub fn find_by_username(&mut self, username: &str) -> Result<Option<User>> {
         validate::text("username", username, 0, identity::USERNAME_MAX)?;
         let key = identity::username_key("username", username)?;
-        Ok(first_visible!(self, lower(users::username).eq(key)))
+        Ok(users::table
+            .filter(lower(users::username).eq(key))
+            .filter(visible(self.include_deleted))
+            .select(User::as_select())
+            .first(self.conn)
+            .optional()?)
     }
 
     /// Applies `changes` if the user is still at `expected_version`, in one
@@ -202,15 +231,14 @@ impl<'c> UserRepo<'c> {
     ) -> Result<User> {
         let mut username = None;
         let changes = changes.checked(&mut username)?;
-        versioned_update!(self.conn,
-            table: users,
-            target: users::table.filter(users::deleted_at.is_null()),
-            entity: "user",
-            id: id,
-            expected: expected_version,
-            set: &changes,
-            returning: User,
-        )
+        // updated_at = now() (what set_updated_at writes anyway) keeps an
+        // empty change one UPDATE, which bumps the version as any other.
+        let updated = diesel::update(visible_user(id).filter(users::version.eq(expected_version)))
+            .set((&changes, users::updated_at.eq(now)))
+            .returning(User::as_returning())
+            .get_result(self.conn)
+            .optional()?;
+        versioned_user(self.conn, updated, id, expected_version)
     }
 
     /// Changes the email address (normalised) if the user is still at
@@ -221,19 +249,16 @@ impl<'c> UserRepo<'c> {
     /// or `users_email_skeleton_key` when a look-alike is taken.
     pub fn change_email(&mut self, id: Uuid, expected_version: i32, email: &str) -> Result<User> {
         let email = identity::email("email", email)?;
-        versioned_update!(self.conn,
-            table: users,
-            target: users::table.filter(users::deleted_at.is_null()),
-            entity: "user",
-            id: id,
-            expected: expected_version,
-            set: (
+        let updated = diesel::update(visible_user(id).filter(users::version.eq(expected_version)))
+            .set((
                 users::email.eq(&email.address),
                 users::email_skeleton.eq(email.skeleton.as_deref()),
                 users::email_verified_at.eq(None::<DateTime<Utc>>),
-            ),
-            returning: User,
-        )
+            ))
+            .returning(User::as_returning())
+            .get_result(self.conn)
+            .optional()?;
+        versioned_user(self.conn, updated, id, expected_version)
     }
 
     /// Marks the email address as verified (keeps the first verification
@@ -242,30 +267,32 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn verify_email(&mut self, id: Uuid) -> Result<User> {
-        change!(
+        change(
             self.conn,
             id,
-            users::email_verified_at.eq(coalesce(users::email_verified_at, now))
+            users::email_verified_at.eq(coalesce(users::email_verified_at, now)),
         )
     }
 
-    /// Sets the global role.
+    /// Sets the global role, on `actor`'s behalf (audited as `role_changed`).
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn set_role(&mut self, id: Uuid, role: UserRole) -> Result<User> {
-        self.audited("role_changed", id, |conn| {
-            change!(conn, id, users::role.eq(role))
+    pub fn set_role(&mut self, actor: &Actor, id: Uuid, role: UserRole) -> Result<User> {
+        self.audited(actor, "role_changed", id, |conn| {
+            change(conn, id, users::role.eq(role))
         })
     }
 
-    /// Bans the user until `until` (`None`: permanently), with an optional reason.
+    /// Bans the user until `until` (`None`: permanently), with an optional
+    /// reason, on `actor`'s behalf (audited as `banned`).
     ///
     /// # Errors
     /// [`Error::Invalid`] for an `until` in the past or after 9999 ([`validate::timestamp`]) or a bad reason,
     /// [`Error::NotFound`].
     pub fn ban(
         &mut self,
+        actor: &Actor,
         id: Uuid,
         until: Option<DateTime<Utc>>,
         reason: Option<&str>,
@@ -275,33 +302,34 @@ impl<'c> UserRepo<'c> {
             return Err(Error::invalid("until", "must be in the future"));
         }
         let until = until.map(|t| validate::timestamp("until", t)).transpose()?;
-        self.audited("banned", id, |conn| {
-            change!(
+        self.audited(actor, "banned", id, |conn| {
+            change(
                 conn,
                 id,
                 (
                     users::banned_at.eq(now),
                     users::ban_expires_at.eq(until),
                     users::ban_reason.eq(reason),
-                )
+                ),
             )
         })
     }
 
-    /// Lifts a ban.
+    /// Lifts a ban, on `actor`'s behalf (audited as `unbanned`; lifting no
+    /// ban changes nothing and records nothing).
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn unban(&mut self, id: Uuid) -> Result<User> {
-        self.audited("unbanned", id, |conn| {
-            change!(
+    pub fn unban(&mut self, actor: &Actor, id: Uuid) -> Result<User> {
+        self.audited(actor, "unbanned", id, |conn| {
+            change(
                 conn,
                 id,
                 (
                     users::banned_at.eq(None::<DateTime<Utc>>),
                     users::ban_expires_at.eq(None::<DateTime<Utc>>),
                     users::ban_reason.eq(None::<&str>),
-                )
+                ),
             )
         })
     }

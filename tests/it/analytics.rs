@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::support::{is_invalid, named_user, new_plan, plan};
+use crate::support::{is_invalid, named_user, new_plan, plan, self_actor};
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
@@ -156,7 +156,9 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
         .days_ago(&mut conn, 2);
     pay(alice.id, 700, "USD", "failed").days_ago(&mut conn, 1);
     pay(gone.id, 700, "USD", "succeeded").days_ago(&mut conn, 1);
-    conn.users().soft_delete(gone.id).unwrap();
+    conn.users()
+        .soft_delete(&self_actor(gone.id), gone.id)
+        .unwrap();
 
     let dash = analytics::user_dashboard(&mut conn, alice.id)
         .unwrap()
@@ -224,7 +226,9 @@ fn users_with_recent_payments_needs_a_recent_settled_payment() {
         .refunded(1_000)
         .days_ago(&mut conn, 3);
     pay(gone.id, 1_000, "USD", "succeeded").days_ago(&mut conn, 1);
-    conn.users().soft_delete(gone.id).unwrap();
+    conn.users()
+        .soft_delete(&self_actor(gone.id), gone.id)
+        .unwrap();
 
     let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
     // Most recently updated first: refunded was created after recent.
@@ -419,7 +423,9 @@ fn engagement_levels_and_days_since_last_payment() {
     }
     let gone = named_user(&mut conn, "gone@example.com", "Gone");
     pay(gone.id, 100, "USD", "succeeded").days_ago(&mut conn, 1);
-    conn.users().soft_delete(gone.id).unwrap();
+    conn.users()
+        .soft_delete(&self_actor(gone.id), gone.id)
+        .unwrap();
 
     expected.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
     let rows = analytics::engagement(&mut conn, None).unwrap();

@@ -10,7 +10,7 @@
 
 use std::fmt::Debug;
 
-use crate::support::user;
+use crate::support::{self_actor, user};
 use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
 use saas_db::billing::NewPayment;
@@ -131,7 +131,9 @@ fn user_listings_bind_role_and_deleted_users() {
     for i in 0..4 {
         let id = user(&mut conn, &format!("u{i}@example.com")).id;
         if i % 2 == 0 {
-            conn.users().set_role(id, UserRole::Admin).unwrap();
+            conn.users()
+                .set_role(&self_actor(id), id, UserRole::Admin)
+                .unwrap();
         }
     }
     let by_role =
@@ -140,7 +142,9 @@ fn user_listings_bind_role_and_deleted_users() {
     assert_bound(&mut conn, UserRole::User, UserRole::Admin, by_role);
 
     let deleted = user(&mut conn, "gone@example.com").id;
-    conn.users().soft_delete(deleted).unwrap();
+    conn.users()
+        .soft_delete(&self_actor(deleted), deleted)
+        .unwrap();
     let list = |c: &mut PgConnection, with_deleted: bool, r| {
         let mut users = if with_deleted {
             c.users().including_deleted()

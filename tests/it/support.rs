@@ -153,3 +153,24 @@ pub fn assert_conflict<T>(result: saas_db::Result<T>, constraint: &str) {
         short(&result)
     );
 }
+
+/// The user acting on their own account: the actor for calls whose audit
+/// entry a test does not look at.
+pub fn self_actor(user_id: uuid::Uuid) -> saas_db::access::Actor {
+    saas_db::access::Actor {
+        user_id,
+        role: saas_db::enums::UserRole::User,
+    }
+}
+
+/// Makes the user a site admin with hand-written SQL, as an operator would:
+/// no audit entry (`set_role` always writes one), for tests that count them.
+pub fn promote_to_admin(conn: &mut PgConnection, user_id: uuid::Uuid) -> User {
+    use diesel::prelude::*;
+    use saas_db::schema::users;
+    diesel::update(users::table.find(user_id))
+        .set(users::role.eq(saas_db::enums::UserRole::Admin))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .unwrap()
+}

@@ -17,6 +17,7 @@ use saas_db::{Error, PageRequest, Repos};
 use uuid::Uuid;
 
 use super::{at, author, draft, ids, publish_at};
+use crate::support::self_actor;
 
 /// A plain connection whose statements are counted.
 fn counted(url: &str) -> (PgConnection, Arc<AtomicUsize>) {
@@ -227,7 +228,7 @@ fn user_overview_in_two_queries() {
         conn.users().overview(Uuid::now_v7()),
         Err(Error::NotFound { entity: "user" })
     ));
-    conn.users().soft_delete(bob).unwrap();
+    conn.users().soft_delete(&self_actor(bob), bob).unwrap();
     assert!(matches!(
         conn.users().overview(bob),
         Err(Error::NotFound { entity: "user" })

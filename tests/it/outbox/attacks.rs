@@ -17,6 +17,7 @@ use saas_db::{Error, Repos};
 use serde_json::json;
 
 use super::seed;
+use crate::support::self_actor;
 
 /// Claims every `auth.email` message, issues its token and acks it: the
 /// tokens a sender would have emailed, by kind.
@@ -288,7 +289,9 @@ fn a_user_banned_after_the_request_is_sent_no_token() {
             .request_email(TokenKind::MagicLink, email)
             .unwrap();
     }
-    conn.users().ban(banned.id, None, Some("abuse")).unwrap();
+    conn.users()
+        .ban(&self_actor(banned.id), banned.id, None, Some("abuse"))
+        .unwrap();
     let sent = deliver(&db);
     assert_eq!(sent.len(), 1, "only the unbanned user's: {sent:?}");
 }
