@@ -39,6 +39,7 @@ pub mod testing;
 pub mod tx;
 pub mod users;
 pub mod validate;
+pub mod views;
 
 pub use database::{Database, DatabaseBuilder, PooledConn, MIGRATIONS};
 pub use error::{Error, Result};

@@ -16,6 +16,7 @@ use saas_db::content::{NewCategory, NewPost};
 use saas_db::enums::{PaymentStatus, UserRole};
 use saas_db::testing::TestDatabase;
 use saas_db::users::NewUser;
+use saas_db::views::UserOverview;
 use saas_db::{Page, PageRequest, Repos};
 use uuid::Uuid;
 
@@ -187,7 +188,7 @@ fn no_statement_of_any_listing_uses_offset() {
         |c, r| c.payments().list_for_user(ann, r),
     );
     assert_eq!(conn.tags().popular(2).unwrap().len(), 1);
-    conn.users().overview(ann).unwrap();
+    UserOverview::load(&mut conn, ann).unwrap();
     let mut exported = 0;
     conn.audit()
         .export(None, |_| {
