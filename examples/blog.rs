@@ -16,6 +16,7 @@ use saas_db::billing::NewPlan;
 use saas_db::content::{NewCategory, NewPost, PostChanges, PostDetails};
 use saas_db::enums::BillingInterval;
 use saas_db::users::NewUser;
+use saas_db::views::UserOverview;
 use saas_db::{Database, Error, PageRequest, Repos};
 
 /// A post of the example: title, category (index into the categories),
@@ -228,7 +229,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("\n7. the author's overview (two queries)");
-    let overview = conn.users().overview(author.id)?;
+    let overview = UserOverview::load(&mut conn, author.id)?;
     println!(
         "   {} (@{}), plan {}, subscription {}",
         overview.user.name,

@@ -52,7 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = conn
         .users()
         .create(&NewUser::new("admin@example.com", "Site admin"))?;
-    let root = conn.users().set_role(root.id, UserRole::Admin)?;
+    // The first admin promotes itself (audited as its own act).
+    let root = conn
+        .users()
+        .set_role(&Actor::from(&root), root.id, UserRole::Admin)?;
     let people = [&ann, &bob, &carol, &mallory, &root];
     for u in people {
         println!(
@@ -145,8 +148,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let until = chrono::Utc::now() + chrono::Duration::days(7);
     let banned = conn
         .users()
-        .acting(&root_a)
-        .ban(mallory.id, Some(until), Some("spam"))?;
+        .ban(&root_a, mallory.id, Some(until), Some("spam"))?;
     println!(
         "   banned until {}, reason {:?}",
         until.date_naive(),

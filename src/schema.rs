@@ -240,7 +240,7 @@ diesel::table! {
         created_at -> Timestamptz,
         /// Last change (maintained by a trigger).
         updated_at -> Timestamptz,
-        /// Optimistic-lock version.
+        /// Optimistic-lock version: old + 1 on every UPDATE (trigger payments_version_bump).
         version -> Int4,
     }
 }
@@ -290,7 +290,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         /// Full-text search vector (English), generated from the title (weight A) and body (weight B).
         search -> TsVector,
-        /// Optimistic-lock version.
+        /// Optimistic-lock version: old + 1 on every UPDATE (trigger posts_version_bump), view counts aside.
         version -> Int4,
         /// Creation time.
         created_at -> Timestamptz,
@@ -310,7 +310,7 @@ diesel::table! {
         name -> Text,
         /// Creator.
         created_by -> Nullable<Uuid>,
-        /// Optimistic-lock version.
+        /// Optimistic-lock version: old + 1 on every UPDATE (trigger projects_version_bump).
         version -> Int4,
         /// Creation time.
         created_at -> Timestamptz,
@@ -367,7 +367,7 @@ diesel::table! {
         is_active -> Bool,
         /// Position on the pricing page.
         sort_order -> Int4,
-        /// Optimistic-lock version.
+        /// Optimistic-lock version: old + 1 on every UPDATE (trigger subscription_plans_version_bump).
         version -> Int4,
         /// Creation time.
         created_at -> Timestamptz,
@@ -404,7 +404,7 @@ diesel::table! {
         canceled_at -> Nullable<Timestamptz>,
         /// When the trial ends.
         trial_ends_at -> Nullable<Timestamptz>,
-        /// Optimistic-lock version.
+        /// Optimistic-lock version: old + 1 on every UPDATE (trigger subscriptions_version_bump).
         version -> Int4,
         /// Creation time.
         created_at -> Timestamptz,
@@ -491,7 +491,7 @@ diesel::table! {
         slug -> Text,
         /// Personal or shared workspace.
         kind -> TeamKind,
-        /// Optimistic-lock version.
+        /// Optimistic-lock version: old + 1 on every UPDATE (trigger teams_version_bump).
         version -> Int4,
         /// Creation time.
         created_at -> Timestamptz,
@@ -569,7 +569,7 @@ diesel::table! {
         last_login_at -> Nullable<Timestamptz>,
         /// Soft-delete mark; such users are hidden unless asked for.
         deleted_at -> Nullable<Timestamptz>,
-        /// Optimistic-lock version, bumped by every change made through the repository.
+        /// Optimistic-lock version: old + 1 on every UPDATE (trigger users_version_bump), sign-ins (last_login_at) aside.
         version -> Int4,
         /// Creation time.
         created_at -> Timestamptz,

@@ -1,6 +1,7 @@
 //! Payments: [`PaymentRepo`], from `conn.payments()`.
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
@@ -11,7 +12,7 @@ use crate::enums::PaymentStatus;
 use crate::error::{Error, Found, Result};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::payments;
-use crate::tx::versioned_update;
+use crate::tx::versioned;
 use crate::validate;
 
 /// A payment.
@@ -175,15 +176,22 @@ impl<'c> PaymentRepo<'c> {
         if let Some(metadata) = &changes.metadata {
             validate::json_object("metadata", metadata)?;
         }
-        versioned_update!(self.conn,
-            table: payments,
-            target: payments::table,
-            entity: "payment",
-            id: id,
-            expected: expected_version,
-            set: changes,
-            returning: Payment,
+        let updated = diesel::update(
+            payments::table
+                .find(id)
+                .filter(payments::version.eq(expected_version)),
         )
+        .set((changes, payments::updated_at.eq(now)))
+        .returning(Payment::as_returning())
+        .get_result(self.conn)
+        .optional()?;
+        versioned(updated, "payment", id, expected_version, || {
+            payments::table
+                .find(id)
+                .select(payments::version)
+                .first(self.conn)
+                .optional()
+        })
     }
 
     /// `pending` to `succeeded`.
@@ -208,10 +216,7 @@ impl<'c> PaymentRepo<'c> {
                 .find(id)
                 .filter(payments::status.eq(PaymentStatus::Pending)),
         )
-        .set((
-            payments::status.eq(to),
-            payments::version.eq(payments::version + 1),
-        ))
+        .set(payments::status.eq(to))
         .returning(Payment::as_returning())
         .get_result(self.conn)
         .optional()?;
@@ -251,7 +256,6 @@ impl<'c> PaymentRepo<'c> {
                 PaymentStatus::Refunded.into_sql::<crate::schema::sql_types::PaymentStatus>(),
             )
             .otherwise(payments::status)),
-            payments::version.eq(payments::version + 1),
         ))
         .returning(Payment::as_returning())
         .get_result(self.conn)

@@ -1,6 +1,7 @@
 //! Subscription plans: [`PlanRepo`], from `conn.plans()`.
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::now;
 use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
@@ -8,7 +9,7 @@ use uuid::Uuid;
 use crate::enums::BillingInterval;
 use crate::error::{Error, Found, Result};
 use crate::schema::subscription_plans as plans;
-use crate::tx::versioned_update;
+use crate::tx::versioned;
 use crate::validate;
 
 /// A plan customers subscribe to.
@@ -165,15 +166,22 @@ impl<'c> PlanRepo<'c> {
         if let Some(features) = &changes.features {
             validate_features(features)?;
         }
-        versioned_update!(self.conn,
-            table: plans,
-            target: plans::table,
-            entity: "plan",
-            id: id,
-            expected: expected_version,
-            set: changes,
-            returning: Plan,
+        let updated = diesel::update(
+            plans::table
+                .find(id)
+                .filter(plans::version.eq(expected_version)),
         )
+        .set((changes, plans::updated_at.eq(now)))
+        .returning(Plan::as_returning())
+        .get_result(self.conn)
+        .optional()?;
+        versioned(updated, "plan", id, expected_version, || {
+            plans::table
+                .find(id)
+                .select(plans::version)
+                .first(self.conn)
+                .optional()
+        })
     }
 
     /// Active plans in pricing-page order.
@@ -194,10 +202,7 @@ impl<'c> PlanRepo<'c> {
     /// [`Error::NotFound`].
     pub fn archive(&mut self, id: Uuid) -> Result<Plan> {
         diesel::update(plans::table.find(id))
-            .set((
-                plans::is_active.eq(false),
-                plans::version.eq(plans::version + 1),
-            ))
+            .set(plans::is_active.eq(false))
             .returning(Plan::as_returning())
             .get_result(self.conn)
             .found("plan")

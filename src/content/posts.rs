@@ -2,7 +2,9 @@
 //! counting views. Listings, search and tags are in their own files.
 
 use diesel::dsl::now;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
 use uuid::Uuid;
 
 use super::model::{NewPost, Post, PostChanges};
@@ -11,7 +13,7 @@ use crate::error::{Found, Result};
 use crate::schema::posts;
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::coalesce;
-use crate::tx::{bump_update, versioned_update};
+use crate::tx::versioned;
 use crate::validate;
 
 /// Longest slug derived from a title, leaving room for a `-<n>` suffix
@@ -26,23 +28,29 @@ pub struct PostRepo<'c> {
     pub(super) conn: &'c mut PgConnection,
 }
 
-/// One unconditional, version-bumping change to a visible post.
-macro_rules! change {
-    ($repo:ident, $id:expr, $set:expr) => {
-        bump_update!($repo.conn,
-            table: posts,
-            target: posts::table.filter(posts::deleted_at.is_null()),
-            entity: "post",
-            id: $id,
-            set: $set,
-            returning: Post,
-        )
-    };
+/// A post that is not deleted, by id: what every call reads and writes.
+#[diesel::dsl::auto_type]
+fn live_post(id: Uuid) -> _ {
+    posts::table.find(id).filter(posts::deleted_at.is_null())
 }
 
 impl<'c> PostRepo<'c> {
     pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
         PostRepo { conn }
+    }
+
+    /// One unconditional change to a live post (the `bump_version` trigger
+    /// moves its version, so a concurrent optimistic editor notices).
+    fn change<C>(&mut self, id: Uuid, set: C) -> Result<Post>
+    where
+        C: AsChangeset<Target = posts::table>,
+        C::Changeset: QueryFragment<Pg>,
+    {
+        diesel::update(live_post(id))
+            .set(set)
+            .returning(Post::as_returning())
+            .get_result(self.conn)
+            .found("post")
     }
 
     /// Creates a draft. Its slug comes from the title (`"Hello, World!"` is
@@ -75,9 +83,7 @@ impl<'c> PostRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound) if it does not exist or is deleted.
     pub fn get(&mut self, id: Uuid) -> Result<Post> {
-        posts::table
-            .filter(posts::id.eq(id))
-            .filter(posts::deleted_at.is_null())
+        live_post(id)
             .select(Post::as_select())
             .first(self.conn)
             .found("post")
@@ -112,15 +118,19 @@ impl<'c> PostRepo<'c> {
         changes: &PostChanges<'_>,
     ) -> Result<Post> {
         changes.validate()?;
-        versioned_update!(self.conn,
-            table: posts,
-            target: posts::table.filter(posts::deleted_at.is_null()),
-            entity: "post",
-            id: id,
-            expected: expected_version,
-            set: changes,
-            returning: Post,
-        )
+        // updated_at = now() (what set_updated_at writes anyway) keeps an
+        // empty change one UPDATE, which bumps the version as any other.
+        let updated = diesel::update(live_post(id).filter(posts::version.eq(expected_version)))
+            .set((changes, posts::updated_at.eq(now)))
+            .returning(Post::as_returning())
+            .get_result(self.conn)
+            .optional()?;
+        versioned(updated, "post", id, expected_version, || {
+            live_post(id)
+                .select(posts::version)
+                .first(self.conn)
+                .optional()
+        })
     }
 
     /// Publishes the post (from draft or archived). `published_at` is set
@@ -129,13 +139,12 @@ impl<'c> PostRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn publish(&mut self, id: Uuid) -> Result<Post> {
-        change!(
-            self,
+        self.change(
             id,
             (
                 posts::status.eq(PostStatus::Published),
                 posts::published_at.eq(coalesce(posts::published_at, now)),
-            )
+            ),
         )
     }
 
@@ -144,7 +153,7 @@ impl<'c> PostRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn unpublish(&mut self, id: Uuid) -> Result<Post> {
-        change!(self, id, posts::status.eq(PostStatus::Draft))
+        self.change(id, posts::status.eq(PostStatus::Draft))
     }
 
     /// Archives the post; it leaves every listing but stays readable by id
@@ -153,7 +162,7 @@ impl<'c> PostRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn archive(&mut self, id: Uuid) -> Result<Post> {
-        change!(self, id, posts::status.eq(PostStatus::Archived))
+        self.change(id, posts::status.eq(PostStatus::Archived))
     }
 
     /// Marks the post deleted: invisible to every call from then on. Its
@@ -162,7 +171,7 @@ impl<'c> PostRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound) (also for a post deleted before).
     pub fn soft_delete(&mut self, id: Uuid) -> Result<Post> {
-        change!(self, id, posts::deleted_at.eq(now))
+        self.change(id, posts::deleted_at.eq(now))
     }
 
     /// Counts one view: a single `UPDATE .. SET view_count = view_count + 1`,
@@ -172,14 +181,10 @@ impl<'c> PostRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn increment_views(&mut self, id: Uuid) -> Result<i64> {
-        diesel::update(
-            posts::table
-                .filter(posts::id.eq(id))
-                .filter(posts::deleted_at.is_null()),
-        )
-        .set(posts::view_count.eq(posts::view_count + 1))
-        .returning(posts::view_count)
-        .get_result(self.conn)
-        .found("post")
+        diesel::update(live_post(id))
+            .set(posts::view_count.eq(posts::view_count + 1))
+            .returning(posts::view_count)
+            .get_result(self.conn)
+            .found("post")
     }
 }

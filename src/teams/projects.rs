@@ -132,10 +132,7 @@ impl<'c> ProjectRepo<'c> {
                             .filter(projects::id.eq(id))
                             .filter(projects::version.eq(expected_version)),
                     )
-                    .set((
-                        projects::name.eq(name),
-                        projects::version.eq(projects::version + 1),
-                    ))
+                    .set(projects::name.eq(name))
                     .returning(Project::as_returning())
                     .get_result(c)
                     .optional()?;

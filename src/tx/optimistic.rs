@@ -1,7 +1,22 @@
-//! Optimistic locking: every versioned table is updated through
-//! [`versioned_update!`], one `UPDATE .. WHERE id = $1 AND version = $2
-//! RETURNING ..` statement, and a zero-row result is explained by
-//! [`versioned`] as stale or missing.
+//! Optimistic locking: a versioned change is one plain Diesel
+//! `UPDATE .. WHERE id = $1 AND version = $2 RETURNING ..` statement (the
+//! `bump_version` trigger moves the version, migration 000021), and a
+//! zero-row result is explained by [`versioned`] as stale or missing.
+//!
+//! The pattern at each call site:
+//!
+//! ```ignore
+//! let updated = diesel::update(users::table.find(id).filter(users::version.eq(expected)))
+//!     // updated_at = now() (what set_updated_at writes anyway) keeps an
+//!     // empty changeset one UPDATE that still bumps the version.
+//!     .set((changes, users::updated_at.eq(now)))
+//!     .returning(User::as_returning())
+//!     .get_result(conn)
+//!     .optional()?;
+//! versioned(updated, "user", id, expected, || {
+//!     users::table.find(id).select(users::version).first(conn).optional()
+//! })
+//! ```
 
 use diesel::QueryResult;
 use uuid::Uuid;
@@ -34,67 +49,3 @@ pub(crate) fn versioned<T>(
         },
     }
 }
-
-/// One optimistic-lock update of a versioned table.
-///
-/// `target` is the table with the filters that make a row visible (it is
-/// used for the update and for explaining a miss); `set` is any changeset;
-/// the version is bumped in the same statement.
-macro_rules! versioned_update {
-    (
-        $conn:expr,
-        table: $table:ident,
-        target: $target:expr,
-        entity: $entity:literal,
-        id: $id:expr,
-        expected: $expected:expr,
-        set: $changes:expr,
-        returning: $model:ty $(,)?
-    ) => {{
-        use diesel::prelude::*;
-        let (id, expected) = ($id, $expected);
-        let conn: &mut diesel::PgConnection = $conn;
-        let updated = diesel::update(
-            $target
-                .filter($table::id.eq(id))
-                .filter($table::version.eq(expected)),
-        )
-        .set(($changes, $table::version.eq($table::version + 1)))
-        .returning(<$model>::as_returning())
-        .get_result::<$model>(conn)
-        .optional()?;
-        $crate::tx::optimistic::versioned(updated, $entity, id, expected, || {
-            $target
-                .filter($table::id.eq(id))
-                .select($table::version)
-                .first::<i32>(conn)
-                .optional()
-        })
-    }};
-}
-pub(crate) use versioned_update;
-
-/// One unconditional change to a visible row that still bumps its version,
-/// so concurrent optimistic writers notice (role changes, bans, publishing).
-/// `NotFound` when nothing matched.
-macro_rules! bump_update {
-    (
-        $conn:expr,
-        table: $table:ident,
-        target: $target:expr,
-        entity: $entity:literal,
-        id: $id:expr,
-        set: $changes:expr,
-        returning: $model:ty $(,)?
-    ) => {{
-        use diesel::prelude::*;
-        let conn: &mut diesel::PgConnection = $conn;
-        diesel::update($target.filter($table::id.eq($id)))
-            .set(($changes, $table::version.eq($table::version + 1)))
-            .returning(<$model>::as_returning())
-            .get_result::<$model>(conn)
-            .optional()?
-            .ok_or($crate::error::Error::NotFound { entity: $entity })
-    }};
-}
-pub(crate) use bump_update;

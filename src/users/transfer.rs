@@ -83,10 +83,7 @@ impl UserRepo<'_> {
             }
             let payments_moved = if what.payments {
                 diesel::update(payments::table.filter(payments::user_id.eq(from)))
-                    .set((
-                        payments::user_id.eq(to),
-                        payments::version.eq(payments::version + 1),
-                    ))
+                    .set(payments::user_id.eq(to))
                     .execute(tx)?
             } else {
                 0
@@ -105,7 +102,8 @@ impl UserRepo<'_> {
                 }
             }
             diesel::update(users::table.filter(users::id.eq_any(ids)))
-                .set(users::version.eq(users::version + 1))
+                // A touch: the bump_version trigger moves both versions.
+                .set(users::updated_at.eq(diesel::dsl::now))
                 .execute(tx)?;
             Ok(TransferReport {
                 payments_moved,

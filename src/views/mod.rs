@@ -5,11 +5,15 @@
 //! - `billing_analytics.rs` and `dashboard.rs`: [`AnalyticsRepo`], from
 //!   `conn.analytics()`: revenue, top customers, engagement, MRR per plan
 //!   and one user's dashboard.
+//! - `user_overview.rs`: [`UserOverview`], the account page of a user with
+//!   their profile, live subscription, plan and latest posts.
 
 mod billing_analytics;
 mod dashboard;
+mod user_overview;
 
 pub use billing_analytics::{
     AnalyticsRepo, Engagement, EngagementLevel, MonthlyRevenue, PlanMrr, TopCustomer,
 };
 pub use dashboard::{CurrencyNet, UserDashboard};
+pub use user_overview::{UserOverview, OVERVIEW_POSTS};

@@ -10,7 +10,7 @@
 
 use std::fmt::Debug;
 
-use crate::support::{new_payment, user};
+use crate::support::{acting_as, new_payment, user};
 use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
 use saas_db::content::{NewCategory, NewPost};
@@ -130,7 +130,9 @@ fn user_listings_bind_role_and_deleted_users() {
     for i in 0..4 {
         let id = user(&mut conn, &format!("u{i}@example.com")).id;
         if i % 2 == 0 {
-            conn.users().set_role(id, UserRole::Admin).unwrap();
+            conn.users()
+                .set_role(&acting_as(id), id, UserRole::Admin)
+                .unwrap();
         }
     }
     let by_role =
@@ -139,7 +141,9 @@ fn user_listings_bind_role_and_deleted_users() {
     assert_bound(&mut conn, UserRole::User, UserRole::Admin, by_role);
 
     let deleted = user(&mut conn, "gone@example.com").id;
-    conn.users().soft_delete(deleted).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(deleted), deleted)
+        .unwrap();
     let list = |c: &mut PgConnection, with_deleted: bool, r| {
         let mut users = if with_deleted {
             c.users().including_deleted()

@@ -44,3 +44,4 @@ mod support;
 mod sweeping;
 mod teams;
 mod users;
+mod version_trigger;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Barrier;
 use std::thread;
 
+use crate::support::acting_as;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use saas_db::users::{NewUser, UserChanges};
@@ -273,7 +274,10 @@ fn stale_vs_not_found() {
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
 
     // Soft-deleted row: not found, with the right version and with a wrong one.
-    let deleted = conn.users().soft_delete(user.id).unwrap();
+    let deleted = conn
+        .users()
+        .soft_delete(&acting_as(user.id), user.id)
+        .unwrap();
     assert_eq!(deleted.version, 4);
     for version in [4, 3, 1] {
         let err = conn

@@ -1,6 +1,7 @@
 //! Soft-deleted users' profiles are hidden like the users, and
 //! `hard_delete` is how a soft-deleted user is purged.
 
+use crate::support::acting_as;
 use saas_db::users::{NewUser, ProfileChanges};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
@@ -23,7 +24,9 @@ fn a_soft_deleted_users_profile_is_hidden_and_not_written() {
         ..Default::default()
     };
     let written = conn.users().upsert_profile(alice.id, &bio).unwrap();
-    conn.users().soft_delete(alice.id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(alice.id), alice.id)
+        .unwrap();
 
     assert_eq!(conn.users().find_profile(alice.id).unwrap(), None);
     let err = conn.users().profile(alice.id).unwrap_err();
@@ -86,7 +89,9 @@ fn hard_delete_purges_a_soft_deleted_user() {
     conn.users()
         .upsert_profile(alice.id, &ProfileChanges::default())
         .unwrap();
-    conn.users().soft_delete(alice.id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(alice.id), alice.id)
+        .unwrap();
     conn.users().hard_delete(alice.id).unwrap();
     assert_eq!(
         conn.users().including_deleted().find(alice.id).unwrap(),

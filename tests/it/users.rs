@@ -1,3 +1,4 @@
+use crate::support::acting_as;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use saas_db::enums::{Theme, UserRole};
@@ -78,7 +79,10 @@ fn soft_delete_hides_and_restore_brings_back() {
         .unwrap();
     assert_eq!(conn.users().count().unwrap(), 2);
 
-    let deleted = conn.users().soft_delete(alice.id).unwrap();
+    let deleted = conn
+        .users()
+        .soft_delete(&acting_as(alice.id), alice.id)
+        .unwrap();
     assert_eq!(deleted.version, alice.version + 1);
     assert!(deleted.deleted_at.is_some());
 
@@ -124,9 +128,11 @@ fn soft_delete_hides_and_restore_brings_back() {
 
     // Deleting twice, or changing a deleted user, is NotFound.
     for err in [
-        conn.users().soft_delete(alice.id).unwrap_err(),
         conn.users()
-            .set_role(alice.id, UserRole::Admin)
+            .soft_delete(&acting_as(alice.id), alice.id)
+            .unwrap_err(),
+        conn.users()
+            .set_role(&acting_as(alice.id), alice.id, UserRole::Admin)
             .unwrap_err(),
         conn.users().verify_email(alice.id).unwrap_err(),
         conn.users().record_login(alice.id).unwrap_err(),
@@ -230,7 +236,9 @@ fn hard_delete_cascades_profile_and_refuses_payments() {
         Some(dave_profile)
     );
     // Soft delete is the way out for such a user.
-    conn.users().soft_delete(dave.id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(dave.id), dave.id)
+        .unwrap();
     let err = conn.users().hard_delete(dave.id).unwrap_err();
     assert!(
         matches!(&err, Error::ForeignKey { constraint } if constraint == "payments_user_id_fkey"),
@@ -242,7 +250,9 @@ fn hard_delete_cascades_profile_and_refuses_payments() {
         .users()
         .create(&NewUser::new("erin@example.com", "Erin"))
         .unwrap();
-    conn.users().soft_delete(erin.id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(erin.id), erin.id)
+        .unwrap();
     conn.users().hard_delete(erin.id).unwrap();
     assert_eq!(
         conn.users().including_deleted().find(erin.id).unwrap(),
@@ -310,20 +320,26 @@ fn set_role_and_list_by_role() {
     };
     assert!(admins(&mut conn).is_empty());
 
-    let promoted = conn.users().set_role(b.id, UserRole::Admin).unwrap();
+    let promoted = conn
+        .users()
+        .set_role(&acting_as(b.id), b.id, UserRole::Admin)
+        .unwrap();
     assert_eq!(promoted.role, UserRole::Admin);
     assert_eq!(promoted.version, b.version + 1);
     assert_eq!(conn.users().get(b.id).unwrap().role, UserRole::Admin);
     assert_eq!(admins(&mut conn), vec![b.id]);
     assert_eq!(plain(&mut conn), vec![a.id, c.id]);
 
-    let demoted = conn.users().set_role(b.id, UserRole::User).unwrap();
+    let demoted = conn
+        .users()
+        .set_role(&acting_as(b.id), b.id, UserRole::User)
+        .unwrap();
     assert_eq!(demoted.version, b.version + 2);
     assert!(admins(&mut conn).is_empty());
     assert_eq!(plain(&mut conn), vec![a.id, b.id, c.id]);
     let err = conn
         .users()
-        .set_role(Uuid::now_v7(), UserRole::Admin)
+        .set_role(&acting_as(Uuid::now_v7()), Uuid::now_v7(), UserRole::Admin)
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
 }
@@ -342,7 +358,7 @@ fn ban_unban_and_is_banned_at() {
     let until = micros(now + Duration::hours(1));
     let banned = conn
         .users()
-        .ban(user.id, Some(until), Some("spam"))
+        .ban(&acting_as(user.id), user.id, Some(until), Some("spam"))
         .unwrap();
     assert!(banned.banned_at.is_some());
     assert_eq!(banned.ban_expires_at, Some(until));
@@ -354,7 +370,7 @@ fn ban_unban_and_is_banned_at() {
     assert!(!banned.is_banned_at(until + Duration::hours(1)));
     assert_eq!(conn.users().get(user.id).unwrap(), banned);
 
-    let unbanned = conn.users().unban(user.id).unwrap();
+    let unbanned = conn.users().unban(&acting_as(user.id), user.id).unwrap();
     assert_eq!(
         (
             unbanned.banned_at,
@@ -367,7 +383,10 @@ fn ban_unban_and_is_banned_at() {
     assert!(!unbanned.is_banned_at(now));
 
     // Permanent ban without a reason.
-    let forever = conn.users().ban(user.id, None, None).unwrap();
+    let forever = conn
+        .users()
+        .ban(&acting_as(user.id), user.id, None, None)
+        .unwrap();
     assert!(forever.banned_at.is_some());
     assert_eq!(
         (forever.ban_expires_at, forever.ban_reason.as_deref()),
@@ -375,19 +394,32 @@ fn ban_unban_and_is_banned_at() {
     );
     assert!(forever.is_banned_at(now));
     assert!(forever.is_banned_at(now + Duration::days(365 * 100)));
-    assert!(!conn.users().unban(user.id).unwrap().is_banned_at(now));
+    assert!(!conn
+        .users()
+        .unban(&acting_as(user.id), user.id)
+        .unwrap()
+        .is_banned_at(now));
 
     // Re-banning replaces the terms.
-    conn.users().ban(user.id, None, Some("first")).unwrap();
-    let rebanned = conn.users().ban(user.id, Some(until), None).unwrap();
+    conn.users()
+        .ban(&acting_as(user.id), user.id, None, Some("first"))
+        .unwrap();
+    let rebanned = conn
+        .users()
+        .ban(&acting_as(user.id), user.id, Some(until), None)
+        .unwrap();
     assert_eq!(
         (rebanned.ban_expires_at, rebanned.ban_reason.as_deref()),
         (Some(until), None)
     );
 
     for err in [
-        conn.users().ban(Uuid::now_v7(), None, None).unwrap_err(),
-        conn.users().unban(Uuid::now_v7()).unwrap_err(),
+        conn.users()
+            .ban(&acting_as(Uuid::now_v7()), Uuid::now_v7(), None, None)
+            .unwrap_err(),
+        conn.users()
+            .unban(&acting_as(Uuid::now_v7()), Uuid::now_v7())
+            .unwrap_err(),
     ] {
         assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
     }

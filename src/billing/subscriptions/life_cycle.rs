@@ -39,10 +39,7 @@ impl SubscriptionRepo<'_> {
                 return repo.transition(id, SubscriptionStatus::Canceled);
             }
             diesel::update(subs::table.find(id).filter(subs::status.eq_any(LIVE)))
-                .set((
-                    subs::cancel_at_period_end.eq(true),
-                    subs::version.eq(subs::version + 1),
-                ))
+                .set(subs::cancel_at_period_end.eq(true))
                 .returning(Subscription::as_returning())
                 .get_result(repo.conn)
                 .optional()?
@@ -69,8 +66,7 @@ impl SubscriptionRepo<'_> {
                                                 + CASE p.interval WHEN 'year' THEN interval '1 year'
                                                                   ELSE interval '1 month' END END,
                  trial_ends_at = CASE WHEN subscriptions.status = 'trialing' THEN least(subscriptions.trial_ends_at, now())
-                                      ELSE subscriptions.trial_ends_at END,
-                 version = subscriptions.version + 1
+                                      ELSE subscriptions.trial_ends_at END
                FROM subscription_plans p
               WHERE subscriptions.id = $1 AND p.id = subscriptions.plan_id
                 AND subscriptions.status = ANY($2)
@@ -130,7 +126,6 @@ impl SubscriptionRepo<'_> {
             subs::status.eq(to),
             subs::canceled_at.eq(canceled_at),
             subs::cancel_at_period_end.eq(false),
-            subs::version.eq(subs::version + 1),
         ))
         .returning(Subscription::as_returning())
         .get_result(self.conn)

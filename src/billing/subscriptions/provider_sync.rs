@@ -126,7 +126,7 @@ impl SubscriptionRepo<'_> {
             .values((subs::id.eq(Uuid::now_v7()), incoming))
             .on_conflict(subs::provider_subscription_id)
             .do_update()
-            .set((incoming, subs::version.eq(subs::version + 1)));
+            .set(incoming);
         // ON CONFLICT .. DO UPDATE .. WHERE: the update only fires when the
         // delivery differs from what is stored.
         let written: Option<(Subscription, i32)> = diesel::query_dsl::methods::FilterDsl::filter(

@@ -16,7 +16,7 @@ use crate::enums::SubscriptionStatus;
 use crate::error::{Found, Result};
 use crate::schema::subscriptions as subs;
 use crate::sql::interval;
-use crate::tx::versioned_update;
+use crate::tx::versioned;
 use crate::validate;
 
 /// A user's subscription to a plan.
@@ -128,15 +128,22 @@ impl<'c> SubscriptionRepo<'c> {
         expected_version: i32,
         plan_id: Uuid,
     ) -> Result<Subscription> {
-        versioned_update!(self.conn,
-            table: subs,
-            target: subs::table,
-            entity: "subscription",
-            id: id,
-            expected: expected_version,
-            set: subs::plan_id.eq(plan_id),
-            returning: Subscription,
+        let updated = diesel::update(
+            subs::table
+                .find(id)
+                .filter(subs::version.eq(expected_version)),
         )
+        .set(subs::plan_id.eq(plan_id))
+        .returning(Subscription::as_returning())
+        .get_result(self.conn)
+        .optional()?;
+        versioned(updated, "subscription", id, expected_version, || {
+            subs::table
+                .find(id)
+                .select(subs::version)
+                .first(self.conn)
+                .optional()
+        })
     }
 
     /// The user's live subscription, if any.

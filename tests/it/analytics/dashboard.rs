@@ -69,7 +69,9 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
         .days_ago(&mut conn, 2);
     pay(alice.id, 700, "USD", "failed").days_ago(&mut conn, 1);
     pay(gone.id, 700, "USD", "succeeded").days_ago(&mut conn, 1);
-    conn.users().soft_delete(gone.id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(gone.id), gone.id)
+        .unwrap();
 
     let dash = conn.analytics().user_dashboard(alice.id).unwrap().unwrap();
     assert_eq!(

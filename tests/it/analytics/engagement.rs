@@ -47,7 +47,9 @@ fn engagement_levels_and_days_since_last_payment() {
     }
     let gone = named_user(&mut conn, "gone@example.com", "Gone");
     pay(gone.id, 100, "USD", "succeeded").days_ago(&mut conn, 1);
-    conn.users().soft_delete(gone.id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(gone.id), gone.id)
+        .unwrap();
 
     expected.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
     let rows = conn.analytics().engagement(None).unwrap();

@@ -23,7 +23,9 @@ fn users_with_recent_payments_needs_a_recent_settled_payment() {
         .refunded(1_000)
         .days_ago(&mut conn, 3);
     pay(gone.id, 1_000, "USD", "succeeded").days_ago(&mut conn, 1);
-    conn.users().soft_delete(gone.id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(gone.id), gone.id)
+        .unwrap();
 
     let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
     // Most recently updated first: refunded was created after recent.

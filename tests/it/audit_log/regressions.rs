@@ -54,10 +54,9 @@ fn a_change_that_changes_nothing_writes_no_entry() {
     let mut conn = db.conn().unwrap();
     let admin = site_admin(&mut conn, "noop-admin@example.com");
     let target = user(&mut conn, "noop@example.com");
-    conn.users().acting(&admin).unban(target.id).unwrap();
+    conn.users().unban(&admin, target.id).unwrap();
     conn.users()
-        .acting(&admin)
-        .set_role(target.id, UserRole::User)
+        .set_role(&admin, target.id, UserRole::User)
         .unwrap();
     assert!(entries_about(&mut conn, target.id).is_empty());
 }

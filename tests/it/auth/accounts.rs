@@ -1,7 +1,7 @@
 //! Accounts and passwords: OAuth links, hashing, rehash on verify, and deleting the user.
 
 use super::*;
-use crate::support::is_conflict;
+use crate::support::{acting_as, is_conflict};
 
 #[test]
 fn oauth_accounts_link_find_and_unlink() {
@@ -103,7 +103,9 @@ fn oauth_accounts_link_find_and_unlink() {
     assert!(err.field() == Some("provider_account_id"), "{err:?}");
 
     // A soft-deleted user is not found through the identity.
-    conn.users().soft_delete(ada.id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(ada.id), ada.id)
+        .unwrap();
     assert_eq!(conn.accounts().find_user("github", "1815").unwrap(), None);
     conn.users().restore(ada.id).unwrap();
 

@@ -1,6 +1,7 @@
 //! The sign-in flows: email confirmation, password reset, magic link, password sign-in.
 
 use super::*;
+use crate::support::acting_as;
 
 #[test]
 fn confirm_email_verifies_the_address_the_token_was_sent_to() {
@@ -164,14 +165,16 @@ fn magic_link_signs_in_once() {
         .verification_tokens()
         .issue(TokenKind::MagicLink, &ada.email, Some(ada.id), HOUR)
         .unwrap();
-    conn.users().ban(ada.id, None, None).unwrap();
+    conn.users()
+        .ban(&acting_as(ada.id), ada.id, None, None)
+        .unwrap();
     let err = conn
         .auth()
         .sign_in_with_magic_link(link.as_str(), client())
         .unwrap_err();
     assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
     assert!(token_unused(&mut conn, issued.id));
-    conn.users().unban(ada.id).unwrap();
+    conn.users().unban(&acting_as(ada.id), ada.id).unwrap();
     conn.auth()
         .sign_in_with_magic_link(link.as_str(), client())
         .unwrap();
@@ -226,7 +229,9 @@ fn sign_in_with_password() {
     }
     assert_eq!(conn.sessions().list_for_user(ada.id).unwrap().len(), 1);
 
-    conn.users().ban(ada.id, None, Some("fraud")).unwrap();
+    conn.users()
+        .ban(&acting_as(ada.id), ada.id, None, Some("fraud"))
+        .unwrap();
     let err = conn
         .auth()
         .sign_in_with_password(&ada.email, PASSWORD, client())
@@ -238,8 +243,10 @@ fn sign_in_with_password() {
         .unwrap();
     assert!(wrong.is_none(), "a wrong password does not reveal the ban");
 
-    conn.users().unban(ada.id).unwrap();
-    conn.users().soft_delete(ada.id).unwrap();
+    conn.users().unban(&acting_as(ada.id), ada.id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(ada.id), ada.id)
+        .unwrap();
     let deleted = conn
         .auth()
         .sign_in_with_password(&ada.email, PASSWORD, client())

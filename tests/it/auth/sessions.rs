@@ -1,6 +1,7 @@
 //! Sessions: validation, revocation, bans, sliding expiry and purging.
 
 use super::*;
+use crate::support::acting_as;
 
 #[test]
 fn session_validates_to_itself_and_its_user_and_nothing_else_does() {
@@ -176,13 +177,20 @@ fn ban_and_soft_delete_end_sessions_at_once_and_lifting_them_restores() {
     let valid = |conn: &mut PgConnection| conn.sessions().validate(token.as_str()).unwrap();
     assert!(valid(&mut conn).is_some());
 
-    conn.users().ban(ada.id, None, Some("spam")).unwrap();
+    conn.users()
+        .ban(&acting_as(ada.id), ada.id, None, Some("spam"))
+        .unwrap();
     assert!(valid(&mut conn).is_none(), "permanent ban");
-    conn.users().unban(ada.id).unwrap();
+    conn.users().unban(&acting_as(ada.id), ada.id).unwrap();
     assert!(valid(&mut conn).is_some(), "unbanned");
 
     conn.users()
-        .ban(ada.id, Some(Utc::now() + chrono::Duration::hours(1)), None)
+        .ban(
+            &acting_as(ada.id),
+            ada.id,
+            Some(Utc::now() + chrono::Duration::hours(1)),
+            None,
+        )
         .unwrap();
     assert!(valid(&mut conn).is_none(), "ban until an hour from now");
     // The ban ran out (ban() refuses past times, so move it back by hand).
@@ -196,9 +204,11 @@ fn ban_and_soft_delete_end_sessions_at_once_and_lifting_them_restores() {
     let (_, user) = valid(&mut conn).expect("valid again after the ban expired");
     assert!(user.banned_at.is_some());
     assert!(!user.is_banned_at(Utc::now()));
-    conn.users().unban(ada.id).unwrap();
+    conn.users().unban(&acting_as(ada.id), ada.id).unwrap();
 
-    conn.users().soft_delete(ada.id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(ada.id), ada.id)
+        .unwrap();
     assert!(valid(&mut conn).is_none(), "soft-deleted");
     conn.users().restore(ada.id).unwrap();
     assert!(valid(&mut conn).is_some(), "restored");
@@ -210,7 +220,9 @@ fn sessions_are_refused_to_banned_deleted_and_missing_users() {
     let mut conn = db.conn().unwrap();
     let ada = user(&mut conn, "ada@example.com");
 
-    conn.users().ban(ada.id, None, None).unwrap();
+    conn.users()
+        .ban(&acting_as(ada.id), ada.id, None, None)
+        .unwrap();
     let err = conn
         .sessions()
         .create(ada.id, HOUR, None, None)
@@ -234,7 +246,9 @@ fn sessions_are_refused_to_banned_deleted_and_missing_users() {
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
 
-    conn.users().soft_delete(ada.id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(ada.id), ada.id)
+        .unwrap();
     let err = conn
         .sessions()
         .create(ada.id, HOUR, None, None)

@@ -6,7 +6,7 @@ use saas_db::users::{ProfileChanges, UserChanges};
 use saas_db::Repos;
 
 use super::{assert_healthy, seeded};
-use crate::support::assert_invalid;
+use crate::support::{acting_as, assert_invalid};
 
 #[test]
 fn bad_user_changes_leave_the_user_unchanged() {
@@ -163,14 +163,23 @@ fn ban_until_in_the_past_is_invalid() {
         Utc::now() - Duration::days(365),
     ] {
         assert_invalid(
-            conn.users().ban(seed.id, Some(until), Some("spam")),
+            conn.users()
+                .ban(&acting_as(seed.id), seed.id, Some(until), Some("spam")),
             "until",
         );
-        assert_invalid(conn.users().ban(seed.id, Some(until), None), "until");
+        assert_invalid(
+            conn.users()
+                .ban(&acting_as(seed.id), seed.id, Some(until), None),
+            "until",
+        );
     }
     let long_reason = "r".repeat(1001);
     for reason in ["", "nul\0", long_reason.as_str()] {
-        assert_invalid(conn.users().ban(seed.id, None, Some(reason)), "ban_reason");
+        assert_invalid(
+            conn.users()
+                .ban(&acting_as(seed.id), seed.id, None, Some(reason)),
+            "ban_reason",
+        );
     }
     let unchanged = conn.users().get(seed.id).unwrap();
     assert_eq!(unchanged, seed);

@@ -75,8 +75,11 @@ fn billing_checks_refuse_hand_written_sql() {
             payment.id,
             "payments_metadata_object",
         ),
+        // An UPDATE can no longer break it (bump_version writes old + 1,
+        // migration 000021), so a copy of the row is inserted at version 0.
         (
-            "UPDATE payments SET version = 0 WHERE id = $1",
+            "INSERT INTO payments (user_id, amount_cents, currency, version)
+             SELECT user_id, amount_cents, currency, 0 FROM payments WHERE id = $1",
             payment.id,
             "payments_version_positive",
         ),
@@ -96,8 +99,11 @@ fn billing_checks_refuse_hand_written_sql() {
             sub.id,
             "subscriptions_trialing_has_end",
         ),
+        // An UPDATE can no longer break it (bump_version writes old + 1,
+        // migration 000021), so a copy of the row is inserted at version 0.
         (
-            "UPDATE subscriptions SET version = 0 WHERE id = $1",
+            "INSERT INTO subscriptions (user_id, plan_id, status, trial_ends_at, canceled_at, version)
+             SELECT user_id, plan_id, status, trial_ends_at, canceled_at, 0 FROM subscriptions WHERE id = $1",
             sub.id,
             "subscriptions_version_positive",
         ),
@@ -127,8 +133,11 @@ fn billing_checks_refuse_hand_written_sql() {
             pro.id,
             "subscription_plans_features_no_nulls",
         ),
+        // An UPDATE can no longer break it (bump_version writes old + 1,
+        // migration 000021), so a copy of the row is inserted at version 0.
         (
-            "UPDATE subscription_plans SET version = 0 WHERE id = $1",
+            "INSERT INTO subscription_plans (name, price_cents, interval, version)
+             SELECT name, price_cents, interval, 0 FROM subscription_plans WHERE id = $1",
             pro.id,
             "subscription_plans_version_positive",
         ),

@@ -1,6 +1,7 @@
 //! Moving payments and profile data from one user to another.
 
 use super::*;
+use crate::support::acting_as;
 
 fn version_of(conn: &mut PgConnection, id: Uuid) -> i32 {
     conn.users().get(id).unwrap().version
@@ -96,7 +97,7 @@ fn transfer_to_a_missing_user_changes_nothing() {
     let mut conn = db.conn().unwrap();
     let a = user(&mut conn, "a@example.com").id;
     let gone = user(&mut conn, "gone@example.com").id;
-    conn.users().soft_delete(gone).unwrap();
+    conn.users().soft_delete(&acting_as(gone), gone).unwrap();
     let pa = conn
         .users()
         .upsert_profile(a, &profile(Theme::Dark, "A's bio"))

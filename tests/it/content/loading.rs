@@ -12,6 +12,7 @@ use saas_db::billing::NewPlan;
 use saas_db::content::{NewCategory, NewPost, Post};
 use saas_db::enums::{BillingInterval, SubscriptionStatus};
 use saas_db::users::ProfileChanges;
+use saas_db::views::UserOverview;
 use saas_db::{Error, PageRequest, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -197,9 +198,9 @@ fn user_overview_in_two_queries() {
     publish_at(&mut conn, bobs.id, at(50));
 
     let (mut counted_conn, counter) = counted(db.url());
-    counted_conn.users().overview(bob).unwrap(); // warm-up
+    UserOverview::load(&mut counted_conn, bob).unwrap(); // warm-up
     let (overview, q) = queries_of(&mut counted_conn, &counter, |c| {
-        c.users().overview(alice).unwrap()
+        UserOverview::load(c, alice).unwrap()
     });
     assert_eq!(q, 2);
     assert_eq!(overview.user.id, alice);
@@ -220,25 +221,23 @@ fn user_overview_in_two_queries() {
     // A user with nothing: every part empty, still two queries.
     let bare_id = author(&mut conn, "bare@example.com");
     let (bare, q) = queries_of(&mut counted_conn, &counter, |c| {
-        c.users().overview(bare_id).unwrap()
+        UserOverview::load(c, bare_id).unwrap()
     });
     assert_eq!(q, 2);
     assert!(bare.profile.is_none() && bare.subscription.is_none() && bare.plan.is_none());
     assert!(bare.latest_posts.is_empty());
 
     assert!(matches!(
-        conn.users().overview(Uuid::now_v7()),
+        UserOverview::load(&mut conn, Uuid::now_v7()),
         Err(Error::NotFound { entity: "user" })
     ));
-    conn.users().soft_delete(bob).unwrap();
+    conn.users().soft_delete(&acting_as(bob), bob).unwrap();
     assert!(matches!(
-        conn.users().overview(bob),
+        UserOverview::load(&mut conn, bob),
         Err(Error::NotFound { entity: "user" })
     ));
     assert_eq!(
-        conn.users()
-            .including_deleted()
-            .overview(bob)
+        UserOverview::load_including_deleted(&mut conn, bob)
             .unwrap()
             .latest_posts
             .len(),

@@ -136,8 +136,7 @@ fn a_repository_commit_lost_is_unknown_at_top_level_only() {
     let mut conn = db.conn().unwrap();
     let err = conn
         .users()
-        .acting(&actor)
-        .ban(target.id, None, Some("die"))
+        .ban(&actor, target.id, None, Some("die"))
         .unwrap_err();
     assert!(matches!(err, Error::CommitUnknown(_)), "{err:?}");
     drop(conn);
@@ -145,7 +144,7 @@ fn a_repository_commit_lost_is_unknown_at_top_level_only() {
     let mut inner = None;
     let err = db
         .transaction(|tx| {
-            let banned = tx.users().acting(&actor).ban(target.id, None, Some("die"));
+            let banned = tx.users().ban(&actor, target.id, None, Some("die"));
             inner = Some(banned.is_ok());
             banned.map(drop)
         })

@@ -18,7 +18,7 @@ use std::cell::Cell;
 use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-pub(crate) use crate::support::{assert_invalid, short};
+pub(crate) use crate::support::{acting_as, assert_invalid, short};
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
 use saas_db::access::Actor;
@@ -57,7 +57,10 @@ impl World {
             .users()
             .create(&NewUser::new("world@example.com", "World").username("world"))
             .unwrap();
-        let user = conn.users().set_role(user.id, UserRole::Admin).unwrap();
+        let user = conn
+            .users()
+            .set_role(&acting_as(user.id), user.id, UserRole::Admin)
+            .unwrap();
         conn.accounts().set_password(user.id, PASSWORD).unwrap();
         let owner = Actor::from(&user);
         let post = conn

@@ -17,6 +17,7 @@ use saas_db_testing::TestDatabase;
 use serde_json::json;
 
 use super::{deliver, seed};
+use crate::support::acting_as;
 
 /// The tokens a sender would have emailed for every `auth.email` message
 /// (claimed, issued and acked by [`deliver`]), by kind.
@@ -270,7 +271,9 @@ fn a_user_banned_after_the_request_is_sent_no_token() {
             .request_email(TokenKind::MagicLink, email)
             .unwrap();
     }
-    conn.users().ban(banned.id, None, Some("abuse")).unwrap();
+    conn.users()
+        .ban(&acting_as(banned.id), banned.id, None, Some("abuse"))
+        .unwrap();
     let sent = tokens_sent(&db);
     assert_eq!(sent.len(), 1, "only the unbanned user's: {sent:?}");
 }

@@ -1,6 +1,7 @@
 //! Limits and filtered listings (by role, soft-deleted users).
 
 use super::*;
+use crate::support::acting_as;
 
 #[test]
 fn limit_bounds() {
@@ -103,7 +104,9 @@ fn list_by_role_pages_only_that_role() {
     assert_eq!(admins.len() + plain.len(), everyone.len());
 
     // Changing a role moves the user between the listings.
-    conn.users().set_role(made[1].id, UserRole::Admin).unwrap();
+    conn.users()
+        .set_role(&acting_as(made[1].id), made[1].id, UserRole::Admin)
+        .unwrap();
     let admins: Vec<Uuid> = walk_forward(&mut conn, 4, list_admins)
         .iter()
         .flat_map(|p| ids(p))
@@ -128,7 +131,9 @@ fn soft_deleted_users_are_not_listed() {
     let mut conn = db.conn().unwrap();
     let made = create_users(&mut conn, 12, |j| j % 4 == 0); // admins: 0, 4, 8
     for j in [1, 4, 5, 10] {
-        conn.users().soft_delete(made[j].id).unwrap();
+        conn.users()
+            .soft_delete(&acting_as(made[j].id), made[j].id)
+            .unwrap();
     }
     let visible: Vec<Uuid> = [0, 2, 3, 6, 7, 8, 9, 11]
         .iter()
@@ -172,7 +177,9 @@ fn soft_deleted_users_are_not_listed() {
     let page = conn.users().list(PageRequest::first(2)).unwrap();
     assert_eq!(ids(&page.items), vec![made[0].id, made[2].id]);
     let cursor = page.next_cursor().unwrap();
-    conn.users().soft_delete(made[2].id).unwrap();
+    conn.users()
+        .soft_delete(&acting_as(made[2].id), made[2].id)
+        .unwrap();
     let rest = conn
         .users()
         .list(PageRequest::after(cursor.clone(), 3))

@@ -20,9 +20,11 @@ const CASES: &[(&str, &str)] = &[
     ("teams_slug_format", "UPDATE teams SET slug = 'Not A Slug' WHERE id = $1 AND $2 IS NOT NULL"),
     ("teams_slug_format", "UPDATE teams SET slug = 'trailing-' WHERE id = $1 AND $2 IS NOT NULL"),
     ("teams_slug_format", "UPDATE teams SET slug = repeat('a', 101) WHERE id = $1 AND $2 IS NOT NULL"),
-    ("teams_version_positive", "UPDATE teams SET version = 0 WHERE id = $1 AND $2 IS NOT NULL"),
+    // An UPDATE can no longer break the version checks (bump_version writes
+    // old + 1, migration 000021): a copy of the row is inserted at version 0.
+    ("teams_version_positive", "INSERT INTO teams (name, slug, version) SELECT name, slug, 0 FROM teams WHERE id = $1 AND $2 IS NOT NULL"),
     ("projects_name_length", "INSERT INTO projects (team_id, name) SELECT $1, '' WHERE $2 IS NOT NULL"),
-    ("projects_version_positive", "UPDATE projects SET version = 0 WHERE team_id = $1 AND $2 IS NOT NULL"),
+    ("projects_version_positive", "INSERT INTO projects (team_id, name, version) SELECT $1, 'p', 0 WHERE $2 IS NOT NULL"),
     ("team_invitations_token_hash_sha256", "UPDATE team_invitations SET token_hash = '\\x00'::bytea WHERE team_id = $1 AND id = $2"),
     ("team_invitations_email_format", "UPDATE team_invitations SET email = 'Carol@Example.com' WHERE team_id = $1 AND id = $2"),
     ("team_invitations_email_format", "UPDATE team_invitations SET email = 'no-at-sign' WHERE team_id = $1 AND id = $2"),

@@ -27,6 +27,7 @@ use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{actor, count, site_admin};
+use crate::support::acting_as;
 
 struct World {
     db: TestDatabase,
@@ -196,7 +197,7 @@ fn a_soft_deleted_site_admin_loses_every_tenant() {
     w.db.conn()
         .unwrap()
         .users()
-        .soft_delete(root.user_id)
+        .soft_delete(&acting_as(root.user_id), root.user_id)
         .unwrap();
     assert_eq!(visible(&w, root.user_id), vec![0, 0, 0, 0]);
     let result = attempt(&w.app, root.user_id, rename, w.team, root.user_id);
@@ -316,7 +317,7 @@ fn soft_delete_keeps_memberships() {
     w.db.conn()
         .unwrap()
         .users()
-        .soft_delete(w.admin.user_id)
+        .soft_delete(&acting_as(w.admin.user_id), w.admin.user_id)
         .unwrap();
     assert_eq!(roles(&w), ["owner", "admin", "member"]);
 }

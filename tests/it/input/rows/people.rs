@@ -9,6 +9,7 @@ use saas_db::Repos;
 
 use super::super::table::{row, Row, TextCall};
 use super::fresh_user;
+use crate::support::acting_as;
 
 pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
     vec![
@@ -65,7 +66,9 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
         }),
         row("users.ban reason", "ban_reason", |c, w, s| {
             let u = fresh_user(c, w)?;
-            c.users().ban(u.id, None, Some(s)).map(drop)
+            c.users()
+                .ban(&acting_as(u.id), u.id, None, Some(s))
+                .map(drop)
         }),
         row("users.upsert_profile bio", "bio", |c, w, s| {
             c.users()

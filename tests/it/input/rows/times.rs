@@ -13,6 +13,7 @@ use super::super::table::{row, DurationCall, JsonCall, Row, TimestampCall};
 use super::super::valid_payment;
 use super::things::provider_subscription;
 use super::{build, fresh_user};
+use crate::support::acting_as;
 
 pub(crate) fn duration_rows() -> Vec<Row<DurationCall>> {
     vec![
@@ -165,7 +166,9 @@ pub(crate) fn timestamp_rows() -> Vec<Row<TimestampCall>> {
     vec![
         row("users.ban until", "until", |c, w, t| {
             let u = fresh_user(c, w)?;
-            c.users().ban(u.id, Some(t), Some("spam")).map(drop)
+            c.users()
+                .ban(&acting_as(u.id), u.id, Some(t), Some("spam"))
+                .map(drop)
         }),
         row("audit.export since", "since", |c, _, t| {
             c.audit().export(Some(t), |_| Ok(())).map(drop)

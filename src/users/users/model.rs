@@ -8,10 +8,10 @@ use uuid::Uuid;
 use std::borrow::Cow;
 
 use crate::access::Actor;
-use crate::enums::{Theme, UserRole};
+use crate::enums::UserRole;
 use crate::error::Result;
 use crate::identity::{self, Email};
-use crate::schema::{user_profiles, users};
+use crate::schema::users;
 use crate::validate;
 
 /// Longest display name.
@@ -251,67 +251,5 @@ impl<'a> UserChanges<'a> {
             validate::timezone("timezone", t)?;
         }
         Ok(checked)
-    }
-}
-
-/// A user's profile (one per user, created on first upsert).
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
-#[diesel(table_name = user_profiles, check_for_backend(diesel::pg::Pg))]
-pub struct UserProfile {
-    /// The user (primary key).
-    pub user_id: Uuid,
-    /// Free text about the user.
-    pub bio: Option<String>,
-    /// Personal website.
-    pub website: Option<String>,
-    /// Where they are.
-    pub location: Option<String>,
-    /// Colour scheme.
-    pub theme: Theme,
-    /// Interface language.
-    pub language: String,
-    /// Whether to send product emails.
-    pub email_notifications: bool,
-    /// Whether to send marketing emails.
-    pub marketing_emails: bool,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// Changes for [`crate::users::UserRepo::upsert_profile`]: on insert, `None`
-/// takes the column default; on update, `None` keeps the value. For nullable
-/// columns `Some(None)` sets NULL.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Insertable, AsChangeset)]
-#[diesel(table_name = user_profiles)]
-pub struct ProfileChanges<'a> {
-    /// Bio, up to 2,000 characters.
-    pub bio: Option<Option<&'a str>>,
-    /// Website (http or https).
-    pub website: Option<Option<&'a str>>,
-    /// Location, up to 200 characters.
-    pub location: Option<Option<&'a str>>,
-    /// Colour scheme.
-    pub theme: Option<Theme>,
-    /// Interface language tag.
-    pub language: Option<&'a str>,
-    /// Product emails on or off.
-    pub email_notifications: Option<bool>,
-    /// Marketing emails on or off.
-    pub marketing_emails: Option<bool>,
-}
-
-impl ProfileChanges<'_> {
-    pub(crate) fn validate(&self) -> Result<()> {
-        validate::opt_text("bio", self.bio.flatten(), 0, 2000)?;
-        if let Some(Some(w)) = self.website {
-            validate::url("website", w)?;
-        }
-        validate::opt_text("location", self.location.flatten(), 0, 200)?;
-        if let Some(l) = self.language {
-            validate::locale("language", l)?;
-        }
-        Ok(())
     }
 }

@@ -6,20 +6,22 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::{User, UserRepo};
+use super::{change, User, UserRepo};
+use crate::access::Actor;
 use crate::error::{Error, Found, Result};
 use crate::schema::users;
-use crate::tx::{bump_update, run_transaction};
+use crate::tx::run_transaction;
 
 impl UserRepo<'_> {
     /// Soft-deletes the user: hidden from get, find, list and count; its
-    /// rows elsewhere stay. Undo with [`UserRepo::restore`].
+    /// rows elsewhere stay. Undo with [`UserRepo::restore`]. Done on
+    /// `actor`'s behalf and audited as `deleted`.
     ///
     /// # Errors
     /// [`Error::NotFound`] if missing or already deleted.
-    pub fn soft_delete(&mut self, id: Uuid) -> Result<User> {
-        self.audited("deleted", id, |conn| {
-            change!(conn, id, users::deleted_at.eq(now))
+    pub fn soft_delete(&mut self, actor: &Actor, id: Uuid) -> Result<User> {
+        self.audited(actor, "deleted", id, |conn| {
+            change(conn, id, users::deleted_at.eq(now))
         })
     }
 
@@ -33,10 +35,7 @@ impl UserRepo<'_> {
                 .filter(users::id.eq(id))
                 .filter(users::deleted_at.is_not_null()),
         )
-        .set((
-            users::deleted_at.eq(None::<DateTime<Utc>>),
-            users::version.eq(users::version + 1),
-        ))
+        .set(users::deleted_at.eq(None::<DateTime<Utc>>))
         .returning(User::as_returning())
         .get_result(self.conn)
         .found("deleted user")

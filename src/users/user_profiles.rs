@@ -1,14 +1,20 @@
-//! Users' profiles: one row per user, hidden with a soft-deleted user.
+//! `user_profiles`: one row per user, hidden with a soft-deleted user. The
+//! model and its queries; reached with `conn.users()` ([`UserRepo::find_profile`],
+//! [`UserRepo::upsert_profile`]).
 
+use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
+use serde::Serialize;
 use uuid::Uuid;
 
-use super::{ProfileChanges, UserProfile, UserRepo};
+use super::UserRepo;
+use crate::enums::Theme;
 use crate::error::{Error, Found, Result};
 use crate::schema::{user_profiles, users};
 use crate::tx::run_transaction;
+use crate::validate;
 
 impl UserRepo<'_> {
     /// The user's profile, if one was created and the user is visible (not
@@ -84,5 +90,67 @@ impl UserRepo<'_> {
                 .returning(UserProfile::as_returning())
                 .get_result(tx)?)
         })
+    }
+}
+
+/// A user's profile (one per user, created on first upsert).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = user_profiles, check_for_backend(diesel::pg::Pg))]
+pub struct UserProfile {
+    /// The user (primary key).
+    pub user_id: Uuid,
+    /// Free text about the user.
+    pub bio: Option<String>,
+    /// Personal website.
+    pub website: Option<String>,
+    /// Where they are.
+    pub location: Option<String>,
+    /// Colour scheme.
+    pub theme: Theme,
+    /// Interface language.
+    pub language: String,
+    /// Whether to send product emails.
+    pub email_notifications: bool,
+    /// Whether to send marketing emails.
+    pub marketing_emails: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Changes for [`crate::users::UserRepo::upsert_profile`]: on insert, `None`
+/// takes the column default; on update, `None` keeps the value. For nullable
+/// columns `Some(None)` sets NULL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Insertable, AsChangeset)]
+#[diesel(table_name = user_profiles)]
+pub struct ProfileChanges<'a> {
+    /// Bio, up to 2,000 characters.
+    pub bio: Option<Option<&'a str>>,
+    /// Website (http or https).
+    pub website: Option<Option<&'a str>>,
+    /// Location, up to 200 characters.
+    pub location: Option<Option<&'a str>>,
+    /// Colour scheme.
+    pub theme: Option<Theme>,
+    /// Interface language tag.
+    pub language: Option<&'a str>,
+    /// Product emails on or off.
+    pub email_notifications: Option<bool>,
+    /// Marketing emails on or off.
+    pub marketing_emails: Option<bool>,
+}
+
+impl ProfileChanges<'_> {
+    pub(crate) fn validate(&self) -> Result<()> {
+        validate::opt_text("bio", self.bio.flatten(), 0, 2000)?;
+        if let Some(Some(w)) = self.website {
+            validate::url("website", w)?;
+        }
+        validate::opt_text("location", self.location.flatten(), 0, 200)?;
+        if let Some(l) = self.language {
+            validate::locale("language", l)?;
+        }
+        Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! Bulk writes on users: COPY import and chunked batch updates.
 
+use diesel::dsl::now;
 use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
@@ -102,7 +103,7 @@ impl UserRepo<'_> {
                             .filter(users::id.eq(id))
                             .filter(users::deleted_at.is_null()),
                     )
-                    .set((changes, users::version.eq(users::version + 1)))
+                    .set((changes, users::updated_at.eq(now)))
                     .execute(tx)?;
                     if n == 0 {
                         missing.push(*id);

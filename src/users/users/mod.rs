@@ -1,0 +1,330 @@
+//! The `users` table: [`User`], [`NewUser`], [`UserChanges`] and every
+//! [`UserRepo`] call on it. Lookups, edits and listings are here; role and
+//! bans, bulk writes, deletion and row locks in the files next to it.
+
+mod bulk;
+mod deletion;
+mod locks;
+mod model;
+mod moderation;
+
+pub use bulk::{BatchFailure, BatchReport};
+pub use model::{NewUser, User, UserChanges, DEFAULT_LOCALE, DEFAULT_TIMEZONE, NAME_MAX};
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::{now, AsSelect, SqlTypeOf};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
+use diesel::sql_types::Bool;
+use uuid::Uuid;
+
+use crate::enums::UserRole;
+use crate::error::{Error, Found, Result};
+use crate::identity;
+use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
+use crate::schema::users;
+use crate::sql::{coalesce, lower};
+use crate::tx::versioned;
+use crate::validate;
+
+type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
+
+/// Users repository: a thin view over a connection. Get one with
+/// [`crate::Repos::users`]; it works the same on a pooled connection, a plain
+/// one, and inside a transaction.
+///
+/// Soft-deleted users (and their profiles) are invisible to every call
+/// unless the repository was obtained with [`UserRepo::including_deleted`];
+/// [`UserRepo::restore`] and [`UserRepo::hard_delete`] act on them, since
+/// that is what they are for.
+pub struct UserRepo<'c> {
+    pub(in crate::users) conn: &'c mut PgConnection,
+    pub(in crate::users) include_deleted: bool,
+}
+
+/// Users a repository shows: not soft-deleted, or all of them. The flag is
+/// a bind parameter, so the lookups built on it stay statically typed
+/// queries: Diesel caches their prepared statements by type, without
+/// rebuilding the SQL text as it must for boxed queries (measurable on
+/// primary-key lookups).
+#[diesel::dsl::auto_type]
+pub(crate) fn visible(include_deleted: bool) -> _ {
+    users::deleted_at
+        .is_null()
+        .or(include_deleted.into_sql::<Bool>())
+}
+
+/// The visible user with this id, as the target of an UPDATE.
+#[diesel::dsl::auto_type]
+fn visible_user(id: Uuid) -> _ {
+    users::table.find(id).filter(users::deleted_at.is_null())
+}
+
+/// One unconditional change to a visible user (the `bump_version` trigger
+/// moves its version, so a concurrent optimistic writer notices).
+///
+/// # Errors
+/// [`Error::NotFound`] when the user is missing or soft-deleted.
+pub(super) fn change<C>(conn: &mut PgConnection, id: Uuid, set: C) -> Result<User>
+where
+    C: AsChangeset<Target = users::table>,
+    C::Changeset: QueryFragment<Pg>,
+{
+    diesel::update(visible_user(id))
+        .set(set)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .found("user")
+}
+
+/// The outcome of a versioned update of a visible user: the row, or
+/// [`Error::Stale`] / [`Error::NotFound`] (see [`versioned`]).
+fn versioned_user(
+    conn: &mut PgConnection,
+    updated: Option<User>,
+    id: Uuid,
+    expected: i32,
+) -> Result<User> {
+    versioned(updated, "user", id, expected, || {
+        visible_user(id)
+            .select(users::version)
+            .first(conn)
+            .optional()
+    })
+}
+
+impl<'c> UserRepo<'c> {
+    pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
+        UserRepo {
+            conn,
+            include_deleted: false,
+        }
+    }
+
+    /// The same repository, but soft-deleted users are visible to get, find,
+    /// list and count, and their profiles to the profile calls.
+    pub fn including_deleted(mut self) -> Self {
+        self.include_deleted = true;
+        self
+    }
+
+    fn visible(&self) -> UserQuery<'static> {
+        let query = users::table.select(User::as_select()).into_boxed();
+        if self.include_deleted {
+            query
+        } else {
+            query.filter(users::deleted_at.is_null())
+        }
+    }
+
+    /// Creates a user. The email and username are normalised (see
+    /// [`crate::identity`]: NFKC, lower case, the email's domain in ASCII).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] naming the field for bad input (NUL byte, too long,
+    /// malformed email or username, scripts mixed within one part of the
+    /// email); [`Error::Conflict`] with `users_email_key` or
+    /// `users_username_lower_key` when taken, `users_email_skeleton_key`
+    /// when a look-alike of the email is.
+    pub fn create(&mut self, new: &NewUser<'_>) -> Result<User> {
+        let mut identity = None;
+        let row = new.to_row(&mut identity)?;
+        Ok(diesel::insert_into(users::table)
+            .values(&row)
+            .returning(User::as_returning())
+            .get_result(self.conn)?)
+    }
+
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] if there is none (or it is soft-deleted).
+    pub fn get(&mut self, id: Uuid) -> Result<User> {
+        self.find(id).found("user")
+    }
+
+    /// The user with this id, if any.
+    ///
+    /// # Errors
+    /// Database errors only; a missing user is `Ok(None)`.
+    pub fn find(&mut self, id: Uuid) -> Result<Option<User>> {
+        Ok(users::table
+            .find(id)
+            .filter(visible(self.include_deleted))
+            .select(User::as_select())
+            .first(self.conn)
+            .optional()?)
+    }
+
+    /// The user with this email, normalised as when it was stored (so case,
+    /// NFKC variants and the Unicode or ASCII form of the domain do not
+    /// matter; this is an index lookup). `None` for a malformed address.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for an email containing a NUL byte or over 254 characters.
+    pub fn find_by_email(&mut self, email: &str) -> Result<Option<User>> {
+        validate::text("email", email, 0, validate::EMAIL_MAX)?;
+        let Ok(email) = identity::email("email", email) else {
+            return Ok(None);
+        };
+        Ok(users::table
+            .filter(users::email.eq(email.address))
+            .filter(visible(self.include_deleted))
+            .select(User::as_select())
+            .first(self.conn)
+            .optional()?)
+    }
+
+    /// The user with this username, compared case-insensitively after NFKC.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a username containing a NUL byte or over 40 characters.
+    pub fn find_by_username(&mut self, username: &str) -> Result<Option<User>> {
+        validate::text("username", username, 0, identity::USERNAME_MAX)?;
+        let key = identity::username_key("username", username)?;
+        Ok(users::table
+            .filter(lower(users::username).eq(key))
+            .filter(visible(self.include_deleted))
+            .select(User::as_select())
+            .first(self.conn)
+            .optional()?)
+    }
+
+    /// Applies `changes` if the user is still at `expected_version`, in one
+    /// statement, and returns the updated user (version + 1).
+    ///
+    /// # Errors
+    /// [`Error::Stale`] if another writer changed the user first,
+    /// [`Error::NotFound`] if it does not exist, [`Error::Invalid`] for bad
+    /// input, [`Error::Conflict`] for a taken username.
+    pub fn update(
+        &mut self,
+        id: Uuid,
+        expected_version: i32,
+        changes: &UserChanges<'_>,
+    ) -> Result<User> {
+        let mut username = None;
+        let changes = changes.checked(&mut username)?;
+        // updated_at = now() (what set_updated_at writes anyway) keeps an
+        // empty change one UPDATE, which bumps the version as any other.
+        let updated = diesel::update(visible_user(id).filter(users::version.eq(expected_version)))
+            .set((&changes, users::updated_at.eq(now)))
+            .returning(User::as_returning())
+            .get_result(self.conn)
+            .optional()?;
+        versioned_user(self.conn, updated, id, expected_version)
+    }
+
+    /// Changes the email address (normalised) if the user is still at
+    /// `expected_version`; the new address is unverified.
+    ///
+    /// # Errors
+    /// As [`UserRepo::update`]; [`Error::Conflict`] with `users_email_key`,
+    /// or `users_email_skeleton_key` when a look-alike is taken.
+    pub fn change_email(&mut self, id: Uuid, expected_version: i32, email: &str) -> Result<User> {
+        let email = identity::email("email", email)?;
+        let updated = diesel::update(visible_user(id).filter(users::version.eq(expected_version)))
+            .set((
+                users::email.eq(&email.address),
+                users::email_skeleton.eq(email.skeleton.as_deref()),
+                users::email_verified_at.eq(None::<DateTime<Utc>>),
+            ))
+            .returning(User::as_returning())
+            .get_result(self.conn)
+            .optional()?;
+        versioned_user(self.conn, updated, id, expected_version)
+    }
+
+    /// Marks the email address as verified (keeps the first verification
+    /// time if it already was).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn verify_email(&mut self, id: Uuid) -> Result<User> {
+        change(
+            self.conn,
+            id,
+            users::email_verified_at.eq(coalesce(users::email_verified_at, now)),
+        )
+    }
+
+    /// Records a successful sign-in (`last_login_at = now()`). Not a change
+    /// of the user's data, so the version stays.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn record_login(&mut self, id: Uuid) -> Result<()> {
+        let n = diesel::update(
+            users::table
+                .filter(users::id.eq(id))
+                .filter(users::deleted_at.is_null()),
+        )
+        .set(users::last_login_at.eq(now))
+        .execute(self.conn)?;
+        if n == 0 {
+            return Err(Error::NotFound { entity: "user" });
+        }
+        Ok(())
+    }
+
+    /// A page of users ordered by `(created_at, id)`, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidCursor`] for a bad cursor, [`Error::Invalid`] for a
+    /// limit outside 1..=1000.
+    pub fn list(&mut self, page: PageRequest) -> Result<Page<User>> {
+        let query = self.visible();
+        self.page(query, Listing::named("users.created_at"), &page)
+    }
+
+    /// A page of the users with `role`, ordered like [`UserRepo::list`].
+    ///
+    /// # Errors
+    /// As [`UserRepo::list`].
+    pub fn list_by_role(&mut self, role: UserRole, page: PageRequest) -> Result<Page<User>> {
+        let query = self.visible().filter(users::role.eq(role));
+        // The role by its variant name (`Admin`, `User`).
+        let listing = Listing::named("users.by_role.created_at").param(format!("{role:?}"));
+        self.page(query, listing, &page)
+    }
+
+    fn page(
+        &mut self,
+        query: UserQuery<'static>,
+        listing: Listing,
+        page: &PageRequest,
+    ) -> Result<Page<User>> {
+        // With and without deleted users are different listings.
+        let keyset = Keyset {
+            listing: listing.param([u8::from(self.include_deleted)]),
+            sort: users::created_at,
+            id: users::id,
+            order: Order::Asc,
+        };
+        pagination::load_page(
+            query,
+            keyset,
+            page,
+            |u: &User| (u.created_at, u.id),
+            self.conn,
+        )
+    }
+
+    /// How many users there are.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub fn count(&mut self) -> Result<i64> {
+        Ok(self.visible().count().get_result(self.conn)?)
+    }
+}
+
+/// Whether a user may sign in now: not soft-deleted, and not banned (or the
+/// ban has expired). Shared by session validation and the sign-in flows.
+#[diesel::dsl::auto_type]
+pub(crate) fn may_sign_in() -> _ {
+    users::deleted_at
+        .is_null()
+        .and(users::banned_at.is_null().or(users::ban_expires_at.le(now)))
+}
