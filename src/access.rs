@@ -9,7 +9,7 @@
 //! | site admin | all | all | all | all | all | all |
 //! | user | read, update, delete | - | read | read, update, manage members | all | - |
 
-use uuid::Uuid;
+use crate::ids::{TeamId, UserId};
 
 use crate::enums::{TeamRole, UserRole};
 use crate::error::{Error, Result};
@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
     /// The acting user.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Their site-wide role.
     pub role: UserRole,
 }
@@ -47,12 +47,12 @@ pub enum Resource {
     /// A user account (and what hangs off it: profile, sessions, ...).
     User {
         /// Which user.
-        id: Uuid,
+        id: UserId,
     },
     /// A team and its team-scoped data.
     Team {
         /// Which team.
-        id: Uuid,
+        id: TeamId,
         /// The actor's role in it, `None` when not a member.
         membership: Option<TeamRole>,
     },
@@ -104,6 +104,7 @@ pub fn authorize(actor: &Actor, action: Action, resource: &Resource) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
     use Action::*;
 
     const ALL: [Action; 5] = [Read, Update, Delete, ManageMembers, ManageOwners];
@@ -111,9 +112,9 @@ mod tests {
     /// The rule table, row by row: (actor role, resource, allowed actions).
     #[test]
     fn the_rule_table() {
-        let me = Uuid::from_u128(1);
-        let other = Uuid::from_u128(2);
-        let team = Uuid::from_u128(3);
+        let me = UserId(Uuid::from_u128(1));
+        let other = UserId(Uuid::from_u128(2));
+        let team = TeamId(Uuid::from_u128(3));
         let on_team = |membership| Resource::Team {
             id: team,
             membership,
@@ -159,10 +160,10 @@ mod tests {
     #[test]
     fn refusals_are_forbidden_and_say_what() {
         let actor = Actor {
-            user_id: Uuid::from_u128(1),
+            user_id: UserId(Uuid::from_u128(1)),
             role: UserRole::User,
         };
-        let team = Uuid::from_u128(9);
+        let team = TeamId(Uuid::from_u128(9));
         let refused = authorize(
             &actor,
             Delete,

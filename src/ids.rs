@@ -28,7 +28,7 @@ macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            Debug, Default, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
             Serialize, Deserialize, AsExpression, FromSqlRow,
         )]
         #[diesel(sql_type = sql_types::Uuid)]
@@ -39,6 +39,12 @@ macro_rules! id_type {
             /// The underlying UUID.
             pub const fn uuid(self) -> Uuid {
                 self.0
+            }
+
+            /// A new time-ordered (UUIDv7) id, the kind the repositories
+            /// generate for new rows.
+            pub fn now_v7() -> Self {
+                $name(Uuid::now_v7())
             }
         }
 

@@ -38,6 +38,10 @@ pub mod views;
 
 pub use database::{Database, DatabaseBuilder, PooledConn, MIGRATIONS, MIGRATIONS_FINGERPRINT};
 pub use error::{Error, Result};
+pub use ids::{
+    AccountId, AuditLogId, CategoryId, InvitationId, OutboxMessageId, PaymentId, PlanId, PostId,
+    ProjectId, SessionId, SubscriptionId, TagId, TeamId, UserId, VerificationTokenId,
+};
 pub use pagination::{Cursor, Page, PageRequest};
 pub use query_trace::{QueryTrace, TRACE_TARGET};
 

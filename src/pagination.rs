@@ -168,15 +168,16 @@ pub(crate) fn check_row_limit(limit: i64) -> Result<()> {
 /// Loads one page of `query` (already filtered for the listing) in keyset
 /// order. One round trip: it fetches `limit + 1` rows to learn whether
 /// another page follows.
-pub(crate) fn load_page<'a, Q, T, K, S, I>(
+pub(crate) fn load_page<'a, Q, T, K, D, S, I>(
     query: Q,
     keyset: Keyset<S, I>,
     request: &PageRequest,
-    key_of: impl Fn(&T) -> (K, Uuid),
+    key_of: impl Fn(&T) -> (K, D),
     conn: &mut PgConnection,
 ) -> Result<Page<T>>
 where
     K: CursorKey + Clone + AsExpression<S::SqlType>,
+    D: Into<Uuid>,
     Uuid: AsExpression<I::SqlType>,
     S: ExpressionMethods + Clone,
     S::SqlType: diesel::sql_types::SqlType,
@@ -234,7 +235,7 @@ where
     let cursor_at = |item: Option<&T>| {
         item.map(|row| {
             let (k, i) = key_of(row);
-            Cursor::new(&listing, &k, i)
+            Cursor::new(&listing, &k, i.into())
         })
     };
     let came_from_cursor = matches!(request.start, Start::After(_) | Start::Before(_));

@@ -27,7 +27,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use uuid::Uuid;
+use crate::ids::UserId;
 
 use crate::error::Result;
 use crate::validate;
@@ -40,7 +40,7 @@ impl Database {
     /// # Errors
     /// What `f` returns; a pool error; [`crate::Error::CommitUnknown`] when
     /// the connection was lost during COMMIT (as [`Database::transaction`]).
-    pub fn as_user<T, F>(&self, user_id: Uuid, f: F) -> Result<T>
+    pub fn as_user<T, F>(&self, user_id: UserId, f: F) -> Result<T>
     where
         F: FnOnce(&mut PgConnection) -> Result<T>,
     {
@@ -56,7 +56,7 @@ impl Database {
 ///
 /// # Errors
 /// Database errors only.
-pub fn set_user(conn: &mut PgConnection, user_id: Uuid) -> Result<()> {
+pub fn set_user(conn: &mut PgConnection, user_id: UserId) -> Result<()> {
     diesel::sql_query("SELECT set_config('app.user_id', $1, true)")
         .bind::<Text, _>(user_id.to_string())
         .execute(conn)?;

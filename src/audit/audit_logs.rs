@@ -10,6 +10,8 @@ use ipnet::IpNet;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::ids::{AuditLogId, UserId};
+
 use crate::error::{Error, Result};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::audit_logs;
@@ -20,9 +22,9 @@ use crate::validate;
 #[diesel(table_name = audit_logs, check_for_backend(diesel::pg::Pg))]
 pub struct AuditLog {
     /// UUIDv7 id.
-    pub id: Uuid,
+    pub id: AuditLogId,
     /// Who did it (`None`: the system). No foreign key: the log outlives users.
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     /// What was done, e.g. `created`, `role_changed`.
     pub action: String,
     /// What kind of thing it was done to, e.g. `user`.
@@ -48,10 +50,10 @@ pub struct AuditEntry<'a> {
     pub action: &'a str,
     /// What kind of thing.
     pub entity: &'a str,
-    /// Which one.
+    /// Which one (ids of any table, so a bare UUID: `post.id.into()`).
     pub entity_id: Option<Uuid>,
     /// Who.
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     /// What changed (a JSON object).
     pub changes: serde_json::Value,
     /// Extra context (a JSON object).
@@ -76,12 +78,12 @@ impl<'a> AuditEntry<'a> {
             user_agent: None,
         }
     }
-    /// A `created` entry.
-    pub fn created(entity: &'a str, id: Uuid) -> Self {
-        Self::new("created", entity, Some(id))
+    /// A `created` entry about the row with this id (any typed id).
+    pub fn created(entity: &'a str, id: impl Into<Uuid>) -> Self {
+        Self::new("created", entity, Some(id.into()))
     }
     /// Done by this user.
-    pub fn by(mut self, actor: Uuid) -> Self {
+    pub fn by(mut self, actor: UserId) -> Self {
         self.actor_id = Some(actor);
         self
     }
@@ -118,7 +120,7 @@ impl<'a> AuditEntry<'a> {
         validate::json_object("changes", &self.changes)?;
         validate::json_object("metadata", &self.metadata)?;
         Ok(AuditRow {
-            id: Uuid::now_v7(),
+            id: AuditLogId::now_v7(),
             actor_id: self.actor_id,
             action: self.action,
             entity: self.entity,
@@ -135,8 +137,8 @@ impl<'a> AuditEntry<'a> {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = audit_logs, treat_none_as_default_value = false)]
 pub(crate) struct AuditRow<'a> {
-    pub id: Uuid,
-    pub actor_id: Option<Uuid>,
+    pub id: AuditLogId,
+    pub actor_id: Option<UserId>,
     pub action: &'a str,
     pub entity: &'a str,
     pub entity_id: Option<Uuid>,
@@ -199,9 +201,10 @@ impl<'c> AuditRepo<'c> {
     pub fn for_entity(
         &mut self,
         entity: &str,
-        entity_id: Uuid,
+        entity_id: impl Into<Uuid>,
         page: PageRequest,
     ) -> Result<Page<AuditLog>> {
+        let entity_id: Uuid = entity_id.into();
         let entity = crate::validate::text("entity", entity, 1, 100)?;
         let query = audit_logs::table
             .filter(audit_logs::entity.eq(entity.to_owned()))
@@ -218,12 +221,12 @@ impl<'c> AuditRepo<'c> {
     ///
     /// # Errors
     /// As [`AuditRepo::for_entity`].
-    pub fn for_actor(&mut self, actor_id: Uuid, page: PageRequest) -> Result<Page<AuditLog>> {
+    pub fn for_actor(&mut self, actor_id: UserId, page: PageRequest) -> Result<Page<AuditLog>> {
         let query = audit_logs::table
             .filter(audit_logs::actor_id.eq(actor_id))
             .select(AuditLog::as_select())
             .into_boxed();
-        self.newest_first(query, Listing::named("audit.actor").param(actor_id), &page)
+        self.newest_first(query, Listing::named("audit.actor").param(actor_id.uuid()), &page)
     }
 
     /// Streams every entry since `since` (all when `None`), oldest first,

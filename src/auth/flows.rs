@@ -10,6 +10,7 @@ use super::password::PasswordHasher;
 use super::secret::Token;
 use super::sessions::{Session, SessionRepo};
 use super::verification_tokens::{VerificationToken, VerificationTokenRepo};
+use crate::ids::UserId;
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};
 use crate::outbox::auth_mail::AuthEmail;
@@ -134,7 +135,7 @@ impl<'c> AuthFlows<'c> {
     /// As [`UserRepo::change_email`].
     pub fn change_email(
         &mut self,
-        user_id: uuid::Uuid,
+        user_id: UserId,
         expected_version: i32,
         email: &str,
     ) -> Result<User> {
@@ -160,7 +161,7 @@ impl<'c> AuthFlows<'c> {
         run_transaction(self.conn, |tx| {
             let user_id = UserRepo::new(tx)
                 .find_by_email(&email)?
-                .map_or(uuid::Uuid::nil(), |user| user.id);
+                .map_or(UserId(uuid::Uuid::nil()), |user| user.id);
             let message = AuthEmail {
                 kind,
                 user_id,
@@ -188,7 +189,7 @@ impl<'c> AuthFlows<'c> {
             let accounts = |tx| AccountRepo::new(tx).with_hasher(hasher.clone());
             let Some(user) = user else {
                 // Spend the hashing time anyway: no account enumeration by timing.
-                accounts(tx).verify_password(uuid::Uuid::nil(), password)?;
+                accounts(tx).verify_password(UserId(uuid::Uuid::nil()), password)?;
                 return Ok(None);
             };
             if !accounts(tx).verify_password(user.id, password)? {

@@ -10,9 +10,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Interval, Nullable, Text};
 use ipnet::IpNet;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::secret::{self, Token};
+use crate::ids::{SessionId, UserId};
 use crate::error::{Error, Result};
 use crate::schema::{sessions, users};
 use crate::sql::{interval, now_tz, purge_in_batches};
@@ -27,9 +27,9 @@ pub const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 #[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
 pub struct Session {
     /// Id.
-    pub id: Uuid,
+    pub id: SessionId,
     /// Whose.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// When it stops validating (moved forward by `touch`).
     pub expires_at: DateTime<Utc>,
     /// Last activity recorded by `touch`.
@@ -64,7 +64,7 @@ impl<'c> SessionRepo<'c> {
     /// outside [`validate::duration`]'s bounds or a bad user agent.
     pub fn create(
         &mut self,
-        user_id: Uuid,
+        user_id: UserId,
         ttl: Duration,
         ip: Option<IpAddr>,
         user_agent: Option<&str>,
@@ -80,7 +80,7 @@ impl<'c> SessionRepo<'c> {
                 AND (u.banned_at IS NULL OR u.ban_expires_at <= now())
              RETURNING id, user_id, expires_at, last_seen_at, ip_address, user_agent, revoked_at, created_at",
         )
-        .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+        .bind::<diesel::sql_types::Uuid, _>(SessionId::now_v7())
         .bind::<diesel::sql_types::Uuid, _>(user_id)
         .bind::<Bytea, _>(hash.as_slice())
         .bind::<Interval, _>(interval(ttl))
@@ -94,7 +94,7 @@ impl<'c> SessionRepo<'c> {
         }
     }
 
-    fn why_not_eligible(&mut self, user_id: Uuid) -> Result<Error> {
+    fn why_not_eligible(&mut self, user_id: UserId) -> Result<Error> {
         let user = crate::Repos::users(&mut *self.conn).find(user_id)?;
         Ok(match user {
             None => Error::NotFound { entity: "user" },
@@ -133,7 +133,7 @@ impl<'c> SessionRepo<'c> {
     ///
     /// # Errors
     /// [`Error::Invalid`] naming `ttl` outside [`validate::duration`]'s bounds.
-    pub fn touch(&mut self, session_id: Uuid, ttl: Duration) -> Result<bool> {
+    pub fn touch(&mut self, session_id: SessionId, ttl: Duration) -> Result<bool> {
         let ttl = validate::duration("ttl", ttl, validate::DURATION_MAX)?;
         let n = diesel::update(
             sessions::table
@@ -154,7 +154,7 @@ impl<'c> SessionRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`] when there is no such session.
-    pub fn revoke(&mut self, session_id: Uuid) -> Result<()> {
+    pub fn revoke(&mut self, session_id: SessionId) -> Result<()> {
         let n = diesel::update(sessions::table.find(session_id))
             .set(sessions::revoked_at.eq(diesel::dsl::sql::<
                 Nullable<diesel::sql_types::Timestamptz>,
@@ -171,7 +171,7 @@ impl<'c> SessionRepo<'c> {
     ///
     /// # Errors
     /// Database errors only.
-    pub fn revoke_all_for_user(&mut self, user_id: Uuid, except: Option<Uuid>) -> Result<usize> {
+    pub fn revoke_all_for_user(&mut self, user_id: UserId, except: Option<SessionId>) -> Result<usize> {
         let targets = sessions::table
             .filter(sessions::user_id.eq(user_id))
             .filter(sessions::revoked_at.is_null())
@@ -191,7 +191,7 @@ impl<'c> SessionRepo<'c> {
     ///
     /// # Errors
     /// Database errors only.
-    pub fn list_for_user(&mut self, user_id: Uuid) -> Result<Vec<Session>> {
+    pub fn list_for_user(&mut self, user_id: UserId) -> Result<Vec<Session>> {
         Ok(sessions::table
             .filter(sessions::user_id.eq(user_id))
             .filter(sessions::revoked_at.is_null())

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::secret::{self, Token};
+use crate::ids::{UserId, VerificationTokenId};
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};
 use crate::schema::verification_tokens as vt;
@@ -22,13 +22,13 @@ use crate::validate;
 #[diesel(table_name = vt, check_for_backend(diesel::pg::Pg))]
 pub struct VerificationToken {
     /// Id.
-    pub id: Uuid,
+    pub id: VerificationTokenId,
     /// What it is for.
     pub kind: TokenKind,
     /// The address it was sent to (normalised).
     pub email: String,
     /// The user it is for, if known when issued.
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
     /// When it was redeemed.
@@ -60,7 +60,7 @@ impl<'c> VerificationTokenRepo<'c> {
         &mut self,
         kind: TokenKind,
         email: &str,
-        user_id: Option<Uuid>,
+        user_id: Option<UserId>,
         ttl: Duration,
     ) -> Result<(VerificationToken, Token)> {
         let email = validate::email("email", email)?;
@@ -90,7 +90,7 @@ impl<'c> VerificationTokenRepo<'c> {
             };
             Ok(diesel::insert_into(vt::table)
                 .values((
-                    vt::id.eq(Uuid::now_v7()),
+                    vt::id.eq(VerificationTokenId::now_v7()),
                     vt::kind.eq(kind),
                     vt::email.eq(&email),
                     vt::user_id.eq(user_id),

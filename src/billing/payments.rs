@@ -5,9 +5,9 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::subscription_plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
+use crate::ids::{PaymentId, SubscriptionId, UserId};
 use crate::enums::PaymentStatus;
 use crate::error::{Error, Found, Result};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
@@ -20,11 +20,11 @@ use crate::validate;
 #[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
 pub struct Payment {
     /// Id.
-    pub id: Uuid,
+    pub id: PaymentId,
     /// Payer.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// The subscription it pays for, if any.
-    pub subscription_id: Option<Uuid>,
+    pub subscription_id: Option<SubscriptionId>,
     /// Amount in minor units.
     pub amount_cents: i64,
     /// Refunded so far, never above `amount_cents`.
@@ -53,9 +53,9 @@ pub struct Payment {
 #[diesel(table_name = payments)]
 pub struct NewPayment<'a> {
     /// Payer.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Subscription paid for.
-    pub subscription_id: Option<Uuid>,
+    pub subscription_id: Option<SubscriptionId>,
     /// Amount in minor units, 0..=[`AMOUNT_MAX_CENTS`].
     pub amount_cents: i64,
     /// ISO 4217 code.
@@ -125,7 +125,7 @@ impl<'c> PaymentRepo<'c> {
         validate::opt_text("description", payment.description, 0, 1000)?;
         validate::json_object("metadata", &payment.metadata)?;
         let inserted = diesel::insert_into(payments::table)
-            .values((payments::id.eq(Uuid::now_v7()), payment))
+            .values((payments::id.eq(PaymentId::now_v7()), payment))
             .on_conflict(payments::provider_payment_id)
             .do_nothing()
             .returning(Payment::as_returning())
@@ -149,7 +149,7 @@ impl<'c> PaymentRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn get(&mut self, id: Uuid) -> Result<Payment> {
+    pub fn get(&mut self, id: PaymentId) -> Result<Payment> {
         payments::table
             .find(id)
             .select(Payment::as_select())
@@ -166,7 +166,7 @@ impl<'c> PaymentRepo<'c> {
     /// `description` or `metadata` for bad input, before the database.
     pub fn update(
         &mut self,
-        id: Uuid,
+        id: PaymentId,
         expected_version: i32,
         changes: &PaymentChanges<'_>,
     ) -> Result<Payment> {
@@ -198,7 +198,7 @@ impl<'c> PaymentRepo<'c> {
     ///
     /// # Errors
     /// [`Error::Invalid`] from any other status; [`Error::NotFound`].
-    pub fn mark_succeeded(&mut self, id: Uuid) -> Result<Payment> {
+    pub fn mark_succeeded(&mut self, id: PaymentId) -> Result<Payment> {
         self.settle(id, PaymentStatus::Succeeded)
     }
 
@@ -206,11 +206,11 @@ impl<'c> PaymentRepo<'c> {
     ///
     /// # Errors
     /// [`Error::Invalid`] from any other status; [`Error::NotFound`].
-    pub fn mark_failed(&mut self, id: Uuid) -> Result<Payment> {
+    pub fn mark_failed(&mut self, id: PaymentId) -> Result<Payment> {
         self.settle(id, PaymentStatus::Failed)
     }
 
-    fn settle(&mut self, id: Uuid, to: PaymentStatus) -> Result<Payment> {
+    fn settle(&mut self, id: PaymentId, to: PaymentStatus) -> Result<Payment> {
         let settled = diesel::update(
             payments::table
                 .find(id)
@@ -240,7 +240,7 @@ impl<'c> PaymentRepo<'c> {
     /// # Errors
     /// [`Error::Invalid`] for an amount outside 1..=[`AMOUNT_MAX_CENTS`], a payment that is not
     /// succeeded, or a refund above what is left; [`Error::NotFound`].
-    pub fn refund(&mut self, id: Uuid, amount_cents: i64) -> Result<Payment> {
+    pub fn refund(&mut self, id: PaymentId, amount_cents: i64) -> Result<Payment> {
         // Bounded, so `refunded_cents + amount` cannot leave bigint's range.
         validate::range("amount_cents", amount_cents, 1..=AMOUNT_MAX_CENTS)?;
         let refunded = diesel::update(
@@ -286,13 +286,13 @@ impl<'c> PaymentRepo<'c> {
     ///
     /// # Errors
     /// [`Error::InvalidCursor`], [`Error::Invalid`] for the limit.
-    pub fn list_for_user(&mut self, user_id: Uuid, page: PageRequest) -> Result<Page<Payment>> {
+    pub fn list_for_user(&mut self, user_id: UserId, page: PageRequest) -> Result<Page<Payment>> {
         let query = payments::table
             .filter(payments::user_id.eq(user_id))
             .select(Payment::as_select())
             .into_boxed();
         let keyset = Keyset {
-            listing: Listing::named("payments.by_user.created_at").param(user_id),
+            listing: Listing::named("payments.by_user.created_at").param(user_id.uuid()),
             sort: payments::created_at,
             id: payments::id,
             order: Order::Desc,
@@ -311,7 +311,7 @@ impl<'c> PaymentRepo<'c> {
     ///
     /// # Errors
     /// Database errors only.
-    pub fn totals_per_currency(&mut self, user_id: Option<Uuid>) -> Result<Vec<CurrencyTotal>> {
+    pub fn totals_per_currency(&mut self, user_id: Option<UserId>) -> Result<Vec<CurrencyTotal>> {
         Ok(diesel::sql_query(
             "SELECT currency, count(*) AS payments,
                     coalesce(sum(amount_cents), 0)::bigint AS gross_cents,

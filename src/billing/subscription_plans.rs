@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
+use crate::ids::PlanId;
 use crate::enums::BillingInterval;
 use crate::error::{Error, Found, Result};
 use crate::schema::subscription_plans as plans;
@@ -17,7 +17,7 @@ use crate::validate;
 #[diesel(table_name = plans, check_for_backend(diesel::pg::Pg))]
 pub struct Plan {
     /// Id.
-    pub id: Uuid,
+    pub id: PlanId,
     /// Unique display name.
     pub name: String,
     /// Marketing text.
@@ -131,7 +131,7 @@ impl<'c> PlanRepo<'c> {
         validate_currency(plan.currency)?;
         validate_features(&plan.features)?;
         Ok(diesel::insert_into(plans::table)
-            .values((plans::id.eq(Uuid::now_v7()), plan))
+            .values((plans::id.eq(PlanId::now_v7()), plan))
             .returning(Plan::as_returning())
             .get_result(self.conn)?)
     }
@@ -140,7 +140,7 @@ impl<'c> PlanRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn get(&mut self, id: Uuid) -> Result<Plan> {
+    pub fn get(&mut self, id: PlanId) -> Result<Plan> {
         plans::table
             .find(id)
             .select(Plan::as_select())
@@ -154,7 +154,7 @@ impl<'c> PlanRepo<'c> {
     /// [`Error::Stale`], [`Error::NotFound`], [`Error::Invalid`], [`Error::Conflict`].
     pub fn update(
         &mut self,
-        id: Uuid,
+        id: PlanId,
         expected_version: i32,
         changes: &PlanChanges<'_>,
     ) -> Result<Plan> {
@@ -200,7 +200,7 @@ impl<'c> PlanRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn archive(&mut self, id: Uuid) -> Result<Plan> {
+    pub fn archive(&mut self, id: PlanId) -> Result<Plan> {
         diesel::update(plans::table.find(id))
             .set(plans::is_active.eq(false))
             .returning(Plan::as_returning())
@@ -213,7 +213,7 @@ impl<'c> PlanRepo<'c> {
     /// # Errors
     /// [`Error::ForeignKey`] with `subscriptions_plan_id_fkey` when it has
     /// subscriptions (archive it instead); [`Error::NotFound`].
-    pub fn delete(&mut self, id: Uuid) -> Result<()> {
+    pub fn delete(&mut self, id: PlanId) -> Result<()> {
         let n = diesel::delete(plans::table.find(id)).execute(self.conn)?;
         if n == 0 {
             return Err(Error::NotFound { entity: "plan" });

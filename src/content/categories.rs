@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::ids::CategoryId;
 use super::model::Category;
 use crate::error::{Error, Found, Result};
 use crate::schema::categories;
@@ -21,13 +22,11 @@ pub struct NewCategory<'a> {
     /// Description, up to 2,000 characters.
     pub description: Option<&'a str>,
     /// Position in menus (lower first).
-    pub sort_order: i32,
-}
+    pub sort_order: i32,}
 
 /// Categories repository.
 pub struct CategoryRepo<'c> {
-    conn: &'c mut PgConnection,
-}
+    conn: &'c mut PgConnection,}
 
 impl<'c> CategoryRepo<'c> {
     pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
@@ -63,7 +62,7 @@ impl<'c> CategoryRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn get(&mut self, id: Uuid) -> Result<Category> {
+    pub fn get(&mut self, id: CategoryId) -> Result<Category> {
         categories::table
             .find(id)
             .select(Category::as_select())
@@ -101,7 +100,7 @@ impl<'c> CategoryRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn delete(&mut self, id: Uuid) -> Result<()> {
+    pub fn delete(&mut self, id: CategoryId) -> Result<()> {
         let n = diesel::delete(categories::table.find(id)).execute(self.conn)?;
         if n == 0 {
             return Err(Error::NotFound { entity: "category" });

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use uuid::Uuid;
 
+use crate::ids::{UserId, CategoryId};
 use super::model::{Author, Category, Post, PostDetails, PostTag, Tag};
 use super::posts::PostRepo;
 use crate::error::Result;
@@ -33,16 +33,16 @@ impl PostRepo<'_> {
         if posts.is_empty() {
             return Ok(Vec::new());
         }
-        let author_ids: Vec<Uuid> = posts.iter().map(|p| p.author_id).collect();
-        let authors: HashMap<Uuid, Author> = users::table
+        let author_ids: Vec<UserId> = posts.iter().map(|p| p.author_id).collect();
+        let authors: HashMap<UserId, Author> = users::table
             .filter(users::id.eq_any(&author_ids))
             .select(Author::as_select())
             .load::<Author>(self.conn)?
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
-        let category_ids: Vec<Uuid> = posts.iter().filter_map(|p| p.category_id).collect();
-        let categories: HashMap<Uuid, Category> = categories::table
+        let category_ids: Vec<CategoryId> = posts.iter().filter_map(|p| p.category_id).collect();
+        let categories: HashMap<CategoryId, Category> = categories::table
             .filter(categories::id.eq_any(&category_ids))
             .select(Category::as_select())
             .load::<Category>(self.conn)?

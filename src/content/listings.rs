@@ -6,8 +6,8 @@ use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use uuid::Uuid;
 
+use crate::ids::{UserId, CategoryId, TagId};
 use super::model::Post;
 use super::posts::PostRepo;
 use crate::error::Result;
@@ -52,9 +52,9 @@ impl PostRepo<'_> {
     ///
     /// # Errors
     /// As [`PostRepo::published`].
-    pub fn by_author(&mut self, author_id: Uuid, page: PageRequest) -> Result<Page<Post>> {
+    pub fn by_author(&mut self, author_id: UserId, page: PageRequest) -> Result<Page<Post>> {
         let query = listed().filter(posts::author_id.eq(author_id));
-        let listing = Listing::named("posts.by_author").param(author_id);
+        let listing = Listing::named("posts.by_author").param(author_id.uuid());
         self.newest_first(query, listing, &page)
     }
 
@@ -62,12 +62,12 @@ impl PostRepo<'_> {
     ///
     /// # Errors
     /// As [`PostRepo::published`].
-    pub fn by_tag(&mut self, tag_id: Uuid, page: PageRequest) -> Result<Page<Post>> {
+    pub fn by_tag(&mut self, tag_id: TagId, page: PageRequest) -> Result<Page<Post>> {
         let tagged = post_tags::table
             .filter(post_tags::tag_id.eq(tag_id))
             .select(post_tags::post_id);
         let query = listed().filter(posts::id.eq_any(tagged));
-        let listing = Listing::named("posts.by_tag").param(tag_id);
+        let listing = Listing::named("posts.by_tag").param(tag_id.uuid());
         self.newest_first(query, listing, &page)
     }
 
@@ -75,9 +75,9 @@ impl PostRepo<'_> {
     ///
     /// # Errors
     /// As [`PostRepo::published`].
-    pub fn by_category(&mut self, category_id: Uuid, page: PageRequest) -> Result<Page<Post>> {
+    pub fn by_category(&mut self, category_id: CategoryId, page: PageRequest) -> Result<Page<Post>> {
         let query = listed().filter(posts::category_id.eq(category_id));
-        let listing = Listing::named("posts.by_category").param(category_id);
+        let listing = Listing::named("posts.by_category").param(category_id.uuid());
         self.newest_first(query, listing, &page)
     }
 
@@ -97,7 +97,7 @@ impl PostRepo<'_> {
     /// never published.
     pub fn published_cursor(post: &Post) -> Option<Cursor> {
         post.published_at
-            .map(|at| Cursor::new(&Listing::named(PUBLISHED), &at, post.id))
+            .map(|at| Cursor::new(&Listing::named(PUBLISHED), &at, post.id.into()))
     }
 
     /// One page of `query` ordered by `(published_at, id)` descending. Every

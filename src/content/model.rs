@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
+use crate::ids::{UserId, PostId, CategoryId, TagId};
 use crate::enums::PostStatus;
 use crate::error::Result;
 use crate::schema::{categories, post_tags, posts, tags};
@@ -17,11 +17,11 @@ use crate::validate;
 #[diesel(table_name = posts, belongs_to(User, foreign_key = author_id), check_for_backend(diesel::pg::Pg))]
 pub struct Post {
     /// UUIDv7 id.
-    pub id: Uuid,
+    pub id: PostId,
     /// Author.
-    pub author_id: Uuid,
+    pub author_id: UserId,
     /// Category, if any.
-    pub category_id: Option<Uuid>,
+    pub category_id: Option<CategoryId>,
     /// Title.
     pub title: String,
     /// Unique URL slug, derived from the first title and kept stable.
@@ -45,8 +45,7 @@ pub struct Post {
     /// Created at.
     pub created_at: DateTime<Utc>,
     /// Last edit (views do not count).
-    pub updated_at: DateTime<Utc>,
-}
+    pub updated_at: DateTime<Utc>,}
 
 /// Input for [`PostRepo::create`](super::PostRepo::create); the slug is
 /// derived from the title. A new post is a draft.
@@ -54,7 +53,7 @@ pub struct Post {
 #[diesel(table_name = posts)]
 pub struct NewPost<'a> {
     /// Author.
-    pub author_id: Uuid,
+    pub author_id: UserId,
     /// Title, 1 to 300 characters.
     pub title: &'a str,
     /// Body, up to 1,000,000 characters.
@@ -62,10 +61,9 @@ pub struct NewPost<'a> {
     /// Teaser, up to 1,000 characters.
     pub excerpt: Option<&'a str>,
     /// Category.
-    pub category_id: Option<Uuid>,
+    pub category_id: Option<CategoryId>,
     /// Featured flag.
-    pub featured: bool,
-}
+    pub featured: bool,}
 
 impl NewPost<'_> {
     pub(crate) fn validate(&self) -> Result<()> {
@@ -88,10 +86,9 @@ pub struct PostChanges<'a> {
     /// New teaser.
     pub excerpt: Option<Option<&'a str>>,
     /// New category.
-    pub category_id: Option<Option<Uuid>>,
+    pub category_id: Option<Option<CategoryId>>,
     /// Featured or not.
-    pub featured: Option<bool>,
-}
+    pub featured: Option<bool>,}
 
 impl PostChanges<'_> {
     pub(crate) fn validate(&self) -> Result<()> {
@@ -107,7 +104,7 @@ impl PostChanges<'_> {
 #[diesel(table_name = categories, check_for_backend(diesel::pg::Pg))]
 pub struct Category {
     /// Id.
-    pub id: Uuid,
+    pub id: CategoryId,
     /// Unique name.
     pub name: String,
     /// Unique slug.
@@ -119,15 +116,14 @@ pub struct Category {
     /// Created at.
     pub created_at: DateTime<Utc>,
     /// Last change.
-    pub updated_at: DateTime<Utc>,
-}
+    pub updated_at: DateTime<Utc>,}
 
 /// A tag.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = tags, check_for_backend(diesel::pg::Pg))]
 pub struct Tag {
     /// Id.
-    pub id: Uuid,
+    pub id: TagId,
     /// Display name.
     pub name: String,
     /// Unique slug (tags are unique by slug: "Rust" and "rust" are one tag).
@@ -135,30 +131,27 @@ pub struct Tag {
     /// Posts carrying it, kept exact by a trigger on `post_tags`.
     pub usage_count: i32,
     /// Created at.
-    pub created_at: DateTime<Utc>,
-}
+    pub created_at: DateTime<Utc>,}
 
 /// A post-tag link.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Associations)]
 #[diesel(table_name = post_tags, primary_key(post_id, tag_id), belongs_to(Post), belongs_to(Tag))]
 pub(crate) struct PostTag {
-    pub post_id: Uuid,
-    pub tag_id: Uuid,
-}
+    pub post_id: PostId,
+    pub tag_id: TagId,}
 
 /// The author as shown next to a post.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
 #[diesel(table_name = crate::schema::users, check_for_backend(diesel::pg::Pg))]
 pub struct Author {
     /// User id.
-    pub id: Uuid,
+    pub id: UserId,
     /// Name.
     pub name: String,
     /// Username.
     pub username: Option<String>,
     /// Avatar.
-    pub avatar_url: Option<String>,
-}
+    pub avatar_url: Option<String>,}
 
 /// A post with everything a listing shows, loaded without N+1 queries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -170,5 +163,4 @@ pub struct PostDetails {
     /// Its category.
     pub category: Option<Category>,
     /// Its tags, by name.
-    pub tags: Vec<Tag>,
-}
+    pub tags: Vec<Tag>,}

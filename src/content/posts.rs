@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
 use uuid::Uuid;
 
+use crate::ids::PostId;
 use super::model::{NewPost, Post, PostChanges};
 use crate::enums::PostStatus;
 use crate::error::{Found, Result};
@@ -25,12 +26,11 @@ const SLUG_MAX: usize = 200;
 /// Posts repository, from [`crate::Repos::posts`]. Deleted posts are not
 /// visible to any call.
 pub struct PostRepo<'c> {
-    pub(super) conn: &'c mut PgConnection,
-}
+    pub(super) conn: &'c mut PgConnection,}
 
 /// A post that is not deleted, by id: what every call reads and writes.
 #[diesel::dsl::auto_type]
-fn live_post(id: Uuid) -> _ {
+fn live_post(id: PostId) -> _ {
     posts::table.find(id).filter(posts::deleted_at.is_null())
 }
 
@@ -41,7 +41,7 @@ impl<'c> PostRepo<'c> {
 
     /// One unconditional change to a live post (the `bump_version` trigger
     /// moves its version, so a concurrent optimistic editor notices).
-    fn change<C>(&mut self, id: Uuid, set: C) -> Result<Post>
+    fn change<C>(&mut self, id: PostId, set: C) -> Result<Post>
     where
         C: AsChangeset<Target = posts::table>,
         C::Changeset: QueryFragment<Pg>,
@@ -82,7 +82,7 @@ impl<'c> PostRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound) if it does not exist or is deleted.
-    pub fn get(&mut self, id: Uuid) -> Result<Post> {
+    pub fn get(&mut self, id: PostId) -> Result<Post> {
         live_post(id)
             .select(Post::as_select())
             .first(self.conn)
@@ -113,7 +113,7 @@ impl<'c> PostRepo<'c> {
     /// [`Error::Invalid`](crate::Error::Invalid), [`Error::ForeignKey`](crate::Error::ForeignKey) for an unknown category.
     pub fn update(
         &mut self,
-        id: Uuid,
+        id: PostId,
         expected_version: i32,
         changes: &PostChanges<'_>,
     ) -> Result<Post> {
@@ -138,7 +138,7 @@ impl<'c> PostRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
-    pub fn publish(&mut self, id: Uuid) -> Result<Post> {
+    pub fn publish(&mut self, id: PostId) -> Result<Post> {
         self.change(
             id,
             (
@@ -152,7 +152,7 @@ impl<'c> PostRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
-    pub fn unpublish(&mut self, id: Uuid) -> Result<Post> {
+    pub fn unpublish(&mut self, id: PostId) -> Result<Post> {
         self.change(id, posts::status.eq(PostStatus::Draft))
     }
 
@@ -161,7 +161,7 @@ impl<'c> PostRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
-    pub fn archive(&mut self, id: Uuid) -> Result<Post> {
+    pub fn archive(&mut self, id: PostId) -> Result<Post> {
         self.change(id, posts::status.eq(PostStatus::Archived))
     }
 
@@ -170,7 +170,7 @@ impl<'c> PostRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound) (also for a post deleted before).
-    pub fn soft_delete(&mut self, id: Uuid) -> Result<Post> {
+    pub fn soft_delete(&mut self, id: PostId) -> Result<Post> {
         self.change(id, posts::deleted_at.eq(now))
     }
 
@@ -180,7 +180,7 @@ impl<'c> PostRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
-    pub fn increment_views(&mut self, id: Uuid) -> Result<i64> {
+    pub fn increment_views(&mut self, id: PostId) -> Result<i64> {
         diesel::update(live_post(id))
             .set(posts::view_count.eq(posts::view_count + 1))
             .returning(posts::view_count)

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use crate::ids::{PostId, TagId};
 use super::model::Tag;
 use super::posts::PostRepo;
 use crate::error::{Error, Found, Result};
@@ -36,8 +37,7 @@ fn name_and_slug<'a>(field: &str, name: &'a str) -> Result<(&'a str, String)> {
 
 /// Tags repository, from [`crate::Repos::tags`].
 pub struct TagRepo<'c> {
-    conn: &'c mut PgConnection,
-}
+    conn: &'c mut PgConnection,}
 
 impl<'c> TagRepo<'c> {
     pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
@@ -66,7 +66,7 @@ impl<'c> TagRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn get(&mut self, id: Uuid) -> Result<Tag> {
+    pub fn get(&mut self, id: TagId) -> Result<Tag> {
         tags::table
             .find(id)
             .select(Tag::as_select())
@@ -137,7 +137,7 @@ impl PostRepo<'_> {
     /// deleted post; [`Error::Conflict`] with `tags_name_key` when a name is
     /// taken by a tag with a different slug (only possible for tags written
     /// outside this crate).
-    pub fn set_tags(&mut self, post_id: Uuid, names: &[&str]) -> Result<Vec<Tag>> {
+    pub fn set_tags(&mut self, post_id: PostId, names: &[&str]) -> Result<Vec<Tag>> {
         // Slug -> name, deduplicated; BTreeMap iterates in slug order.
         let mut wanted = BTreeMap::new();
         for (i, name) in names.iter().enumerate() {
@@ -187,7 +187,7 @@ impl PostRepo<'_> {
                     constraint: "tags_name_key".into(),
                 });
             }
-            let keep: Vec<Uuid> = touched
+            let keep: Vec<TagId> = touched
                 .iter()
                 .filter(|t| wanted.contains_key(&t.slug))
                 .map(|t| t.id)
@@ -214,25 +214,25 @@ impl PostRepo<'_> {
     ///
     /// # Errors
     /// Database errors only (an unknown post has no tags).
-    pub fn tags_of(&mut self, post_id: Uuid) -> Result<Vec<Tag>> {
+    pub fn tags_of(&mut self, post_id: PostId) -> Result<Vec<Tag>> {
         tags_of(self.conn, post_id)
     }
 }
 
 /// Locks the visible post against concurrent tag changes (`FOR NO KEY
 /// UPDATE`: foreign-key checks of other writers still pass).
-fn lock_post(conn: &mut PgConnection, post_id: Uuid) -> Result<()> {
+fn lock_post(conn: &mut PgConnection, post_id: PostId) -> Result<()> {
     posts::table
         .filter(posts::id.eq(post_id))
         .filter(posts::deleted_at.is_null())
         .select(posts::id)
         .for_no_key_update()
-        .first::<Uuid>(conn)
+        .first::<PostId>(conn)
         .found("post")
         .map(drop)
 }
 
-fn tags_of(conn: &mut PgConnection, post_id: Uuid) -> Result<Vec<Tag>> {
+fn tags_of(conn: &mut PgConnection, post_id: PostId) -> Result<Vec<Tag>> {
     Ok(post_tags::table
         .inner_join(tags::table)
         .filter(post_tags::post_id.eq(post_id))

@@ -8,6 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::cursor::ChangeCursor;
+use crate::ids::{TeamId, UserId};
 use crate::error::{Error, Result};
 
 /// A table whose writes are captured (the tables a live UI watches; see the
@@ -105,9 +106,9 @@ pub struct Change {
     /// Insert, update or delete.
     pub op: ChangeOp,
     /// The owning team, for team-scoped tables.
-    pub team_id: Option<Uuid>,
+    pub team_id: Option<TeamId>,
     /// The owning user, for user-scoped tables.
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     /// The writing transaction's start time.
     pub at: DateTime<Utc>,
 }
@@ -117,8 +118,8 @@ pub struct Change {
 pub(crate) struct Filter {
     /// `None`: every captured table; `Some(empty)`: none.
     pub tables: Option<Vec<CapturedTable>>,
-    pub team: Option<Uuid>,
-    pub user: Option<Uuid>,
+    pub team: Option<TeamId>,
+    pub user: Option<UserId>,
 }
 
 impl Filter {
@@ -215,9 +216,9 @@ struct Row {
     #[diesel(sql_type = Nullable<Text>)]
     op: Option<String>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    team_id: Option<Uuid>,
+    team_id: Option<TeamId>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     at: Option<DateTime<Utc>>,
 }

@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use diesel::r2d2::ManageConnection;
 use diesel::sql_types::{BigInt, Double, Integer, Nullable};
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::change::{self, CapturedTable, Change, Filter};
 use super::cursor::ChangeCursor;
+use crate::ids::{TeamId, UserId};
 use crate::error::{Error, Result};
 use crate::pool::PgManager;
 use crate::validate;
@@ -190,7 +190,7 @@ impl ChangeFeed {
     /// Only changes of rows owned by this team (team-scoped tables:
     /// teams, team_members, team_invitations, projects). The cursor then
     /// never names another team's change: it moves past them to a boundary.
-    pub fn team(mut self, team_id: Uuid) -> Self {
+    pub fn team(mut self, team_id: TeamId) -> Self {
         self.filter.team = Some(team_id);
         self
     }
@@ -198,7 +198,7 @@ impl ChangeFeed {
     /// Only changes of rows owned by this user (users, user_profiles,
     /// posts, post_tags, subscriptions, payments, and the user's team
     /// memberships). With [`team`](ChangeFeed::team) too, both must match.
-    pub fn user(mut self, user_id: Uuid) -> Self {
+    pub fn user(mut self, user_id: UserId) -> Self {
         self.filter.user = Some(user_id);
         self
     }

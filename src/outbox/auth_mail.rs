@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::outbox_messages::{Claimed, Enqueued, OutboxRepo};
+use crate::ids::UserId;
 use crate::auth::{Token, VerificationToken, VerificationTokenRepo};
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};
@@ -32,7 +32,7 @@ pub struct AuthEmail {
     /// What the emailed token will be for.
     pub kind: TokenKind,
     /// The user.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// The address to send to (the user's address when it was enqueued).
     pub email: String,
 }

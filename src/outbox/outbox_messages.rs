@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::ids::OutboxMessageId;
 use crate::error::Result;
 use crate::schema::outbox_messages as om;
 use crate::sql::{interval, now_tz};
@@ -28,7 +29,7 @@ pub(crate) const DEDUPE_KEY_MAX: usize = 200;
 #[diesel(table_name = om, check_for_backend(diesel::pg::Pg))]
 pub struct Message {
     /// Id (UUIDv7).
-    pub id: Uuid,
+    pub id: OutboxMessageId,
     /// Topic.
     pub topic: String,
     /// What the sender needs (ids, an address): never a secret.
@@ -58,7 +59,7 @@ pub struct Message {
 #[diesel(table_name = om, check_for_backend(diesel::pg::Pg))]
 pub struct Claimed {
     /// Id; also a good idempotency key for the receiving side.
-    pub id: Uuid,
+    pub id: OutboxMessageId,
     /// Topic.
     pub topic: String,
     /// What to deliver.
@@ -83,7 +84,7 @@ pub struct Claimed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Enqueued {
     /// A new message with this id.
-    New(Uuid),
+    New(OutboxMessageId),
     /// A message with the same topic and dedupe key is already kept
     /// (pending, leased, dead, or delivered within
     /// [`super::DELIVERED_RETENTION`]): nothing was written.
@@ -204,7 +205,7 @@ impl<'c> OutboxRepo<'c> {
             .map(|d| validate::duration("delay", d, validate::DURATION_MAX))
             .transpose()?
             .unwrap_or_default();
-        let id = Uuid::now_v7();
+        let id = OutboxMessageId::now_v7();
         // No RETURNING: inside a user's transaction the app role may write
         // the row but not read it back (see the migration's policies), so
         // the affected-row count says whether it was new.

@@ -10,6 +10,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::outbox_messages::{topic, Claimed, Message};
+use crate::ids::OutboxMessageId;
 use crate::error::{Error, Found, Result};
 use crate::schema::outbox_messages as om;
 use crate::sql::{interval, purge_in_batches};
@@ -117,7 +118,7 @@ RETURNING m.id";
 #[derive(QueryableByName)]
 struct AckedId {
     #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+    id: OutboxMessageId,
 }
 
 const STATS_SQL: &str = "
@@ -215,19 +216,19 @@ impl Outbox {
     /// # Errors
     /// [`Error::Invalid`] naming `claimed` for more than [`CLAIM_MAX`]
     /// messages; pool and database errors.
-    pub fn ack_all(&self, claimed: &[Claimed]) -> Result<Vec<Uuid>> {
+    pub fn ack_all(&self, claimed: &[Claimed]) -> Result<Vec<OutboxMessageId>> {
         validate::range("claimed", claimed.len() as i64, 0..=CLAIM_MAX)?;
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<Uuid> = claimed.iter().map(|c| c.id).collect();
+        let ids: Vec<OutboxMessageId> = claimed.iter().map(|c| c.id).collect();
         let tokens: Vec<Uuid> = claimed.iter().map(|c| c.lease_token).collect();
         let mut conn = self.db.conn()?;
         let acked: Vec<AckedId> = diesel::sql_query(ACK_ALL_SQL)
             .bind::<Array<SqlUuid>, _>(&ids)
             .bind::<Array<SqlUuid>, _>(&tokens)
             .load(&mut conn)?;
-        let acked: std::collections::HashSet<Uuid> = acked.into_iter().map(|a| a.id).collect();
+        let acked: std::collections::HashSet<OutboxMessageId> = acked.into_iter().map(|a| a.id).collect();
         Ok(ids.into_iter().filter(|id| !acked.contains(id)).collect())
     }
 
@@ -272,7 +273,7 @@ impl Outbox {
                 .optional()?
         };
         match settled {
-            None => Err(Error::LeaseLost { id: claimed.id }),
+            None => Err(Error::LeaseLost { id: claimed.id.into() }),
             Some(_) if last => Ok(Failed::Dead),
             Some(at) => Ok(Failed::Retry(at)),
         }
@@ -301,7 +302,7 @@ impl Outbox {
     /// # Errors
     /// [`Error::NotFound`] (entity `dead letter`) when `id` is not a dead
     /// letter of this topic; pool and database errors.
-    pub fn requeue(&self, id: Uuid) -> Result<Message> {
+    pub fn requeue(&self, id: OutboxMessageId) -> Result<Message> {
         let topic = topic(&self.topic)?;
         let mut conn = self.db.conn()?;
         diesel::update(
@@ -358,7 +359,7 @@ impl Outbox {
 /// The claimed message, only while this claim still holds it.
 #[diesel::dsl::auto_type]
 fn fenced(claimed: &Claimed) -> _ {
-    let id: Uuid = claimed.id;
+    let id: OutboxMessageId = claimed.id;
     let token: Uuid = claimed.lease_token;
     om::table
         .filter(om::id.eq(id))
@@ -369,6 +370,6 @@ fn lease_held(settled: usize, claimed: &Claimed) -> Result<()> {
     if settled == 1 {
         Ok(())
     } else {
-        Err(Error::LeaseLost { id: claimed.id })
+        Err(Error::LeaseLost { id: claimed.id.into() })
     }
 }

@@ -6,9 +6,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::teams::authorize;
+use crate::ids::{ProjectId, TeamId, UserId};
 use crate::access::{Action, Actor};
 use crate::audit::{audited, AuditEntry};
 use crate::error::{Error, Found, Result};
@@ -23,13 +23,13 @@ use crate::validate;
 #[diesel(table_name = projects, check_for_backend(diesel::pg::Pg))]
 pub struct Project {
     /// Id.
-    pub id: Uuid,
+    pub id: ProjectId,
     /// Owning team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// Name.
     pub name: String,
     /// Creator.
-    pub created_by: Option<Uuid>,
+    pub created_by: Option<UserId>,
     /// Optimistic-lock version.
     pub version: i32,
     /// Created at.
@@ -53,11 +53,11 @@ impl<'c> ProjectRepo<'c> {
     /// # Errors
     /// [`Error::Forbidden`] unless the actor is a team owner or admin (or a
     /// site admin); [`Error::Invalid`] for a bad name.
-    pub fn create(&mut self, actor: &Actor, team_id: Uuid, name: &str) -> Result<Project> {
+    pub fn create(&mut self, actor: &Actor, team_id: TeamId, name: &str) -> Result<Project> {
         let name = validate::text("name", name.trim(), 1, 100)?;
         run_transaction(self.conn, |tx| {
             authorize(tx, actor, Action::Update, team_id)?;
-            let id = Uuid::now_v7();
+            let id = ProjectId::now_v7();
             let entry = project_entry("created", actor, id, team_id);
             audited(
                 tx,
@@ -83,7 +83,7 @@ impl<'c> ProjectRepo<'c> {
     ///
     /// # Errors
     /// [`Error::Forbidden`] unless the actor is a member (or a site admin).
-    pub fn list(&mut self, actor: &Actor, team_id: Uuid) -> Result<Vec<Project>> {
+    pub fn list(&mut self, actor: &Actor, team_id: TeamId) -> Result<Vec<Project>> {
         authorize(self.conn, actor, Action::Read, team_id)?;
         Ok(projects::table
             .filter(projects::team_id.eq(team_id))
@@ -97,7 +97,7 @@ impl<'c> ProjectRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`]; [`Error::Forbidden`] unless the actor is a
     /// member of its team (or a site admin).
-    pub fn get(&mut self, actor: &Actor, id: Uuid) -> Result<Project> {
+    pub fn get(&mut self, actor: &Actor, id: ProjectId) -> Result<Project> {
         let project = find(self.conn, id)?;
         authorize(self.conn, actor, Action::Read, project.team_id)?;
         Ok(project)
@@ -114,7 +114,7 @@ impl<'c> ProjectRepo<'c> {
     pub fn rename(
         &mut self,
         actor: &Actor,
-        id: Uuid,
+        id: ProjectId,
         expected_version: i32,
         name: &str,
     ) -> Result<Project> {
@@ -154,7 +154,7 @@ impl<'c> ProjectRepo<'c> {
     /// [`Error::NotFound`] when the actor cannot see it;
     /// [`Error::Forbidden`] unless the actor is a team owner or admin (or a
     /// site admin).
-    pub fn delete(&mut self, actor: &Actor, id: Uuid) -> Result<()> {
+    pub fn delete(&mut self, actor: &Actor, id: ProjectId) -> Result<()> {
         run_transaction(self.conn, |tx| {
             let project = editable(tx, actor, id)?;
             let entry = project_entry("deleted", actor, id, project.team_id);
@@ -175,21 +175,21 @@ impl<'c> ProjectRepo<'c> {
 }
 
 /// The project, if the actor may change it.
-fn editable(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<Project> {
+fn editable(conn: &mut PgConnection, actor: &Actor, id: ProjectId) -> Result<Project> {
     let project = find(conn, id)?;
     authorize(conn, actor, Action::Update, project.team_id)?;
     Ok(project)
 }
 
 /// The audit entry of a project change, by the actor, naming the team.
-fn project_entry<'a>(action: &'a str, actor: &Actor, id: Uuid, team_id: Uuid) -> AuditEntry<'a> {
-    AuditEntry::new(action, "project", Some(id))
+fn project_entry<'a>(action: &'a str, actor: &Actor, id: ProjectId, team_id: TeamId) -> AuditEntry<'a> {
+    AuditEntry::new(action, "project", Some(id.into()))
         .by(actor.user_id)
         .about("team_id", team_id)
 }
 
 /// The project, if the connection may see it.
-fn find(conn: &mut PgConnection, id: Uuid) -> Result<Project> {
+fn find(conn: &mut PgConnection, id: ProjectId) -> Result<Project> {
     projects::table
         .find(id)
         .select(Project::as_select())

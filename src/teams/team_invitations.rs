@@ -10,10 +10,10 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Nullable, Text, Uuid as SqlUuid};
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::team_members::{member_entry, membership, Membership};
 use super::teams::{authorize, TeamRepo};
+use crate::ids::{InvitationId, TeamId, UserId};
 use crate::access::{Action, Actor};
 use crate::audit::{audited, AuditEntry};
 use crate::auth::{secret, Token};
@@ -30,9 +30,9 @@ use crate::validate;
 #[diesel(table_name = inv, check_for_backend(diesel::pg::Pg))]
 pub struct Invitation {
     /// Id.
-    pub id: Uuid,
+    pub id: InvitationId,
     /// The team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// Who is invited (normalised email).
     pub email: String,
     /// The role they get (never owner).
@@ -44,7 +44,7 @@ pub struct Invitation {
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
     /// Who invited.
-    pub invited_by: Option<Uuid>,
+    pub invited_by: Option<UserId>,
     /// Created at.
     pub created_at: DateTime<Utc>,
 }
@@ -64,7 +64,7 @@ impl TeamRepo<'_> {
     pub fn invite(
         &mut self,
         actor: &Actor,
-        team_id: Uuid,
+        team_id: TeamId,
         email: &str,
         role: TeamRole,
         ttl: Duration,
@@ -80,8 +80,8 @@ impl TeamRepo<'_> {
         let (token, hash) = Token::generate();
         let invitation = run_transaction(self.conn, |tx| {
             authorize(tx, actor, Action::ManageMembers, team_id)?;
-            let id = Uuid::now_v7();
-            let entry = AuditEntry::new("member_invited", "team", Some(team_id))
+            let id = InvitationId::now_v7();
+            let entry = AuditEntry::new("member_invited", "team", Some(team_id.into()))
                 .by(actor.user_id)
                 .about("invitation_id", id);
             audited(
@@ -155,7 +155,7 @@ impl TeamRepo<'_> {
     /// [`Error::NotFound`]; [`Error::Forbidden`] unless the actor may
     /// manage the team's members; [`Error::Invalid`] naming `invitation`
     /// when it was already accepted or revoked.
-    pub fn revoke(&mut self, actor: &Actor, invitation_id: Uuid) -> Result<Invitation> {
+    pub fn revoke(&mut self, actor: &Actor, invitation_id: InvitationId) -> Result<Invitation> {
         run_transaction(self.conn, |tx| {
             let before: Invitation = inv::table
                 .find(invitation_id)
@@ -164,7 +164,7 @@ impl TeamRepo<'_> {
                 .found("invitation")?;
             let team_id = before.team_id;
             authorize(tx, actor, Action::ManageMembers, team_id)?;
-            let entry = AuditEntry::new("invitation_revoked", "team", Some(team_id))
+            let entry = AuditEntry::new("invitation_revoked", "team", Some(team_id.into()))
                 .by(actor.user_id)
                 .about("invitation_id", invitation_id);
             audited(
@@ -193,7 +193,7 @@ impl TeamRepo<'_> {
     ///
     /// # Errors
     /// [`Error::Forbidden`] unless the actor may manage members.
-    pub fn pending_invitations(&mut self, actor: &Actor, team_id: Uuid) -> Result<Vec<Invitation>> {
+    pub fn pending_invitations(&mut self, actor: &Actor, team_id: TeamId) -> Result<Vec<Invitation>> {
         authorize(self.conn, actor, Action::ManageMembers, team_id)?;
         Ok(inv::table
             .filter(inv::team_id.eq(team_id))
@@ -212,5 +212,5 @@ struct Redeemed {
     #[diesel(sql_type = Text)]
     outcome: String,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    team_id: Option<Uuid>,
+    team_id: Option<TeamId>,
 }

@@ -7,9 +7,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::teams::{authorize, check, insert_member, lock_team, Team, TeamRepo};
+use crate::ids::{TeamId, UserId};
 use crate::access::{self, Action, Actor, Resource};
 use crate::audit::{audited, AuditEntry};
 use crate::enums::TeamRole;
@@ -22,9 +22,9 @@ use crate::tx::run_transaction;
 #[diesel(table_name = team_members, check_for_backend(diesel::pg::Pg))]
 pub struct Membership {
     /// The team.
-    pub team_id: Uuid,
+    pub team_id: TeamId,
     /// The member.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Their role in the team.
     pub role: TeamRole,
     /// Joined at.
@@ -37,7 +37,7 @@ pub struct Membership {
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Serialize)]
 pub struct Member {
     /// User id.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Name.
     pub name: String,
     /// Email.
@@ -59,7 +59,7 @@ fn action_for(from: Option<TeamRole>, to: Option<TeamRole>) -> Action {
 }
 
 /// `Error::Invalid` when `user_id`, an owner, is the team's only owner.
-fn keep_an_owner(conn: &mut PgConnection, team_id: Uuid, field: &str) -> Result<()> {
+fn keep_an_owner(conn: &mut PgConnection, team_id: TeamId, field: &str) -> Result<()> {
     let owners: i64 = team_members::table
         .filter(team_members::team_id.eq(team_id))
         .filter(team_members::role.eq(TeamRole::Owner))
@@ -76,14 +76,14 @@ fn keep_an_owner(conn: &mut PgConnection, team_id: Uuid, field: &str) -> Result<
 fn lock_for_members(
     conn: &mut PgConnection,
     actor: &Actor,
-    team_id: Uuid,
+    team_id: TeamId,
 ) -> Result<Option<TeamRole>> {
     lock_team(conn, team_id)?;
     authorize(conn, actor, Action::ManageMembers, team_id)
 }
 
 /// Removes a membership.
-fn delete_member(conn: &mut PgConnection, team_id: Uuid, user_id: Uuid) -> Result<()> {
+fn delete_member(conn: &mut PgConnection, team_id: TeamId, user_id: UserId) -> Result<()> {
     diesel::delete(team_members::table.find((team_id, user_id))).execute(conn)?;
     Ok(())
 }
@@ -93,10 +93,10 @@ fn delete_member(conn: &mut PgConnection, team_id: Uuid, user_id: Uuid) -> Resul
 pub(super) fn member_entry<'a>(
     action: &'a str,
     actor: &Actor,
-    team_id: Uuid,
-    user_id: Uuid,
+    team_id: TeamId,
+    user_id: UserId,
 ) -> AuditEntry<'a> {
-    AuditEntry::new(action, "team", Some(team_id))
+    AuditEntry::new(action, "team", Some(team_id.into()))
         .by(actor.user_id)
         .about("user_id", user_id)
 }
@@ -104,8 +104,8 @@ pub(super) fn member_entry<'a>(
 /// The membership of `user_id` in the team.
 pub(super) fn membership(
     conn: &mut PgConnection,
-    team_id: Uuid,
-    user_id: Uuid,
+    team_id: TeamId,
+    user_id: UserId,
 ) -> Result<Membership> {
     team_members::table
         .find((team_id, user_id))
@@ -125,8 +125,8 @@ impl TeamRepo<'_> {
     pub fn add_member(
         &mut self,
         actor: &Actor,
-        team_id: Uuid,
-        user_id: Uuid,
+        team_id: TeamId,
+        user_id: UserId,
         role: TeamRole,
     ) -> Result<Membership> {
         run_transaction(self.conn, |tx| {
@@ -153,8 +153,8 @@ impl TeamRepo<'_> {
     pub fn change_role(
         &mut self,
         actor: &Actor,
-        team_id: Uuid,
-        user_id: Uuid,
+        team_id: TeamId,
+        user_id: UserId,
         role: TeamRole,
     ) -> Result<Membership> {
         run_transaction(self.conn, |tx| {
@@ -192,7 +192,7 @@ impl TeamRepo<'_> {
     /// # Errors
     /// [`Error::Forbidden`]; [`Error::NotFound`] for a non-member;
     /// [`Error::Invalid`] naming `user_id` for the last owner.
-    pub fn remove_member(&mut self, actor: &Actor, team_id: Uuid, user_id: Uuid) -> Result<()> {
+    pub fn remove_member(&mut self, actor: &Actor, team_id: TeamId, user_id: UserId) -> Result<()> {
         if user_id == actor.user_id {
             return self.leave(actor, team_id);
         }
@@ -218,7 +218,7 @@ impl TeamRepo<'_> {
     /// # Errors
     /// [`Error::NotFound`] when not a member; [`Error::Invalid`] naming
     /// `role` for the last owner.
-    pub fn leave(&mut self, actor: &Actor, team_id: Uuid) -> Result<()> {
+    pub fn leave(&mut self, actor: &Actor, team_id: TeamId) -> Result<()> {
         run_transaction(self.conn, |tx| {
             lock_team(tx, team_id)?;
             let current = membership(tx, team_id, actor.user_id)?;
@@ -240,7 +240,7 @@ impl TeamRepo<'_> {
     ///
     /// # Errors
     /// [`Error::Forbidden`] unless the actor is a member (or a site admin).
-    pub fn members(&mut self, actor: &Actor, team_id: Uuid) -> Result<Vec<Member>> {
+    pub fn members(&mut self, actor: &Actor, team_id: TeamId) -> Result<Vec<Member>> {
         authorize(self.conn, actor, Action::Read, team_id)?;
         Ok(team_members::table
             .inner_join(users::table)
@@ -264,7 +264,7 @@ impl TeamRepo<'_> {
     ///
     /// # Errors
     /// [`Error::Forbidden`] unless the actor is that user (or a site admin).
-    pub fn teams_of(&mut self, actor: &Actor, user_id: Uuid) -> Result<Vec<(Team, TeamRole)>> {
+    pub fn teams_of(&mut self, actor: &Actor, user_id: UserId) -> Result<Vec<(Team, TeamRole)>> {
         access::authorize(actor, Action::Read, &Resource::User { id: user_id })?;
         Ok(team_members::table
             .inner_join(teams::table)

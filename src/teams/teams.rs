@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use serde::Serialize;
-use uuid::Uuid;
 
+use crate::ids::{TeamId, UserId};
 use crate::access::{self, Action, Actor, Resource};
 use crate::audit::{audited, AuditEntry};
 use crate::enums::{TeamKind, TeamRole};
@@ -25,7 +25,7 @@ use crate::validate;
 #[diesel(table_name = teams, check_for_backend(diesel::pg::Pg))]
 pub struct Team {
     /// Id.
-    pub id: Uuid,
+    pub id: TeamId,
     /// Display name.
     pub name: String,
     /// Unique slug, derived from the first name.
@@ -60,7 +60,7 @@ impl<'c> TeamRepo<'c> {
         let name = validate::text("name", name.trim(), 1, 100)?;
         let base = slugify(name, 90, "team");
         run_transaction(self.conn, |tx| {
-            let id = Uuid::now_v7();
+            let id = TeamId::now_v7();
             // No RETURNING: under Row-Level Security a team is visible to
             // its members only, and it has none until the next statement.
             insert_with_unique_slug(tx, SlugTable::Teams, &base, |conn, slug| {
@@ -84,7 +84,7 @@ impl<'c> TeamRepo<'c> {
     /// # Errors
     /// [`Error::Forbidden`] unless the actor is a member (or a site admin);
     /// [`Error::NotFound`].
-    pub fn get(&mut self, actor: &Actor, team_id: Uuid) -> Result<Team> {
+    pub fn get(&mut self, actor: &Actor, team_id: TeamId) -> Result<Team> {
         authorize(self.conn, actor, Action::Read, team_id)?;
         find(self.conn, team_id)
     }
@@ -94,11 +94,11 @@ impl<'c> TeamRepo<'c> {
     /// # Errors
     /// [`Error::Forbidden`] unless the actor is an owner (or a site admin);
     /// [`Error::NotFound`].
-    pub fn delete(&mut self, actor: &Actor, team_id: Uuid) -> Result<()> {
+    pub fn delete(&mut self, actor: &Actor, team_id: TeamId) -> Result<()> {
         run_transaction(self.conn, |tx| {
             lock_team(tx, team_id)?;
             authorize(tx, actor, Action::Delete, team_id)?;
-            let entry = AuditEntry::new("deleted", "team", Some(team_id)).by(actor.user_id);
+            let entry = AuditEntry::new("deleted", "team", Some(team_id.into())).by(actor.user_id);
             audited(
                 tx,
                 entry,
@@ -113,7 +113,7 @@ impl<'c> TeamRepo<'c> {
 }
 
 /// The team, if the connection may see it.
-pub(super) fn find(conn: &mut PgConnection, team_id: Uuid) -> Result<Team> {
+pub(super) fn find(conn: &mut PgConnection, team_id: TeamId) -> Result<Team> {
     teams::table
         .find(team_id)
         .select(Team::as_select())
@@ -124,8 +124,8 @@ pub(super) fn find(conn: &mut PgConnection, team_id: Uuid) -> Result<Team> {
 /// `user_id`'s role in the team, `None` when not a member.
 pub(super) fn role_of(
     conn: &mut PgConnection,
-    team_id: Uuid,
-    user_id: Uuid,
+    team_id: TeamId,
+    user_id: UserId,
 ) -> Result<Option<TeamRole>> {
     Ok(team_members::table
         .find((team_id, user_id))
@@ -139,7 +139,7 @@ pub(super) fn authorize(
     conn: &mut PgConnection,
     actor: &Actor,
     action: Action,
-    team_id: Uuid,
+    team_id: TeamId,
 ) -> Result<Option<TeamRole>> {
     let membership = role_of(conn, team_id, actor.user_id)?;
     check(actor, action, team_id, membership)?;
@@ -150,7 +150,7 @@ pub(super) fn authorize(
 pub(super) fn check(
     actor: &Actor,
     action: Action,
-    team_id: Uuid,
+    team_id: TeamId,
     membership: Option<TeamRole>,
 ) -> Result<()> {
     access::authorize(
@@ -167,8 +167,8 @@ pub(super) fn check(
 /// not yet visible to the statement's own policy check.
 pub(super) fn insert_member(
     conn: &mut PgConnection,
-    team_id: Uuid,
-    user_id: Uuid,
+    team_id: TeamId,
+    user_id: UserId,
     role: TeamRole,
 ) -> Result<()> {
     diesel::insert_into(team_members::table)
@@ -184,7 +184,7 @@ pub(super) fn insert_member(
 /// Serialises membership changes of one team (until the transaction ends)
 /// and refuses REPEATABLE READ, whose snapshot could miss a change
 /// committed while this one waited.
-pub(super) fn lock_team(conn: &mut PgConnection, team_id: Uuid) -> Result<()> {
+pub(super) fn lock_team(conn: &mut PgConnection, team_id: TeamId) -> Result<()> {
     let isolation = advisory_xact_lock(conn, &format!("saas_db.team.{team_id}"))?;
     if isolation == "repeatable read" {
         return Err(Error::invalid(
@@ -212,7 +212,7 @@ pub(super) fn lock_team(conn: &mut PgConnection, team_id: Uuid) -> Result<()> {
 #[derive(QueryableByName, Serialize)]
 struct TeamRef {
     #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+    id: TeamId,
     #[diesel(sql_type = Text)]
     name: String,
 }
@@ -223,7 +223,7 @@ struct TeamRef {
 ///
 /// # Errors
 /// [`Error::Invalid`] with field `user_id`, naming the team.
-pub(crate) fn release_teams_of(conn: &mut PgConnection, user_id: Uuid) -> Result<()> {
+pub(crate) fn release_teams_of(conn: &mut PgConnection, user_id: UserId) -> Result<()> {
     let kept_by_user: Option<TeamRef> = diesel::sql_query(
         "SELECT t.id, t.name FROM team_members m JOIN teams t ON t.id = m.team_id
           WHERE m.user_id = $1 AND m.role = 'owner'
@@ -256,7 +256,7 @@ pub(crate) fn release_teams_of(conn: &mut PgConnection, user_id: Uuid) -> Result
     .bind::<SqlUuid, _>(user_id)
     .load(conn)?;
     for team in deleted {
-        let entry = AuditEntry::new("deleted", "team", Some(team.id))
+        let entry = AuditEntry::new("deleted", "team", Some(team.id.into()))
             .about("reason", "its only member was deleted")
             .about("user_id", user_id);
         audited(conn, entry, |_| Ok(team), |_| Ok(()))?;

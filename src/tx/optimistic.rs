@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 pub(crate) fn versioned<T>(
     updated: Option<T>,
     entity: &'static str,
-    id: Uuid,
+    id: impl Into<Uuid>,
     expected: i32,
     current_version: impl FnOnce() -> QueryResult<Option<i32>>,
 ) -> Result<T> {
@@ -41,7 +41,7 @@ pub(crate) fn versioned<T>(
         None => match current_version()? {
             Some(actual) => Err(Error::Stale {
                 entity,
-                id,
+                id: id.into(),
                 expected,
                 actual,
             }),

@@ -5,9 +5,9 @@
 
 use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::UserRepo;
+use crate::ids::UserId;
 use crate::error::{Error, Result};
 use crate::schema::{payments, user_profiles, users};
 use crate::tx::run_transaction;
@@ -54,8 +54,8 @@ impl UserRepo<'_> {
     /// both ids are the same.
     pub fn transfer_data(
         &mut self,
-        from: Uuid,
-        to: Uuid,
+        from: UserId,
+        to: UserId,
         what: TransferOptions,
     ) -> Result<TransferReport> {
         if from == to {
@@ -64,7 +64,7 @@ impl UserRepo<'_> {
         run_transaction(self.conn, |tx| {
             let mut ids = [from, to];
             ids.sort();
-            let locked: Vec<Uuid> = users::table
+            let locked: Vec<UserId> = users::table
                 .filter(users::id.eq_any(ids))
                 .filter(users::deleted_at.is_null())
                 .order(users::id)

@@ -7,9 +7,9 @@ use diesel::dsl::exists;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::UserRepo;
+use crate::ids::UserId;
 use crate::enums::Theme;
 use crate::error::{Error, Found, Result};
 use crate::schema::{user_profiles, users};
@@ -22,7 +22,7 @@ impl UserRepo<'_> {
     ///
     /// # Errors
     /// Database errors only.
-    pub fn find_profile(&mut self, user_id: Uuid) -> Result<Option<UserProfile>> {
+    pub fn find_profile(&mut self, user_id: UserId) -> Result<Option<UserProfile>> {
         let query = user_profiles::table
             .find(user_id)
             .select(UserProfile::as_select());
@@ -45,7 +45,7 @@ impl UserRepo<'_> {
     /// # Errors
     /// [`Error::NotFound`] if none was created or the user is soft-deleted
     /// (as for [`UserRepo::find_profile`]).
-    pub fn profile(&mut self, user_id: Uuid) -> Result<UserProfile> {
+    pub fn profile(&mut self, user_id: UserId) -> Result<UserProfile> {
         self.find_profile(user_id).found("profile")
     }
 
@@ -61,7 +61,7 @@ impl UserRepo<'_> {
     /// `user_profiles_user_id_fkey` when the user does not exist.
     pub fn upsert_profile(
         &mut self,
-        user_id: Uuid,
+        user_id: UserId,
         changes: &ProfileChanges<'_>,
     ) -> Result<UserProfile> {
         changes.validate()?;
@@ -98,7 +98,7 @@ impl UserRepo<'_> {
 #[diesel(table_name = user_profiles, check_for_backend(diesel::pg::Pg))]
 pub struct UserProfile {
     /// The user (primary key).
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Free text about the user.
     pub bio: Option<String>,
     /// Personal website.

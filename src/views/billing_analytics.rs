@@ -12,8 +12,8 @@ use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Double, Integer, Nullable, Text, Timestamptz};
 use serde::Serialize;
-use uuid::Uuid;
 
+use crate::ids::{PlanId, UserId};
 use crate::billing::validate_currency;
 use crate::enums::{BillingInterval, PaymentStatus};
 use crate::error::{Error, Result};
@@ -35,7 +35,7 @@ pub struct TopCustomer {
     pub rank: i64,
     /// User id.
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Name.
     #[diesel(sql_type = Text)]
     pub name: String,
@@ -107,7 +107,7 @@ impl FromSql<Text, Pg> for EngagementLevel {
 pub struct Engagement {
     /// User id.
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Name.
     #[diesel(sql_type = Text)]
     pub name: String,
@@ -130,7 +130,7 @@ pub struct Engagement {
 pub struct PlanMrr {
     /// Plan id.
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub plan_id: Uuid,
+    pub plan_id: PlanId,
     /// Plan name.
     #[diesel(sql_type = Text)]
     pub plan_name: String,
@@ -269,7 +269,7 @@ impl<'c> AnalyticsRepo<'c> {
     ///
     /// # Errors
     /// Database errors only.
-    pub fn engagement(&mut self, user_id: Option<Uuid>) -> Result<Vec<Engagement>> {
+    pub fn engagement(&mut self, user_id: Option<UserId>) -> Result<Vec<Engagement>> {
         Ok(diesel::sql_query(
             "WITH activity AS (
                  SELECT u.id AS user_id, u.name, count(p.id) AS payment_count,

@@ -4,9 +4,9 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Jsonb, Nullable, Text};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::AnalyticsRepo;
+use crate::ids::UserId;
 use crate::enums::{SubscriptionStatus, Theme, UserRole};
 use crate::error::Result;
 use crate::schema::sql_types;
@@ -45,7 +45,7 @@ impl From<NetsJson> for Vec<CurrencyNet> {
 pub struct UserDashboard {
     /// User id.
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Name.
     #[diesel(sql_type = Text)]
     pub name: String,
@@ -87,7 +87,7 @@ impl AnalyticsRepo<'_> {
     ///
     /// # Errors
     /// Database errors only; an unknown or deleted user is `Ok(None)`.
-    pub fn user_dashboard(&mut self, user_id: Uuid) -> Result<Option<UserDashboard>> {
+    pub fn user_dashboard(&mut self, user_id: UserId) -> Result<Option<UserDashboard>> {
         Ok(diesel::sql_query(
             "SELECT u.id AS user_id, u.name, u.email, u.role,
                     pr.theme, pr.email_notifications,

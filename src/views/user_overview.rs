@@ -4,8 +4,8 @@
 
 use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
+use crate::ids::UserId;
 use crate::billing::{Plan, Subscription, LIVE};
 use crate::content::{is_listed, Post};
 use crate::error::{Found, Result};
@@ -40,7 +40,7 @@ impl UserOverview {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown or
     /// soft-deleted user.
-    pub fn load(conn: &mut PgConnection, id: Uuid) -> Result<UserOverview> {
+    pub fn load(conn: &mut PgConnection, id: UserId) -> Result<UserOverview> {
         Self::read(conn, id, false)
     }
 
@@ -48,11 +48,11 @@ impl UserOverview {
     ///
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown user.
-    pub fn load_including_deleted(conn: &mut PgConnection, id: Uuid) -> Result<UserOverview> {
+    pub fn load_including_deleted(conn: &mut PgConnection, id: UserId) -> Result<UserOverview> {
         Self::read(conn, id, true)
     }
 
-    fn read(conn: &mut PgConnection, id: Uuid, include_deleted: bool) -> Result<UserOverview> {
+    fn read(conn: &mut PgConnection, id: UserId, include_deleted: bool) -> Result<UserOverview> {
         let (user, profile, subscription, plan) = users::table
             .left_join(user_profiles::table.on(user_profiles::user_id.eq(users::id)))
             .left_join(subs::table.on(subs::user_id.eq(users::id).and(subs::status.eq_any(LIVE))))

@@ -5,9 +5,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::oauth_tokens::seal_all;
+use crate::ids::{AccountId, UserId};
 use crate::auth::password::PasswordHasher;
 use crate::auth::secret::Redacted;
 use crate::error::{Error, Result};
@@ -29,9 +29,9 @@ pub const CREDENTIAL_PROVIDER: &str = "credential";
 #[diesel(table_name = accounts, check_for_backend(diesel::pg::Pg))]
 pub struct Account {
     /// Id.
-    pub id: Uuid,
+    pub id: AccountId,
     /// Owner.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// `github`, `google`, ... or `credential`.
     pub provider: String,
     /// The user's id at the provider.
@@ -212,9 +212,9 @@ impl<'c> AccountRepo<'c> {
     /// `accounts_provider_account_key` when that identity is linked already
     /// (to anyone); [`Error::ForeignKey`] with `accounts_user_id_fkey` for an
     /// unknown user; [`Error::Invalid`].
-    pub fn link_oauth(&mut self, user_id: Uuid, account: &NewOAuthAccount<'_>) -> Result<Account> {
+    pub fn link_oauth(&mut self, user_id: UserId, account: &NewOAuthAccount<'_>) -> Result<Account> {
         account.validate()?;
-        let id = Uuid::now_v7();
+        let id = AccountId::now_v7();
         let [access, refresh, id_token] = seal_all(self.keys, id, account.tokens())?;
         Ok(diesel::insert_into(accounts::table)
             .values((
@@ -234,7 +234,7 @@ impl<'c> AccountRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`] when there is none; [`Error::Invalid`] for a
     /// provider name that cannot exist (NUL byte, too long, upper case, ...).
-    pub fn unlink(&mut self, user_id: Uuid, provider: &str) -> Result<()> {
+    pub fn unlink(&mut self, user_id: UserId, provider: &str) -> Result<()> {
         let provider = provider_name(provider)?;
         let n = diesel::delete(
             accounts::table
@@ -270,7 +270,7 @@ impl<'c> AccountRepo<'c> {
     ///
     /// # Errors
     /// Database errors only.
-    pub fn list_for_user(&mut self, user_id: Uuid) -> Result<Vec<Account>> {
+    pub fn list_for_user(&mut self, user_id: UserId) -> Result<Vec<Account>> {
         Ok(accounts::table
             .filter(accounts::user_id.eq(user_id))
             .order((accounts::created_at, accounts::id))
@@ -284,11 +284,11 @@ impl<'c> AccountRepo<'c> {
     /// # Errors
     /// [`Error::Invalid`] for a password under 8 characters, over 1,024
     /// bytes or with a NUL; [`Error::ForeignKey`] for an unknown user.
-    pub fn set_password(&mut self, user_id: Uuid, password: &str) -> Result<()> {
+    pub fn set_password(&mut self, user_id: UserId, password: &str) -> Result<()> {
         let hash = self.hasher.hash(password)?;
         diesel::insert_into(accounts::table)
             .values((
-                accounts::id.eq(Uuid::now_v7()),
+                accounts::id.eq(AccountId::now_v7()),
                 accounts::user_id.eq(user_id),
                 accounts::provider.eq(CREDENTIAL_PROVIDER),
                 accounts::provider_account_id.eq(user_id.to_string()),
@@ -309,7 +309,7 @@ impl<'c> AccountRepo<'c> {
     ///
     /// # Errors
     /// Database errors only; a wrong password is `Ok(false)`.
-    pub fn verify_password(&mut self, user_id: Uuid, password: &str) -> Result<bool> {
+    pub fn verify_password(&mut self, user_id: UserId, password: &str) -> Result<bool> {
         let stored: Option<Option<String>> = accounts::table
             .filter(accounts::provider.eq(CREDENTIAL_PROVIDER))
             .filter(accounts::provider_account_id.eq(user_id.to_string()))

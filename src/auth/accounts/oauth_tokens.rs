@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::account::{Account, AccountRepo};
+use crate::ids::AccountId;
 use crate::error::{Error, Result};
 use crate::keyring::{key_id, Binding, Keyring};
 use crate::schema::accounts;
@@ -14,18 +15,18 @@ use crate::schema::accounts;
 /// The encrypted columns of `accounts`, in the order used throughout.
 const COLUMNS: [&str; 3] = ["access_token", "refresh_token", "id_token"];
 
-fn binding(row: Uuid, column: &'static str) -> Binding {
+fn binding(row: AccountId, column: &'static str) -> Binding {
     Binding {
         table: "accounts",
         column,
-        row,
+        row: row.into(),
     }
 }
 
 /// Seals each present token for row `id`; `None` stays `None` (no key needed).
 pub(super) fn seal_all(
     keys: &Keyring,
-    id: Uuid,
+    id: AccountId,
     tokens: [Option<&str>; 3],
 ) -> Result<[Option<Vec<u8>>; 3]> {
     let mut sealed: [Option<Vec<u8>>; 3] = Default::default();
@@ -99,7 +100,7 @@ impl Account {
     }
 }
 
-type SealedRow = (Uuid, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>);
+type SealedRow = (AccountId, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>);
 
 impl AccountRepo<'_> {
     /// Re-encrypts, under the newest key of the repository's keyring, every
@@ -123,7 +124,7 @@ impl AccountRepo<'_> {
             .keys
             .current_key_id()
             .ok_or_else(|| Error::NotAvailable("no token encryption key is configured".into()))?;
-        let mut after = Uuid::nil();
+        let mut after = AccountId(Uuid::nil());
         let mut rewritten = 0;
         loop {
             let rows: Vec<SealedRow> = accounts::table

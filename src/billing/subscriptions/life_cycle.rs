@@ -3,10 +3,10 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Nullable, Timestamptz};
-use uuid::Uuid;
 
 use super::status::{sources_of, sources_or_same, LIVE};
 use super::subscription::{Subscription, SubscriptionRepo};
+use crate::ids::SubscriptionId;
 use crate::access::Actor;
 use crate::audit::{self, AuditEntry};
 use crate::enums::SubscriptionStatus;
@@ -23,7 +23,7 @@ impl SubscriptionRepo<'_> {
     /// # Errors
     /// [`Error::Invalid`] naming the transition when it is not allowed;
     /// [`Error::NotFound`].
-    pub fn cancel(&mut self, actor: &Actor, id: Uuid, at_period_end: bool) -> Result<Subscription> {
+    pub fn cancel(&mut self, actor: &Actor, id: SubscriptionId, at_period_end: bool) -> Result<Subscription> {
         let lock = |c: &mut PgConnection| -> Result<Subscription> {
             subs::table
                 .find(id)
@@ -32,7 +32,7 @@ impl SubscriptionRepo<'_> {
                 .first(c)
                 .found("subscription")
         };
-        let entry = AuditEntry::new("canceled", "subscription", Some(id)).by(actor.user_id);
+        let entry = AuditEntry::new("canceled", "subscription", Some(id.into())).by(actor.user_id);
         audit::audited(self.conn, entry, lock, |c| {
             let mut repo = SubscriptionRepo::new(c);
             if !at_period_end {
@@ -55,7 +55,7 @@ impl SubscriptionRepo<'_> {
     ///
     /// # Errors
     /// [`Error::Invalid`] naming `status` when it is not live; [`Error::NotFound`].
-    pub fn renew(&mut self, id: Uuid) -> Result<Subscription> {
+    pub fn renew(&mut self, id: SubscriptionId) -> Result<Subscription> {
         let sql = "UPDATE subscriptions SET
                  status = CASE WHEN subscriptions.cancel_at_period_end THEN 'canceled' ELSE 'active' END::subscription_status,
                  canceled_at = CASE WHEN subscriptions.cancel_at_period_end THEN now() END,
@@ -89,7 +89,7 @@ impl SubscriptionRepo<'_> {
     /// # Errors
     /// [`Error::Invalid`] naming `status` when the transition is not allowed;
     /// [`Error::NotFound`].
-    pub fn mark_past_due(&mut self, id: Uuid) -> Result<Subscription> {
+    pub fn mark_past_due(&mut self, id: SubscriptionId) -> Result<Subscription> {
         self.transition(id, SubscriptionStatus::PastDue)
     }
 
@@ -98,7 +98,7 @@ impl SubscriptionRepo<'_> {
     /// # Errors
     /// [`Error::Invalid`] naming `status` when the transition is not allowed;
     /// [`Error::NotFound`].
-    pub fn mark_unpaid(&mut self, id: Uuid) -> Result<Subscription> {
+    pub fn mark_unpaid(&mut self, id: SubscriptionId) -> Result<Subscription> {
         self.transition(id, SubscriptionStatus::Unpaid)
     }
 
@@ -107,13 +107,13 @@ impl SubscriptionRepo<'_> {
     /// # Errors
     /// As [`SubscriptionRepo::mark_past_due`]; [`Error::Conflict`] with
     /// `subscriptions_one_live_per_user` when the user has another live one.
-    pub fn reactivate(&mut self, id: Uuid) -> Result<Subscription> {
+    pub fn reactivate(&mut self, id: SubscriptionId) -> Result<Subscription> {
         self.transition(id, SubscriptionStatus::Active)
     }
 
     /// One conditional UPDATE: changes the status only from a status the
     /// transition table allows, so concurrent changes cannot skip a check.
-    fn transition(&mut self, id: Uuid, to: SubscriptionStatus) -> Result<Subscription> {
+    fn transition(&mut self, id: SubscriptionId, to: SubscriptionStatus) -> Result<Subscription> {
         let canceled_at = diesel::dsl::sql::<Nullable<Timestamptz>>("CASE WHEN ")
             .bind::<Bool, _>(to == SubscriptionStatus::Canceled)
             .sql(" THEN now() ELSE NULL END");
@@ -134,7 +134,7 @@ impl SubscriptionRepo<'_> {
     }
 
     /// Why a conditional status change matched nothing.
-    fn refusal(&mut self, id: Uuid, to: SubscriptionStatus) -> Error {
+    fn refusal(&mut self, id: SubscriptionId, to: SubscriptionStatus) -> Error {
         match self.get(id) {
             Ok(current) => Error::invalid(
                 "status",

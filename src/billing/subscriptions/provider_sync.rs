@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::status::{sources_of, sources_or_same};
 use super::subscription::{Subscription, SubscriptionRepo};
+use crate::ids::{PlanId, SubscriptionId, UserId};
 use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Result};
 use crate::schema::subscriptions as subs;
@@ -26,9 +26,9 @@ pub struct ProviderSubscription<'a> {
     /// The provider's customer id.
     pub provider_customer_id: Option<&'a str>,
     /// Subscriber.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Plan.
-    pub plan_id: Uuid,
+    pub plan_id: PlanId,
     /// Status as the provider reports it.
     pub status: SubscriptionStatus,
     /// Period start.
@@ -120,10 +120,10 @@ impl SubscriptionRepo<'_> {
             .filter(subs::provider_subscription_id.eq(incoming.provider_subscription_id))
             .select(subs::id)
             .for_update()
-            .first::<Uuid>(self.conn)
+            .first::<SubscriptionId>(self.conn)
             .optional()?;
         let upsert = diesel::insert_into(subs::table)
-            .values((subs::id.eq(Uuid::now_v7()), incoming))
+            .values((subs::id.eq(SubscriptionId::now_v7()), incoming))
             .on_conflict(subs::provider_subscription_id)
             .do_update()
             .set(incoming);

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Interval, Nullable};
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::status::LIVE;
+use crate::ids::{PlanId, SubscriptionId, UserId};
 use crate::enums::SubscriptionStatus;
 use crate::error::{Found, Result};
 use crate::schema::subscriptions as subs;
@@ -26,11 +26,11 @@ use crate::validate;
 #[diesel(table_name = subs, check_for_backend(diesel::pg::Pg))]
 pub struct Subscription {
     /// Id.
-    pub id: Uuid,
+    pub id: SubscriptionId,
     /// Subscriber.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Plan.
-    pub plan_id: Uuid,
+    pub plan_id: PlanId,
     /// Life-cycle state.
     pub status: SubscriptionStatus,
     /// Customer id at the payment provider.
@@ -77,8 +77,8 @@ impl<'c> SubscriptionRepo<'c> {
     /// [`crate::Error::Invalid`] naming `trial` outside [`validate::duration`]'s bounds.
     pub fn start(
         &mut self,
-        user_id: Uuid,
-        plan_id: Uuid,
+        user_id: UserId,
+        plan_id: PlanId,
         trial: Option<Duration>,
     ) -> Result<Subscription> {
         let trial = trial
@@ -98,7 +98,7 @@ impl<'c> SubscriptionRepo<'c> {
                FROM subscription_plans p WHERE p.id = $3 AND p.is_active
              RETURNING subscriptions.*";
         diesel::sql_query(sql)
-            .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+            .bind::<diesel::sql_types::Uuid, _>(SubscriptionId::now_v7())
             .bind::<diesel::sql_types::Uuid, _>(user_id)
             .bind::<diesel::sql_types::Uuid, _>(plan_id)
             .bind::<Nullable<Interval>, _>(trial.map(interval))
@@ -110,7 +110,7 @@ impl<'c> SubscriptionRepo<'c> {
     ///
     /// # Errors
     /// [`crate::Error::NotFound`].
-    pub fn get(&mut self, id: Uuid) -> Result<Subscription> {
+    pub fn get(&mut self, id: SubscriptionId) -> Result<Subscription> {
         subs::table
             .find(id)
             .select(Subscription::as_select())
@@ -124,9 +124,9 @@ impl<'c> SubscriptionRepo<'c> {
     /// [`crate::Error::Stale`], [`crate::Error::NotFound`], [`crate::Error::ForeignKey`] for an unknown plan.
     pub fn change_plan(
         &mut self,
-        id: Uuid,
+        id: SubscriptionId,
         expected_version: i32,
-        plan_id: Uuid,
+        plan_id: PlanId,
     ) -> Result<Subscription> {
         let updated = diesel::update(
             subs::table
@@ -150,7 +150,7 @@ impl<'c> SubscriptionRepo<'c> {
     ///
     /// # Errors
     /// Database errors only.
-    pub fn live_for_user(&mut self, user_id: Uuid) -> Result<Option<Subscription>> {
+    pub fn live_for_user(&mut self, user_id: UserId) -> Result<Option<Subscription>> {
         Ok(subs::table
             .filter(subs::user_id.eq(user_id))
             .filter(subs::status.eq_any(LIVE))
@@ -163,7 +163,7 @@ impl<'c> SubscriptionRepo<'c> {
     ///
     /// # Errors
     /// Database errors only.
-    pub fn history_for_user(&mut self, user_id: Uuid) -> Result<Vec<Subscription>> {
+    pub fn history_for_user(&mut self, user_id: UserId) -> Result<Vec<Subscription>> {
         Ok(subs::table
             .filter(subs::user_id.eq(user_id))
             .order((subs::created_at.desc(), subs::id.desc()))

@@ -3,10 +3,10 @@
 use diesel::dsl::now;
 use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::model::UserChanges;
 use super::{NewUser, UserRepo};
+use crate::ids::UserId;
 use crate::error::{Error, Result};
 use crate::schema::users;
 use crate::tx::run_transaction;
@@ -17,7 +17,7 @@ pub struct BatchReport {
     /// Rows updated, in committed chunks.
     pub updated: usize,
     /// Ids that matched no visible user (in committed chunks).
-    pub missing: Vec<Uuid>,
+    pub missing: Vec<UserId>,
     /// Chunks committed.
     pub chunks_committed: usize,
     /// The chunk that failed and why; later chunks were not attempted.
@@ -70,7 +70,7 @@ impl UserRepo<'_> {
     /// `chunk_size`, before anything is written.
     pub fn batch_update(
         &mut self,
-        updates: &[(Uuid, UserChanges<'_>)],
+        updates: &[(UserId, UserChanges<'_>)],
         chunk_size: usize,
     ) -> Result<BatchReport> {
         if chunk_size == 0 {

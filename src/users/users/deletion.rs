@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::{change, User, UserRepo};
+use crate::ids::UserId;
 use crate::access::Actor;
 use crate::error::{Error, Found, Result};
 use crate::schema::users;
@@ -19,7 +19,7 @@ impl UserRepo<'_> {
     ///
     /// # Errors
     /// [`Error::NotFound`] if missing or already deleted.
-    pub fn soft_delete(&mut self, actor: &Actor, id: Uuid) -> Result<User> {
+    pub fn soft_delete(&mut self, actor: &Actor, id: UserId) -> Result<User> {
         self.audited(actor, "deleted", id, |conn| {
             change(conn, id, users::deleted_at.eq(now))
         })
@@ -29,7 +29,7 @@ impl UserRepo<'_> {
     ///
     /// # Errors
     /// [`Error::NotFound`] if the user does not exist or is not deleted.
-    pub fn restore(&mut self, id: Uuid) -> Result<User> {
+    pub fn restore(&mut self, id: UserId) -> Result<User> {
         diesel::update(
             users::table
                 .filter(users::id.eq(id))
@@ -54,7 +54,7 @@ impl UserRepo<'_> {
     /// [`Error::NotFound`]; [`Error::ForeignKey`] naming the refusing
     /// constraint, e.g. `payments_user_id_fkey`; [`Error::Invalid`] with
     /// field `user_id`, naming the team, when the user is its last owner.
-    pub fn hard_delete(&mut self, id: Uuid) -> Result<()> {
+    pub fn hard_delete(&mut self, id: UserId) -> Result<()> {
         run_transaction(self.conn, |tx| {
             crate::teams::release_teams_of(tx, id)?;
             let n = diesel::delete(users::table.filter(users::id.eq(id))).execute(tx)?;

@@ -1,9 +1,9 @@
 //! Row locks on users, for read-decide-write sequences inside a transaction.
 
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::{User, UserRepo};
+use crate::ids::UserId;
 use crate::error::{Found, Result};
 use crate::schema::users;
 
@@ -15,7 +15,7 @@ impl UserRepo<'_> {
     ///
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Timeout`](crate::Error::Timeout) past a lock or statement timeout.
-    pub fn lock(&mut self, id: Uuid) -> Result<User> {
+    pub fn lock(&mut self, id: UserId) -> Result<User> {
         users::table
             .filter(users::id.eq(id))
             .filter(users::deleted_at.is_null())
@@ -30,7 +30,7 @@ impl UserRepo<'_> {
     /// # Errors
     /// [`Error::Locked`](crate::Error::Locked) when another transaction holds the row;
     /// [`Error::NotFound`](crate::Error::NotFound). A failed `NOWAIT` aborts the transaction.
-    pub fn try_lock(&mut self, id: Uuid) -> Result<User> {
+    pub fn try_lock(&mut self, id: UserId) -> Result<User> {
         users::table
             .filter(users::id.eq(id))
             .filter(users::deleted_at.is_null())

@@ -17,8 +17,8 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
 use diesel::sql_types::Bool;
-use uuid::Uuid;
 
+use crate::ids::UserId;
 use crate::enums::UserRole;
 use crate::error::{Error, Found, Result};
 use crate::identity;
@@ -57,7 +57,7 @@ pub(crate) fn visible(include_deleted: bool) -> _ {
 
 /// The visible user with this id, as the target of an UPDATE.
 #[diesel::dsl::auto_type]
-fn visible_user(id: Uuid) -> _ {
+fn visible_user(id: UserId) -> _ {
     users::table.find(id).filter(users::deleted_at.is_null())
 }
 
@@ -66,7 +66,7 @@ fn visible_user(id: Uuid) -> _ {
 ///
 /// # Errors
 /// [`Error::NotFound`] when the user is missing or soft-deleted.
-pub(super) fn change<C>(conn: &mut PgConnection, id: Uuid, set: C) -> Result<User>
+pub(super) fn change<C>(conn: &mut PgConnection, id: UserId, set: C) -> Result<User>
 where
     C: AsChangeset<Target = users::table>,
     C::Changeset: QueryFragment<Pg>,
@@ -83,7 +83,7 @@ where
 fn versioned_user(
     conn: &mut PgConnection,
     updated: Option<User>,
-    id: Uuid,
+    id: UserId,
     expected: i32,
 ) -> Result<User> {
     versioned(updated, "user", id, expected, || {
@@ -140,7 +140,7 @@ impl<'c> UserRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`] if there is none (or it is soft-deleted).
-    pub fn get(&mut self, id: Uuid) -> Result<User> {
+    pub fn get(&mut self, id: UserId) -> Result<User> {
         self.find(id).found("user")
     }
 
@@ -148,7 +148,7 @@ impl<'c> UserRepo<'c> {
     ///
     /// # Errors
     /// Database errors only; a missing user is `Ok(None)`.
-    pub fn find(&mut self, id: Uuid) -> Result<Option<User>> {
+    pub fn find(&mut self, id: UserId) -> Result<Option<User>> {
         Ok(users::table
             .find(id)
             .filter(visible(self.include_deleted))
@@ -200,7 +200,7 @@ impl<'c> UserRepo<'c> {
     /// input, [`Error::Conflict`] for a taken username.
     pub fn update(
         &mut self,
-        id: Uuid,
+        id: UserId,
         expected_version: i32,
         changes: &UserChanges<'_>,
     ) -> Result<User> {
@@ -222,7 +222,7 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// As [`UserRepo::update`]; [`Error::Conflict`] with `users_email_key`,
     /// or `users_email_skeleton_key` when a look-alike is taken.
-    pub fn change_email(&mut self, id: Uuid, expected_version: i32, email: &str) -> Result<User> {
+    pub fn change_email(&mut self, id: UserId, expected_version: i32, email: &str) -> Result<User> {
         let email = identity::email("email", email)?;
         let updated = diesel::update(visible_user(id).filter(users::version.eq(expected_version)))
             .set((
@@ -241,7 +241,7 @@ impl<'c> UserRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn verify_email(&mut self, id: Uuid) -> Result<User> {
+    pub fn verify_email(&mut self, id: UserId) -> Result<User> {
         change(
             self.conn,
             id,
@@ -254,7 +254,7 @@ impl<'c> UserRepo<'c> {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn record_login(&mut self, id: Uuid) -> Result<()> {
+    pub fn record_login(&mut self, id: UserId) -> Result<()> {
         let n = diesel::update(
             users::table
                 .filter(users::id.eq(id))

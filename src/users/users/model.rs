@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
 use std::borrow::Cow;
 
+use crate::ids::UserId;
 use crate::access::Actor;
 use crate::enums::UserRole;
 use crate::error::Result;
@@ -26,7 +26,7 @@ pub const DEFAULT_TIMEZONE: &str = "UTC";
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct User {
     /// UUIDv7 primary key.
-    pub id: Uuid,
+    pub id: UserId,
     /// Normalised email address (NFKC, trimmed, lower case, the domain in
     /// ASCII); unique, and so is its look-alike skeleton (see
     /// [`crate::identity`]).
@@ -159,7 +159,7 @@ impl<'a> NewUser<'a> {
                 .transpose()?,
         });
         Ok(UserRow {
-            id: Uuid::now_v7(),
+            id: UserId::now_v7(),
             email: &identity.email.address,
             email_skeleton: identity.email.skeleton.as_deref(),
             name: validate::text("name", self.name, 1, NAME_MAX)?,
@@ -193,7 +193,7 @@ pub(crate) struct Identity<'a> {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users, treat_none_as_default_value = false)]
 pub(crate) struct UserRow<'a> {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: &'a str,
     pub email_skeleton: Option<&'a str>,
     pub name: &'a str,

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
-use uuid::Uuid;
 
 use super::{change, User, UserRepo};
+use crate::ids::UserId;
 use crate::access::Actor;
 use crate::audit;
 use crate::enums::UserRole;
@@ -21,10 +21,10 @@ impl UserRepo<'_> {
         &mut self,
         actor: &Actor,
         action: &str,
-        id: Uuid,
+        id: UserId,
         apply: impl FnOnce(&mut PgConnection) -> Result<User>,
     ) -> Result<User> {
-        let entry = audit::AuditEntry::new(action, "user", Some(id)).by(actor.user_id);
+        let entry = audit::AuditEntry::new(action, "user", Some(id.into())).by(actor.user_id);
         audit::audited(self.conn, entry, |c| UserRepo::new(c).lock(id), apply)
     }
 
@@ -32,7 +32,7 @@ impl UserRepo<'_> {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn set_role(&mut self, actor: &Actor, id: Uuid, role: UserRole) -> Result<User> {
+    pub fn set_role(&mut self, actor: &Actor, id: UserId, role: UserRole) -> Result<User> {
         self.audited(actor, "role_changed", id, |conn| {
             change(conn, id, users::role.eq(role))
         })
@@ -47,7 +47,7 @@ impl UserRepo<'_> {
     pub fn ban(
         &mut self,
         actor: &Actor,
-        id: Uuid,
+        id: UserId,
         until: Option<DateTime<Utc>>,
         reason: Option<&str>,
     ) -> Result<User> {
@@ -74,7 +74,7 @@ impl UserRepo<'_> {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn unban(&mut self, actor: &Actor, id: Uuid) -> Result<User> {
+    pub fn unban(&mut self, actor: &Actor, id: UserId) -> Result<User> {
         self.audited(actor, "unbanned", id, |conn| {
             change(
                 conn,
