@@ -13,6 +13,7 @@ use std::time::Instant;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use saas_db::audit::{AuditEntry, AuditLog};
+use saas_db::ids::UserId;
 use saas_db::schema::audit_logs;
 use saas_db::{Database, Repos};
 use uuid::Uuid;
@@ -83,7 +84,7 @@ fn seed(admin_url: &str, rows: usize) -> String {
         let entries: Vec<AuditEntry> = (start..(start + 50_000).min(rows))
             .map(|i| {
                 AuditEntry::new("exported", "report", Some(Uuid::now_v7()))
-                    .by(actor)
+                    .by(UserId(actor))
                     .changes(serde_json::json!({ "row": { "before": i, "after": i + 1 } }))
                     .client(Some([203, 0, 113, 9].into()), Some("bench/1.0"))
             })

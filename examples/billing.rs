@@ -18,6 +18,7 @@ use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
 use saas_db::billing::{NewPayment, NewPlan, PaymentChanges, ProviderSubscription};
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus};
+use saas_db::ids::{PlanId, UserId};
 use saas_db::users::{NewUser, TransferOptions};
 use saas_db::{Database, Error, PageRequest, Repos};
 use uuid::Uuid;
@@ -130,7 +131,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     more_payments(&mut conn, ada.id)?;
 
     println!("\n4. analytics over seeded customers");
-    seed_customers(&mut conn, &[starter.id, pro.id, pro_yearly.id])?;
+    seed_customers(
+        &mut conn,
+        &[starter.id.into(), pro.id.into(), pro_yearly.id.into()],
+    )?;
     println!("   monthly revenue (USD):");
     println!(
         "   {:<10} {:>9} {:>11} {:>8}",
@@ -205,7 +209,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// A provider subscription arrives, is delivered again, moves on, and a
 /// jump the transition table does not allow is refused.
-fn webhooks(conn: &mut PgConnection, plan_id: Uuid) -> Result<(), Box<dyn std::error::Error>> {
+fn webhooks(conn: &mut PgConnection, plan_id: PlanId) -> Result<(), Box<dyn std::error::Error>> {
     let grace = conn
         .users()
         .create(&NewUser::new("grace@example.com", "Grace"))?;
@@ -240,7 +244,7 @@ fn webhooks(conn: &mut PgConnection, plan_id: Uuid) -> Result<(), Box<dyn std::e
 }
 
 /// Settling, a versioned edit, paging, totals and a transfer.
-fn more_payments(conn: &mut PgConnection, ada: Uuid) -> Result<(), Box<dyn std::error::Error>> {
+fn more_payments(conn: &mut PgConnection, ada: UserId) -> Result<(), Box<dyn std::error::Error>> {
     let pending = |cents, currency| NewPayment {
         user_id: ada,
         subscription_id: None,
@@ -315,7 +319,7 @@ fn seed_customers(
         let email = format!("customer{i:02}@example.com");
         let user = conn.users().create(&NewUser::new(&email, "Customer"))?;
         conn.subscriptions()
-            .start(user.id, plans[i as usize % plans.len()], None)?;
+            .start(user.id, PlanId(plans[i as usize % plans.len()]), None)?;
         // One payment per month for the last (i % 6) + 1 months.
         diesel::sql_query(
             "INSERT INTO payments (user_id, amount_cents, currency, status, created_at)

@@ -15,6 +15,7 @@ use diesel::PgConnection;
 use saas_db::billing::NewPlan;
 use saas_db::content::{NewCategory, NewPost, PostChanges, PostDetails};
 use saas_db::enums::BillingInterval;
+use saas_db::ids::PostId;
 use saas_db::users::NewUser;
 use saas_db::views::UserOverview;
 use saas_db::{Database, Error, PageRequest, Repos};
@@ -305,7 +306,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Where a post shows: its status, whether `published` lists it, and
 /// whether `get` / `get_by_slug` still find it.
-fn state(conn: &mut PgConnection, id: uuid::Uuid) -> Result<String, saas_db::Error> {
+fn state(conn: &mut PgConnection, id: PostId) -> Result<String, saas_db::Error> {
     let listed = conn
         .posts()
         .published(PageRequest::first(100))?

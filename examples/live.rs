@@ -15,6 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use saas_db::access::Actor;
+use saas_db::ids::{ProjectId, TeamId};
 use saas_db::live::{Change, ChangeCursor, ChangeOp};
 use saas_db::users::NewUser;
 use saas_db::{Database, Repos};
@@ -57,7 +58,7 @@ fn main() -> Res<()> {
         let follower = s.spawn(move || follow(&mut feed, done_rx));
         let drainer = s.spawn(|| drain(&db));
         let project = write(&db, &ann, &bob, team.id, other.id)?;
-        done_tx.send(project)?;
+        done_tx.send(project.into())?;
         let changes = follower.join().map_err(|_| "the feed thread panicked")??;
         let delivered = drainer.join().map_err(|_| "the outbox thread panicked")??;
         Ok((project, changes, delivered))
@@ -66,7 +67,7 @@ fn main() -> Res<()> {
     // Every change of the project exactly once, in order; nothing of Bob's.
     let ops: Vec<ChangeOp> = changes
         .iter()
-        .filter(|c| c.row_id == project)
+        .filter(|c| c.row_id == project.uuid())
         .map(|c| c.op)
         .collect();
     assert_eq!(ops, [ChangeOp::Insert, ChangeOp::Update, ChangeOp::Delete]);
@@ -85,8 +86,8 @@ fn main() -> Res<()> {
 /// Thread 2: creates, renames and deletes a project in Ann's team, each in
 /// a transaction that also enqueues an outbox message; and a project in
 /// Bob's team, which Ann's feed must not carry.
-fn write(db: &Database, ann: &Actor, bob: &Actor, team: Uuid, other: Uuid) -> Res<Uuid> {
-    let notify = |tx: &mut diesel::PgConnection, event: &str, id: Uuid| {
+fn write(db: &Database, ann: &Actor, bob: &Actor, team: TeamId, other: TeamId) -> Res<ProjectId> {
+    let notify = |tx: &mut diesel::PgConnection, event: &str, id: ProjectId| {
         let payload = json!({ "event": event, "project_id": id });
         tx.outbox()
             .enqueue(TOPIC, &payload, Some(&format!("{event}-{id}")))

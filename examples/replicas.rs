@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
+use saas_db::ids::UserId;
 use saas_db::replicas::Consistency;
 use saas_db::users::{NewUser, User};
 use saas_db::{Database, Error, PageRequest, Repos};
@@ -319,11 +320,7 @@ fn pgbouncer(mut top: Topology, tag: &str) -> Res<()> {
 }
 
 /// Reads a user inside `read`, with whether the read ran on a standby.
-fn read_user(
-    db: &Database,
-    consistency: Consistency<'_>,
-    id: uuid::Uuid,
-) -> Res<(bool, Option<User>)> {
+fn read_user(db: &Database, consistency: Consistency<'_>, id: UserId) -> Res<(bool, Option<User>)> {
     Ok(db.read(consistency, |c| {
         let standby =
             diesel::sql_query("SELECT pg_is_in_recovery() AS yes").get_result::<Flag>(c)?;

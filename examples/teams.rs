@@ -23,9 +23,9 @@ use diesel::sql_types::{BigInt, Bool, Bytea, Integer, Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
 use saas_db::audit::AuditLog;
 use saas_db::enums::{TeamRole, UserRole};
+use saas_db::ids::{InvitationId, UserId};
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, PageRequest, Repos};
-use uuid::Uuid;
 
 /// The application role of the tenant-isolation part: a login role that is
 /// neither the tables' owner nor a superuser, so Row-Level Security applies.
@@ -65,8 +65,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             lower(u.role)
         );
     }
-    let names: HashMap<Uuid, String> = people.iter().map(|u| (u.id, u.name.clone())).collect();
-    let name = |id: Option<Uuid>| {
+    let names: HashMap<UserId, String> = people.iter().map(|u| (u.id, u.name.clone())).collect();
+    let name = |id: Option<UserId>| {
         id.and_then(|id| names.get(&id).cloned())
             .unwrap_or_else(|| "-".into())
     };
@@ -329,7 +329,7 @@ struct StoredHash {
 /// it is the token's SHA-256.
 fn stored_hash(
     conn: &mut PgConnection,
-    invitation: Uuid,
+    invitation: InvitationId,
     token: &str,
 ) -> Result<StoredHash, Error> {
     Ok(diesel::sql_query(
@@ -341,7 +341,7 @@ fn stored_hash(
     .get_result(conn)?)
 }
 
-fn print_entries(entries: &[AuditLog], name: &impl Fn(Option<Uuid>) -> String) {
+fn print_entries(entries: &[AuditLog], name: &impl Fn(Option<UserId>) -> String) {
     for e in entries {
         let subject = e
             .metadata

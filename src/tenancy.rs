@@ -25,9 +25,9 @@
 //! manager; every UPDATE policy has a WITH CHECK; a deferred constraint
 //! trigger keeps an owner in every team at every COMMIT.
 
+use crate::ids::UserId;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use crate::ids::UserId;
 
 use crate::error::Result;
 use crate::validate;

@@ -10,10 +10,10 @@ use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
 use saas_db::content::Post;
 use saas_db::enums::PostStatus;
+use saas_db::ids::{PostId, TagId, UserId};
 use saas_db::schema::{post_tags, posts, users};
 use saas_db::users::NewUser;
 use saas_db::{Database, Repos};
-use uuid::Uuid;
 
 /// One data size.
 pub struct Size {
@@ -66,7 +66,7 @@ pub struct Fixture {
     /// Its URL (for bare Diesel and raw `postgres` connections).
     pub url: String,
     /// Sampled user ids, spread over the table.
-    pub user_ids: Vec<Uuid>,
+    pub user_ids: Vec<UserId>,
     /// Their emails.
     pub emails: Vec<String>,
     /// Live session tokens.
@@ -113,7 +113,7 @@ pub fn seed(size: &'static Size, admin_url: &str) -> Fixture {
             .collect();
         conn.users().import(&new).unwrap();
     }
-    let all_ids: Vec<Uuid> = users::table
+    let all_ids: Vec<UserId> = users::table
         .select(users::id)
         .order(users::email)
         .load(&mut *conn)
@@ -125,7 +125,7 @@ pub fn seed(size: &'static Size, admin_url: &str) -> Fixture {
     seed_audit(&mut conn, &all_ids);
     let step = (all_ids.len() / SAMPLE).max(1);
     let sampled: Vec<usize> = (0..all_ids.len()).step_by(step).take(SAMPLE).collect();
-    let user_ids: Vec<Uuid> = sampled.iter().map(|&i| all_ids[i]).collect();
+    let user_ids: Vec<UserId> = sampled.iter().map(|&i| all_ids[i]).collect();
     let emails: Vec<String> = sampled.iter().map(|&i| all_emails[i].clone()).collect();
     let tokens = user_ids
         .iter()
@@ -187,8 +187,8 @@ fn post_at(conn: &mut PgConnection, offset: i64) -> Post {
 #[derive(Insertable)]
 #[diesel(table_name = posts, treat_none_as_default_value = false)]
 struct PostRow {
-    id: Uuid,
-    author_id: Uuid,
+    id: PostId,
+    author_id: UserId,
     title: String,
     slug: String,
     content: String,
@@ -199,16 +199,16 @@ struct PostRow {
 #[derive(Insertable)]
 #[diesel(table_name = post_tags, treat_none_as_default_value = false)]
 struct LinkRow {
-    post_id: Uuid,
-    tag_id: Uuid,
+    post_id: PostId,
+    tag_id: TagId,
 }
 
 /// One published post per user, a minute apart, with two of 50 tags each.
 /// The tag links go in with their counting trigger off, and the counts are
 /// set once at the end (the trigger would update a hot tag row per link).
-fn seed_posts(conn: &mut PgConnection, authors: &[Uuid]) {
+fn seed_posts(conn: &mut PgConnection, authors: &[UserId]) {
     let first = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap();
-    let tag_ids: Vec<Uuid> = (0..TAGS)
+    let tag_ids: Vec<TagId> = (0..TAGS)
         .map(|i| conn.tags().create(&format!("tag {i}")).unwrap().id)
         .collect();
     conn.batch_execute("ALTER TABLE post_tags DISABLE TRIGGER post_tags_count_usage")
@@ -220,7 +220,7 @@ fn seed_posts(conn: &mut PgConnection, authors: &[Uuid]) {
             .map(|(j, &author_id)| {
                 let i = c * CHUNK + j;
                 PostRow {
-                    id: Uuid::now_v7(),
+                    id: PostId::now_v7(),
                     author_id,
                     title: format!("Post number {i}"),
                     slug: format!("post-number-{i}"),
@@ -258,12 +258,12 @@ fn seed_posts(conn: &mut PgConnection, authors: &[Uuid]) {
 }
 
 /// One audit entry per user.
-fn seed_audit(conn: &mut PgConnection, actors: &[Uuid]) {
+fn seed_audit(conn: &mut PgConnection, actors: &[UserId]) {
     for chunk in actors.chunks(CHUNK) {
         let entries: Vec<AuditEntry> = chunk
             .iter()
             .map(|&id| {
-                AuditEntry::new("signed_up", "user", Some(id))
+                AuditEntry::new("signed_up", "user", Some(id.into()))
                     .by(id)
                     .changes(serde_json::json!({ "plan": { "before": null, "after": "free" } }))
             })

@@ -11,6 +11,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
+use saas_db::ids::TeamId;
 use saas_db::live::{CapturedTable, ChangeCursor};
 use saas_db::users::NewUser;
 use saas_db::Repos;
@@ -56,7 +57,8 @@ pub fn all(c: &mut Criterion, f: &Fixture) {
     wake_up_latency(f, team);
 }
 
-fn run(conn: &mut PgConnection, sql: &str, id: Uuid, name: &str) {
+fn run(conn: &mut PgConnection, sql: &str, id: impl Into<Uuid>, name: &str) {
+    let id: Uuid = id.into();
     diesel::sql_query(sql)
         .bind::<SqlUuid, _>(id)
         .bind::<Text, _>(name)
@@ -64,7 +66,7 @@ fn run(conn: &mut PgConnection, sql: &str, id: Uuid, name: &str) {
         .unwrap();
 }
 
-fn trigger_overhead(c: &mut Criterion, f: &Fixture, team: Uuid) {
+fn trigger_overhead(c: &mut Criterion, f: &Fixture, team: TeamId) {
     let mut conn = PgConnection::establish(&f.url).unwrap();
     let size = f.size.label;
     let row = Uuid::now_v7();
@@ -81,7 +83,7 @@ fn trigger_overhead(c: &mut Criterion, f: &Fixture, team: Uuid) {
     let mut other = PgConnection::establish(&f.url).unwrap();
     for (group, statements, key) in [
         ("capture_insert_interleaved", INSERT, team),
-        ("capture_update_interleaved", UPDATE, row),
+        ("capture_update_interleaved", UPDATE, TeamId(row)),
     ] {
         let name = |n: usize| if n % 2 == 0 { "even" } else { "odd" };
         crate::pair::interleaved(
@@ -115,7 +117,7 @@ fn empty_poll(c: &mut Criterion, f: &Fixture) {
 /// Commit-to-return latency: a writer thread commits one project at a
 /// time (the clock starts just before COMMIT is sent) while the feed waits
 /// in `poll`; printed as p50 / p99 over the samples.
-fn wake_up_latency(f: &Fixture, team: Uuid) {
+fn wake_up_latency(f: &Fixture, team: TeamId) {
     let samples = if crate::quick() { 200 } else { 1000 };
     let mut feed =
         f.db.change_feed(ChangeCursor::now())

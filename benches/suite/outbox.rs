@@ -41,8 +41,9 @@ fn enqueue_in_transaction(c: &mut Criterion, f: &Fixture) {
                     let t = Instant::now();
                     f.db.transaction(|tx| {
                         tx.users().record_login(id)?;
-                        tx.audit()
-                            .record(&AuditEntry::new("signed_in", "user", Some(id)).by(id))?;
+                        tx.audit().record(
+                            &AuditEntry::new("signed_in", "user", Some(id.into())).by(id),
+                        )?;
                         tx.outbox()
                             .enqueue("bench.mail", &json!({ "user_id": id }), None)?;
                         Ok(())
@@ -52,8 +53,9 @@ fn enqueue_in_transaction(c: &mut Criterion, f: &Fixture) {
                     let t = Instant::now();
                     f.db.transaction(|tx| {
                         tx.users().record_login(id)?;
-                        tx.audit()
-                            .record(&AuditEntry::new("signed_in", "user", Some(id)).by(id))?;
+                        tx.audit().record(
+                            &AuditEntry::new("signed_in", "user", Some(id.into())).by(id),
+                        )?;
                         Ok(())
                     })
                     .unwrap();

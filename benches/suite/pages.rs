@@ -9,6 +9,7 @@ use criterion::{BenchmarkId, Criterion};
 use diesel::prelude::*;
 use saas_db::content::{Author, Category, Post, PostRepo, Tag};
 use saas_db::enums::PostStatus;
+use saas_db::ids::{CategoryId, PostId, UserId};
 use saas_db::schema::{categories, post_tags, posts, tags, users};
 use saas_db::{PageRequest, Repos};
 use uuid::Uuid;
@@ -41,7 +42,7 @@ fn published_pages(c: &mut Criterion, f: &Fixture) {
         let mut g = c.benchmark_group(format!("published_page_{depth}"));
         let id = f.size.label;
         let cursor = PostRepo::published_cursor(at).unwrap();
-        let (key, after_id): (DateTime<Utc>, Uuid) = (at.published_at.unwrap(), at.id);
+        let (key, after_id): (DateTime<Utc>, Uuid) = (at.published_at.unwrap(), at.id.into());
         // The same page by position: the rows after `at`.
         let offset = posts::table
             .filter(posts::status.eq(PostStatus::Published))
@@ -144,10 +145,10 @@ fn page_with_details(c: &mut Criterion, f: &Fixture) {
                 .select(Post::as_select())
                 .load(&mut bare)
                 .unwrap();
-            let ids: Vec<Uuid> = page.iter().map(|p| p.id).collect();
-            let author_ids: Vec<Uuid> = page.iter().map(|p| p.author_id).collect();
-            let category_ids: Vec<Uuid> = page.iter().filter_map(|p| p.category_id).collect();
-            let authors: HashMap<Uuid, Author> = users::table
+            let ids: Vec<PostId> = page.iter().map(|p| p.id).collect();
+            let author_ids: Vec<UserId> = page.iter().map(|p| p.author_id).collect();
+            let category_ids: Vec<CategoryId> = page.iter().filter_map(|p| p.category_id).collect();
+            let authors: HashMap<UserId, Author> = users::table
                 .filter(users::id.eq_any(&author_ids))
                 .select(Author::as_select())
                 .load::<Author>(&mut bare)
@@ -155,7 +156,7 @@ fn page_with_details(c: &mut Criterion, f: &Fixture) {
                 .into_iter()
                 .map(|a| (a.id, a))
                 .collect();
-            let cats: HashMap<Uuid, Category> = categories::table
+            let cats: HashMap<CategoryId, Category> = categories::table
                 .filter(categories::id.eq_any(&category_ids))
                 .select(Category::as_select())
                 .load::<Category>(&mut bare)
@@ -163,13 +164,13 @@ fn page_with_details(c: &mut Criterion, f: &Fixture) {
                 .into_iter()
                 .map(|c| (c.id, c))
                 .collect();
-            let mut tagged: HashMap<Uuid, Vec<Tag>> = HashMap::new();
+            let mut tagged: HashMap<PostId, Vec<Tag>> = HashMap::new();
             for (post_id, tag) in post_tags::table
                 .inner_join(tags::table)
                 .filter(post_tags::post_id.eq_any(&ids))
                 .order((tags::name, tags::id))
                 .select((post_tags::post_id, Tag::as_select()))
-                .load::<(Uuid, Tag)>(&mut bare)
+                .load::<(PostId, Tag)>(&mut bare)
                 .unwrap()
             {
                 tagged.entry(post_id).or_default().push(tag);

@@ -53,7 +53,7 @@ pub fn all(c: &mut Criterion, f: &Fixture) {
         b.iter(|| {
             raw::user(
                 &client
-                    .query_one(&by_id, &[&f.user_ids[next(&mut i)]])
+                    .query_one(&by_id, &[&f.user_ids[next(&mut i)].uuid()])
                     .unwrap(),
                 0,
             )

@@ -6,6 +6,7 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use saas_db::audit::{AuditEntry, AuditLog};
+use saas_db::ids::UserId;
 use saas_db::schema::{audit_logs, users};
 use saas_db::users::{User, UserChanges};
 use saas_db::Repos;
@@ -93,7 +94,7 @@ fn optimistic_update(c: &mut Criterion, f: &Fixture) {
             let i = step();
             let name = NAMES[versions[i] as usize % 2];
             let row = client
-                .query_one(&update, &[&f.user_ids[i], &versions[i], &name])
+                .query_one(&update, &[&f.user_ids[i].uuid(), &versions[i], &name])
                 .unwrap();
             versions[i] = raw::user(&row, 0).version();
         })
@@ -138,7 +139,7 @@ fn optimistic_update(c: &mut Criterion, f: &Fixture) {
             let i = step();
             let zero = 0i32;
             let missed = client
-                .query_opt(&update, &[&f.user_ids[i], &zero, &"never"])
+                .query_opt(&update, &[&f.user_ids[i].uuid(), &zero, &"never"])
                 .unwrap();
             assert!(missed.is_none());
         })
@@ -163,7 +164,7 @@ fn two_writes(c: &mut Criterion, f: &Fixture) {
             f.db.transaction(|tx| {
                 tx.users().record_login(id)?;
                 tx.audit()
-                    .record(&AuditEntry::new("signed_in", "user", Some(id)).by(id))?;
+                    .record(&AuditEntry::new("signed_in", "user", Some(id.into())).by(id))?;
                 Ok(())
             })
             .unwrap()
@@ -202,7 +203,7 @@ fn two_writes(c: &mut Criterion, f: &Fixture) {
         .unwrap();
     g.bench_function(BenchmarkId::new("postgres", size), |b| {
         b.iter(|| {
-            let id = step();
+            let id = step().uuid();
             let mut tx = client.transaction().unwrap();
             tx.execute(&login, &[&id]).unwrap();
             tx.query_one(&insert, &[&Uuid::now_v7(), &id]).unwrap();
@@ -216,7 +217,7 @@ fn two_writes(c: &mut Criterion, f: &Fixture) {
 #[diesel(table_name = audit_logs)]
 struct Row<'a> {
     id: Uuid,
-    actor_id: Option<Uuid>,
+    actor_id: Option<UserId>,
     action: &'a str,
     entity: &'a str,
     entity_id: Option<Uuid>,
@@ -232,7 +233,7 @@ fn audit_inserts(c: &mut Criterion, f: &Fixture) {
     let actor = f.user_ids[0];
 
     let mut g = c.benchmark_group("audit_insert_one");
-    let entry = AuditEntry::new("renamed", "user", Some(actor))
+    let entry = AuditEntry::new("renamed", "user", Some(actor.into()))
         .by(actor)
         .changes(changes.clone());
     g.bench_function(BenchmarkId::new("saas_db", size), |b| {
@@ -246,7 +247,7 @@ fn audit_inserts(c: &mut Criterion, f: &Fixture) {
                     actor_id: Some(actor),
                     action: "renamed",
                     entity: "user",
-                    entity_id: Some(actor),
+                    entity_id: Some(actor.into()),
                     changes: &changes,
                 })
                 .returning(AuditLog::as_returning())
@@ -263,7 +264,7 @@ fn audit_inserts(c: &mut Criterion, f: &Fixture) {
     g.bench_function(BenchmarkId::new("postgres", size), |b| {
         b.iter(|| {
             client
-                .query_one(&insert, &[&Uuid::now_v7(), &actor, &changes])
+                .query_one(&insert, &[&Uuid::now_v7(), &actor.uuid(), &changes])
                 .unwrap()
         })
     });
@@ -274,7 +275,7 @@ fn audit_inserts(c: &mut Criterion, f: &Fixture) {
     g.throughput(Throughput::Elements(1000));
     let entries: Vec<AuditEntry> = (0..1000)
         .map(|k| {
-            AuditEntry::new("renamed", "user", Some(f.user_ids[k % SAMPLE]))
+            AuditEntry::new("renamed", "user", Some(Uuid::from(f.user_ids[k % SAMPLE])))
                 .by(actor)
                 .changes(changes.clone())
         })

@@ -226,7 +226,11 @@ impl<'c> AuditRepo<'c> {
             .filter(audit_logs::actor_id.eq(actor_id))
             .select(AuditLog::as_select())
             .into_boxed();
-        self.newest_first(query, Listing::named("audit.actor").param(actor_id.uuid()), &page)
+        self.newest_first(
+            query,
+            Listing::named("audit.actor").param(actor_id.uuid()),
+            &page,
+        )
     }
 
     /// Streams every entry since `since` (all when `None`), oldest first,

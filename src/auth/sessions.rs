@@ -12,8 +12,8 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use super::secret::{self, Token};
-use crate::ids::{SessionId, UserId};
 use crate::error::{Error, Result};
+use crate::ids::{SessionId, UserId};
 use crate::schema::{sessions, users};
 use crate::sql::{interval, now_tz, purge_in_batches};
 use crate::users::{may_sign_in, User};
@@ -171,7 +171,11 @@ impl<'c> SessionRepo<'c> {
     ///
     /// # Errors
     /// Database errors only.
-    pub fn revoke_all_for_user(&mut self, user_id: UserId, except: Option<SessionId>) -> Result<usize> {
+    pub fn revoke_all_for_user(
+        &mut self,
+        user_id: UserId,
+        except: Option<SessionId>,
+    ) -> Result<usize> {
         let targets = sessions::table
             .filter(sessions::user_id.eq(user_id))
             .filter(sessions::revoked_at.is_null())

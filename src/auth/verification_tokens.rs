@@ -9,9 +9,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::secret::{self, Token};
-use crate::ids::{UserId, VerificationTokenId};
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};
+use crate::ids::{UserId, VerificationTokenId};
 use crate::schema::verification_tokens as vt;
 use crate::sql::{advisory_xact_lock, interval, now_tz, purge_in_batches};
 use crate::tx::run_transaction;

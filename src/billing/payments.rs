@@ -7,9 +7,9 @@ use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 
 use super::subscription_plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
-use crate::ids::{PaymentId, SubscriptionId, UserId};
 use crate::enums::PaymentStatus;
 use crate::error::{Error, Found, Result};
+use crate::ids::{PaymentId, SubscriptionId, UserId};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::payments;
 use crate::tx::versioned;

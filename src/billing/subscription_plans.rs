@@ -5,9 +5,9 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::ids::PlanId;
 use crate::enums::BillingInterval;
 use crate::error::{Error, Found, Result};
+use crate::ids::PlanId;
 use crate::schema::subscription_plans as plans;
 use crate::tx::versioned;
 use crate::validate;

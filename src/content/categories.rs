@@ -4,9 +4,9 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::ids::CategoryId;
 use super::model::Category;
 use crate::error::{Error, Found, Result};
+use crate::ids::CategoryId;
 use crate::schema::categories;
 use crate::slug::slugify;
 use crate::validate;
@@ -22,11 +22,13 @@ pub struct NewCategory<'a> {
     /// Description, up to 2,000 characters.
     pub description: Option<&'a str>,
     /// Position in menus (lower first).
-    pub sort_order: i32,}
+    pub sort_order: i32,
+}
 
 /// Categories repository.
 pub struct CategoryRepo<'c> {
-    conn: &'c mut PgConnection,}
+    conn: &'c mut PgConnection,
+}
 
 impl<'c> CategoryRepo<'c> {
     pub(crate) fn new(conn: &'c mut PgConnection) -> Self {

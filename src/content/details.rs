@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::ids::{UserId, CategoryId};
 use super::model::{Author, Category, Post, PostDetails, PostTag, Tag};
 use super::posts::PostRepo;
 use crate::error::Result;
+use crate::ids::{CategoryId, UserId};
 use crate::pagination::Page;
 use crate::schema::{categories, tags, users};
 

@@ -7,10 +7,10 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use crate::ids::{UserId, CategoryId, TagId};
 use super::model::Post;
 use super::posts::PostRepo;
 use crate::error::Result;
+use crate::ids::{CategoryId, TagId, UserId};
 use crate::pagination::{self, Cursor, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::{post_tags, posts};
 use crate::sql::StaticSql;
@@ -75,7 +75,11 @@ impl PostRepo<'_> {
     ///
     /// # Errors
     /// As [`PostRepo::published`].
-    pub fn by_category(&mut self, category_id: CategoryId, page: PageRequest) -> Result<Page<Post>> {
+    pub fn by_category(
+        &mut self,
+        category_id: CategoryId,
+        page: PageRequest,
+    ) -> Result<Page<Post>> {
         let query = listed().filter(posts::category_id.eq(category_id));
         let listing = Listing::named("posts.by_category").param(category_id.uuid());
         self.newest_first(query, listing, &page)

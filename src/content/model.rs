@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::ids::{UserId, PostId, CategoryId, TagId};
 use crate::enums::PostStatus;
 use crate::error::Result;
+use crate::ids::{CategoryId, PostId, TagId, UserId};
 use crate::schema::{categories, post_tags, posts, tags};
 use crate::users::User;
 use crate::validate;
@@ -45,7 +45,8 @@ pub struct Post {
     /// Created at.
     pub created_at: DateTime<Utc>,
     /// Last edit (views do not count).
-    pub updated_at: DateTime<Utc>,}
+    pub updated_at: DateTime<Utc>,
+}
 
 /// Input for [`PostRepo::create`](super::PostRepo::create); the slug is
 /// derived from the title. A new post is a draft.
@@ -63,7 +64,8 @@ pub struct NewPost<'a> {
     /// Category.
     pub category_id: Option<CategoryId>,
     /// Featured flag.
-    pub featured: bool,}
+    pub featured: bool,
+}
 
 impl NewPost<'_> {
     pub(crate) fn validate(&self) -> Result<()> {
@@ -88,7 +90,8 @@ pub struct PostChanges<'a> {
     /// New category.
     pub category_id: Option<Option<CategoryId>>,
     /// Featured or not.
-    pub featured: Option<bool>,}
+    pub featured: Option<bool>,
+}
 
 impl PostChanges<'_> {
     pub(crate) fn validate(&self) -> Result<()> {
@@ -116,7 +119,8 @@ pub struct Category {
     /// Created at.
     pub created_at: DateTime<Utc>,
     /// Last change.
-    pub updated_at: DateTime<Utc>,}
+    pub updated_at: DateTime<Utc>,
+}
 
 /// A tag.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
@@ -131,14 +135,16 @@ pub struct Tag {
     /// Posts carrying it, kept exact by a trigger on `post_tags`.
     pub usage_count: i32,
     /// Created at.
-    pub created_at: DateTime<Utc>,}
+    pub created_at: DateTime<Utc>,
+}
 
 /// A post-tag link.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Associations)]
 #[diesel(table_name = post_tags, primary_key(post_id, tag_id), belongs_to(Post), belongs_to(Tag))]
 pub(crate) struct PostTag {
     pub post_id: PostId,
-    pub tag_id: TagId,}
+    pub tag_id: TagId,
+}
 
 /// The author as shown next to a post.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
@@ -151,7 +157,8 @@ pub struct Author {
     /// Username.
     pub username: Option<String>,
     /// Avatar.
-    pub avatar_url: Option<String>,}
+    pub avatar_url: Option<String>,
+}
 
 /// A post with everything a listing shows, loaded without N+1 queries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,4 +170,5 @@ pub struct PostDetails {
     /// Its category.
     pub category: Option<Category>,
     /// Its tags, by name.
-    pub tags: Vec<Tag>,}
+    pub tags: Vec<Tag>,
+}

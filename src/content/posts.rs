@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
 use uuid::Uuid;
 
-use crate::ids::PostId;
 use super::model::{NewPost, Post, PostChanges};
 use crate::enums::PostStatus;
 use crate::error::{Found, Result};
+use crate::ids::PostId;
 use crate::schema::posts;
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::coalesce;
@@ -26,7 +26,8 @@ const SLUG_MAX: usize = 200;
 /// Posts repository, from [`crate::Repos::posts`]. Deleted posts are not
 /// visible to any call.
 pub struct PostRepo<'c> {
-    pub(super) conn: &'c mut PgConnection,}
+    pub(super) conn: &'c mut PgConnection,
+}
 
 /// A post that is not deleted, by id: what every call reads and writes.
 #[diesel::dsl::auto_type]

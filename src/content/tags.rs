@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::ids::{PostId, TagId};
 use super::model::Tag;
 use super::posts::PostRepo;
 use crate::error::{Error, Found, Result};
+use crate::ids::{PostId, TagId};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::{post_tags, posts, tags};
 use crate::slug::slugify;
@@ -37,7 +37,8 @@ fn name_and_slug<'a>(field: &str, name: &'a str) -> Result<(&'a str, String)> {
 
 /// Tags repository, from [`crate::Repos::tags`].
 pub struct TagRepo<'c> {
-    conn: &'c mut PgConnection,}
+    conn: &'c mut PgConnection,
+}
 
 impl<'c> TagRepo<'c> {
     pub(crate) fn new(conn: &'c mut PgConnection) -> Self {

@@ -8,8 +8,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::cursor::ChangeCursor;
-use crate::ids::{TeamId, UserId};
 use crate::error::{Error, Result};
+use crate::ids::{TeamId, UserId};
 
 /// A table whose writes are captured (the tables a live UI watches; see the
 /// README's "Live data: change feed").

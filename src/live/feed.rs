@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::change::{self, CapturedTable, Change, Filter};
 use super::cursor::ChangeCursor;
-use crate::ids::{TeamId, UserId};
 use crate::error::{Error, Result};
+use crate::ids::{TeamId, UserId};
 use crate::pool::PgManager;
 use crate::validate;
 

@@ -16,10 +16,10 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::outbox_messages::{Claimed, Enqueued, OutboxRepo};
-use crate::ids::UserId;
 use crate::auth::{Token, VerificationToken, VerificationTokenRepo};
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 use crate::users::{User, UserRepo};
 
 /// The topic of the sign-in flows' emails.

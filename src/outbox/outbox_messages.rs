@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::ids::OutboxMessageId;
 use crate::error::Result;
+use crate::ids::OutboxMessageId;
 use crate::schema::outbox_messages as om;
 use crate::sql::{interval, now_tz};
 use crate::validate;

@@ -10,8 +10,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::outbox_messages::{topic, Claimed, Message};
-use crate::ids::OutboxMessageId;
 use crate::error::{Error, Found, Result};
+use crate::ids::OutboxMessageId;
 use crate::schema::outbox_messages as om;
 use crate::sql::{interval, purge_in_batches};
 use crate::tx::RetryPolicy;
@@ -228,7 +228,8 @@ impl Outbox {
             .bind::<Array<SqlUuid>, _>(&ids)
             .bind::<Array<SqlUuid>, _>(&tokens)
             .load(&mut conn)?;
-        let acked: std::collections::HashSet<OutboxMessageId> = acked.into_iter().map(|a| a.id).collect();
+        let acked: std::collections::HashSet<OutboxMessageId> =
+            acked.into_iter().map(|a| a.id).collect();
         Ok(ids.into_iter().filter(|id| !acked.contains(id)).collect())
     }
 
@@ -273,7 +274,9 @@ impl Outbox {
                 .optional()?
         };
         match settled {
-            None => Err(Error::LeaseLost { id: claimed.id.into() }),
+            None => Err(Error::LeaseLost {
+                id: claimed.id.into(),
+            }),
             Some(_) if last => Ok(Failed::Dead),
             Some(at) => Ok(Failed::Retry(at)),
         }
@@ -370,6 +373,8 @@ fn lease_held(settled: usize, claimed: &Claimed) -> Result<()> {
     if settled == 1 {
         Ok(())
     } else {
-        Err(Error::LeaseLost { id: claimed.id.into() })
+        Err(Error::LeaseLost {
+            id: claimed.id.into(),
+        })
     }
 }

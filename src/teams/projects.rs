@@ -8,10 +8,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::teams::authorize;
-use crate::ids::{ProjectId, TeamId, UserId};
 use crate::access::{Action, Actor};
 use crate::audit::{audited, AuditEntry};
 use crate::error::{Error, Found, Result};
+use crate::ids::{ProjectId, TeamId, UserId};
 use crate::schema::projects;
 use crate::tx::optimistic::versioned;
 use crate::tx::run_transaction;
@@ -182,7 +182,12 @@ fn editable(conn: &mut PgConnection, actor: &Actor, id: ProjectId) -> Result<Pro
 }
 
 /// The audit entry of a project change, by the actor, naming the team.
-fn project_entry<'a>(action: &'a str, actor: &Actor, id: ProjectId, team_id: TeamId) -> AuditEntry<'a> {
+fn project_entry<'a>(
+    action: &'a str,
+    actor: &Actor,
+    id: ProjectId,
+    team_id: TeamId,
+) -> AuditEntry<'a> {
     AuditEntry::new(action, "project", Some(id.into()))
         .by(actor.user_id)
         .about("team_id", team_id)

@@ -13,12 +13,12 @@ use serde::Serialize;
 
 use super::team_members::{member_entry, membership, Membership};
 use super::teams::{authorize, TeamRepo};
-use crate::ids::{InvitationId, TeamId, UserId};
 use crate::access::{Action, Actor};
 use crate::audit::{audited, AuditEntry};
 use crate::auth::{secret, Token};
 use crate::enums::TeamRole;
 use crate::error::{Error, Found, Result};
+use crate::ids::{InvitationId, TeamId, UserId};
 use crate::schema::team_invitations as inv;
 use crate::sql::{interval, now_tz};
 use crate::tx::run_transaction;
@@ -193,7 +193,11 @@ impl TeamRepo<'_> {
     ///
     /// # Errors
     /// [`Error::Forbidden`] unless the actor may manage members.
-    pub fn pending_invitations(&mut self, actor: &Actor, team_id: TeamId) -> Result<Vec<Invitation>> {
+    pub fn pending_invitations(
+        &mut self,
+        actor: &Actor,
+        team_id: TeamId,
+    ) -> Result<Vec<Invitation>> {
         authorize(self.conn, actor, Action::ManageMembers, team_id)?;
         Ok(inv::table
             .filter(inv::team_id.eq(team_id))

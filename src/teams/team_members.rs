@@ -9,11 +9,11 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::teams::{authorize, check, insert_member, lock_team, Team, TeamRepo};
-use crate::ids::{TeamId, UserId};
 use crate::access::{self, Action, Actor, Resource};
 use crate::audit::{audited, AuditEntry};
 use crate::enums::TeamRole;
 use crate::error::{Error, Found, Result};
+use crate::ids::{TeamId, UserId};
 use crate::schema::{team_members, teams, users};
 use crate::tx::run_transaction;
 

@@ -9,11 +9,11 @@ use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use serde::Serialize;
 
-use crate::ids::{TeamId, UserId};
 use crate::access::{self, Action, Actor, Resource};
 use crate::audit::{audited, AuditEntry};
 use crate::enums::{TeamKind, TeamRole};
 use crate::error::{Error, Found, Result};
+use crate::ids::{TeamId, UserId};
 use crate::schema::{team_members, teams};
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::advisory_xact_lock;

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::UserRepo;
-use crate::ids::UserId;
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 use crate::schema::{payments, user_profiles, users};
 use crate::tx::run_transaction;
 

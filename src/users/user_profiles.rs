@@ -9,9 +9,9 @@ use diesel::upsert::excluded;
 use serde::Serialize;
 
 use super::UserRepo;
-use crate::ids::UserId;
 use crate::enums::Theme;
 use crate::error::{Error, Found, Result};
+use crate::ids::UserId;
 use crate::schema::{user_profiles, users};
 use crate::tx::run_transaction;
 use crate::validate;

@@ -13,10 +13,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Double, Integer, Nullable, Text, Timestamptz};
 use serde::Serialize;
 
-use crate::ids::{PlanId, UserId};
 use crate::billing::validate_currency;
 use crate::enums::{BillingInterval, PaymentStatus};
 use crate::error::{Error, Result};
+use crate::ids::{PlanId, UserId};
 use crate::schema::{payments, sql_types, users};
 use crate::sql::{interval, now_tz};
 use crate::users::User;

@@ -6,9 +6,9 @@ use diesel::sql_types::{BigInt, Bool, Jsonb, Nullable, Text};
 use serde::{Deserialize, Serialize};
 
 use super::AnalyticsRepo;
-use crate::ids::UserId;
 use crate::enums::{SubscriptionStatus, Theme, UserRole};
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::schema::sql_types;
 
 /// Money paid in one currency, net of refunds.

@@ -5,10 +5,10 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::ids::UserId;
 use crate::billing::{Plan, Subscription, LIVE};
 use crate::content::{is_listed, Post};
 use crate::error::{Found, Result};
+use crate::ids::UserId;
 use crate::schema::{
     posts, subscription_plans as plans, subscriptions as subs, user_profiles, users,
 };

@@ -89,7 +89,7 @@ fn entries_outlive_the_users_they_name() {
         .unwrap();
     let entry = conn
         .audit()
-        .record(&AuditEntry::new("exported", "user", Some(gone.id)).by(gone.id))
+        .record(&AuditEntry::new("exported", "user", Some(gone.id.into())).by(gone.id))
         .unwrap();
     conn.users().hard_delete(gone.id).unwrap();
     let kept = conn
@@ -98,7 +98,7 @@ fn entries_outlive_the_users_they_name() {
         .unwrap()
         .items;
     assert_eq!(kept.iter().map(|e| e.id).collect::<Vec<_>>(), [entry.id]);
-    assert_eq!(kept[0].entity_id, Some(gone.id));
+    assert_eq!(kept[0].entity_id, Some(gone.id.into()));
 }
 
 /// Re-running `grant_app_access` takes back the table-wide INSERT on the

@@ -9,6 +9,7 @@ use crate::support::backend_pid;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text};
 use saas_db::audit::AuditEntry;
+use saas_db::ids::AuditLogId;
 use saas_db::Repos;
 use saas_db_testing::TestDatabase;
 
@@ -51,7 +52,7 @@ fn export_hands_out_rows_while_the_statement_still_runs() {
     let mut watcher = PgConnection::establish(db.url()).unwrap();
 
     let mut seen = vec![false; TOTAL];
-    let mut last: Option<(chrono::DateTime<chrono::Utc>, uuid::Uuid)> = None;
+    let mut last: Option<(chrono::DateTime<chrono::Utc>, AuditLogId)> = None;
     let mut last_batch = 0;
     let mut delivered = 0usize;
     let mut states = Vec::new();

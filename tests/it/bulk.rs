@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
+use saas_db::ids::UserId;
 use saas_db::users::{NewUser, UserChanges, DEFAULT_LOCALE, DEFAULT_TIMEZONE};
 use saas_db::{Error, PageRequest, Repos};
 use saas_db_testing::TestDatabase;
@@ -89,7 +90,7 @@ fn record_many_copies_audit_entries() {
     let entries: Vec<AuditEntry> = (0..20_000)
         .map(|i| {
             AuditEntry::new("updated", "user", Some(target))
-                .by(actor)
+                .by(UserId(actor))
                 .changes(serde_json::json!({ "n": { "before": i, "after": i + 1 } }))
                 .client(Some("203.0.113.9".parse().unwrap()), Some("curl/8"))
         })
@@ -101,7 +102,7 @@ fn record_many_copies_audit_entries() {
         .unwrap()
         .items;
     assert_eq!(latest.len(), 5);
-    assert_eq!(latest[0].actor_id, Some(actor));
+    assert_eq!(latest[0].actor_id, Some(UserId(actor)));
     assert_eq!(
         latest[0].ip_address.unwrap().addr().to_string(),
         "203.0.113.9"
@@ -124,7 +125,7 @@ fn batch_update_commits_chunk_by_chunk_and_reports() {
     let mut conn = db.conn().unwrap();
     let emails: Vec<String> = (0..25).map(|i| format!("b{i}@x.example")).collect();
     conn.users().import(&new_users(&emails)).unwrap();
-    let ids: Vec<Uuid> = conn
+    let ids: Vec<UserId> = conn
         .users()
         .list(PageRequest::first(25))
         .unwrap()
@@ -133,7 +134,7 @@ fn batch_update_commits_chunk_by_chunk_and_reports() {
         .map(|u| u.id)
         .collect();
     let names: Vec<String> = (0..25).map(|i| format!("Renamed {i}")).collect();
-    let mut updates: Vec<(Uuid, UserChanges)> = ids
+    let mut updates: Vec<(UserId, UserChanges)> = ids
         .iter()
         .zip(&names)
         .map(|(id, name)| {
@@ -146,7 +147,7 @@ fn batch_update_commits_chunk_by_chunk_and_reports() {
             )
         })
         .collect();
-    let ghost = Uuid::now_v7();
+    let ghost = UserId(Uuid::now_v7());
     updates.push((
         ghost,
         UserChanges {
@@ -165,7 +166,7 @@ fn batch_update_commits_chunk_by_chunk_and_reports() {
 
     // A chunk that fails (two users given one username) is rolled back and
     // reported; the chunk before it stays, the one after is not attempted.
-    let taken: Vec<(Uuid, UserChanges)> = vec![
+    let taken: Vec<(UserId, UserChanges)> = vec![
         (
             ids[0],
             UserChanges {
@@ -269,7 +270,7 @@ fn lock_and_try_lock() {
     let got = db.transaction(|tx| tx.users().try_lock(user.id)).unwrap();
     assert_eq!(got.id, user.id);
     let missing = db
-        .transaction(|tx| tx.users().lock(Uuid::now_v7()))
+        .transaction(|tx| tx.users().lock(UserId(Uuid::now_v7())))
         .unwrap_err();
     assert!(
         matches!(missing, Error::NotFound { entity: "user" }),

@@ -15,19 +15,18 @@ use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
 use saas_db::content::{NewCategory, NewPost};
 use saas_db::enums::{PaymentStatus, UserRole};
+use saas_db::ids::{CategoryId, PostId, UserId};
 use saas_db::{Cursor, Error, Page, PageRequest, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
-type Ids = saas_db::Result<Page<Uuid>>;
-
 /// `list(own)`'s first cursor pages on in `list(own)` and is refused, after
 /// and before, by `list(other)`, which itself has rows.
-fn assert_bound<P: Copy + Debug>(
+fn assert_bound<P: Copy + Debug, I: PartialEq + Debug>(
     conn: &mut PgConnection,
     own: P,
     other: P,
-    list: impl Fn(&mut PgConnection, P, PageRequest) -> Ids,
+    list: impl Fn(&mut PgConnection, P, PageRequest) -> saas_db::Result<Page<I>>,
 ) {
     let first = list(conn, own, PageRequest::first(1)).unwrap();
     // Through text, as a client sends it back.
@@ -60,7 +59,12 @@ fn assert_bound<P: Copy + Debug>(
 }
 
 /// A published post.
-fn post(conn: &mut PgConnection, author_id: Uuid, title: &str, category: Option<Uuid>) -> Uuid {
+fn post(
+    conn: &mut PgConnection,
+    author_id: UserId,
+    title: &str,
+    category: Option<CategoryId>,
+) -> PostId {
     let id = conn
         .posts()
         .create(&NewPost {

@@ -124,10 +124,10 @@ fn no_statement_of_any_listing_uses_offset() {
         conn.posts().publish(post.id).unwrap();
         conn.posts().set_tags(post.id, &["rust"]).unwrap();
         conn.audit()
-            .record(&AuditEntry::new("edited", "post", Some(post.id)).by(ann))
+            .record(&AuditEntry::new("edited", "post", Some(post.id.into())).by(ann))
             .unwrap();
         conn.audit()
-            .record(&AuditEntry::new("edited", "post", Some(news)).by(ann))
+            .record(&AuditEntry::new("edited", "post", Some(news.into())).by(ann))
             .unwrap();
         conn.payments()
             .record(&new_payment(ann, 100, "EUR", PaymentStatus::Succeeded))
@@ -139,8 +139,8 @@ fn no_statement_of_any_listing_uses_offset() {
     let rust = conn.tags().get_by_slug("rust").unwrap().id;
     sql.lock().unwrap().clear();
 
-    let user = |u: &saas_db::users::User| u.id;
-    let post = |p: &saas_db::content::Post| p.id;
+    let user = |u: &saas_db::users::User| u.id.into();
+    let post = |p: &saas_db::content::Post| p.id.into();
     walk_both_ways(&mut conn, user, |c, r| c.users().list(r));
     walk_both_ways(&mut conn, user, |c, r| {
         c.users().including_deleted().list(r)
@@ -156,7 +156,7 @@ fn no_statement_of_any_listing_uses_offset() {
     walk_both_ways(&mut conn, post, |c, r| c.posts().search("rust post", r));
     walk_both_ways(
         &mut conn,
-        |d: &saas_db::content::PostDetails| d.post.id,
+        |d: &saas_db::content::PostDetails| d.post.id.into(),
         |c, r| {
             let page = c.posts().published(r)?;
             c.posts().with_details(page)
@@ -164,17 +164,17 @@ fn no_statement_of_any_listing_uses_offset() {
     );
     walk_both_ways(
         &mut conn,
-        |t: &saas_db::content::Tag| t.id,
+        |t: &saas_db::content::Tag| t.id.into(),
         |c, r| c.tags().list(r),
     );
-    let audit = |e: &saas_db::audit::AuditLog| e.id;
+    let audit = |e: &saas_db::audit::AuditLog| e.id.into();
     walk_both_ways(&mut conn, audit, |c, r| c.audit().for_actor(ann, r));
     walk_both_ways(&mut conn, audit, |c, r| {
         c.audit().for_entity("post", news, r)
     });
     walk_both_ways(
         &mut conn,
-        |p: &saas_db::billing::Payment| p.id,
+        |p: &saas_db::billing::Payment| p.id.into(),
         |c, r| c.payments().list_for_user(ann, r),
     );
     assert_eq!(conn.tags().popular(2).unwrap().len(), 1);

@@ -11,6 +11,7 @@ use std::thread;
 use crate::support::acting_as;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use saas_db::ids::UserId;
 use saas_db::users::{NewUser, UserChanges};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
@@ -68,7 +69,7 @@ fn eight_threads_one_winner_per_version() {
                                     actual,
                                 }) => {
                                     assert_eq!(entity, "user");
-                                    assert_eq!(stale_id, id);
+                                    assert_eq!(stale_id, id.uuid());
                                     assert_eq!(expected, current.version);
                                     assert!(
                                         actual > expected,
@@ -251,7 +252,7 @@ fn stale_vs_not_found() {
         .update(user.id, 1, &rename("late"))
         .unwrap_err();
     assert!(
-        matches!(err, Error::Stale { entity: "user", id, expected: 1, actual: 3 } if id == user.id),
+        matches!(err, Error::Stale { entity: "user", id, expected: 1, actual: 3 } if id == user.id.uuid()),
         "{err:?}"
     );
     // Ahead (a version that never existed yet).
@@ -260,7 +261,7 @@ fn stale_vs_not_found() {
         .update(user.id, 7, &rename("early"))
         .unwrap_err();
     assert!(
-        matches!(err, Error::Stale { entity: "user", id, expected: 7, actual: 3 } if id == user.id),
+        matches!(err, Error::Stale { entity: "user", id, expected: 7, actual: 3 } if id == user.id.uuid()),
         "{err:?}"
     );
     // The losers changed nothing.
@@ -269,7 +270,7 @@ fn stale_vs_not_found() {
     // Missing row.
     let err = conn
         .users()
-        .update(Uuid::now_v7(), 1, &rename("ghost"))
+        .update(UserId(Uuid::now_v7()), 1, &rename("ghost"))
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
 

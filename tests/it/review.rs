@@ -7,18 +7,18 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::access::Actor;
+use saas_db::ids::{TeamId, UserId};
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 use saas_db_testing::TestDatabase;
-use uuid::Uuid;
 
 /// Ann owns team A alone; Bob owns team B, which has a project.
 struct World {
     db: TestDatabase,
     app: Database,
-    ann: Uuid,
-    team_a: Uuid,
-    team_b: Uuid,
+    ann: UserId,
+    team_a: TeamId,
+    team_b: TeamId,
 }
 
 fn world() -> World {

@@ -2,6 +2,7 @@
 //! `hard_delete` is how a soft-deleted user is purged.
 
 use crate::support::acting_as;
+use saas_db::ids::UserId;
 use saas_db::users::{NewUser, ProfileChanges};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
@@ -68,7 +69,7 @@ fn a_soft_deleted_users_profile_is_hidden_and_not_written() {
     // user is still the foreign key's refusal.
     let err = conn
         .users()
-        .upsert_profile(Uuid::now_v7(), &bio)
+        .upsert_profile(UserId(Uuid::now_v7()), &bio)
         .unwrap_err();
     assert!(
         matches!(&err, Error::ForeignKey { constraint } if constraint == "user_profiles_user_id_fkey"),

@@ -12,6 +12,7 @@ use saas_db::access::Actor;
 use saas_db::auth::Client;
 use saas_db::billing::{NewPayment, NewPlan, Plan};
 use saas_db::enums::{BillingInterval, PaymentStatus, UserRole};
+use saas_db::ids::{TeamId, UserId};
 use saas_db::users::{NewUser, User};
 use saas_db::{Database, Error, Page, PageRequest, Repos};
 use saas_db_testing::TestDatabase;
@@ -228,7 +229,7 @@ pub fn client() -> Client<'static> {
 }
 
 /// The users' ids, in order.
-pub fn ids(users: &[User]) -> Vec<Uuid> {
+pub fn ids(users: &[User]) -> Vec<UserId> {
     users.iter().map(|u| u.id).collect()
 }
 
@@ -240,7 +241,7 @@ pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
 /// A one-off payment to record: no subscription, provider id, description
 /// or metadata.
 pub fn new_payment(
-    user_id: Uuid,
+    user_id: UserId,
     amount_cents: i64,
     currency: &str,
     status: PaymentStatus,
@@ -326,9 +327,9 @@ pub struct TwoTeams {
     /// Bob (`bob@example.com`), owner of team B.
     pub bob: Actor,
     /// Team "A".
-    pub team_a: Uuid,
+    pub team_a: TeamId,
     /// Team "B".
-    pub team_b: Uuid,
+    pub team_b: TeamId,
 }
 
 /// Ann and Bob, each the owner of a team of their own.
@@ -363,7 +364,7 @@ pub fn backend_pid(conn: &mut PgConnection) -> i32 {
 }
 /// `user_id` acting for themselves as a plain user (a subscriber cancelling
 /// their own subscription).
-pub fn acting_as(user_id: Uuid) -> Actor {
+pub fn acting_as(user_id: UserId) -> Actor {
     Actor {
         user_id,
         role: UserRole::User,
@@ -375,14 +376,14 @@ pub fn acting_as(user_id: Uuid) -> Actor {
 /// behalf.
 pub fn support_agent() -> Actor {
     Actor {
-        user_id: Uuid::nil(),
+        user_id: UserId(Uuid::nil()),
         role: UserRole::Admin,
     }
 }
 
 /// Makes the user a site admin with hand-written SQL, as an operator would:
 /// no audit entry (`set_role` always writes one), for tests that count them.
-pub fn promote_to_admin(conn: &mut PgConnection, user_id: Uuid) -> User {
+pub fn promote_to_admin(conn: &mut PgConnection, user_id: UserId) -> User {
     use diesel::prelude::*;
     use saas_db::schema::users;
     diesel::update(users::table.find(user_id))

@@ -2,6 +2,7 @@ use crate::support::acting_as;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use saas_db::enums::{Theme, UserRole};
+use saas_db::ids::UserId;
 use saas_db::users::{NewUser, UserChanges};
 use saas_db::users::{ProfileChanges, User, UserProfile};
 use saas_db::{Error, PageRequest, Repos};
@@ -56,7 +57,7 @@ fn create_get_update_stale() {
     );
 }
 
-fn ids(users: &[User]) -> Vec<Uuid> {
+fn ids(users: &[User]) -> Vec<UserId> {
     users.iter().map(|u| u.id).collect()
 }
 
@@ -167,7 +168,7 @@ fn soft_delete_hides_and_restore_brings_back() {
     assert_eq!(conn.users().count().unwrap(), 2);
 
     // Restoring a live user, or a missing one, is NotFound.
-    for id in [alice.id, Uuid::now_v7()] {
+    for id in [alice.id, UserId(Uuid::now_v7())] {
         let err = conn.users().restore(id).unwrap_err();
         assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     }
@@ -283,7 +284,10 @@ fn verify_email_keeps_the_first_time() {
         conn.users().get(user.id).unwrap().email_verified_at,
         Some(at)
     );
-    let err = conn.users().verify_email(Uuid::now_v7()).unwrap_err();
+    let err = conn
+        .users()
+        .verify_email(UserId(Uuid::now_v7()))
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
 }
 
@@ -339,7 +343,11 @@ fn set_role_and_list_by_role() {
     assert_eq!(plain(&mut conn), vec![a.id, b.id, c.id]);
     let err = conn
         .users()
-        .set_role(&acting_as(Uuid::now_v7()), Uuid::now_v7(), UserRole::Admin)
+        .set_role(
+            &acting_as(UserId(Uuid::now_v7())),
+            UserId(Uuid::now_v7()),
+            UserRole::Admin,
+        )
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
 }
@@ -415,10 +423,15 @@ fn ban_unban_and_is_banned_at() {
 
     for err in [
         conn.users()
-            .ban(&acting_as(Uuid::now_v7()), Uuid::now_v7(), None, None)
+            .ban(
+                &acting_as(UserId(Uuid::now_v7())),
+                UserId(Uuid::now_v7()),
+                None,
+                None,
+            )
             .unwrap_err(),
         conn.users()
-            .unban(&acting_as(Uuid::now_v7()), Uuid::now_v7())
+            .unban(&acting_as(UserId(Uuid::now_v7())), UserId(Uuid::now_v7()))
             .unwrap_err(),
     ] {
         assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
@@ -459,7 +472,10 @@ fn record_login_does_not_bump_version() {
         )
         .unwrap();
     assert_eq!(updated.last_login_at, Some(at));
-    let err = conn.users().record_login(Uuid::now_v7()).unwrap_err();
+    let err = conn
+        .users()
+        .record_login(UserId(Uuid::now_v7()))
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
 }
 
@@ -511,7 +527,7 @@ fn change_email_normalises_and_unverifies() {
     );
     let err = conn
         .users()
-        .change_email(Uuid::now_v7(), 1, "ghost@example.com")
+        .change_email(UserId(Uuid::now_v7()), 1, "ghost@example.com")
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
     assert_eq!(conn.users().get(user.id).unwrap(), moved);
@@ -659,8 +675,8 @@ fn get_of_a_random_id_is_not_found() {
     conn.users()
         .create(&NewUser::new("someone@example.com", "Someone"))
         .unwrap();
-    let err = conn.users().get(Uuid::now_v7()).unwrap_err();
+    let err = conn.users().get(UserId(Uuid::now_v7())).unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
-    assert_eq!(conn.users().find(Uuid::now_v7()).unwrap(), None);
-    assert_eq!(conn.users().find(Uuid::nil()).unwrap(), None);
+    assert_eq!(conn.users().find(UserId(Uuid::now_v7())).unwrap(), None);
+    assert_eq!(conn.users().find(UserId(Uuid::nil())).unwrap(), None);
 }

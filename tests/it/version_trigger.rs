@@ -22,7 +22,8 @@ struct Version {
 
 /// Runs `sql` (one `$1` for the id, `RETURNING version`) and returns the
 /// stored version.
-fn write(conn: &mut PgConnection, sql: &str, id: Uuid) -> i32 {
+fn write(conn: &mut PgConnection, sql: &str, id: impl Into<Uuid>) -> i32 {
+    let id: Uuid = id.into();
     diesel::sql_query(sql)
         .bind::<SqlUuid, _>(id)
         .get_result::<Version>(conn)

@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::oauth_tokens::seal_all;
-use crate::ids::{AccountId, UserId};
 use crate::auth::password::PasswordHasher;
 use crate::auth::secret::Redacted;
 use crate::error::{Error, Result};
+use crate::ids::{AccountId, UserId};
 use crate::keyring::{Keyring, NO_KEYS};
 use crate::schema::{accounts, users};
 use crate::users::User;
@@ -212,7 +212,11 @@ impl<'c> AccountRepo<'c> {
     /// `accounts_provider_account_key` when that identity is linked already
     /// (to anyone); [`Error::ForeignKey`] with `accounts_user_id_fkey` for an
     /// unknown user; [`Error::Invalid`].
-    pub fn link_oauth(&mut self, user_id: UserId, account: &NewOAuthAccount<'_>) -> Result<Account> {
+    pub fn link_oauth(
+        &mut self,
+        user_id: UserId,
+        account: &NewOAuthAccount<'_>,
+    ) -> Result<Account> {
         account.validate()?;
         let id = AccountId::now_v7();
         let [access, refresh, id_token] = seal_all(self.keys, id, account.tokens())?;

@@ -7,8 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use super::account::{Account, AccountRepo};
-use crate::ids::AccountId;
 use crate::error::{Error, Result};
+use crate::ids::AccountId;
 use crate::keyring::{key_id, Binding, Keyring};
 use crate::schema::accounts;
 

@@ -6,11 +6,11 @@ use diesel::sql_types::{Array, Bool, Nullable, Timestamptz};
 
 use super::status::{sources_of, sources_or_same, LIVE};
 use super::subscription::{Subscription, SubscriptionRepo};
-use crate::ids::SubscriptionId;
 use crate::access::Actor;
 use crate::audit::{self, AuditEntry};
 use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Found, Result};
+use crate::ids::SubscriptionId;
 use crate::schema::sql_types::SubscriptionStatus as StatusSql;
 use crate::schema::subscriptions as subs;
 
@@ -23,7 +23,12 @@ impl SubscriptionRepo<'_> {
     /// # Errors
     /// [`Error::Invalid`] naming the transition when it is not allowed;
     /// [`Error::NotFound`].
-    pub fn cancel(&mut self, actor: &Actor, id: SubscriptionId, at_period_end: bool) -> Result<Subscription> {
+    pub fn cancel(
+        &mut self,
+        actor: &Actor,
+        id: SubscriptionId,
+        at_period_end: bool,
+    ) -> Result<Subscription> {
         let lock = |c: &mut PgConnection| -> Result<Subscription> {
             subs::table
                 .find(id)

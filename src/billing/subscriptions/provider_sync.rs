@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::status::{sources_of, sources_or_same};
 use super::subscription::{Subscription, SubscriptionRepo};
-use crate::ids::{PlanId, SubscriptionId, UserId};
 use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Result};
+use crate::ids::{PlanId, SubscriptionId, UserId};
 use crate::schema::subscriptions as subs;
 use crate::sql::advisory_xact_lock;
 use crate::tx::run_transaction;

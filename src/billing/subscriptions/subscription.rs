@@ -11,9 +11,9 @@ use diesel::sql_types::{Interval, Nullable};
 use serde::Serialize;
 
 use super::status::LIVE;
-use crate::ids::{PlanId, SubscriptionId, UserId};
 use crate::enums::SubscriptionStatus;
 use crate::error::{Found, Result};
+use crate::ids::{PlanId, SubscriptionId, UserId};
 use crate::schema::subscriptions as subs;
 use crate::sql::interval;
 use crate::tx::versioned;

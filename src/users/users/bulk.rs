@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::model::UserChanges;
 use super::{NewUser, UserRepo};
-use crate::ids::UserId;
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 use crate::schema::users;
 use crate::tx::run_transaction;
 

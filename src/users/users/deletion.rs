@@ -6,9 +6,9 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 
 use super::{change, User, UserRepo};
-use crate::ids::UserId;
 use crate::access::Actor;
 use crate::error::{Error, Found, Result};
+use crate::ids::UserId;
 use crate::schema::users;
 use crate::tx::run_transaction;
 

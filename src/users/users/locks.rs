@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 
 use super::{User, UserRepo};
-use crate::ids::UserId;
 use crate::error::{Found, Result};
+use crate::ids::UserId;
 use crate::schema::users;
 
 impl UserRepo<'_> {

@@ -18,10 +18,10 @@ use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
 use diesel::sql_types::Bool;
 
-use crate::ids::UserId;
 use crate::enums::UserRole;
 use crate::error::{Error, Found, Result};
 use crate::identity;
+use crate::ids::UserId;
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::users;
 use crate::sql::{coalesce, lower};

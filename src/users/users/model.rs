@@ -6,11 +6,11 @@ use serde::Serialize;
 
 use std::borrow::Cow;
 
-use crate::ids::UserId;
 use crate::access::Actor;
 use crate::enums::UserRole;
 use crate::error::Result;
 use crate::identity::{self, Email};
+use crate::ids::UserId;
 use crate::schema::users;
 use crate::validate;
 

@@ -6,11 +6,11 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 
 use super::{change, User, UserRepo};
-use crate::ids::UserId;
 use crate::access::Actor;
 use crate::audit;
 use crate::enums::UserRole;
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 use crate::schema::users;
 use crate::validate;
 

@@ -1,6 +1,7 @@
 //! `user_dashboard`: one user's profile, live plan and money paid.
 
 use super::*;
+use saas_db::ids::UserId;
 
 /// Issue 13 item 6: without a live plan, `user_dashboard` used to return one
 /// `net_paid_cents` summed over every currency (here 1,000 USD + 5,000 JPY
@@ -108,7 +109,9 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
     );
 
     assert_eq!(
-        conn.analytics().user_dashboard(Uuid::now_v7()).unwrap(),
+        conn.analytics()
+            .user_dashboard(UserId(Uuid::now_v7()))
+            .unwrap(),
         None
     );
     assert_eq!(conn.analytics().user_dashboard(gone.id).unwrap(), None);

@@ -2,6 +2,7 @@
 //! database.
 
 use super::*;
+use saas_db::ids::{PlanId, UserId};
 
 #[test]
 fn engagement_levels_and_days_since_last_payment() {
@@ -85,7 +86,7 @@ fn engagement_levels_and_days_since_last_payment() {
     );
     assert!(conn
         .analytics()
-        .engagement(Some(Uuid::now_v7()))
+        .engagement(Some(UserId(Uuid::now_v7())))
         .unwrap()
         .is_empty());
     assert!(conn
@@ -118,7 +119,7 @@ fn mrr_by_plan_counts_paying_subscriptions_per_month() {
         }
     };
     let trial = Some(Duration::from_secs(7 * 86_400));
-    let mut subs = |conn: &mut PgConnection, plan_id: Uuid, trial: Option<Duration>| {
+    let mut subs = |conn: &mut PgConnection, plan_id: PlanId, trial: Option<Duration>| {
         let u = next_user(conn);
         conn.subscriptions().start(u, plan_id, trial).unwrap()
     };

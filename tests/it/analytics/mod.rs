@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 use saas_db::billing::{NewPlan, Plan};
 use saas_db::enums::{BillingInterval, SubscriptionStatus, Theme, UserRole};
+use saas_db::ids::UserId;
 use saas_db::users::{ProfileChanges, User};
 use saas_db::views::{
     CurrencyNet, Engagement, EngagementLevel, MonthlyRevenue, PlanMrr, TopCustomer, UserDashboard,
@@ -26,7 +27,7 @@ mod revenue;
 
 /// One payment row, written directly so `created_at` can be in the past.
 pub(super) struct Pay<'a> {
-    user_id: Uuid,
+    user_id: UserId,
     amount_cents: i64,
     refunded_cents: i64,
     currency: &'a str,
@@ -34,7 +35,7 @@ pub(super) struct Pay<'a> {
 }
 
 pub(super) fn pay<'a>(
-    user_id: Uuid,
+    user_id: UserId,
     amount_cents: i64,
     currency: &'a str,
     status: &'a str,

@@ -1,6 +1,7 @@
 //! Revenue: recent payers, top customers, monthly trends.
 
 use super::*;
+use saas_db::ids::UserId;
 
 #[test]
 fn users_with_recent_payments_needs_a_recent_settled_payment() {
@@ -41,7 +42,7 @@ fn users_with_recent_payments_needs_a_recent_settled_payment() {
     );
     assert_eq!(
         ids(conn.analytics().users_with_recent_payments(1).unwrap()),
-        Vec::<Uuid>::new()
+        Vec::<UserId>::new()
     );
 }
 

@@ -1,6 +1,7 @@
 //! Audited repository changes: only changed fields are recorded, refused changes leave no entry.
 
 use super::*;
+use saas_db::ids::{AuditLogId, SubscriptionId, UserId};
 
 #[test]
 fn ban_and_unban_record_only_the_changed_fields() {
@@ -25,7 +26,7 @@ fn ban_and_unban_record_only_the_changed_fields() {
     assert!(err.field() == Some("until"), "{err:?}");
     let err = conn
         .users()
-        .ban(&admin, Uuid::now_v7(), None, Some("x"))
+        .ban(&admin, UserId(Uuid::now_v7()), None, Some("x"))
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
     let err = conn
@@ -50,7 +51,12 @@ fn ban_and_unban_record_only_the_changed_fields() {
             entry.entity_id,
             entry.actor_id
         ),
-        ("banned", "user", Some(target.id), Some(admin.user_id))
+        (
+            "banned",
+            "user",
+            Some(target.id.into()),
+            Some(admin.user_id)
+        )
     );
     assert!(banned.banned_at.is_some());
     // Only what changed: no ban_expires_at (null before and after), no
@@ -96,7 +102,7 @@ fn ban_and_unban_record_only_the_changed_fields() {
         .audit()
         .for_actor(admin.user_id, PageRequest::first(10))
         .unwrap();
-    let ids: Vec<Uuid> = mine.items.iter().rev().map(|e| e.id).collect();
+    let ids: Vec<AuditLogId> = mine.items.iter().rev().map(|e| e.id).collect();
     assert_eq!(ids, log.iter().map(|e| e.id).collect::<Vec<_>>());
 }
 
@@ -110,7 +116,7 @@ fn set_role_and_soft_delete_are_audited() {
     assert!(all_entries(&mut conn).is_empty());
     let err = conn
         .users()
-        .set_role(&admin, Uuid::now_v7(), UserRole::Admin)
+        .set_role(&admin, UserId(Uuid::now_v7()), UserRole::Admin)
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
     assert!(all_entries(&mut conn).is_empty());
@@ -129,7 +135,12 @@ fn set_role_and_soft_delete_are_audited() {
             log[0].entity_id,
             log[0].actor_id
         ),
-        ("role_changed", "user", Some(target.id), Some(admin.user_id))
+        (
+            "role_changed",
+            "user",
+            Some(target.id.into()),
+            Some(admin.user_id)
+        )
     );
     assert_eq!(
         log[0].changes,
@@ -183,7 +194,7 @@ fn cancel_is_audited_and_a_refused_cancel_is_not() {
         (
             "canceled",
             "subscription",
-            Some(sub.id),
+            Some(sub.id.into()),
             Some(admin.user_id)
         )
     );
@@ -206,7 +217,7 @@ fn cancel_is_audited_and_a_refused_cancel_is_not() {
     }
     let err = conn
         .subscriptions()
-        .cancel(&admin, Uuid::now_v7(), false)
+        .cancel(&admin, SubscriptionId(Uuid::now_v7()), false)
         .unwrap_err();
     assert!(
         matches!(
@@ -253,7 +264,7 @@ fn a_failed_bigger_transaction_leaves_no_entry() {
     db.transaction(|tx| {
         let err = tx
             .users()
-            .ban(&admin, Uuid::now_v7(), None, None)
+            .ban(&admin, UserId(Uuid::now_v7()), None, None)
             .unwrap_err();
         assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
         tx.users().ban(&admin, target, None, Some("spam"))
@@ -263,7 +274,7 @@ fn a_failed_bigger_transaction_leaves_no_entry() {
     assert_eq!(log.len(), 1);
     assert_eq!(
         (log[0].action.as_str(), log[0].entity_id),
-        ("banned", Some(target))
+        ("banned", Some(target.into()))
     );
     assert!(conn.users().get(target).unwrap().banned_at.is_some());
 }

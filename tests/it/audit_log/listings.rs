@@ -1,6 +1,7 @@
 //! Listings: newest first, keyset pages, ties on `created_at`.
 
 use super::*;
+use saas_db::ids::UserId;
 
 #[test]
 fn listings_are_newest_first_in_keyset_pages_with_ties() {
@@ -19,7 +20,7 @@ fn listings_are_newest_first_in_keyset_pages_with_ties() {
             for i in 0..7 {
                 let e = tx.audit().record(
                     &AuditEntry::new("edited", "doc", Some(doc))
-                        .by(ann)
+                        .by(UserId(ann))
                         .metadata(json!({ "i": i })),
                 )?;
                 about_doc.push(e.clone());
@@ -28,17 +29,17 @@ fn listings_are_newest_first_in_keyset_pages_with_ties() {
             // Same entity by another actor: in the entity listing only.
             about_doc.push(
                 tx.audit()
-                    .record(&AuditEntry::new("viewed", "doc", Some(doc)).by(bob))?,
+                    .record(&AuditEntry::new("viewed", "doc", Some(doc)).by(UserId(bob)))?,
             );
             // Another doc, and another kind of entity with the same id, by
             // Ann: in her listing only.
             by_ann.push(
                 tx.audit()
-                    .record(&AuditEntry::new("edited", "doc", Some(other_doc)).by(ann))?,
+                    .record(&AuditEntry::new("edited", "doc", Some(other_doc)).by(UserId(ann)))?,
             );
             by_ann.push(
                 tx.audit()
-                    .record(&AuditEntry::new("edited", "folder", Some(doc)).by(ann))?,
+                    .record(&AuditEntry::new("edited", "folder", Some(doc)).by(UserId(ann)))?,
             );
             Ok((about_doc, by_ann))
         })
@@ -49,7 +50,7 @@ fn listings_are_newest_first_in_keyset_pages_with_ties() {
             .audit()
             .record(
                 &AuditEntry::new("renamed", "doc", Some(doc))
-                    .by(ann)
+                    .by(UserId(ann))
                     .metadata(json!({ "later": i })),
             )
             .unwrap();
@@ -58,7 +59,7 @@ fn listings_are_newest_first_in_keyset_pages_with_ties() {
     }
     // Noise: another actor on another entity.
     conn.audit()
-        .record(&AuditEntry::new("edited", "doc", Some(Uuid::now_v7())).by(bob))
+        .record(&AuditEntry::new("edited", "doc", Some(Uuid::now_v7())).by(UserId(bob)))
         .unwrap();
 
     // The data really has ties, and more than one timestamp.
@@ -74,7 +75,7 @@ fn listings_are_newest_first_in_keyset_pages_with_ties() {
     for size in [1, 2, 3, 4, 5, 7, 11, 12, 1000] {
         let got = entry_ids(&walk(size, |p| conn.audit().for_entity("doc", doc, p)));
         assert_eq!(got, want_doc, "for_entity, pages of {size}");
-        let got = entry_ids(&walk(size, |p| conn.audit().for_actor(ann, p)));
+        let got = entry_ids(&walk(size, |p| conn.audit().for_actor(UserId(ann), p)));
         assert_eq!(got, want_ann, "for_actor, pages of {size}");
     }
 
@@ -105,12 +106,12 @@ fn listings_are_newest_first_in_keyset_pages_with_ties() {
     let cursor = first.next_cursor().unwrap();
     let err = conn
         .audit()
-        .for_actor(ann, PageRequest::after(cursor.clone(), 4))
+        .for_actor(UserId(ann), PageRequest::after(cursor.clone(), 4))
         .unwrap_err();
     assert!(matches!(err, Error::InvalidCursor { .. }), "{err:?}");
     let from_actor = conn
         .audit()
-        .for_actor(ann, PageRequest::first(2))
+        .for_actor(UserId(ann), PageRequest::first(2))
         .unwrap()
         .next_cursor()
         .unwrap();
@@ -128,7 +129,7 @@ fn listings_are_newest_first_in_keyset_pages_with_ties() {
         assert!(err.field() == Some("limit"), "{err:?}");
         let err = conn
             .audit()
-            .for_actor(ann, PageRequest::after(cursor.clone(), limit))
+            .for_actor(UserId(ann), PageRequest::after(cursor.clone(), limit))
             .unwrap_err();
         assert!(err.field() == Some("limit"), "{err:?}");
     }
@@ -141,7 +142,7 @@ fn listings_are_newest_first_in_keyset_pages_with_ties() {
     assert!(none.items.is_empty() && none.next_cursor().is_none());
     assert!(conn
         .audit()
-        .for_actor(Uuid::now_v7(), PageRequest::first(10))
+        .for_actor(UserId(Uuid::now_v7()), PageRequest::first(10))
         .unwrap()
         .items
         .is_empty());

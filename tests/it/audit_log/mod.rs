@@ -20,6 +20,7 @@ use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use saas_db::audit::{AuditEntry, AuditLog};
 use saas_db::billing::Subscription;
 use saas_db::enums::{BillingInterval, UserRole};
+use saas_db::ids::{AuditLogId, PlanId};
 use saas_db::schema::audit_logs;
 use saas_db::{Database, Error, PageRequest, Repos};
 use saas_db_testing::TestDatabase;
@@ -44,7 +45,8 @@ fn all_entries(conn: &mut PgConnection) -> Vec<AuditLog> {
 }
 
 /// Entries about one entity id, of any entity kind and actor.
-fn entries_about(conn: &mut PgConnection, id: Uuid) -> Vec<AuditLog> {
+fn entries_about(conn: &mut PgConnection, id: impl Into<Uuid>) -> Vec<AuditLog> {
+    let id: Uuid = id.into();
     audit_logs::table
         .filter(audit_logs::entity_id.eq(id))
         .select(AuditLog::as_select())
@@ -99,17 +101,17 @@ fn run(conn: &mut PgConnection, sql: &str) -> Result<usize, Error> {
 /// Newest first: `(created_at, id)` descending, computed here from the rows
 /// `record` returned rather than by the listing code.
 /// The entries' ids, in order.
-fn entry_ids(entries: &[AuditLog]) -> Vec<Uuid> {
+fn entry_ids(entries: &[AuditLog]) -> Vec<AuditLogId> {
     entries.iter().map(|e| e.id).collect()
 }
 
-fn newest_first(entries: &[AuditLog]) -> Vec<Uuid> {
+fn newest_first(entries: &[AuditLog]) -> Vec<AuditLogId> {
     let mut sorted: Vec<&AuditLog> = entries.iter().collect();
     sorted.sort_by_key(|e| std::cmp::Reverse((e.created_at, e.id)));
     sorted.into_iter().map(|e| e.id).collect()
 }
 
-fn subscription(conn: &mut PgConnection, email: &str, plan_id: Uuid) -> Subscription {
+fn subscription(conn: &mut PgConnection, email: &str, plan_id: PlanId) -> Subscription {
     let owner = user(conn, email).id;
     conn.subscriptions().start(owner, plan_id, None).unwrap()
 }

@@ -1,6 +1,7 @@
 //! Writing entries: with the transaction, append-only (no UPDATE, DELETE or TRUNCATE), all-or-nothing batches.
 
 use super::*;
+use saas_db::ids::UserId;
 
 #[test]
 fn record_commits_and_rolls_back_with_its_transaction() {
@@ -12,7 +13,7 @@ fn record_commits_and_rolls_back_with_its_transaction() {
     let err = conn
         .transaction::<(), Error, _>(|tx| {
             tx.audit()
-                .record(&AuditEntry::new("rolled_back", "doc", Some(doc)).by(actor))?;
+                .record(&AuditEntry::new("rolled_back", "doc", Some(doc)).by(UserId(actor)))?;
             // Visible inside the transaction...
             assert_eq!(entries_about(tx, doc).len(), 1);
             Err(Error::invalid("test", "roll back"))
@@ -28,7 +29,7 @@ fn record_commits_and_rolls_back_with_its_transaction() {
         .transaction::<_, Error, _>(|tx| {
             tx.audit().record(
                 &AuditEntry::new("committed", "doc", Some(doc))
-                    .by(actor)
+                    .by(UserId(actor))
                     .changes(json!({ "title": { "before": "a", "after": "b" } }))
                     .metadata(json!({ "request": 42 }))
                     .client(Some(ip), Some("agent/1")),
@@ -39,7 +40,7 @@ fn record_commits_and_rolls_back_with_its_transaction() {
     assert_eq!(kept.action, "committed");
     assert_eq!(kept.entity, "doc");
     assert_eq!(kept.entity_id, Some(doc));
-    assert_eq!(kept.actor_id, Some(actor));
+    assert_eq!(kept.actor_id, Some(UserId(actor)));
     assert_eq!(
         kept.changes,
         json!({ "title": { "before": "a", "after": "b" } })
@@ -189,7 +190,7 @@ fn record_many_is_all_or_nothing() {
     let actions: Vec<String> = (0..10).map(|i| format!("step_{i}")).collect();
     let mut entries: Vec<AuditEntry> = actions
         .iter()
-        .map(|a| AuditEntry::new(a, "doc", Some(doc)).by(actor))
+        .map(|a| AuditEntry::new(a, "doc", Some(doc)).by(UserId(actor)))
         .collect();
     entries[3].action = "";
 
@@ -219,7 +220,7 @@ fn record_many_is_all_or_nothing() {
     let mut want: Vec<&str> = actions.iter().map(String::as_str).collect();
     want.sort_unstable();
     assert_eq!(got, want);
-    assert!(written.iter().all(|e| e.actor_id == Some(actor)));
+    assert!(written.iter().all(|e| e.actor_id == Some(UserId(actor))));
     assert_eq!(conn.audit().record_many(&[]).unwrap(), 0);
     assert_eq!(all_entries(&mut conn).len(), 11);
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::support::{acting_as, is_conflict};
+use saas_db::ids::UserId;
 
 #[test]
 fn oauth_accounts_link_find_and_unlink() {
@@ -55,7 +56,7 @@ fn oauth_accounts_link_find_and_unlink() {
         .accounts()
         .with_keys(&keys)
         .link_oauth(
-            Uuid::now_v7(),
+            UserId(Uuid::now_v7()),
             &NewOAuthAccount {
                 provider: "google",
                 provider_account_id: "g-1",
@@ -227,11 +228,11 @@ fn passwords_are_checked_and_verified() {
     }
     assert!(!conn
         .accounts()
-        .verify_password(Uuid::now_v7(), PASSWORD)
+        .verify_password(UserId(Uuid::now_v7()), PASSWORD)
         .unwrap());
     let err = conn
         .accounts()
-        .set_password(Uuid::now_v7(), PASSWORD)
+        .set_password(UserId(Uuid::now_v7()), PASSWORD)
         .unwrap_err();
     assert!(
         matches!(&err, Error::ForeignKey { constraint } if constraint == "accounts_user_id_fkey"),
@@ -317,7 +318,7 @@ fn hard_delete_cascades_accounts_sessions_and_tokens() {
     };
     let ada = setup(&mut conn, "ada@example.com");
     let bob = setup(&mut conn, "bob@example.com");
-    let counts = |conn: &mut PgConnection, user: Uuid| {
+    let counts = |conn: &mut PgConnection, user: UserId| {
         [
             "SELECT count(*) AS n FROM accounts WHERE user_id = $1",
             "SELECT count(*) AS n FROM sessions WHERE user_id = $1",

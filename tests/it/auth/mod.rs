@@ -21,6 +21,7 @@ use saas_db::auth::{
     TOUCH_INTERVAL,
 };
 use saas_db::enums::TokenKind;
+use saas_db::ids::{UserId, VerificationTokenId};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -34,12 +35,13 @@ const ALL_KINDS: [TokenKind; 3] = [
     TokenKind::MagicLink,
 ];
 
-fn session(conn: &mut PgConnection, user: Uuid) -> (saas_db::auth::Session, Token) {
+fn session(conn: &mut PgConnection, user: UserId) -> (saas_db::auth::Session, Token) {
     conn.sessions().create(user, HOUR, None, None).unwrap()
 }
 
 /// Runs `sql` with `$1` bound to `id`; the number of rows affected.
-fn exec(conn: &mut PgConnection, sql: &str, id: Uuid) -> usize {
+fn exec(conn: &mut PgConnection, sql: &str, id: impl Into<Uuid>) -> usize {
+    let id: Uuid = id.into();
     diesel::sql_query(sql)
         .bind::<diesel::sql_types::Uuid, _>(id)
         .execute(conn)
@@ -52,7 +54,7 @@ struct Flag {
     ok: bool,
 }
 
-fn token_unused(conn: &mut PgConnection, token_id: Uuid) -> bool {
+fn token_unused(conn: &mut PgConnection, token_id: VerificationTokenId) -> bool {
     diesel::sql_query("SELECT used_at IS NULL AS ok FROM verification_tokens WHERE id = $1")
         .bind::<diesel::sql_types::Uuid, _>(token_id)
         .get_result::<Flag>(conn)

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::support::acting_as;
+use saas_db::ids::{SessionId, UserId};
 
 #[test]
 fn session_validates_to_itself_and_its_user_and_nothing_else_does() {
@@ -86,7 +87,10 @@ fn expired_and_revoked_sessions_do_not_validate() {
     );
     // Idempotent; an unknown session is NotFound.
     conn.sessions().revoke(revoked.id).unwrap();
-    let err = conn.sessions().revoke(Uuid::now_v7()).unwrap_err();
+    let err = conn
+        .sessions()
+        .revoke(SessionId(Uuid::now_v7()))
+        .unwrap_err();
     assert!(
         matches!(err, Error::NotFound { entity: "session" }),
         "{err:?}"
@@ -102,14 +106,14 @@ fn revoke_all_but_one_and_list_live_sessions_newest_first() {
     let (bobs, bobs_token) = session(&mut conn, bob.id);
 
     let sessions: Vec<_> = (0..4).map(|_| session(&mut conn, ada.id)).collect();
-    let listed: Vec<Uuid> = conn
+    let listed: Vec<SessionId> = conn
         .sessions()
         .list_for_user(ada.id)
         .unwrap()
         .iter()
         .map(|s| s.id)
         .collect();
-    let newest_first: Vec<Uuid> = sessions.iter().rev().map(|(s, _)| s.id).collect();
+    let newest_first: Vec<SessionId> = sessions.iter().rev().map(|(s, _)| s.id).collect();
     assert_eq!(listed, newest_first);
 
     // One already revoked and one expired are neither listed nor counted.
@@ -119,9 +123,9 @@ fn revoke_all_but_one_and_list_live_sessions_newest_first() {
         "UPDATE sessions SET created_at = now() - interval '2 hours',
                              expires_at = now() - interval '1 hour'
           WHERE id = $1",
-        sessions[1].0.id,
+        Uuid::from(sessions[1].0.id),
     );
-    let listed: Vec<Uuid> = conn
+    let listed: Vec<SessionId> = conn
         .sessions()
         .list_for_user(ada.id)
         .unwrap()
@@ -141,7 +145,7 @@ fn revoke_all_but_one_and_list_live_sessions_newest_first() {
         let valid = conn.sessions().validate(token.as_str()).unwrap().is_some();
         assert_eq!(valid, s.id == keep, "session {}", s.id);
     }
-    let listed: Vec<Uuid> = conn
+    let listed: Vec<SessionId> = conn
         .sessions()
         .list_for_user(ada.id)
         .unwrap()
@@ -242,7 +246,7 @@ fn sessions_are_refused_to_banned_deleted_and_missing_users() {
 
     let err = conn
         .sessions()
-        .create(Uuid::now_v7(), HOUR, None, None)
+        .create(UserId(Uuid::now_v7()), HOUR, None, None)
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
 
@@ -312,7 +316,10 @@ fn touch_writes_at_most_once_a_minute_and_slides_the_expiry() {
         created.id,
     );
     assert!(!conn.sessions().touch(created.id, HOUR).unwrap());
-    assert!(!conn.sessions().touch(Uuid::now_v7(), HOUR).unwrap());
+    assert!(!conn
+        .sessions()
+        .touch(SessionId(Uuid::now_v7()), HOUR)
+        .unwrap());
 }
 
 // ---------------------------------------------------------------------------

@@ -7,15 +7,15 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::enums::TokenKind;
+use saas_db::ids::UserId;
 use saas_db::Repos;
 use saas_db_testing::TestDatabase;
-use uuid::Uuid;
 
 use super::{user, HOUR};
 use crate::support::count_bound;
 
 /// Unused, unexpired password-reset tokens of `user`.
-fn live_tokens(conn: &mut PgConnection, user: Uuid) -> i64 {
+fn live_tokens(conn: &mut PgConnection, user: UserId) -> i64 {
     count_bound::<SqlUuid, _>(
         conn,
         "SELECT count(*) AS n FROM verification_tokens
@@ -27,7 +27,7 @@ fn live_tokens(conn: &mut PgConnection, user: Uuid) -> i64 {
 
 /// What `issue` does, without the lock: expire the older live tokens, then
 /// insert the new one (the hash is random, as a real token's would be).
-fn expire_older(conn: &mut PgConnection, user: Uuid) {
+fn expire_older(conn: &mut PgConnection, user: UserId) {
     diesel::sql_query(
         "UPDATE verification_tokens SET expires_at = now()
           WHERE user_id = $1 AND kind = 'password_reset'
@@ -38,7 +38,7 @@ fn expire_older(conn: &mut PgConnection, user: Uuid) {
     .unwrap();
 }
 
-fn insert_token(conn: &mut PgConnection, user: Uuid) {
+fn insert_token(conn: &mut PgConnection, user: UserId) {
     diesel::sql_query(
         "INSERT INTO verification_tokens (id, kind, email, user_id, token_hash, expires_at)
          SELECT gen_random_uuid(), 'password_reset', email, id,

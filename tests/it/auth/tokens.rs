@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::support::race_conns;
+use saas_db::ids::VerificationTokenId;
 
 #[test]
 fn verification_token_works_once_and_only_for_its_kind() {
@@ -194,7 +195,7 @@ fn recent_count_counts_issued_tokens_in_the_window() {
     exec(
         &mut conn,
         "UPDATE verification_tokens SET created_at = now() - interval '2 hours' WHERE id = $1",
-        ids[0],
+        Uuid::from(ids[0]),
     );
     assert_eq!(
         conn.verification_tokens()
@@ -258,14 +259,15 @@ fn purge_expired_tokens_keeps_a_day_of_history() {
     #[derive(QueryableByName)]
     struct Id {
         #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: Uuid,
+        id: VerificationTokenId,
     }
-    let mut left: Vec<Uuid> = diesel::sql_query("SELECT id FROM verification_tokens")
-        .load::<Id>(&mut conn)
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let mut left: Vec<VerificationTokenId> =
+        diesel::sql_query("SELECT id FROM verification_tokens")
+            .load::<Id>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
     left.sort();
     let mut kept = vec![
         live.id,

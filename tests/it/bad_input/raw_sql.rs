@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types;
+use saas_db::ids::UserId;
 use saas_db::schema::user_profiles;
 use saas_db::users::ProfileChanges;
 use saas_db::{Error, Repos};
@@ -57,7 +58,7 @@ fn constraints_reached_through_raw_sql_are_classified() {
     assert_healthy(&db, &mut conn, 1);
     assert_foreign_key(
         conn.users()
-            .upsert_profile(Uuid::now_v7(), &Default::default()),
+            .upsert_profile(UserId(Uuid::now_v7()), &Default::default()),
         "user_profiles_user_id_fkey",
     );
     let changes = ProfileChanges {
@@ -65,7 +66,8 @@ fn constraints_reached_through_raw_sql_are_classified() {
         ..Default::default()
     };
     assert_foreign_key(
-        conn.users().upsert_profile(Uuid::now_v7(), &changes),
+        conn.users()
+            .upsert_profile(UserId(Uuid::now_v7()), &changes),
         "user_profiles_user_id_fkey",
     );
     let profiles: i64 = user_profiles::table.count().get_result(&mut *conn).unwrap();

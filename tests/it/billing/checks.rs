@@ -14,7 +14,8 @@ use super::{is_conflict, plan, user};
 
 /// Runs `sql` (with `$1` bound to `id`) and returns the crate's
 /// classification of its error.
-fn refused(conn: &mut PgConnection, sql: &str, id: Uuid) -> Error {
+fn refused(conn: &mut PgConnection, sql: &str, id: impl Into<Uuid>) -> Error {
+    let id: Uuid = id.into();
     let err = diesel::sql_query(sql)
         .bind::<SqlUuid, _>(id)
         .execute(conn)
@@ -47,32 +48,32 @@ fn billing_checks_refuse_hand_written_sql() {
         // payments
         (
             "UPDATE payments SET refunded_cents = amount_cents + 1 WHERE id = $1",
-            payment.id,
+            payment.id.into(),
             "payments_refund_within_amount",
         ),
         (
             "UPDATE payments SET refunded_cents = -1 WHERE id = $1",
-            payment.id,
+            payment.id.into(),
             "payments_refund_within_amount",
         ),
         (
             "UPDATE payments SET amount_cents = -1, refunded_cents = -1 WHERE id = $1",
-            payment.id,
+            payment.id.into(),
             "payments_amount_nonnegative",
         ),
         (
             "UPDATE payments SET currency = 'usd' WHERE id = $1",
-            payment.id,
+            payment.id.into(),
             "payments_currency_format",
         ),
         (
             "UPDATE payments SET description = repeat('x', 1001) WHERE id = $1",
-            payment.id,
+            payment.id.into(),
             "payments_description_length",
         ),
         (
             "UPDATE payments SET metadata = '[]' WHERE id = $1",
-            payment.id,
+            payment.id.into(),
             "payments_metadata_object",
         ),
         // An UPDATE can no longer break it (bump_version writes old + 1,
@@ -80,23 +81,23 @@ fn billing_checks_refuse_hand_written_sql() {
         (
             "INSERT INTO payments (user_id, amount_cents, currency, version)
              SELECT user_id, amount_cents, currency, 0 FROM payments WHERE id = $1",
-            payment.id,
+            payment.id.into(),
             "payments_version_positive",
         ),
         // subscriptions
         (
             "UPDATE subscriptions SET current_period_end = current_period_start WHERE id = $1",
-            sub.id,
+            sub.id.into(),
             "subscriptions_period_order",
         ),
         (
             "UPDATE subscriptions SET status = 'canceled', canceled_at = NULL WHERE id = $1",
-            sub.id,
+            sub.id.into(),
             "subscriptions_canceled_has_timestamp",
         ),
         (
             "UPDATE subscriptions SET status = 'trialing', trial_ends_at = NULL WHERE id = $1",
-            sub.id,
+            sub.id.into(),
             "subscriptions_trialing_has_end",
         ),
         // An UPDATE can no longer break it (bump_version writes old + 1,
@@ -104,33 +105,33 @@ fn billing_checks_refuse_hand_written_sql() {
         (
             "INSERT INTO subscriptions (user_id, plan_id, status, trial_ends_at, canceled_at, version)
              SELECT user_id, plan_id, status, trial_ends_at, canceled_at, 0 FROM subscriptions WHERE id = $1",
-            sub.id,
+            sub.id.into(),
             "subscriptions_version_positive",
         ),
         // plans
         (
             "UPDATE subscription_plans SET name = '' WHERE id = $1",
-            pro.id,
+            pro.id.into(),
             "subscription_plans_name_length",
         ),
         (
             "UPDATE subscription_plans SET description = repeat('x', 2001) WHERE id = $1",
-            pro.id,
+            pro.id.into(),
             "subscription_plans_description_length",
         ),
         (
             "UPDATE subscription_plans SET price_cents = -1 WHERE id = $1",
-            pro.id,
+            pro.id.into(),
             "subscription_plans_price_nonnegative",
         ),
         (
             "UPDATE subscription_plans SET currency = 'US' WHERE id = $1",
-            pro.id,
+            pro.id.into(),
             "subscription_plans_currency_format",
         ),
         (
             "UPDATE subscription_plans SET features = ARRAY['a', NULL] WHERE id = $1",
-            pro.id,
+            pro.id.into(),
             "subscription_plans_features_no_nulls",
         ),
         // An UPDATE can no longer break it (bump_version writes old + 1,
@@ -138,7 +139,7 @@ fn billing_checks_refuse_hand_written_sql() {
         (
             "INSERT INTO subscription_plans (name, price_cents, interval, version)
              SELECT name, price_cents, interval, 0 FROM subscription_plans WHERE id = $1",
-            pro.id,
+            pro.id.into(),
             "subscription_plans_version_positive",
         ),
     ];
@@ -151,13 +152,13 @@ fn billing_checks_refuse_hand_written_sql() {
         (
             "INSERT INTO subscriptions (user_id, plan_id, status)
              SELECT user_id, plan_id, 'past_due' FROM subscriptions WHERE id = $1",
-            sub.id,
+            sub.id.into(),
             "subscriptions_one_live_per_user",
         ),
         (
             "INSERT INTO payments (user_id, amount_cents, currency, provider_payment_id)
              SELECT user_id, 1, 'USD', provider_payment_id FROM payments WHERE id = $1",
-            payment.id,
+            payment.id.into(),
             "payments_provider_payment_id_key",
         ),
     ];
@@ -188,9 +189,9 @@ fn billing_updated_at_triggers_fire_for_hand_written_updates() {
     let sub = conn.subscriptions().start(ann, pro.id, None).unwrap();
     let payment = super::pay(&mut conn, ann, 1_000, "USD", PaymentStatus::Succeeded);
     for (table, column, id) in [
-        ("payments", "description", payment.id),
-        ("subscriptions", "provider_customer_id", sub.id),
-        ("subscription_plans", "description", pro.id),
+        ("payments", "description", payment.id.uuid()),
+        ("subscriptions", "provider_customer_id", sub.id.uuid()),
+        ("subscription_plans", "description", pro.id.uuid()),
     ] {
         let stamp = |conn: &mut PgConnection, set: &str| {
             diesel::sql_query(format!(

@@ -29,6 +29,7 @@ use saas_db::billing::{
     SyncOutcome, TRANSITIONS,
 };
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus, Theme};
+use saas_db::ids::{SubscriptionId, UserId};
 use saas_db::users::ProfileChanges;
 use saas_db::users::{TransferOptions, TransferReport};
 use saas_db::{Error, PageRequest, Repos};
@@ -37,7 +38,7 @@ use uuid::Uuid;
 
 // ---------------------------------------------------------------- helpers
 
-fn count_payments_of(conn: &mut PgConnection, user_id: Uuid) -> i64 {
+fn count_payments_of(conn: &mut PgConnection, user_id: UserId) -> i64 {
     count_bound::<diesel::sql_types::Uuid, _>(
         conn,
         "SELECT count(*) AS n FROM payments WHERE user_id = $1",
@@ -47,7 +48,7 @@ fn count_payments_of(conn: &mut PgConnection, user_id: Uuid) -> i64 {
 
 fn pay(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     amount_cents: i64,
     currency: &str,
     status: PaymentStatus,
@@ -88,7 +89,7 @@ fn label(status: SubscriptionStatus) -> String {
 
 /// Puts a subscription into `status` directly, satisfying the CHECKs
 /// (canceled needs canceled_at, trialing needs trial_ends_at).
-fn force_status(conn: &mut PgConnection, id: Uuid, status: SubscriptionStatus) {
+fn force_status(conn: &mut PgConnection, id: SubscriptionId, status: SubscriptionStatus) {
     let n = diesel::sql_query(
         "UPDATE subscriptions SET status = $1::subscription_status,
                 canceled_at = CASE WHEN $1 = 'canceled' THEN now() END,

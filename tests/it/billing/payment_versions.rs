@@ -5,6 +5,7 @@
 use diesel::prelude::*;
 use saas_db::billing::PaymentChanges;
 use saas_db::enums::{PaymentStatus, Theme};
+use saas_db::ids::PaymentId;
 use saas_db::users::{TransferOptions, TransferReport};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
@@ -50,12 +51,12 @@ fn every_payment_change_bumps_its_version() {
     // An editor still at version 3 (before the edit and the transfer).
     let err = conn.payments().update(p.id, 3, &note).unwrap_err();
     assert!(
-        matches!(err, Error::Stale { entity: "payment", id, expected: 3, actual: 5 } if id == p.id),
+        matches!(err, Error::Stale { entity: "payment", id, expected: 3, actual: 5 } if id == p.id.uuid()),
         "{err:?}"
     );
     let err = conn
         .payments()
-        .update(uuid::Uuid::now_v7(), 1, &note)
+        .update(PaymentId(uuid::Uuid::now_v7()), 1, &note)
         .unwrap_err();
     assert!(
         matches!(err, Error::NotFound { entity: "payment" }),

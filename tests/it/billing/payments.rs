@@ -1,6 +1,7 @@
 //! Payments: idempotent recording, settling, refunds under concurrency, listing, totals.
 
 use super::*;
+use saas_db::ids::{PaymentId, UserId};
 
 #[test]
 fn record_is_idempotent_by_provider_payment_id() {
@@ -54,7 +55,7 @@ fn record_is_idempotent_by_provider_payment_id() {
     let err = conn
         .payments()
         .record(&new_payment(
-            Uuid::now_v7(),
+            UserId(Uuid::now_v7()),
             1,
             "USD",
             PaymentStatus::Pending,
@@ -93,7 +94,7 @@ fn webhook_replay_race_records_one_payment() {
             .map(|t| t.join().unwrap().unwrap())
             .collect();
         assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
-        let ids: HashSet<Uuid> = results.iter().map(|(p, _)| p.id).collect();
+        let ids: HashSet<PaymentId> = results.iter().map(|(p, _)| p.id).collect();
         assert_eq!(ids.len(), 1, "every delivery returns the one row");
         let n =
             diesel::sql_query("SELECT count(*) AS n FROM payments WHERE provider_payment_id = $1")
@@ -150,10 +151,16 @@ fn settle_and_refund() {
     assert_eq!(conn.payments().get(p.id).unwrap(), full);
 
     for err in [
-        conn.payments().refund(Uuid::now_v7(), 1).unwrap_err(),
-        conn.payments().mark_succeeded(Uuid::now_v7()).unwrap_err(),
-        conn.payments().mark_failed(Uuid::now_v7()).unwrap_err(),
-        conn.payments().get(Uuid::now_v7()).unwrap_err(),
+        conn.payments()
+            .refund(PaymentId(Uuid::now_v7()), 1)
+            .unwrap_err(),
+        conn.payments()
+            .mark_succeeded(PaymentId(Uuid::now_v7()))
+            .unwrap_err(),
+        conn.payments()
+            .mark_failed(PaymentId(Uuid::now_v7()))
+            .unwrap_err(),
+        conn.payments().get(PaymentId(Uuid::now_v7())).unwrap_err(),
     ] {
         assert!(
             matches!(err, Error::NotFound { entity: "payment" }),

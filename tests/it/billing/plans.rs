@@ -1,6 +1,7 @@
 //! Plans: create, update, list, archive, and the input they refuse.
 
 use super::*;
+use saas_db::ids::PlanId;
 
 #[test]
 fn plans_create_get_update_list_archive() {
@@ -63,7 +64,7 @@ fn plans_create_get_update_list_archive() {
     assert_eq!(conn.plans().get(pro.id).unwrap(), updated);
     let err = conn
         .plans()
-        .update(Uuid::now_v7(), 1, &changes)
+        .update(PlanId(Uuid::now_v7()), 1, &changes)
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "plan" }), "{err:?}");
 
@@ -100,9 +101,9 @@ fn plans_create_get_update_list_archive() {
             .collect::<Vec<_>>(),
         [basic.id, pro.id, enterprise.id]
     );
-    let err = conn.plans().archive(Uuid::now_v7()).unwrap_err();
+    let err = conn.plans().archive(PlanId(Uuid::now_v7())).unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "plan" }), "{err:?}");
-    let err = conn.plans().get(Uuid::now_v7()).unwrap_err();
+    let err = conn.plans().get(PlanId(Uuid::now_v7())).unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "plan" }), "{err:?}");
 }
 

@@ -1,10 +1,11 @@
 //! Syncing subscriptions from the payment provider, replays and concurrent deliveries.
 
 use super::*;
+use saas_db::ids::{PlanId, SubscriptionId, UserId};
 
 fn delivery(
-    user_id: Uuid,
-    plan_id: Uuid,
+    user_id: UserId,
+    plan_id: PlanId,
     provider_id: &str,
     t0: DateTime<Utc>,
 ) -> ProviderSubscription<'_> {
@@ -154,7 +155,8 @@ fn delivery_race(status: SubscriptionStatus) {
             .filter(|o| **o == SyncOutcome::Unchanged)
             .count();
         assert_eq!((inserted, unchanged), (1, 7), "round {round}: {outcomes:?}");
-        let ids: HashSet<Uuid> = results.iter().map(|r| r.as_ref().unwrap().0.id).collect();
+        let ids: HashSet<SubscriptionId> =
+            results.iter().map(|r| r.as_ref().unwrap().0.id).collect();
         assert_eq!(ids.len(), 1);
     }
 }

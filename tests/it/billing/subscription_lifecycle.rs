@@ -1,6 +1,7 @@
 //! The subscription life cycle: renewals, past due, unpaid, reactivation and the transition table.
 
 use super::*;
+use saas_db::ids::{SubscriptionId, UserId};
 
 #[test]
 fn renew_moves_the_period_by_exactly_one_interval() {
@@ -108,12 +109,14 @@ fn past_due_unpaid_and_reactivate_follow_the_table() {
 
     for err in [
         conn.subscriptions()
-            .mark_past_due(Uuid::now_v7())
+            .mark_past_due(SubscriptionId(Uuid::now_v7()))
             .unwrap_err(),
         conn.subscriptions()
-            .mark_unpaid(Uuid::now_v7())
+            .mark_unpaid(SubscriptionId(Uuid::now_v7()))
             .unwrap_err(),
-        conn.subscriptions().reactivate(Uuid::now_v7()).unwrap_err(),
+        conn.subscriptions()
+            .reactivate(SubscriptionId(Uuid::now_v7()))
+            .unwrap_err(),
     ] {
         assert!(
             matches!(
@@ -127,7 +130,7 @@ fn past_due_unpaid_and_reactivate_follow_the_table() {
     }
 }
 
-type Method = fn(&mut PgConnection, Uuid) -> saas_db::Result<Subscription>;
+type Method = fn(&mut PgConnection, SubscriptionId) -> saas_db::Result<Subscription>;
 
 #[test]
 fn every_status_change_is_allowed_exactly_when_the_table_says_so() {
@@ -247,7 +250,7 @@ fn reactivate_conflicts_with_another_live_subscription_and_history_is_newest_fir
     );
     assert!(conn
         .subscriptions()
-        .history_for_user(Uuid::now_v7())
+        .history_for_user(UserId(Uuid::now_v7()))
         .unwrap()
         .is_empty());
 }

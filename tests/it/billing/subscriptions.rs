@@ -1,6 +1,7 @@
 //! Subscriptions: starting one (once per user, even under a race), changing plan, canceling.
 
 use super::*;
+use saas_db::ids::{PlanId, SubscriptionId, UserId};
 
 #[test]
 fn start_sets_status_period_and_trial() {
@@ -69,13 +70,13 @@ fn start_sets_status_period_and_trial() {
 
     // Archived or unknown plans are not offered; unknown users are refused.
     conn.plans().archive(yearly.id).unwrap();
-    for plan_id in [yearly.id, Uuid::now_v7()] {
+    for plan_id in [yearly.id, PlanId(Uuid::now_v7())] {
         let err = conn.subscriptions().start(d, plan_id, None).unwrap_err();
         assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     }
     let err = conn
         .subscriptions()
-        .start(Uuid::now_v7(), monthly.id, None)
+        .start(UserId(Uuid::now_v7()), monthly.id, None)
         .unwrap_err();
     assert!(
         matches!(&err, Error::ForeignKey { constraint } if constraint == "subscriptions_user_id_fkey"),
@@ -83,7 +84,10 @@ fn start_sets_status_period_and_trial() {
     );
     assert_eq!(conn.subscriptions().live_for_user(d).unwrap(), None);
     assert_eq!(conn.subscriptions().live_for_user(a).unwrap(), Some(sub));
-    let err = conn.subscriptions().get(Uuid::now_v7()).unwrap_err();
+    let err = conn
+        .subscriptions()
+        .get(SubscriptionId(Uuid::now_v7()))
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -170,7 +174,7 @@ fn change_plan_is_versioned() {
     assert_eq!(conn.subscriptions().get(sub.id).unwrap(), moved);
     let err = conn
         .subscriptions()
-        .change_plan(sub.id, moved.version, Uuid::now_v7())
+        .change_plan(sub.id, moved.version, PlanId(Uuid::now_v7()))
         .unwrap_err();
     assert!(
         matches!(&err, Error::ForeignKey { constraint } if constraint == "subscriptions_plan_id_fkey"),
@@ -178,7 +182,7 @@ fn change_plan_is_versioned() {
     );
     let err = conn
         .subscriptions()
-        .change_plan(Uuid::now_v7(), 1, pro.id)
+        .change_plan(SubscriptionId(Uuid::now_v7()), 1, pro.id)
         .unwrap_err();
     assert!(
         matches!(
@@ -246,12 +250,14 @@ fn cancel_now_and_at_period_end() {
 
     for err in [
         conn.subscriptions()
-            .cancel(&support_agent(), Uuid::now_v7(), false)
+            .cancel(&support_agent(), SubscriptionId(Uuid::now_v7()), false)
             .unwrap_err(),
         conn.subscriptions()
-            .cancel(&support_agent(), Uuid::now_v7(), true)
+            .cancel(&support_agent(), SubscriptionId(Uuid::now_v7()), true)
             .unwrap_err(),
-        conn.subscriptions().renew(Uuid::now_v7()).unwrap_err(),
+        conn.subscriptions()
+            .renew(SubscriptionId(Uuid::now_v7()))
+            .unwrap_err(),
     ] {
         assert!(
             matches!(

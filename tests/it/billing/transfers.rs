@@ -2,8 +2,9 @@
 
 use super::*;
 use crate::support::acting_as;
+use saas_db::ids::UserId;
 
-fn version_of(conn: &mut PgConnection, id: Uuid) -> i32 {
+fn version_of(conn: &mut PgConnection, id: UserId) -> i32 {
     conn.users().get(id).unwrap().version
 }
 
@@ -110,8 +111,11 @@ fn transfer_to_a_missing_user_changes_nothing() {
         profile: true,
     };
 
-    for target in [Uuid::now_v7(), gone] {
-        let err = conn.users().transfer_data(a, target, both).unwrap_err();
+    for target in [Uuid::now_v7(), gone.into()] {
+        let err = conn
+            .users()
+            .transfer_data(a, UserId(target), both)
+            .unwrap_err();
         assert!(
             matches!(
                 err,
@@ -124,7 +128,7 @@ fn transfer_to_a_missing_user_changes_nothing() {
     }
     let err = conn
         .users()
-        .transfer_data(Uuid::now_v7(), a, both)
+        .transfer_data(UserId(Uuid::now_v7()), a, both)
         .unwrap_err();
     assert!(
         matches!(

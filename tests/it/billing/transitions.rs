@@ -9,9 +9,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use saas_db::billing::{ProviderSubscription, Subscription, SyncOutcome, TRANSITIONS};
 use saas_db::enums::{BillingInterval, SubscriptionStatus};
+use saas_db::ids::{PlanId, SubscriptionId, UserId};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
-use uuid::Uuid;
 
 use super::{acting_as, force_status, is_invalid, label, plan, user};
 
@@ -64,8 +64,8 @@ fn illegal(changes: &[(String, String)]) -> Vec<(String, String)> {
 }
 
 fn delivery(
-    user_id: Uuid,
-    plan_id: Uuid,
+    user_id: UserId,
+    plan_id: PlanId,
     status: SubscriptionStatus,
 ) -> ProviderSubscription<'static> {
     let t0 = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap();
@@ -203,7 +203,7 @@ fn renew_changes_status_only_along_the_table() {
     }
 }
 
-type Op = fn(&mut PgConnection, Uuid, Uuid, Uuid) -> saas_db::Result<Subscription>;
+type Op = fn(&mut PgConnection, SubscriptionId, UserId, PlanId) -> saas_db::Result<Subscription>;
 
 /// The operations racing on one subscription.
 const OPS: [Op; 8] = [
@@ -219,8 +219,8 @@ const OPS: [Op; 8] = [
 
 fn sync(
     c: &mut PgConnection,
-    u: Uuid,
-    p: Uuid,
+    u: UserId,
+    p: PlanId,
     status: SubscriptionStatus,
 ) -> saas_db::Result<Subscription> {
     Ok(c.subscriptions()

@@ -5,20 +5,23 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
+use saas_db::ids::PostId;
 use saas_db::{Error, Repos};
 use uuid::Uuid;
 
 use super::{author, count, draft};
 
 /// Runs `sql` with `$1` bound to `id`.
-fn run(conn: &mut PgConnection, sql: &str, id: Uuid) -> saas_db::Result<usize> {
+fn run(conn: &mut PgConnection, sql: &str, id: impl Into<Uuid>) -> saas_db::Result<usize> {
+    let id: Uuid = id.into();
     Ok(diesel::sql_query(sql)
         .bind::<SqlUuid, _>(id)
         .execute(conn)?)
 }
 
 /// `sql` is refused by the CHECK `constraint`, as `Error::Invalid` naming it.
-fn refused_by(conn: &mut PgConnection, constraint: &str, sql: &str, id: Uuid) {
+fn refused_by(conn: &mut PgConnection, constraint: &str, sql: &str, id: impl Into<Uuid>) {
+    let id: Uuid = id.into();
     let result = run(conn, sql, id);
     assert!(
         matches!(result, Err(Error::Invalid { ref field, .. }) if field == constraint),
@@ -180,7 +183,7 @@ fn usage_count_trigger_counts_hand_written_links() {
     let a = author(&mut conn, "links@example.com");
     let tag = conn.tags().create("Linked").unwrap().id;
     let usage = |conn: &mut PgConnection| conn.tags().get_by_slug("linked").unwrap().usage_count;
-    let posts: Vec<Uuid> = (0..3)
+    let posts: Vec<PostId> = (0..3)
         .map(|i| draft(&mut conn, a, &format!("Linked {i}"), "").id)
         .collect();
     for &p in &posts {
@@ -194,19 +197,24 @@ fn usage_count_trigger_counts_hand_written_links() {
     run(
         &mut conn,
         "DELETE FROM post_tags WHERE post_id = $1",
-        posts[0],
+        Uuid::from(posts[0]),
     )
     .unwrap();
     assert_eq!(usage(&mut conn), 2);
     // A post deleted by hand takes its links, and the count, with it.
-    run(&mut conn, "DELETE FROM posts WHERE id = $1", posts[1]).unwrap();
+    run(
+        &mut conn,
+        "DELETE FROM posts WHERE id = $1",
+        Uuid::from(posts[1]),
+    )
+    .unwrap();
     assert_eq!(usage(&mut conn), 1);
     // A link inserted in a rolled-back transaction leaves no count.
     let _ = conn.transaction::<(), Error, _>(|tx| {
         run(
             tx,
             "INSERT INTO post_tags (post_id, tag_id) SELECT $1, id FROM tags",
-            posts[0],
+            Uuid::from(posts[0]),
         )?;
         Err(Error::NotFound { entity: "rollback" })
     });

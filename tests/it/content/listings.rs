@@ -3,6 +3,7 @@
 //! bound to their listing.
 
 use saas_db::content::{NewCategory, NewPost, PostChanges};
+use saas_db::ids::{CategoryId, TagId, UserId};
 use saas_db::{Error, PageRequest, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -67,19 +68,20 @@ fn by_author_tag_category_and_featured() {
             ..Default::default()
         })
         .unwrap();
-    let mut make = |by: Uuid, title: &str, minute: i64, category: Option<Uuid>, featured: bool| {
-        let p = conn
-            .posts()
-            .create(&NewPost {
-                author_id: by,
-                title,
-                category_id: category,
-                featured,
-                ..Default::default()
-            })
-            .unwrap();
-        publish_at(&mut conn, p.id, at(minute)).id
-    };
+    let mut make =
+        |by: UserId, title: &str, minute: i64, category: Option<CategoryId>, featured: bool| {
+            let p = conn
+                .posts()
+                .create(&NewPost {
+                    author_id: by,
+                    title,
+                    category_id: category,
+                    featured,
+                    ..Default::default()
+                })
+                .unwrap();
+            publish_at(&mut conn, p.id, at(minute)).id
+        };
     let a1 = make(ann, "a1", 1, Some(news.id), false);
     let a2 = make(ann, "a2", 2, None, true);
     let b1 = make(ben, "b1", 3, Some(news.id), true);
@@ -115,7 +117,7 @@ fn by_author_tag_category_and_featured() {
     assert_eq!(all(&mut |p| conn.posts().featured(p)), vec![b1, a2]);
     assert!(conn
         .posts()
-        .by_tag(Uuid::now_v7(), PageRequest::first(5))
+        .by_tag(TagId(Uuid::now_v7()), PageRequest::first(5))
         .unwrap()
         .items
         .is_empty());
@@ -192,7 +194,7 @@ fn categories_in_menu_order_with_unique_names_and_slugs() {
     );
     assert_eq!(conn.categories().get(guides.id).unwrap(), guides);
     assert!(matches!(
-        conn.categories().get(Uuid::now_v7()),
+        conn.categories().get(CategoryId(Uuid::now_v7())),
         Err(Error::NotFound { entity: "category" })
     ));
 }

@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use saas_db::billing::NewPlan;
 use saas_db::content::{NewCategory, NewPost, Post};
 use saas_db::enums::{BillingInterval, SubscriptionStatus};
+use saas_db::ids::{CategoryId, PostId, UserId};
 use saas_db::users::ProfileChanges;
 use saas_db::views::UserOverview;
 use saas_db::{Error, PageRequest, Repos};
@@ -46,11 +47,11 @@ fn queries_of<T>(
 }
 
 /// 60 published posts by 4 authors, 2 categories, 0 to 3 tags each.
-fn seed(conn: &mut PgConnection) -> Vec<Uuid> {
-    let authors: Vec<Uuid> = (0..4)
+fn seed(conn: &mut PgConnection) -> Vec<PostId> {
+    let authors: Vec<UserId> = (0..4)
         .map(|i| author(conn, &format!("w{i}@example.com")))
         .collect();
-    let categories: Vec<Uuid> = ["Tech", "Life"]
+    let categories: Vec<CategoryId> = ["Tech", "Life"]
         .iter()
         .map(|name| {
             conn.categories()
@@ -228,7 +229,7 @@ fn user_overview_in_two_queries() {
     assert!(bare.latest_posts.is_empty());
 
     assert!(matches!(
-        UserOverview::load(&mut conn, Uuid::now_v7()),
+        UserOverview::load(&mut conn, UserId(Uuid::now_v7())),
         Err(Error::NotFound { entity: "user" })
     ));
     conn.users().soft_delete(&acting_as(bob), bob).unwrap();

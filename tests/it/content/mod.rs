@@ -15,15 +15,15 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Timestamptz, Uuid as SqlUuid};
 use saas_db::content::{NewPost, Post};
+use saas_db::ids::{PostId, UserId};
 use saas_db::users::NewUser;
 use saas_db::{Page, PageRequest, Repos};
-use uuid::Uuid;
 
 /// The most pages a test walks before it calls the listing endless.
 const MAX_PAGES: usize = 1000;
 
 /// A user to write posts.
-fn author(conn: &mut PgConnection, email: &str) -> Uuid {
+fn author(conn: &mut PgConnection, email: &str) -> UserId {
     conn.users()
         .create(&NewUser::new(email, "Author"))
         .unwrap()
@@ -31,7 +31,7 @@ fn author(conn: &mut PgConnection, email: &str) -> Uuid {
 }
 
 /// A draft by `author_id` with `title` and `content`.
-fn draft(conn: &mut PgConnection, author_id: Uuid, title: &str, content: &str) -> Post {
+fn draft(conn: &mut PgConnection, author_id: UserId, title: &str, content: &str) -> Post {
     conn.posts()
         .create(&NewPost {
             author_id,
@@ -48,7 +48,7 @@ fn at(minutes: i64) -> DateTime<Utc> {
 }
 
 /// Publishes the post and pins its publication time (listings sort by it).
-fn publish_at(conn: &mut PgConnection, id: Uuid, when: DateTime<Utc>) -> Post {
+fn publish_at(conn: &mut PgConnection, id: PostId, when: DateTime<Utc>) -> Post {
     conn.posts().publish(id).unwrap();
     diesel::sql_query("UPDATE posts SET published_at = $2 WHERE id = $1")
         .bind::<SqlUuid, _>(id)
@@ -76,6 +76,6 @@ fn walk<T>(size: u32, mut load: impl FnMut(PageRequest) -> saas_db::Result<Page<
     panic!("the listing did not end after {MAX_PAGES} pages of {size}");
 }
 
-fn ids(posts: &[Post]) -> Vec<Uuid> {
+fn ids(posts: &[Post]) -> Vec<PostId> {
     posts.iter().map(|p| p.id).collect()
 }

@@ -9,6 +9,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use saas_db::content::{NewPost, PostChanges};
 use saas_db::enums::PostStatus;
+use saas_db::ids::{CategoryId, PostId, UserId};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -198,7 +199,7 @@ fn update_is_versioned_and_validated() {
         })
     ));
     assert!(matches!(
-        conn.posts().update(Uuid::now_v7(), 1, &edit),
+        conn.posts().update(PostId(Uuid::now_v7()), 1, &edit),
         Err(Error::NotFound { entity: "post" })
     ));
     // Clearing a nullable column.
@@ -247,7 +248,7 @@ fn update_is_versioned_and_validated() {
     }
     assert_eq!(conn.posts().get(p.id).unwrap().version, 3);
     let unknown_category = PostChanges {
-        category_id: Some(Some(Uuid::now_v7())),
+        category_id: Some(Some(CategoryId(Uuid::now_v7()))),
         ..Default::default()
     };
     assert!(matches!(
@@ -305,7 +306,7 @@ fn create_refuses_bad_input() {
         }
     }
     let orphan = NewPost {
-        author_id: Uuid::now_v7(),
+        author_id: UserId::now_v7(),
         title: "orphan",
         ..Default::default()
     };
@@ -375,7 +376,7 @@ fn publishing_states_and_soft_delete() {
 }
 
 /// The view count and the columns a view must not touch.
-fn views_of(conn: &mut PgConnection, id: Uuid) -> (i64, i32, chrono::DateTime<chrono::Utc>) {
+fn views_of(conn: &mut PgConnection, id: PostId) -> (i64, i32, chrono::DateTime<chrono::Utc>) {
     let p = conn.posts().get(id).unwrap();
     (p.view_count, p.version, p.updated_at)
 }

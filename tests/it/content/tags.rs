@@ -5,6 +5,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::content::TAGS_PER_POST_MAX;
+use saas_db::ids::{PostId, TagId};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -127,7 +128,7 @@ fn set_tags_refuses_bad_input_and_changes_nothing() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        conn.posts().set_tags(Uuid::now_v7(), &["x"]),
+        conn.posts().set_tags(PostId(Uuid::now_v7()), &["x"]),
         Err(Error::NotFound { entity: "post" })
     ));
     conn.posts().soft_delete(p.id).unwrap();
@@ -156,10 +157,10 @@ fn concurrent_set_tags_keep_counts_exact_without_deadlocks() {
     let mut conn = db.conn().unwrap();
     let a = author(&mut conn, "busy@example.com");
     // Three posts shared by all threads, one of each thread's own.
-    let shared: Vec<Uuid> = (0..3)
+    let shared: Vec<PostId> = (0..3)
         .map(|i| draft(&mut conn, a, &format!("shared {i}"), "").id)
         .collect();
-    let own: Vec<Uuid> = (0..THREADS)
+    let own: Vec<PostId> = (0..THREADS)
         .map(|i| draft(&mut conn, a, &format!("own {i}"), "").id)
         .collect();
     race(THREADS, |t, barrier| {
@@ -209,7 +210,7 @@ fn control_links_in_opposite_orders_deadlock() {
     ];
     let tag_a = conn.tags().create("a").unwrap().id;
     let tag_b = conn.tags().create("b").unwrap().id;
-    let link = |conn: &mut PgConnection, post: Uuid, tag: Uuid| -> saas_db::Result<()> {
+    let link = |conn: &mut PgConnection, post: PostId, tag: TagId| -> saas_db::Result<()> {
         diesel::sql_query("INSERT INTO post_tags (post_id, tag_id) VALUES ($1, $2)")
             .bind::<SqlUuid, _>(post)
             .bind::<SqlUuid, _>(tag)

@@ -9,6 +9,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use saas_db::access::Actor;
 use saas_db::enums::UserRole;
+use saas_db::ids::UserId;
 use saas_db::tx::{run_transaction, RetryPolicy};
 use saas_db::users::NewUser;
 use saas_db::{Error, Repos};
@@ -92,7 +93,7 @@ fn every_transaction_entry_point_reports_a_lost_commit() {
             ("transaction", db.transaction(|tx| insert(tx, immediate))),
             (
                 "as_user",
-                db.as_user(Uuid::now_v7(), |tx| insert(tx, immediate)),
+                db.as_user(UserId(Uuid::now_v7()), |tx| insert(tx, immediate)),
             ),
             (
                 "run_transaction",

@@ -25,11 +25,11 @@ use saas_db::access::Actor;
 use saas_db::billing::{NewPayment, NewPlan, Payment, Plan};
 use saas_db::content::{NewPost, Post};
 use saas_db::enums::{BillingInterval, PaymentStatus, UserRole};
+use saas_db::ids::{SessionId, UserId};
 use saas_db::teams::Team;
 use saas_db::users::{NewUser, User};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
-use uuid::Uuid;
 
 /// The password of [`World::user`].
 const PASSWORD: &str = "correct horse battery staple";
@@ -45,7 +45,7 @@ pub(crate) struct World {
     /// Succeeded, 10,000 cents, nothing refunded.
     pub payment: Payment,
     pub team: Team,
-    pub session_id: Uuid,
+    pub session_id: SessionId,
     seq: Cell<u32>,
 }
 
@@ -113,7 +113,7 @@ pub(crate) fn valid_plan(name: &str) -> NewPlan<'_> {
 }
 
 /// A valid pending payment of 10,000 cents.
-pub(crate) fn valid_payment(user_id: Uuid) -> NewPayment<'static> {
+pub(crate) fn valid_payment(user_id: UserId) -> NewPayment<'static> {
     crate::support::new_payment(user_id, 10_000, "USD", PaymentStatus::Pending)
 }
 

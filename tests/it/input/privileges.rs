@@ -6,6 +6,7 @@ use std::io::Write;
 
 use crate::support::Name;
 use diesel::prelude::*;
+use saas_db::ids::TeamId;
 use saas_db::schema::projects;
 use saas_db::{Database, Error, Repos};
 use saas_db_testing::TestDatabase;
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use super::still_usable;
 
 /// The application role's pool on a fresh database, and a team to aim at.
-fn app_role() -> (TestDatabase, Database, Uuid) {
+fn app_role() -> (TestDatabase, Database, TeamId) {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let owner = conn

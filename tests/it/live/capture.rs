@@ -11,10 +11,10 @@ use uuid::Uuid;
 
 use super::{collect, count, last_cursor, project, team, Id};
 
-fn exec(conn: &mut PgConnection, sql: &str, a: Uuid, b: Uuid) -> Uuid {
+fn exec(conn: &mut PgConnection, sql: &str, a: impl Into<Uuid>, b: impl Into<Uuid>) -> Uuid {
     diesel::sql_query(sql)
-        .bind::<SqlUuid, _>(a)
-        .bind::<SqlUuid, _>(b)
+        .bind::<SqlUuid, _>(a.into())
+        .bind::<SqlUuid, _>(b.into())
         .get_result::<Id>(conn)
         .unwrap()
         .id
@@ -96,12 +96,12 @@ fn writes_are_captured_with_their_row_and_owner() {
             (T::PostTags, post, Op::Insert, None, user),
             (T::TeamInvitations, invitation, Op::Insert, t, None),
             (T::Projects, p, Op::Insert, t, None),
-            (T::Users, u, Op::Update, None, user),
-            (T::Teams, team_id, Op::Delete, t, None),
-            (T::TeamMembers, u, Op::Delete, t, user),
+            (T::Users, u.into(), Op::Update, None, user),
+            (T::Teams, team_id.into(), Op::Delete, t, None),
+            (T::TeamMembers, u.into(), Op::Delete, t, user),
             (T::TeamInvitations, invitation, Op::Delete, t, None),
             (T::Projects, p, Op::Delete, t, None),
-            (T::Users, u, Op::Delete, None, user),
+            (T::Users, u.into(), Op::Delete, None, user),
             (T::Posts, post, Op::Delete, None, user),
             // Cascaded after its post is gone: the author cannot be looked
             // up any more (the post's own delete carries it).

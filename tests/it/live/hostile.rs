@@ -8,6 +8,7 @@ use crate::support::backend_pid;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
+use saas_db::ids::{PostId, TagId, UserId};
 use saas_db::live::{CapturedTable, ChangeCursor, ChangeOp};
 use saas_db::Error;
 use saas_db_testing::TestDatabase;
@@ -16,9 +17,9 @@ use uuid::Uuid;
 use super::{collect, count, last_cursor, project, team, Id};
 
 /// How many changes name `row_id`.
-fn changes_of(conn: &mut PgConnection, row_id: Uuid) -> i64 {
+fn changes_of(conn: &mut PgConnection, row_id: impl Into<Uuid>) -> i64 {
     diesel::sql_query("SELECT count(*) AS n FROM changes WHERE row_id = $1")
-        .bind::<SqlUuid, _>(row_id)
+        .bind::<SqlUuid, _>(row_id.into())
         .get_result::<super::Count>(conn)
         .unwrap()
         .n
@@ -70,15 +71,15 @@ fn app_role_cannot_attach_the_capture_function_to_its_own_table() {
     assert_eq!(changes_of(&mut owner, p), 1);
 }
 
-fn post(conn: &mut PgConnection, author: Uuid, slug: &str) -> Uuid {
-    diesel::sql_query(
+fn post(conn: &mut PgConnection, author: UserId, slug: &str) -> PostId {
+    let row = diesel::sql_query(
         "INSERT INTO posts (author_id, title, slug, content) VALUES ($1, 'T', $2, 'c') RETURNING id",
     )
     .bind::<SqlUuid, _>(author)
     .bind::<diesel::sql_types::Text, _>(slug)
     .get_result::<Id>(conn)
-    .unwrap()
-    .id
+    .unwrap();
+    PostId(row.id)
 }
 
 /// A tag moved from one post to another by UPDATE (`post_tags.post_id`,
@@ -97,11 +98,12 @@ fn an_update_that_changes_the_row_id_is_reported_under_the_old_id_too() {
         post(&mut conn, alice.user_id, "first"),
         post(&mut conn, alice.user_id, "second"),
     );
-    let tag: Uuid =
+    let tag = TagId(
         diesel::sql_query("INSERT INTO tags (name, slug) VALUES ('Rust', 'rust') RETURNING id")
             .get_result::<Id>(&mut conn)
             .unwrap()
-            .id;
+            .id,
+    );
     diesel::sql_query("INSERT INTO post_tags (post_id, tag_id) VALUES ($1, $2)")
         .bind::<SqlUuid, _>(first)
         .bind::<SqlUuid, _>(tag)
@@ -138,7 +140,7 @@ fn an_update_that_changes_the_row_id_is_reported_under_the_old_id_too() {
 
     let tags = collect(&mut tags_feed, 2, Duration::from_secs(5));
     assert_eq!(tags_feed.poll(Duration::from_millis(50)).unwrap(), vec![]);
-    let mut posts: Vec<Uuid> = tags.iter().map(|c| c.row_id).collect();
+    let mut posts: Vec<PostId> = tags.iter().map(|c| PostId(c.row_id)).collect();
     posts.sort();
     let mut expected = vec![first, second];
     expected.sort();

@@ -19,6 +19,7 @@ use crate::support::{actor, count, Count};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
+use saas_db::ids::TeamId;
 use saas_db::live::{Change, ChangeCursor, ChangeFeed};
 use saas_db::Repos;
 use uuid::Uuid;
@@ -30,14 +31,15 @@ struct Id {
 }
 
 /// A new user and a team they own.
-fn team(conn: &mut PgConnection, email: &str) -> (Actor, Uuid) {
+fn team(conn: &mut PgConnection, email: &str) -> (Actor, TeamId) {
     let owner = actor(conn, email);
     let team = conn.teams().create(&owner, email).unwrap();
     (owner, team.id)
 }
 
 /// Inserts a project of `team` with hand-written SQL (as a host might).
-fn project(conn: &mut PgConnection, team: Uuid, name: &str) -> Uuid {
+/// Its id is a bare UUID, as the change feed reports row ids.
+fn project(conn: &mut PgConnection, team: TeamId, name: &str) -> Uuid {
     diesel::sql_query("INSERT INTO projects (team_id, name) VALUES ($1, $2) RETURNING id")
         .bind::<SqlUuid, _>(team)
         .bind::<Text, _>(name)

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use saas_db::ids::{TeamId, UserId};
 use saas_db::live::{ChangeCursor, ChangeOp};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
-use uuid::Uuid;
 
 use super::{collect, count, project, projects_feed, team};
 use crate::support::app_database;
@@ -23,7 +23,7 @@ struct Position {
     id: i64,
 }
 
-fn positions_of(conn: &mut PgConnection, team: Uuid) -> HashSet<String> {
+fn positions_of(conn: &mut PgConnection, team: TeamId) -> HashSet<String> {
     diesel::sql_query("SELECT xid::text::bigint AS xid, id FROM changes WHERE team_id = $1")
         .bind::<SqlUuid, _>(team)
         .load::<Position>(conn)
@@ -114,7 +114,7 @@ fn app_role_reads_only_its_teams_changes_and_cannot_forge_any() {
     project(&mut owner, b, "secret plan");
     let app = app_database(&db);
 
-    let by_team = |tx: &mut PgConnection, t: Uuid| -> i64 {
+    let by_team = |tx: &mut PgConnection, t: TeamId| -> i64 {
         diesel::sql_query("SELECT count(*) AS n FROM changes WHERE team_id = $1")
             .bind::<SqlUuid, _>(t)
             .get_result::<super::Count>(tx)
@@ -129,7 +129,11 @@ fn app_role_reads_only_its_teams_changes_and_cannot_forge_any() {
         .unwrap();
     assert!(mine >= 3, "team, membership and project of A: {mine}");
     assert_eq!(theirs, 0);
-    assert_eq!(by_team(&mut owner, b), 3, "control: B's changes exist");
+    assert_eq!(
+        by_team(&mut owner, b.into()),
+        3,
+        "control: B's changes exist"
+    );
     assert_eq!(
         count(
             &mut owner,
@@ -167,7 +171,7 @@ fn user_feed_carries_only_that_users_changes() {
     let mut conn = db.conn().unwrap();
     let (alice, a) = team(&mut conn, "ua@example.com");
     let (bob, _) = team(&mut conn, "ub@example.com");
-    let post = |conn: &mut PgConnection, author: Uuid, slug: &str| {
+    let post = |conn: &mut PgConnection, author: UserId, slug: &str| {
         diesel::sql_query(
             "INSERT INTO posts (author_id, title, slug, content) VALUES ($1, 'T', $2, 'c')",
         )

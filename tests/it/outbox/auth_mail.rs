@@ -7,6 +7,7 @@ use crate::support::count_bound;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use saas_db::enums::TokenKind;
+use saas_db::ids::UserId;
 use saas_db::outbox::auth_mail::AUTH_EMAIL_TOPIC;
 use saas_db::users::NewUser;
 use saas_db::{Error, Repos};
@@ -120,7 +121,7 @@ fn a_password_reset_request_issues_a_token_only_for_an_account() {
     assert_eq!(sent.len(), 1, "same answer, same work: one message");
     assert_eq!(
         (sent[0].0.user_id, sent[0].0.email.as_str(), &sent[0].1),
-        (uuid::Uuid::nil(), "nobody@example.com", &None),
+        (UserId(uuid::Uuid::nil()), "nobody@example.com", &None),
         "that issues nothing"
     );
     conn.auth()

@@ -9,16 +9,16 @@ use std::time::Duration;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db_testing::TestDatabase;
-use uuid::Uuid;
 
 use super::seed;
 use crate::support::{count_bound, race};
+use saas_db::ids::OutboxMessageId;
 
 const WORKERS: usize = 8;
 const MESSAGES: usize = 1_000;
 
 /// How often each id was delivered, over all workers.
-fn tally(deliveries: Vec<Vec<Uuid>>) -> HashMap<Uuid, usize> {
+fn tally(deliveries: Vec<Vec<OutboxMessageId>>) -> HashMap<OutboxMessageId, usize> {
     let mut seen = HashMap::new();
     for id in deliveries.into_iter().flatten() {
         *seen.entry(id).or_insert(0) += 1;
@@ -84,7 +84,7 @@ fn control_select_then_mark_delivers_messages_more_than_once() {
         let mut delivered = Vec::new();
         let mut first = true;
         loop {
-            let batch: Vec<Uuid> = diesel::sql_query(
+            let batch: Vec<OutboxMessageId> = diesel::sql_query(
                 "SELECT id FROM outbox_messages
                   WHERE topic = 'mail' AND delivered_at IS NULL ORDER BY id LIMIT 10",
             )
@@ -124,7 +124,7 @@ fn control_select_then_mark_delivers_messages_more_than_once() {
 #[derive(QueryableByName)]
 struct Id {
     #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+    id: OutboxMessageId,
 }
 
 /// Leases that lapse mid-delivery, all the time: 4 workers hold 10 ms

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::support::count_bound;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
+use saas_db::ids::OutboxMessageId;
 use saas_db::outbox::{Failed, NewMessage};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
@@ -39,7 +40,7 @@ fn a_worker_that_dies_holding_a_lease_is_replaced_and_fenced_off() {
 
     let late = outbox.ack(&dead[0]);
     assert!(
-        matches!(late, Err(Error::LeaseLost { id: lost }) if lost == id),
+        matches!(late, Err(Error::LeaseLost { id: lost }) if lost == id.uuid()),
         "{late:?}"
     );
     let late = outbox.fail(&dead[0], "smtp timeout");
@@ -231,7 +232,7 @@ fn a_batch_ack_is_fenced_per_message() {
 
     assert_eq!(outbox.ack_all(&slow).unwrap(), vec![slow[2].id]);
     assert!(outbox.ack_all(&slow[..2]).unwrap().len() == 2, "acked once");
-    assert_eq!(outbox.ack_all(&[]).unwrap(), Vec::<uuid::Uuid>::new());
+    assert_eq!(outbox.ack_all(&[]).unwrap(), Vec::<OutboxMessageId>::new());
     outbox.ack(&other[0]).unwrap();
     assert_eq!(outbox.stats().unwrap().leased, 0);
     assert_eq!(

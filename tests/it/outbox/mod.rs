@@ -16,10 +16,10 @@ use std::time::Duration;
 use crate::support::count_bound;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
+use saas_db::ids::OutboxMessageId;
 use saas_db::outbox::auth_mail::{AuthEmail, AUTH_EMAIL_TOPIC};
 use saas_db::Repos;
 use serde_json::json;
-use uuid::Uuid;
 
 /// Messages of `topic` in the table, whatever their state.
 fn messages(conn: &mut PgConnection, topic: &str) -> i64 {
@@ -31,7 +31,7 @@ fn messages(conn: &mut PgConnection, topic: &str) -> i64 {
 }
 
 /// Enqueues `n` messages `{"n": i}` on `topic`, autocommit; their ids.
-fn seed(conn: &mut PgConnection, topic: &str, n: usize) -> Vec<Uuid> {
+fn seed(conn: &mut PgConnection, topic: &str, n: usize) -> Vec<OutboxMessageId> {
     (0..n)
         .map(
             |i| match conn.outbox().enqueue(topic, &json!({ "n": i }), None) {

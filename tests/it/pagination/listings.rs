@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::support::acting_as;
+use saas_db::ids::UserId;
 
 #[test]
 fn limit_bounds() {
@@ -74,7 +75,7 @@ fn list_by_role_pages_only_that_role() {
         ids(&admins),
         expected_order(&mut conn, Some(UserRole::Admin), false)
     );
-    let made_admins: Vec<Uuid> = made
+    let made_admins: Vec<UserId> = made
         .iter()
         .filter(|u| u.role == UserRole::Admin)
         .map(|u| u.id)
@@ -89,7 +90,7 @@ fn list_by_role_pages_only_that_role() {
         ids(&plain),
         expected_order(&mut conn, Some(UserRole::User), false)
     );
-    let back: Vec<Uuid> = walk_backward(&mut conn, 3, list_plain_users)
+    let back: Vec<UserId> = walk_backward(&mut conn, 3, list_plain_users)
         .iter()
         .flat_map(|p| ids(p))
         .collect();
@@ -107,7 +108,7 @@ fn list_by_role_pages_only_that_role() {
     conn.users()
         .set_role(&acting_as(made[1].id), made[1].id, UserRole::Admin)
         .unwrap();
-    let admins: Vec<Uuid> = walk_forward(&mut conn, 4, list_admins)
+    let admins: Vec<UserId> = walk_forward(&mut conn, 4, list_admins)
         .iter()
         .flat_map(|p| ids(p))
         .collect();
@@ -117,7 +118,7 @@ fn list_by_role_pages_only_that_role() {
         admins,
         expected_order(&mut conn, Some(UserRole::Admin), false)
     );
-    let plain: Vec<Uuid> = walk_forward(&mut conn, 4, list_plain_users)
+    let plain: Vec<UserId> = walk_forward(&mut conn, 4, list_plain_users)
         .iter()
         .flat_map(|p| ids(p))
         .collect();
@@ -135,7 +136,7 @@ fn soft_deleted_users_are_not_listed() {
             .soft_delete(&acting_as(made[j].id), made[j].id)
             .unwrap();
     }
-    let visible: Vec<Uuid> = [0, 2, 3, 6, 7, 8, 9, 11]
+    let visible: Vec<UserId> = [0, 2, 3, 6, 7, 8, 9, 11]
         .iter()
         .map(|&j| made[j].id)
         .collect();
@@ -146,13 +147,13 @@ fn soft_deleted_users_are_not_listed() {
         .collect();
     assert_eq!(ids(&listed), visible);
     assert!(listed.iter().all(|u| u.deleted_at.is_none()));
-    let back: Vec<Uuid> = walk_backward(&mut conn, 3, list_all)
+    let back: Vec<UserId> = walk_backward(&mut conn, 3, list_all)
         .iter()
         .flat_map(|p| ids(p))
         .collect();
     assert_eq!(back, visible);
     assert_eq!(conn.users().count().unwrap(), 8);
-    let admins: Vec<Uuid> = walk_forward(&mut conn, 2, list_admins)
+    let admins: Vec<UserId> = walk_forward(&mut conn, 2, list_admins)
         .iter()
         .flat_map(|p| ids(p))
         .collect();
@@ -167,7 +168,7 @@ fn soft_deleted_users_are_not_listed() {
     assert_eq!(all.iter().filter(|u| u.deleted_at.is_some()).count(), 4);
     assert_eq!(ids(&all), expected_order(&mut conn, None, true));
     assert_eq!(conn.users().including_deleted().count().unwrap(), 12);
-    let all_admins: Vec<Uuid> = walk_forward(&mut conn, 2, list_admins_including_deleted)
+    let all_admins: Vec<UserId> = walk_forward(&mut conn, 2, list_admins_including_deleted)
         .iter()
         .flat_map(|p| ids(p))
         .collect();
@@ -193,11 +194,11 @@ fn soft_deleted_users_are_not_listed() {
     // Restoring brings them back into the listing, in place.
     conn.users().restore(made[2].id).unwrap();
     conn.users().restore(made[5].id).unwrap();
-    let listed: Vec<Uuid> = walk_forward(&mut conn, 3, list_all)
+    let listed: Vec<UserId> = walk_forward(&mut conn, 3, list_all)
         .iter()
         .flat_map(|p| ids(p))
         .collect();
-    let visible: Vec<Uuid> = [0, 2, 3, 5, 6, 7, 8, 9, 11]
+    let visible: Vec<UserId> = [0, 2, 3, 5, 6, 7, 8, 9, 11]
         .iter()
         .map(|&j| made[j].id)
         .collect();

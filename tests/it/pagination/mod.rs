@@ -17,12 +17,12 @@ use base64::Engine;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use saas_db::enums::UserRole;
+use saas_db::ids::UserId;
 use saas_db::schema::users;
 use saas_db::users::{NewUser, User};
 use saas_db::{Cursor, Error, Page, PageRequest, Repos};
 use saas_db_testing::TestDatabase;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 type Lister = fn(&mut PgConnection, PageRequest) -> saas_db::Result<Page<User>>;
 
@@ -143,7 +143,7 @@ fn expected_order(
     conn: &mut PgConnection,
     role: Option<UserRole>,
     include_deleted: bool,
-) -> Vec<Uuid> {
+) -> Vec<UserId> {
     let mut query = users::table
         .select(users::id)
         .order((users::created_at.asc(), users::id.asc()))

@@ -1,6 +1,7 @@
 //! Walking 1,000 users sharing one `created_at` forward and back.
 
 use super::*;
+use saas_db::ids::UserId;
 
 #[test]
 fn forward_then_backward_over_1000_users_sharing_created_at() {
@@ -83,7 +84,7 @@ fn forward_then_backward_over_1000_users_sharing_created_at() {
         "the short page is at the start"
     );
     assert!(backward[1..].iter().all(|p| p.len() == LIMIT as usize));
-    let back_ids: Vec<Uuid> = backward.iter().flat_map(|p| ids(p)).collect();
+    let back_ids: Vec<UserId> = backward.iter().flat_map(|p| ids(p)).collect();
     assert_eq!(back_ids, expected);
 
     // A limit that divides the total: no empty page at either end.

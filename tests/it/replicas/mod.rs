@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::r2d2::ConnectionManager;
+use saas_db::ids::UserId;
 use saas_db::replicas::{Consistency, WriteToken};
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 use saas_db_testing::{EmbeddedPostgres, EmbeddedReplica};
-use uuid::Uuid;
 
 mod health;
 mod promotion;
@@ -78,7 +78,7 @@ fn wait_for_replay(db: &Database, replica: &EmbeddedReplica) {
     }
 }
 
-fn create(db: &Database, i: usize) -> (Uuid, WriteToken) {
+fn create(db: &Database, i: usize) -> (UserId, WriteToken) {
     let email = format!("reader{i}@example.com");
     let (user, token) = db
         .write(|c| c.users().create(&NewUser::new(&email, "Reader")))
@@ -86,7 +86,7 @@ fn create(db: &Database, i: usize) -> (Uuid, WriteToken) {
     (user.id, token)
 }
 
-fn visible(db: &Database, consistency: Consistency<'_>, id: Uuid) -> bool {
+fn visible(db: &Database, consistency: Consistency<'_>, id: UserId) -> bool {
     db.read(consistency, |c| c.users().find(id))
         .unwrap()
         .is_some()

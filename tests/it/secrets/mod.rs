@@ -13,9 +13,9 @@ use base64::Engine;
 use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Nullable};
 use saas_db::auth::{ExposeSecret, Keyring, NewOAuthAccount, SecretString};
+use saas_db::ids::AccountId;
 use saas_db::users::{NewUser, User};
 use saas_db::Repos;
-use uuid::Uuid;
 
 /// Key material for the tests (never real keys).
 pub const KEY_1: [u8; 32] = [0x11; 32];
@@ -72,7 +72,7 @@ pub struct SealedColumns {
 }
 
 /// The stored (encrypted) token columns of an account, read with raw SQL.
-pub fn stored(conn: &mut PgConnection, account: Uuid) -> SealedColumns {
+pub fn stored(conn: &mut PgConnection, account: AccountId) -> SealedColumns {
     diesel::sql_query(
         "SELECT access_token_enc, refresh_token_enc, id_token_enc FROM accounts WHERE id = $1",
     )

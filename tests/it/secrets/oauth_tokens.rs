@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Text, Uuid as SqlUuid};
 use diesel_migrations::MigrationHarness;
 use saas_db::auth::Keyring;
+use saas_db::ids::AccountId;
 use saas_db::{Error, Repos, MIGRATIONS};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -77,7 +78,7 @@ fn provider_tokens_are_stored_encrypted_and_read_back_with_the_key() {
 fn set_column(
     conn: &mut PgConnection,
     sql: &str,
-    account: Uuid,
+    account: AccountId,
     value: Option<Vec<u8>>,
 ) -> Result<usize, Error> {
     Ok(diesel::sql_query(sql)
@@ -111,7 +112,7 @@ fn tampered_swapped_or_foreign_ciphertexts_do_not_decrypt() {
             .list_for_user(ada.id)
             .unwrap()
             .into_iter()
-            .find(|x| x.id == id)
+            .find(|x| x.id == AccountId(id))
             .unwrap()
     };
     let decrypt_error = |result: saas_db::Result<_>| match result {
@@ -129,7 +130,7 @@ fn tampered_swapped_or_foreign_ciphertexts_do_not_decrypt() {
         Some(flipped),
     )
     .unwrap();
-    let (field, reason) = decrypt_error(reload(&mut conn, a.id).access_token(keys));
+    let (field, reason) = decrypt_error(reload(&mut conn, a.id.into()).access_token(keys));
     assert_eq!(field, "access_token");
     assert!(reason.contains("authentication failed"), "{reason}");
 
@@ -143,7 +144,7 @@ fn tampered_swapped_or_foreign_ciphertexts_do_not_decrypt() {
     )
     .unwrap();
     assert_eq!(
-        decrypt_error(reload(&mut conn, a.id).refresh_token(keys)).0,
+        decrypt_error(reload(&mut conn, a.id.into()).refresh_token(keys)).0,
         "refresh_token"
     );
 
@@ -156,7 +157,7 @@ fn tampered_swapped_or_foreign_ciphertexts_do_not_decrypt() {
     )
     .unwrap();
     assert_eq!(
-        decrypt_error(reload(&mut conn, b.id).access_token(keys)).0,
+        decrypt_error(reload(&mut conn, b.id.into()).access_token(keys)).0,
         "access_token"
     );
 
@@ -171,10 +172,11 @@ fn tampered_swapped_or_foreign_ciphertexts_do_not_decrypt() {
         Some(other_key),
     )
     .unwrap();
-    let (_, reason) = decrypt_error(reload(&mut conn, a.id).id_token(keys));
+    let (_, reason) = decrypt_error(reload(&mut conn, a.id.into()).id_token(keys));
     assert!(reason.contains("key 9 is not in the keyring"), "{reason}");
     let same_bytes_other_ring = Keyring::new().with_key(9, KEY_1).unwrap();
-    let (_, reason) = decrypt_error(reload(&mut conn, a.id).id_token(&same_bytes_other_ring));
+    let (_, reason) =
+        decrypt_error(reload(&mut conn, a.id.into()).id_token(&same_bytes_other_ring));
     assert!(reason.contains("authentication failed"), "{reason}");
 
     // Plaintext (or any non-sealed bytes) written by another client.
@@ -193,7 +195,7 @@ fn tampered_swapped_or_foreign_ciphertexts_do_not_decrypt() {
     }
     // The unaffected token of b still reads, and the connection is fine.
     assert_eq!(
-        plain(reload(&mut conn, b.id).refresh_token(keys).unwrap()).as_deref(),
+        plain(reload(&mut conn, b.id.into()).refresh_token(keys).unwrap()).as_deref(),
         Some(REFRESH)
     );
 }

@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use saas_db::audit::AuditLog;
 use saas_db::enums::TeamRole;
+use saas_db::ids::UserId;
 use saas_db::{Error, PageRequest, Repos};
 use saas_db_testing::TestDatabase;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::actor;
 
 /// (action, actor, member named in `metadata.user_id`), oldest first.
-fn trail(entries: &[AuditLog]) -> Vec<(String, Option<Uuid>, Option<Uuid>)> {
+fn trail(entries: &[AuditLog]) -> Vec<(String, Option<UserId>, Option<UserId>)> {
     entries
         .iter()
         .rev()
@@ -75,7 +75,7 @@ fn every_team_change_writes_its_entry_and_refusals_write_none() {
         .unwrap()
         .items;
     let (a, b, c) = (Some(ann.user_id), Some(bob.user_id), Some(carol.user_id));
-    let expected: Vec<(String, Option<Uuid>, Option<Uuid>)> = [
+    let expected: Vec<(String, Option<UserId>, Option<UserId>)> = [
         ("created", a, None),
         ("member_added", a, b),
         ("member_invited", a, None),

@@ -7,9 +7,9 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamptz, Uuid as SqlUuid};
 use saas_db::enums::TeamRole;
+use saas_db::ids::{InvitationId, TeamId};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
-use uuid::Uuid;
 
 use super::actor;
 
@@ -35,8 +35,8 @@ const CASES: &[(&str, &str)] = &[
 
 struct Fixture {
     db: TestDatabase,
-    team: Uuid,
-    invitation: Uuid,
+    team: TeamId,
+    invitation: InvitationId,
 }
 
 fn fixture() -> Fixture {

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::access::Actor;
 use saas_db::enums::TeamRole;
+use saas_db::ids::{InvitationId, TeamId, UserId};
 use saas_db::{Database, Error, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -21,9 +22,9 @@ struct World {
     app: Database,
     ann: Actor,
     guest: Actor,
-    team_a: Uuid,
-    team_b: Uuid,
-    invitation: Uuid,
+    team_a: TeamId,
+    team_b: TeamId,
+    invitation: InvitationId,
     token: String,
 }
 
@@ -62,18 +63,24 @@ fn world() -> World {
     }
 }
 
-/// Runs `sql` with `$1`, `$2` bound to the uuids, as `user` on the app role;
+/// Runs `sql` with `$1`, `$2` bound to the ids (of any table), as `user` on the app role;
 /// the rows it changed.
-fn attempt(w: &World, user: Uuid, sql: &str, a: Uuid, b: Uuid) -> saas_db::Result<usize> {
+fn attempt(
+    w: &World,
+    user: UserId,
+    sql: &str,
+    a: impl Into<Uuid>,
+    b: impl Into<Uuid>,
+) -> saas_db::Result<usize> {
     w.app.as_user(user, |tx| {
         Ok(diesel::sql_query(sql)
-            .bind::<SqlUuid, _>(a)
-            .bind::<SqlUuid, _>(b)
+            .bind::<SqlUuid, _>(a.into())
+            .bind::<SqlUuid, _>(b.into())
             .execute(tx)?)
     })
 }
 
-fn projects_seen(w: &World, user: Uuid, team: Uuid) -> i64 {
+fn projects_seen(w: &World, user: UserId, team: TeamId) -> i64 {
     w.app
         .as_user(user, |tx| {
             Ok(
@@ -86,7 +93,7 @@ fn projects_seen(w: &World, user: Uuid, team: Uuid) -> i64 {
         .unwrap()
 }
 
-fn owners(conn: &mut PgConnection, team: Uuid) -> i64 {
+fn owners(conn: &mut PgConnection, team: TeamId) -> i64 {
     diesel::sql_query(
         "SELECT count(*) AS n FROM team_members WHERE team_id = $1 AND role = 'owner'",
     )
@@ -100,7 +107,7 @@ fn is_rls_refusal(result: &saas_db::Result<usize>) -> bool {
     matches!(result, Err(Error::Forbidden { reason }) if reason.contains("row-level security"))
 }
 
-fn is_owner_refusal(result: &saas_db::Result<()>, team: Uuid) -> bool {
+fn is_owner_refusal(result: &saas_db::Result<()>, team: TeamId) -> bool {
     matches!(result, Err(Error::Invalid { field, reason })
         if field == "teams_keep_an_owner" && reason.contains(&team.to_string()))
 }

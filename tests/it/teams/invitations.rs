@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
 use saas_db::enums::TeamRole;
+use saas_db::ids::{InvitationId, TeamId};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
 use sha2::{Digest, Sha256};
@@ -18,7 +19,7 @@ use crate::support::race;
 const DAY: Duration = Duration::from_secs(86_400);
 
 /// The team "Guild" and its owner.
-fn guild(conn: &mut PgConnection) -> (Actor, uuid::Uuid) {
+fn guild(conn: &mut PgConnection) -> (Actor, TeamId) {
     let owner = actor(conn, "owner@example.com");
     let team = conn.teams().create(&owner, "Guild").unwrap().id;
     (owner, team)
@@ -153,7 +154,8 @@ fn expired_and_revoked_invitations_are_dead() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        conn.teams().revoke(&owner, uuid::Uuid::now_v7()),
+        conn.teams()
+            .revoke(&owner, InvitationId(uuid::Uuid::now_v7())),
         Err(Error::NotFound {
             entity: "invitation"
         })

@@ -5,6 +5,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::Uuid as SqlUuid;
 use saas_db::enums::TeamRole;
+use saas_db::ids::{TeamId, UserId};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -104,7 +105,7 @@ fn roles_decide_who_may_change_members() {
     }
     match conn
         .teams()
-        .add_member(&owner, team, Uuid::now_v7(), TeamRole::Member)
+        .add_member(&owner, team, UserId(Uuid::now_v7()), TeamRole::Member)
     {
         Err(Error::ForeignKey { constraint }) => {
             assert_eq!(constraint, "team_members_user_id_fkey")
@@ -232,7 +233,7 @@ fn membership_changes_refuse_repeatable_read() {
 pub(super) fn two_owner_team(
     conn: &mut PgConnection,
     round: usize,
-) -> (Uuid, saas_db::access::Actor, saas_db::access::Actor) {
+) -> (TeamId, saas_db::access::Actor, saas_db::access::Actor) {
     let a = actor(conn, &format!("a{round}@example.com"));
     let b = actor(conn, &format!("b{round}@example.com"));
     let team = conn
@@ -246,7 +247,7 @@ pub(super) fn two_owner_team(
     (team, a, b)
 }
 
-pub(super) fn owners(conn: &mut PgConnection, team: Uuid) -> i64 {
+pub(super) fn owners(conn: &mut PgConnection, team: TeamId) -> i64 {
     diesel::sql_query(
         "SELECT count(*) AS n FROM team_members WHERE team_id = $1 AND role = 'owner'",
     )
@@ -313,7 +314,7 @@ fn two_owners_leaving_at_once_leave_one_owner() {
 /// off for the transaction (session_replication_role = replica, the control).
 fn unlocked_demotions(
     db: &TestDatabase,
-    team: Uuid,
+    team: TeamId,
     who: [Uuid; 2],
     triggers: bool,
 ) -> Vec<saas_db::Result<()>> {
@@ -345,7 +346,7 @@ fn control_unlocked_check_then_demote_loses_both_owners() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
     let (team, a, b) = two_owner_team(&mut conn, 0);
-    let results = unlocked_demotions(&db, team, [a.user_id, b.user_id], false);
+    let results = unlocked_demotions(&db, team, [a.user_id.into(), b.user_id.into()], false);
     assert!(results.iter().all(Result::is_ok), "{results:?}");
     assert_eq!(owners(&mut conn, team), 0, "the naive way leaves no owner");
 }
@@ -359,7 +360,7 @@ fn the_database_keeps_an_owner_when_unlocked_writers_race() {
     let mut conn = db.conn().unwrap();
     for round in 0..10 {
         let (team, a, b) = two_owner_team(&mut conn, round);
-        let results = unlocked_demotions(&db, team, [a.user_id, b.user_id], true);
+        let results = unlocked_demotions(&db, team, [a.user_id.into(), b.user_id.into()], true);
         let refused = results
             .iter()
             .filter(|r| {

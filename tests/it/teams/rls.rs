@@ -9,9 +9,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
 use saas_db::enums::TeamRole;
+use saas_db::ids::TeamId;
 use saas_db::{Database, Error, Repos};
 use saas_db_testing::TestDatabase;
-use uuid::Uuid;
 
 use super::{actor, count, site_admin};
 
@@ -21,8 +21,8 @@ struct World {
     ann: Actor,
     bob: Actor,
     root: Actor,
-    team_a: Uuid,
-    team_b: Uuid,
+    team_a: TeamId,
+    team_b: TeamId,
 }
 
 /// Ann's team A and Bob's team B, each with a project and an invitation,
@@ -75,7 +75,7 @@ fn visible(conn: &mut PgConnection) -> Vec<i64> {
     .collect()
 }
 
-fn rows_of_team(conn: &mut PgConnection, team: Uuid) -> i64 {
+fn rows_of_team(conn: &mut PgConnection, team: TeamId) -> i64 {
     diesel::sql_query(
         "SELECT (SELECT count(*) FROM teams WHERE id = $1)
               + (SELECT count(*) FROM team_members WHERE team_id = $1)

@@ -22,6 +22,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
 use saas_db::enums::TeamRole;
+use saas_db::ids::{TeamId, UserId};
 use saas_db::{Database, Error, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -35,7 +36,7 @@ struct World {
     owner: Actor,
     admin: Actor,
     member: Actor,
-    team: Uuid,
+    team: TeamId,
 }
 
 /// Team A: an owner, an admin, a plain member and a project.
@@ -69,9 +70,9 @@ fn world() -> World {
 /// and commits; the rows it changed.
 fn attempt(
     app: &Database,
-    user: Uuid,
+    user: UserId,
     sql: &str,
-    team: Uuid,
+    team: TeamId,
     target: Uuid,
 ) -> saas_db::Result<usize> {
     app.as_user(user, |tx| {
@@ -128,12 +129,18 @@ fn members_cannot_raise_themselves_or_demote_owners_by_hand() {
         (w.admin, DEMOTE, w.owner),
         (w.member, DEMOTE, w.owner),
     ] {
-        let result = attempt(&w.app, who.user_id, sql, w.team, target.user_id);
+        let result = attempt(&w.app, who.user_id, sql, w.team, target.user_id.into());
         assert!(refused(&result), "{sql} by {who:?}: {result:?}");
     }
     assert_eq!(roles(&w), before);
     // The control: the owner's own hand-written UPDATE goes through.
-    let result = attempt(&w.app, w.owner.user_id, SET_ROLE, w.team, w.admin.user_id);
+    let result = attempt(
+        &w.app,
+        w.owner.user_id,
+        SET_ROLE,
+        w.team,
+        w.admin.user_id.into(),
+    );
     assert!(matches!(result, Ok(1)), "{result:?}");
     assert_eq!(roles(&w), ["owner", "owner", "member"]);
 }
@@ -151,20 +158,32 @@ fn projects(w: &World) -> i64 {
 fn a_plain_member_cannot_add_a_project_by_hand() {
     let w = world();
     let insert = "INSERT INTO projects (team_id, name) SELECT $1, 'Mine' WHERE $2 IS NOT NULL";
-    let result = attempt(&w.app, w.member.user_id, insert, w.team, w.member.user_id);
+    let result = attempt(
+        &w.app,
+        w.member.user_id,
+        insert,
+        w.team,
+        w.member.user_id.into(),
+    );
     assert!(
         matches!(result, Err(Error::Forbidden { ref reason }) if reason.contains("row-level security")),
         "{result:?}"
     );
     assert_eq!(projects(&w), 1);
     // The control: an admin's identical INSERT goes in.
-    let result = attempt(&w.app, w.admin.user_id, insert, w.team, w.admin.user_id);
+    let result = attempt(
+        &w.app,
+        w.admin.user_id,
+        insert,
+        w.team,
+        w.admin.user_id.into(),
+    );
     assert!(matches!(result, Ok(1)), "{result:?}");
     assert_eq!(projects(&w), 2);
 }
 
 /// Rows of the four tenant tables `user` sees on the app role.
-fn visible(w: &World, user: Uuid) -> Vec<i64> {
+fn visible(w: &World, user: UserId) -> Vec<i64> {
     w.app
         .as_user(user, |tx| {
             Ok([
@@ -191,7 +210,7 @@ fn a_soft_deleted_site_admin_loses_every_tenant() {
     // The control: while live, the site admin sees and writes team A.
     assert_eq!(visible(&w, root.user_id), vec![1, 3, 0, 1]);
     assert!(matches!(
-        attempt(&w.app, root.user_id, rename, w.team, root.user_id),
+        attempt(&w.app, root.user_id, rename, w.team, root.user_id.into()),
         Ok(1)
     ));
     w.db.conn()
@@ -200,14 +219,14 @@ fn a_soft_deleted_site_admin_loses_every_tenant() {
         .soft_delete(&acting_as(root.user_id), root.user_id)
         .unwrap();
     assert_eq!(visible(&w, root.user_id), vec![0, 0, 0, 0]);
-    let result = attempt(&w.app, root.user_id, rename, w.team, root.user_id);
+    let result = attempt(&w.app, root.user_id, rename, w.team, root.user_id.into());
     assert!(matches!(result, Ok(0)), "{result:?}");
-    let result = attempt(&w.app, root.user_id, add, w.team, root.user_id);
+    let result = attempt(&w.app, root.user_id, add, w.team, root.user_id.into());
     assert!(
         matches!(result, Err(Error::Forbidden { ref reason }) if reason.contains("row-level security")),
         "{result:?}"
     );
-    let result = attempt(&w.app, root.user_id, DEMOTE, w.team, w.owner.user_id);
+    let result = attempt(&w.app, root.user_id, DEMOTE, w.team, w.owner.user_id.into());
     assert!(matches!(result, Ok(0)), "{result:?}");
     assert_eq!(projects(&w), 1);
     assert_eq!(roles(&w), ["owner", "admin", "member"]);

@@ -13,6 +13,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use saas_db::enums::TeamRole;
+use saas_db::ids::UserId;
 use saas_db::{Database, Error, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -91,7 +92,7 @@ const CASES: &[(&str, &str, &str, &str)] = &[
 
 struct Fixture {
     ids: [Uuid; 9],
-    actors: Vec<(char, Option<Uuid>)>,
+    actors: Vec<(char, Option<UserId>)>,
 }
 
 fn fixture(conn: &mut PgConnection) -> Fixture {
@@ -125,15 +126,15 @@ fn fixture(conn: &mut PgConnection) -> Fixture {
     conn.outbox().enqueue("mail", &mail, None).unwrap();
     Fixture {
         ids: [
-            a,
-            b,
-            member.user_id,
-            owner.user_id,
+            a.into(),
+            b.into(),
+            member.user_id.into(),
+            owner.user_id.into(),
             Uuid::nil(),
-            outsider.user_id,
-            open_inv,
-            revoked_inv,
-            project,
+            outsider.user_id.into(),
+            open_inv.into(),
+            revoked_inv.into(),
+            project.into(),
         ],
         actors: vec![
             ('O', Some(owner.user_id)),
@@ -151,7 +152,7 @@ fn fixture(conn: &mut PgConnection) -> Fixture {
 /// touched (or seen), or a unique-key conflict after the policy check
 /// passed. Rows filtered out or a policy refusal is "no"; any other error
 /// fails the test.
-fn allowed(app: &Database, f: &Fixture, me: Option<Uuid>, sql: &str) -> bool {
+fn allowed(app: &Database, f: &Fixture, me: Option<UserId>, sql: &str) -> bool {
     let mut conn = app.conn().unwrap();
     let mut outcome = None;
     let _rolled_back = conn.transaction::<(), Error, _>(|tx| {
@@ -159,7 +160,7 @@ fn allowed(app: &Database, f: &Fixture, me: Option<Uuid>, sql: &str) -> bool {
             saas_db::tenancy::set_user(tx, user)?;
         }
         let mut ids = f.ids;
-        ids[4] = me.unwrap_or_else(Uuid::now_v7);
+        ids[4] = me.map_or_else(Uuid::now_v7, Uuid::from);
         let query = ids.iter().fold(
             diesel::sql_query(format!("{PARAMS}{sql}")).into_boxed(),
             |q, id| q.bind::<SqlUuid, _>(*id),

@@ -8,9 +8,9 @@
 
 use saas_db::access::Actor;
 use saas_db::enums::TeamRole;
+use saas_db::ids::TeamId;
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
-use uuid::Uuid;
 
 use super::members::{owners, two_owner_team};
 use crate::support::race;
@@ -22,7 +22,7 @@ const ROUNDS: usize = 15;
 /// (so both snapshots predate the other's change).
 fn race_serializable(
     db: &TestDatabase,
-    team: Uuid,
+    team: TeamId,
     owners: [Actor; 2],
     change: impl Fn(&mut diesel::PgConnection, &Actor, &Actor) -> saas_db::Result<()> + Sync,
 ) -> Vec<saas_db::Result<()>> {
@@ -40,7 +40,7 @@ fn race_serializable(
 /// Every outcome is a success, the last-owner refusal, "no longer an
 /// owner", or a serialization failure; successes and remaining owners add
 /// up, and at least one owner remains.
-fn check_round(db: &TestDatabase, team: Uuid, round: usize, results: &[saas_db::Result<()>]) {
+fn check_round(db: &TestDatabase, team: TeamId, round: usize, results: &[saas_db::Result<()>]) {
     let acceptable = |r: &saas_db::Result<()>| {
         r.is_ok()
             || matches!(r, Err(Error::Invalid { field, .. })

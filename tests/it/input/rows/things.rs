@@ -6,6 +6,7 @@ use saas_db::audit::AuditEntry;
 use saas_db::billing::{NewPayment, PlanChanges, ProviderSubscription};
 use saas_db::content::{NewCategory, NewPost, PostChanges};
 use saas_db::enums::{SubscriptionStatus, TeamRole};
+use saas_db::ids::{PlanId, UserId};
 use saas_db::{Database, Error, PageRequest, Repos};
 
 use super::super::table::{row, Row, TextCall};
@@ -273,8 +274,8 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
 }
 
 pub(crate) fn provider_subscription<'a>(
-    user_id: uuid::Uuid,
-    plan_id: uuid::Uuid,
+    user_id: UserId,
+    plan_id: PlanId,
     id: &'a str,
     customer: Option<&'a str>,
 ) -> ProviderSubscription<'a> {
