@@ -129,11 +129,7 @@ fn app_role_reads_only_its_teams_changes_and_cannot_forge_any() {
         .unwrap();
     assert!(mine >= 3, "team, membership and project of A: {mine}");
     assert_eq!(theirs, 0);
-    assert_eq!(
-        by_team(&mut owner, b.into()),
-        3,
-        "control: B's changes exist"
-    );
+    assert_eq!(by_team(&mut owner, b), 3, "control: B's changes exist");
     assert_eq!(
         count(
             &mut owner,
