@@ -192,7 +192,7 @@ impl<'c> UserRepo<'c> {
     }
 
     /// Applies `changes` if the user is still at `expected_version`, in one
-    /// statement, and returns the updated user (version + 1).
+    /// statement, and returns the updated user (its version one higher).
     ///
     /// # Errors
     /// [`Error::Stale`] if another writer changed the user first,
