@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use uuid::Uuid;
 
-use super::model::Post;
-use super::posts::PostRepo;
+use super::Post;
+use super::PostRepo;
 use crate::error::Result;
 use crate::pagination::{self, Cursor, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::{post_tags, posts};
