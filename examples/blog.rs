@@ -5,7 +5,7 @@
 //! category and featured (and a cursor refused by another author's
 //! listing), and a post taken through unpublish, publish, archive and soft
 //! delete. Not shown: `categories().delete`, `tags().create` / `list`,
-//! `PostRepo::details` and `published_cursor`, `prev_cursor` paging.
+//! `PostDetails::load` and `published_cursor`, `prev_cursor` paging.
 //!
 //! ```sh
 //! cargo run --example blog     # throwaway PostgreSQL unless DATABASE_URL is set
@@ -13,11 +13,11 @@
 
 use diesel::PgConnection;
 use saas_db::billing::NewPlan;
-use saas_db::content::{NewCategory, NewPost, PostChanges, PostDetails};
+use saas_db::content::{NewCategory, NewPost, PostChanges};
 use saas_db::enums::BillingInterval;
 use saas_db::ids::PostId;
 use saas_db::users::NewUser;
-use saas_db::views::UserOverview;
+use saas_db::views::{PostDetails, UserOverview};
 use saas_db::{Database, Error, PageRequest, Repos};
 
 /// A post of the example: title, category (index into the categories),
@@ -165,12 +165,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\n3. published posts, newest first, 3 per page (the draft is not listed)");
     let page = conn.posts().published(PageRequest::first(3))?;
-    let page = conn.posts().with_details(page)?; // 3 more queries, whatever the page size
+    let page = PostDetails::load_page(&mut conn, page)?; // 3 more queries, whatever the page size
     print_details(&page.items);
     let cursor = page.next_cursor().ok_or("expected a second page")?;
     println!("   next page after cursor {cursor}:");
     let next = conn.posts().published(PageRequest::after(cursor, 3))?;
-    let next = conn.posts().with_details(next)?;
+    let next = PostDetails::load_page(&mut conn, next)?;
     print_details(&next.items);
     println!(
         "   more after that: {}",

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use criterion::{BenchmarkId, Criterion};
 use diesel::prelude::*;
-use saas_db::content::{Author, Category, Post, PostRepo, Tag};
+use saas_db::content::{Category, Post, PostRepo, Tag};
 use saas_db::enums::PostStatus;
 use saas_db::ids::{CategoryId, PostId, UserId};
 use saas_db::schema::{categories, post_tags, posts, tags, users};
+use saas_db::views::{Author, PostDetails};
 use saas_db::{PageRequest, Repos};
 use uuid::Uuid;
 
@@ -132,7 +133,7 @@ fn page_with_details(c: &mut Criterion, f: &Fixture) {
                 .posts()
                 .published(PageRequest::first(PAGE as u32))
                 .unwrap();
-            pooled.posts().with_details(page).unwrap()
+            PostDetails::load_page(&mut pooled, page).unwrap()
         })
     });
     g.bench_function(BenchmarkId::new("diesel", size), |b| {

@@ -4,12 +4,13 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::model::Category;
 use crate::error::{Error, Found, Result};
 use crate::ids::CategoryId;
 use crate::schema::categories;
 use crate::slug::slugify;
 use crate::validate;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 /// The longest slug `categories_slug_format` allows.
 const SLUG_MAX: usize = 100;
@@ -109,4 +110,24 @@ impl<'c> CategoryRepo<'c> {
         }
         Ok(())
     }
+}
+
+/// A category.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = categories, check_for_backend(diesel::pg::Pg))]
+pub struct Category {
+    /// Id.
+    pub id: CategoryId,
+    /// Unique name.
+    pub name: String,
+    /// Unique slug.
+    pub slug: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Position in menus.
+    pub sort_order: i32,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
 }

@@ -8,7 +8,7 @@ use diesel::r2d2::ManageConnection;
 use diesel::sql_types::{BigInt, Double, Integer, Nullable};
 use serde::Serialize;
 
-use super::change::{self, CapturedTable, Change, Filter};
+use super::changes::{self, CapturedTable, Change, Filter};
 use super::cursor::ChangeCursor;
 use crate::error::{Error, Result};
 use crate::ids::{TeamId, UserId};
@@ -136,7 +136,7 @@ fn next_xid(conn: &mut PgConnection) -> Result<i64> {
 
 /// [`FeedLag`] for `filter`.
 pub(crate) fn lag(conn: &mut PgConnection, filter: &Filter) -> Result<FeedLag> {
-    let held_back = change::held_back(conn, filter)?;
+    let held_back = changes::held_back(conn, filter)?;
     let oldest: Oldest = diesel::sql_query(
         "SELECT extract(epoch FROM clock_timestamp() - xact_start)::float8 AS secs
            FROM pg_stat_activity
@@ -310,7 +310,7 @@ impl ChangeFeed {
         let (filter, batch) = (self.filter.clone(), self.batch);
         let after = self.cursor.position().unwrap_or((0, 0));
         self.stats.queries += 1;
-        let (changes, cursor) = self.with_conn(|c| change::fetch(c, &filter, after, batch))?;
+        let (changes, cursor) = self.with_conn(|c| changes::fetch(c, &filter, after, batch))?;
         self.cursor = cursor;
         self.stats.delivered += changes.len() as u64;
         Ok(changes)

@@ -36,12 +36,12 @@
 //! [`crate::Database::purge_expired_changes`] (run it from a periodic job);
 //! a consumer that stays away longer misses them and must reload its state.
 
-mod change;
+mod changes;
 mod cursor;
 mod feed;
 mod retention;
 
-pub use change::{CapturedTable, Change, ChangeOp};
+pub use changes::{CapturedTable, Change, ChangeOp};
 pub use cursor::ChangeCursor;
 pub use feed::{ChangeFeed, FeedLag, FeedStats, BATCH_MAX, CHANNEL, POLL_TIMEOUT_MAX};
 pub use retention::{purge_changes_before, DEFAULT_RETENTION, PURGE_BATCH};

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz};
 
-use super::change::Filter;
+use super::changes::Filter;
 use super::cursor::ChangeCursor;
 use super::feed::{lag, ChangeFeed, FeedLag};
 use crate::error::{Error, Result};

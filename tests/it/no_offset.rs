@@ -14,7 +14,7 @@ use saas_db::audit::AuditEntry;
 use saas_db::content::{NewCategory, NewPost};
 use saas_db::enums::{PaymentStatus, UserRole};
 use saas_db::users::NewUser;
-use saas_db::views::UserOverview;
+use saas_db::views::{PostDetails, UserOverview};
 use saas_db::{Page, PageRequest, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -156,10 +156,10 @@ fn no_statement_of_any_listing_uses_offset() {
     walk_both_ways(&mut conn, post, |c, r| c.posts().search("rust post", r));
     walk_both_ways(
         &mut conn,
-        |d: &saas_db::content::PostDetails| d.post.id.into(),
+        |d: &PostDetails| d.post.id.into(),
         |c, r| {
             let page = c.posts().published(r)?;
-            c.posts().with_details(page)
+            PostDetails::load_page(c, page)
         },
     );
     walk_both_ways(

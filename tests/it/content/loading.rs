@@ -13,7 +13,7 @@ use saas_db::content::{NewCategory, NewPost, Post};
 use saas_db::enums::{BillingInterval, SubscriptionStatus};
 use saas_db::ids::{CategoryId, PostId, UserId};
 use saas_db::users::ProfileChanges;
-use saas_db::views::UserOverview;
+use saas_db::views::{PostDetails, UserOverview};
 use saas_db::{Error, PageRequest, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
@@ -89,15 +89,15 @@ fn a_page_with_details_costs_the_same_queries_at_10_and_50() {
     let (mut conn, counter) = counted(db.url());
     // Warm-up: the first use of a connection looks up enum type OIDs.
     let warm = conn_page(&mut conn, 1);
-    conn.posts().with_details(warm).unwrap();
+    PostDetails::load_page(&mut conn, warm).unwrap();
 
     let (small, q10) = queries_of(&mut conn, &counter, |c| {
         let page = c.posts().published(PageRequest::first(10)).unwrap();
-        c.posts().with_details(page).unwrap()
+        PostDetails::load_page(c, page).unwrap()
     });
     let (large, q50) = queries_of(&mut conn, &counter, |c| {
         let page = c.posts().published(PageRequest::first(50)).unwrap();
-        c.posts().with_details(page).unwrap()
+        PostDetails::load_page(c, page).unwrap()
     });
     assert_eq!((small.items.len(), large.items.len()), (10, 50));
     assert_eq!(q10, q50, "queries must not grow with the page");
@@ -120,9 +120,7 @@ fn a_page_with_details_costs_the_same_queries_at_10_and_50() {
         .any(|d| d.tags.is_empty() && d.category.is_none()));
     // An empty page costs nothing more.
     let (empty, q0) = queries_of(&mut conn, &counter, |c| {
-        c.posts()
-            .with_details(saas_db::Page::<Post>::empty())
-            .unwrap()
+        PostDetails::load_page(c, saas_db::Page::<Post>::empty()).unwrap()
     });
     assert!(empty.items.is_empty());
     assert_eq!(q0, 0);
@@ -140,7 +138,7 @@ fn control_per_post_loading_grows_with_the_page() {
     seed(&mut db.conn().unwrap());
     let (mut conn, counter) = counted(db.url());
     let warm = conn_page(&mut conn, 1);
-    conn.posts().with_details(warm).unwrap();
+    PostDetails::load_page(&mut conn, warm).unwrap();
     let naive = |c: &mut PgConnection, n: u32| {
         let page = conn_page(c, n);
         for post in &page.items {

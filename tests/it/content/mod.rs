@@ -9,6 +9,7 @@ mod posts;
 mod search;
 mod slugs;
 mod tags;
+mod view_counts;
 
 use crate::support::{count, Count};
 use chrono::{DateTime, Duration, TimeZone, Utc};

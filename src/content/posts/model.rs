@@ -1,4 +1,4 @@
-//! Rows and inputs of the content domain.
+//! The `posts` table's rows and inputs.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::enums::PostStatus;
 use crate::error::Result;
-use crate::ids::{CategoryId, PostId, TagId, UserId};
-use crate::schema::{categories, post_tags, posts, tags};
+use crate::ids::{CategoryId, PostId, UserId};
+use crate::schema::posts;
 use crate::users::User;
 use crate::validate;
 
@@ -100,75 +100,4 @@ impl PostChanges<'_> {
         validate::opt_text("excerpt", self.excerpt.flatten(), 0, 1000)?;
         Ok(())
     }
-}
-
-/// A category.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
-#[diesel(table_name = categories, check_for_backend(diesel::pg::Pg))]
-pub struct Category {
-    /// Id.
-    pub id: CategoryId,
-    /// Unique name.
-    pub name: String,
-    /// Unique slug.
-    pub slug: String,
-    /// Description.
-    pub description: Option<String>,
-    /// Position in menus.
-    pub sort_order: i32,
-    /// Created at.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// A tag.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
-#[diesel(table_name = tags, check_for_backend(diesel::pg::Pg))]
-pub struct Tag {
-    /// Id.
-    pub id: TagId,
-    /// Display name.
-    pub name: String,
-    /// Unique slug (tags are unique by slug: "Rust" and "rust" are one tag).
-    pub slug: String,
-    /// Posts carrying it, kept exact by a trigger on `post_tags`.
-    pub usage_count: i32,
-    /// Created at.
-    pub created_at: DateTime<Utc>,
-}
-
-/// A post-tag link.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Associations)]
-#[diesel(table_name = post_tags, primary_key(post_id, tag_id), belongs_to(Post), belongs_to(Tag))]
-pub(crate) struct PostTag {
-    pub post_id: PostId,
-    pub tag_id: TagId,
-}
-
-/// The author as shown next to a post.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
-#[diesel(table_name = crate::schema::users, check_for_backend(diesel::pg::Pg))]
-pub struct Author {
-    /// User id.
-    pub id: UserId,
-    /// Name.
-    pub name: String,
-    /// Username.
-    pub username: Option<String>,
-    /// Avatar.
-    pub avatar_url: Option<String>,
-}
-
-/// A post with everything a listing shows, loaded without N+1 queries.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PostDetails {
-    /// The post.
-    pub post: Post,
-    /// Its author.
-    pub author: Author,
-    /// Its category.
-    pub category: Option<Category>,
-    /// Its tags, by name.
-    pub tags: Vec<Tag>,
 }

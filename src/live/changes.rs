@@ -148,56 +148,46 @@ impl Filter {
     }
 }
 
-/// The feed's read, with the scope condition spliced in at compile time
-/// (only constant text: every value is a bind parameter).
-macro_rules! feed_sql {
-    ($scope:literal) => {
-        concat!(
-            "SELECT pg_snapshot_xmin(s.snap)::text::bigint AS boundary,
-                    c.id, c.xid::text::bigint AS xid, c.table_name, c.row_id, c.op,
-                    c.team_id, c.user_id, c.at
-               FROM (SELECT pg_current_snapshot() AS snap) s
-               LEFT JOIN LATERAL (
-                    SELECT id, xid, table_name, row_id, op, team_id, user_id, at
-                      FROM changes
-                     WHERE (xid, id) > ($1::text::xid8, $2)
-                       AND xid < pg_snapshot_xmin(s.snap)
-                       AND table_name = ANY($3) ",
-            $scope,
-            " ORDER BY xid, id LIMIT $4) c ON true"
-        )
-    };
-}
+/// The feed's read up to its scope condition (only constant text: every
+/// value is a bind parameter)...
+const FEED_HEAD: &str = "SELECT pg_snapshot_xmin(s.snap)::text::bigint AS boundary,
+        c.id, c.xid::text::bigint AS xid, c.table_name, c.row_id, c.op,
+        c.team_id, c.user_id, c.at
+   FROM (SELECT pg_current_snapshot() AS snap) s
+   LEFT JOIN LATERAL (
+        SELECT id, xid, table_name, row_id, op, team_id, user_id, at
+          FROM changes
+         WHERE (xid, id) > ($1::text::xid8, $2)
+           AND xid < pg_snapshot_xmin(s.snap)
+           AND table_name = ANY($3) ";
+/// ... its scope condition, by [`Filter::scope`] (parameters from `$5`)...
+const FEED_SCOPES: [&str; 4] = [
+    "",
+    "AND team_id = $5",
+    "AND user_id = $5",
+    "AND team_id = $5 AND user_id = $6",
+];
+/// ... and the rest.
+const FEED_TAIL: &str = " ORDER BY xid, id LIMIT $4) c ON true";
 
-/// The held-back count of [`super::FeedLag`], scoped like the feed.
-macro_rules! held_back_sql {
-    ($scope:literal) => {
-        concat!(
-            "SELECT count(*) AS n FROM changes
-              WHERE xid >= pg_snapshot_xmin(pg_current_snapshot())
-                AND table_name = ANY($1) ",
-            $scope
-        )
-    };
-}
+/// The held-back count of [`super::FeedLag`] up to its scope condition...
+const HELD_BACK_HEAD: &str = "SELECT count(*) AS n FROM changes
+  WHERE xid >= pg_snapshot_xmin(pg_current_snapshot())
+    AND table_name = ANY($1) ";
+/// ... and its scope condition, by [`Filter::scope`] (parameters from `$2`).
+const HELD_BACK_SCOPES: [&str; 4] = [
+    "",
+    "AND team_id = $2",
+    "AND user_id = $2",
+    "AND team_id = $2 AND user_id = $3",
+];
 
 impl Filter {
-    fn feed_sql(&self) -> &'static str {
-        match (self.team.is_some(), self.user.is_some()) {
-            (false, false) => feed_sql!(""),
-            (true, false) => feed_sql!("AND team_id = $5"),
-            (false, true) => feed_sql!("AND user_id = $5"),
-            (true, true) => feed_sql!("AND team_id = $5 AND user_id = $6"),
-        }
-    }
-
-    fn held_back_sql(&self) -> &'static str {
-        match (self.team.is_some(), self.user.is_some()) {
-            (false, false) => held_back_sql!(""),
-            (true, false) => held_back_sql!("AND team_id = $2"),
-            (false, true) => held_back_sql!("AND user_id = $2"),
-            (true, true) => held_back_sql!("AND team_id = $2 AND user_id = $3"),
-        }
+    /// Which scope condition applies: an index into `FEED_SCOPES` and
+    /// `HELD_BACK_SCOPES` (none, team, user, both), so each of the four
+    /// statement shapes can use its own partial index.
+    fn scope(&self) -> usize {
+        usize::from(self.team.is_some()) + 2 * usize::from(self.user.is_some())
     }
 }
 
@@ -264,8 +254,10 @@ pub(crate) fn fetch(
     after: (i64, i64),
     limit: i64,
 ) -> Result<(Vec<Change>, ChangeCursor)> {
-    let q = diesel::sql_query(filter.feed_sql())
+    let q = diesel::sql_query(FEED_HEAD)
         .into_boxed::<Pg>()
+        .sql(FEED_SCOPES[filter.scope()])
+        .sql(FEED_TAIL)
         .bind::<Text, _>(after.0.to_string())
         .bind::<BigInt, _>(after.1)
         .bind::<Array<Text>, _>(filter.table_names())
@@ -296,8 +288,9 @@ struct Count {
 /// Committed changes that `filter` passes and the feed cannot deliver yet
 /// because an older transaction is still open.
 pub(crate) fn held_back(conn: &mut PgConnection, filter: &Filter) -> Result<i64> {
-    let q = diesel::sql_query(filter.held_back_sql())
+    let q = diesel::sql_query(HELD_BACK_HEAD)
         .into_boxed::<Pg>()
+        .sql(HELD_BACK_SCOPES[filter.scope()])
         .bind::<Array<Text>, _>(filter.table_names());
     Ok(filter.bind(q).get_result::<Count>(conn)?.n)
 }

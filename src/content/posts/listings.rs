@@ -7,8 +7,8 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
-use super::model::Post;
-use super::posts::PostRepo;
+use super::Post;
+use super::PostRepo;
 use crate::error::Result;
 use crate::ids::{CategoryId, TagId, UserId};
 use crate::pagination::{self, Cursor, Keyset, Listing, Order, Page, PageRequest};

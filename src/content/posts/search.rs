@@ -10,8 +10,8 @@ use diesel_full_text_search::{
 };
 
 use super::listings::listed;
-use super::model::Post;
-use super::posts::PostRepo;
+use super::Post;
+use super::PostRepo;
 use crate::error::Result;
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::posts;

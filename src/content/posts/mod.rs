@@ -1,5 +1,15 @@
+//! The `posts` table: [`Post`], [`NewPost`], [`PostChanges`] and
 //! [`PostRepo`]: creating posts with unique slugs, editing, publishing and
-//! counting views. Listings, search and tags are in their own files.
+//! counting views here; listings and search in the files next to it, tags
+//! in `../post_tags.rs`.
+
+mod listings;
+mod model;
+mod search;
+
+pub(crate) use listings::is_listed;
+pub use model::{NewPost, Post, PostChanges};
+pub use search::SEARCH_MAX_BYTES;
 
 use diesel::dsl::now;
 use diesel::pg::Pg;
@@ -7,7 +17,6 @@ use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
 use uuid::Uuid;
 
-use super::model::{NewPost, Post, PostChanges};
 use crate::enums::PostStatus;
 use crate::error::{Found, Result};
 use crate::ids::PostId;
@@ -26,7 +35,7 @@ const SLUG_MAX: usize = 200;
 /// Posts repository, from [`crate::Repos::posts`]. Deleted posts are not
 /// visible to any call.
 pub struct PostRepo<'c> {
-    pub(super) conn: &'c mut PgConnection,
+    pub(in crate::content) conn: &'c mut PgConnection,
 }
 
 /// A post that is not deleted, by id: what every call reads and writes.

@@ -1,35 +1,62 @@
-//! Loading what a listing shows next to each post without N+1 queries:
-//! [`PostRepo::with_details`] adds authors, categories and tags to a page in
-//! three queries, whatever its size.
+//! [`PostDetails`]: what a listing shows next to each post (author,
+//! category, tags), loaded without N+1 queries: three queries for a page,
+//! whatever its size. It joins users and content, so it is a view.
 
 use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use super::model::{Author, Category, Post, PostDetails, PostTag, Tag};
-use super::posts::PostRepo;
+use crate::content::{Category, Post, PostTag, Tag};
 use crate::error::Result;
 use crate::ids::{CategoryId, UserId};
 use crate::pagination::Page;
 use crate::schema::{categories, tags, users};
+use serde::Serialize;
 
-impl PostRepo<'_> {
+/// The author as shown next to a post.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = crate::schema::users, check_for_backend(diesel::pg::Pg))]
+pub struct Author {
+    /// User id.
+    pub id: UserId,
+    /// Name.
+    pub name: String,
+    /// Username.
+    pub username: Option<String>,
+    /// Avatar.
+    pub avatar_url: Option<String>,
+}
+
+/// A post with everything a listing shows, loaded without N+1 queries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostDetails {
+    /// The post.
+    pub post: Post,
+    /// Its author.
+    pub author: Author,
+    /// Its category.
+    pub category: Option<Category>,
+    /// Its tags, by name.
+    pub tags: Vec<Tag>,
+}
+
+impl PostDetails {
     /// The page's posts with their author, category and tags: three queries
     /// (authors by id, categories by id, tags through `belonging_to` and
     /// `grouped_by`), none for an empty page, never one per post.
     ///
     /// # Errors
     /// Database errors only.
-    pub fn with_details(&mut self, page: Page<Post>) -> Result<Page<PostDetails>> {
-        page.try_map_items(|posts| self.details(posts))
+    pub fn load_page(conn: &mut PgConnection, page: Page<Post>) -> Result<Page<PostDetails>> {
+        page.try_map_items(|posts| Self::load(conn, posts))
     }
 
-    /// [`PostRepo::with_details`] for any list of posts, in the same order.
+    /// [`PostDetails::load_page`] for any list of posts, in the same order.
     /// A post whose author was deleted between the queries is left out.
     ///
     /// # Errors
     /// Database errors only.
-    pub fn details(&mut self, posts: Vec<Post>) -> Result<Vec<PostDetails>> {
+    pub fn load(conn: &mut PgConnection, posts: Vec<Post>) -> Result<Vec<PostDetails>> {
         if posts.is_empty() {
             return Ok(Vec::new());
         }
@@ -37,7 +64,7 @@ impl PostRepo<'_> {
         let authors: HashMap<UserId, Author> = users::table
             .filter(users::id.eq_any(&author_ids))
             .select(Author::as_select())
-            .load::<Author>(self.conn)?
+            .load::<Author>(conn)?
             .into_iter()
             .map(|a| (a.id, a))
             .collect();
@@ -45,7 +72,7 @@ impl PostRepo<'_> {
         let categories: HashMap<CategoryId, Category> = categories::table
             .filter(categories::id.eq_any(&category_ids))
             .select(Category::as_select())
-            .load::<Category>(self.conn)?
+            .load::<Category>(conn)?
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
@@ -53,7 +80,7 @@ impl PostRepo<'_> {
             .inner_join(tags::table)
             .order((tags::name, tags::id))
             .select((PostTag::as_select(), Tag::as_select()))
-            .load(self.conn)?;
+            .load(conn)?;
         let tags_per_post = tagged.grouped_by(&posts);
         Ok(posts
             .into_iter()
