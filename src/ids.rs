@@ -1,7 +1,11 @@
 //! Typed ids: one newtype over [`Uuid`] per table, so an id of one table
 //! cannot be passed where another's is expected. They map to SQL `uuid`
-//! through Diesel, serialize as the bare UUID string (`serde(transparent)`),
-//! print and parse like a UUID, and are `Copy`.
+//! through Diesel (`.find(id)`, `.eq(id)`, `Queryable`, `Insertable`,
+//! `Option<UserId>` for a nullable column), serialize as the bare UUID
+//! string (`serde(transparent)`), print and parse like a UUID, and are
+//! `Copy`. `Default` is the nil UUID, which no row has. Every model field
+//! that holds an id and every repository signature uses them; they are
+//! re-exported at the crate root (`saas_db::UserId`).
 //!
 //! ```
 //! use saas_db::ids::UserId;
@@ -9,6 +13,48 @@
 //! let id: UserId = "0190f0a4-5e3c-7cc4-9c5d-3f4f1f2a6b7c".parse().unwrap();
 //! assert_eq!(id.to_string(), "0190f0a4-5e3c-7cc4-9c5d-3f4f1f2a6b7c");
 //! assert_eq!(serde_json::to_string(&id).unwrap(), "\"0190f0a4-5e3c-7cc4-9c5d-3f4f1f2a6b7c\"");
+//! let raw: uuid::Uuid = id.into(); // and back: UserId::from(raw), UserId(raw)
+//! assert_eq!(UserId(raw), id);
+//! assert!("not a uuid".parse::<UserId>().is_err());
+//! ```
+//!
+//! A post is loaded by its id:
+//!
+//! ```no_run
+//! use saas_db::content::NewPost;
+//! use saas_db::users::NewUser;
+//! use saas_db::{Database, Repos};
+//!
+//! fn main() -> saas_db::Result<()> {
+//!     let db = Database::connect("postgres://app@localhost/app")?;
+//!     let mut conn = db.conn()?;
+//!     let user = conn.users().create(&NewUser::new("ann@example.com", "Ann"))?;
+//!     let new = NewPost { author_id: user.id, title: "Hello", ..Default::default() };
+//!     let post = conn.posts().create(&new)?;
+//!     let again = conn.posts().get(post.id)?;
+//!     assert_eq!(again.author_id, user.id);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! and the same program with the user's id in the post's place does not
+//! compile (`expected PostId, found UserId`):
+//!
+//! ```compile_fail,E0308
+//! use saas_db::content::NewPost;
+//! use saas_db::users::NewUser;
+//! use saas_db::{Database, Repos};
+//!
+//! fn main() -> saas_db::Result<()> {
+//!     let db = Database::connect("postgres://app@localhost/app")?;
+//!     let mut conn = db.conn()?;
+//!     let user = conn.users().create(&NewUser::new("ann@example.com", "Ann"))?;
+//!     let new = NewPost { author_id: user.id, title: "Hello", ..Default::default() };
+//!     let post = conn.posts().create(&new)?;
+//!     let again = conn.posts().get(user.id)?;
+//!     assert_eq!(again.author_id, user.id);
+//!     Ok(())
+//! }
 //! ```
 
 use std::fmt;
