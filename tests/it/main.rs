@@ -23,6 +23,7 @@ mod embedded_replica;
 mod error_table;
 mod faults;
 mod identity;
+mod ids;
 mod input;
 mod live;
 mod migrations;
