@@ -25,7 +25,6 @@ use saas_db::enums::TeamRole;
 use saas_db::ids::{TeamId, UserId};
 use saas_db::{Database, Error, Repos};
 use saas_db_testing::TestDatabase;
-use uuid::Uuid;
 
 use super::{actor, count, site_admin};
 use crate::support::acting_as;
@@ -73,7 +72,7 @@ fn attempt(
     user: UserId,
     sql: &str,
     team: TeamId,
-    target: Uuid,
+    target: UserId,
 ) -> saas_db::Result<usize> {
     app.as_user(user, |tx| {
         Ok(diesel::sql_query(sql)
@@ -129,18 +128,12 @@ fn members_cannot_raise_themselves_or_demote_owners_by_hand() {
         (w.admin, DEMOTE, w.owner),
         (w.member, DEMOTE, w.owner),
     ] {
-        let result = attempt(&w.app, who.user_id, sql, w.team, target.user_id.into());
+        let result = attempt(&w.app, who.user_id, sql, w.team, target.user_id);
         assert!(refused(&result), "{sql} by {who:?}: {result:?}");
     }
     assert_eq!(roles(&w), before);
     // The control: the owner's own hand-written UPDATE goes through.
-    let result = attempt(
-        &w.app,
-        w.owner.user_id,
-        SET_ROLE,
-        w.team,
-        w.admin.user_id.into(),
-    );
+    let result = attempt(&w.app, w.owner.user_id, SET_ROLE, w.team, w.admin.user_id);
     assert!(matches!(result, Ok(1)), "{result:?}");
     assert_eq!(roles(&w), ["owner", "owner", "member"]);
 }
@@ -158,26 +151,14 @@ fn projects(w: &World) -> i64 {
 fn a_plain_member_cannot_add_a_project_by_hand() {
     let w = world();
     let insert = "INSERT INTO projects (team_id, name) SELECT $1, 'Mine' WHERE $2 IS NOT NULL";
-    let result = attempt(
-        &w.app,
-        w.member.user_id,
-        insert,
-        w.team,
-        w.member.user_id.into(),
-    );
+    let result = attempt(&w.app, w.member.user_id, insert, w.team, w.member.user_id);
     assert!(
         matches!(result, Err(Error::Forbidden { ref reason }) if reason.contains("row-level security")),
         "{result:?}"
     );
     assert_eq!(projects(&w), 1);
     // The control: an admin's identical INSERT goes in.
-    let result = attempt(
-        &w.app,
-        w.admin.user_id,
-        insert,
-        w.team,
-        w.admin.user_id.into(),
-    );
+    let result = attempt(&w.app, w.admin.user_id, insert, w.team, w.admin.user_id);
     assert!(matches!(result, Ok(1)), "{result:?}");
     assert_eq!(projects(&w), 2);
 }
@@ -210,7 +191,7 @@ fn a_soft_deleted_site_admin_loses_every_tenant() {
     // The control: while live, the site admin sees and writes team A.
     assert_eq!(visible(&w, root.user_id), vec![1, 3, 0, 1]);
     assert!(matches!(
-        attempt(&w.app, root.user_id, rename, w.team, root.user_id.into()),
+        attempt(&w.app, root.user_id, rename, w.team, root.user_id),
         Ok(1)
     ));
     w.db.conn()
@@ -219,14 +200,14 @@ fn a_soft_deleted_site_admin_loses_every_tenant() {
         .soft_delete(&acting_as(root.user_id), root.user_id)
         .unwrap();
     assert_eq!(visible(&w, root.user_id), vec![0, 0, 0, 0]);
-    let result = attempt(&w.app, root.user_id, rename, w.team, root.user_id.into());
+    let result = attempt(&w.app, root.user_id, rename, w.team, root.user_id);
     assert!(matches!(result, Ok(0)), "{result:?}");
-    let result = attempt(&w.app, root.user_id, add, w.team, root.user_id.into());
+    let result = attempt(&w.app, root.user_id, add, w.team, root.user_id);
     assert!(
         matches!(result, Err(Error::Forbidden { ref reason }) if reason.contains("row-level security")),
         "{result:?}"
     );
-    let result = attempt(&w.app, root.user_id, DEMOTE, w.team, w.owner.user_id.into());
+    let result = attempt(&w.app, root.user_id, DEMOTE, w.team, w.owner.user_id);
     assert!(matches!(result, Ok(0)), "{result:?}");
     assert_eq!(projects(&w), 1);
     assert_eq!(roles(&w), ["owner", "admin", "member"]);
