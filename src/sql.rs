@@ -6,7 +6,13 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
-use crate::error::Result;
+use diesel::dsl::{AsSelect, Limit, Select};
+use diesel::pg::Pg;
+use diesel::query_builder::QueryId;
+use diesel::query_dsl::methods::{LimitDsl, SelectDsl};
+use diesel::query_dsl::LoadQuery;
+
+use crate::error::{Found, Result};
 
 /// `now()` as timestamptz, so interval arithmetic keeps the time zone type.
 pub(crate) fn now_tz() -> diesel::dsl::AsExprOf<now, diesel::sql_types::Timestamptz> {
@@ -127,4 +133,19 @@ pub(crate) fn repeat_batches(
             return Ok(total);
         }
     }
+}
+
+/// The first row of `query` as `M` (selected with `M::as_select()`), or
+/// [`Error::NotFound`](crate::Error::NotFound) for `entity`: what every
+/// repository's `get` is (`one(conn, posts::table.find(id), "post")`). The
+/// query stays statically typed, so Diesel caches its prepared statement.
+pub(crate) fn one<'q, M, Q>(conn: &mut PgConnection, query: Q, entity: &'static str) -> Result<M>
+where
+    M: Selectable<Pg>,
+    M::SelectExpression: QueryId,
+    Q: SelectDsl<AsSelect<M, Pg>>,
+    Select<Q, AsSelect<M, Pg>>: LimitDsl + RunQueryDsl<PgConnection>,
+    Limit<Select<Q, AsSelect<M, Pg>>>: LoadQuery<'q, PgConnection, M>,
+{
+    query.select(M::as_select()).first(conn).found(entity)
 }

@@ -8,11 +8,11 @@ use serde::Serialize;
 
 use super::subscription_plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
 use crate::enums::PaymentStatus;
-use crate::error::{Error, Found, Result};
+use crate::error::{Error, Result};
 use crate::ids::{PaymentId, SubscriptionId, UserId};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::payments;
-use crate::tx::versioned;
+use crate::tx::update_versioned;
 use crate::validate;
 
 /// A payment.
@@ -150,11 +150,7 @@ impl<'c> PaymentRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn get(&mut self, id: PaymentId) -> Result<Payment> {
-        payments::table
-            .find(id)
-            .select(Payment::as_select())
-            .first(self.conn)
-            .found("payment")
+        crate::sql::one(self.conn, payments::table.find(id), "payment")
     }
 
     /// Edits the description or metadata if the payment is still at
@@ -176,22 +172,18 @@ impl<'c> PaymentRepo<'c> {
         if let Some(metadata) = &changes.metadata {
             validate::json_object("metadata", metadata)?;
         }
-        let updated = diesel::update(
-            payments::table
-                .find(id)
-                .filter(payments::version.eq(expected_version)),
+        update_versioned(
+            self.conn,
+            diesel::update(
+                payments::table
+                    .find(id)
+                    .filter(payments::version.eq(expected_version)),
+            )
+            .set((changes, payments::updated_at.eq(now)))
+            .returning(Payment::as_returning()),
+            ("payment", id, expected_version),
+            payments::table.find(id).select(payments::version),
         )
-        .set((changes, payments::updated_at.eq(now)))
-        .returning(Payment::as_returning())
-        .get_result(self.conn)
-        .optional()?;
-        versioned(updated, "payment", id, expected_version, || {
-            payments::table
-                .find(id)
-                .select(payments::version)
-                .first(self.conn)
-                .optional()
-        })
     }
 
     /// `pending` to `succeeded`.

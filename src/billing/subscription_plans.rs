@@ -9,7 +9,7 @@ use crate::enums::BillingInterval;
 use crate::error::{Error, Found, Result};
 use crate::ids::PlanId;
 use crate::schema::subscription_plans as plans;
-use crate::tx::versioned;
+use crate::tx::update_versioned;
 use crate::validate;
 
 /// A plan customers subscribe to.
@@ -141,11 +141,7 @@ impl<'c> PlanRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn get(&mut self, id: PlanId) -> Result<Plan> {
-        plans::table
-            .find(id)
-            .select(Plan::as_select())
-            .first(self.conn)
-            .found("plan")
+        crate::sql::one(self.conn, plans::table.find(id), "plan")
     }
 
     /// Applies `changes` if the plan is still at `expected_version`.
@@ -166,22 +162,18 @@ impl<'c> PlanRepo<'c> {
         if let Some(features) = &changes.features {
             validate_features(features)?;
         }
-        let updated = diesel::update(
-            plans::table
-                .find(id)
-                .filter(plans::version.eq(expected_version)),
+        update_versioned(
+            self.conn,
+            diesel::update(
+                plans::table
+                    .find(id)
+                    .filter(plans::version.eq(expected_version)),
+            )
+            .set((changes, plans::updated_at.eq(now)))
+            .returning(Plan::as_returning()),
+            ("plan", id, expected_version),
+            plans::table.find(id).select(plans::version),
         )
-        .set((changes, plans::updated_at.eq(now)))
-        .returning(Plan::as_returning())
-        .get_result(self.conn)
-        .optional()?;
-        versioned(updated, "plan", id, expected_version, || {
-            plans::table
-                .find(id)
-                .select(plans::version)
-                .first(self.conn)
-                .optional()
-        })
     }
 
     /// Active plans in pricing-page order.

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::error::{Error, Found, Result};
+use crate::error::{Error, Result};
 use crate::ids::CategoryId;
 use crate::schema::categories;
 use crate::slug::slugify;
@@ -66,11 +66,7 @@ impl<'c> CategoryRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn get(&mut self, id: CategoryId) -> Result<Category> {
-        categories::table
-            .find(id)
-            .select(Category::as_select())
-            .first(self.conn)
-            .found("category")
+        crate::sql::one(self.conn, categories::table.find(id), "category")
     }
 
     /// The category with this slug.
@@ -80,11 +76,11 @@ impl<'c> CategoryRepo<'c> {
     /// is not a slug ([`validate::slug`]).
     pub fn get_by_slug(&mut self, slug: &str) -> Result<Category> {
         let slug = validate::slug("slug", slug, SLUG_MAX)?;
-        categories::table
-            .filter(categories::slug.eq(slug))
-            .select(Category::as_select())
-            .first(self.conn)
-            .found("category")
+        crate::sql::one(
+            self.conn,
+            categories::table.filter(categories::slug.eq(slug)),
+            "category",
+        )
     }
 
     /// Every category in menu order (`sort_order`, then name).

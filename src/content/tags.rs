@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::error::{Error, Found, Result};
+use crate::error::{Error, Result};
 use crate::ids::TagId;
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::tags;
@@ -62,11 +62,7 @@ impl<'c> TagRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn get(&mut self, id: TagId) -> Result<Tag> {
-        tags::table
-            .find(id)
-            .select(Tag::as_select())
-            .first(self.conn)
-            .found("tag")
+        crate::sql::one(self.conn, tags::table.find(id), "tag")
     }
 
     /// The tag with this slug (a tag page's URL).
@@ -76,11 +72,7 @@ impl<'c> TagRepo<'c> {
     /// is not a slug ([`validate::slug`]).
     pub fn get_by_slug(&mut self, slug: &str) -> Result<Tag> {
         let slug = validate::slug("slug", slug, SLUG_MAX)?;
-        tags::table
-            .filter(tags::slug.eq(slug))
-            .select(Tag::as_select())
-            .first(self.conn)
-            .found("tag")
+        crate::sql::one(self.conn, tags::table.filter(tags::slug.eq(slug)), "tag")
     }
 
     /// All tags in slug order, a page at a time.

@@ -10,11 +10,11 @@ use serde::Serialize;
 use super::teams::authorize;
 use crate::access::{Action, Actor};
 use crate::audit::{audited, AuditEntry};
-use crate::error::{Error, Found, Result};
+use crate::error::{Error, Result};
 use crate::ids::{ProjectId, TeamId, UserId};
 use crate::schema::projects;
-use crate::tx::optimistic::versioned;
 use crate::tx::run_transaction;
+use crate::tx::update_versioned;
 use crate::validate;
 
 /// A project: data that belongs to a team, isolated per team by
@@ -127,22 +127,18 @@ impl<'c> ProjectRepo<'c> {
                 entry,
                 |_| Ok(before),
                 |c| {
-                    let updated = diesel::update(
-                        projects::table
-                            .filter(projects::id.eq(id))
-                            .filter(projects::version.eq(expected_version)),
+                    update_versioned(
+                        c,
+                        diesel::update(
+                            projects::table
+                                .filter(projects::id.eq(id))
+                                .filter(projects::version.eq(expected_version)),
+                        )
+                        .set(projects::name.eq(name))
+                        .returning(Project::as_returning()),
+                        ("project", id, expected_version),
+                        projects::table.find(id).select(projects::version),
                     )
-                    .set(projects::name.eq(name))
-                    .returning(Project::as_returning())
-                    .get_result(c)
-                    .optional()?;
-                    versioned(updated, "project", id, expected_version, || {
-                        projects::table
-                            .find(id)
-                            .select(projects::version)
-                            .first(c)
-                            .optional()
-                    })
                 },
             )
         })
@@ -195,9 +191,5 @@ fn project_entry<'a>(
 
 /// The project, if the connection may see it.
 fn find(conn: &mut PgConnection, id: ProjectId) -> Result<Project> {
-    projects::table
-        .find(id)
-        .select(Project::as_select())
-        .first(conn)
-        .found("project")
+    crate::sql::one(conn, projects::table.find(id), "project")
 }

@@ -17,7 +17,7 @@ use crate::access::{Action, Actor};
 use crate::audit::{audited, AuditEntry};
 use crate::auth::{secret, Token};
 use crate::enums::TeamRole;
-use crate::error::{Error, Found, Result};
+use crate::error::{Error, Result};
 use crate::ids::{InvitationId, TeamId, UserId};
 use crate::schema::team_invitations as inv;
 use crate::sql::{interval, now_tz};
@@ -157,11 +157,8 @@ impl TeamRepo<'_> {
     /// when it was already accepted or revoked.
     pub fn revoke(&mut self, actor: &Actor, invitation_id: InvitationId) -> Result<Invitation> {
         run_transaction(self.conn, |tx| {
-            let before: Invitation = inv::table
-                .find(invitation_id)
-                .select(Invitation::as_select())
-                .first(tx)
-                .found("invitation")?;
+            let before: Invitation =
+                crate::sql::one(tx, inv::table.find(invitation_id), "invitation")?;
             let team_id = before.team_id;
             authorize(tx, actor, Action::ManageMembers, team_id)?;
             let entry = AuditEntry::new("invitation_revoked", "team", Some(team_id.into()))

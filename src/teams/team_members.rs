@@ -12,7 +12,7 @@ use super::teams::{authorize, check, insert_member, lock_team, Team, TeamRepo};
 use crate::access::{self, Action, Actor, Resource};
 use crate::audit::{audited, AuditEntry};
 use crate::enums::TeamRole;
-use crate::error::{Error, Found, Result};
+use crate::error::{Error, Result};
 use crate::ids::{TeamId, UserId};
 use crate::schema::{team_members, teams, users};
 use crate::tx::run_transaction;
@@ -107,11 +107,11 @@ pub(super) fn membership(
     team_id: TeamId,
     user_id: UserId,
 ) -> Result<Membership> {
-    team_members::table
-        .find((team_id, user_id))
-        .select(Membership::as_select())
-        .first(conn)
-        .found("membership")
+    crate::sql::one(
+        conn,
+        team_members::table.find((team_id, user_id)),
+        "membership",
+    )
 }
 
 impl TeamRepo<'_> {

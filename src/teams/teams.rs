@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::access::{self, Action, Actor, Resource};
 use crate::audit::{audited, AuditEntry};
 use crate::enums::{TeamKind, TeamRole};
-use crate::error::{Error, Found, Result};
+use crate::error::{Error, Result};
 use crate::ids::{TeamId, UserId};
 use crate::schema::{team_members, teams};
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
@@ -114,11 +114,7 @@ impl<'c> TeamRepo<'c> {
 
 /// The team, if the connection may see it.
 pub(super) fn find(conn: &mut PgConnection, team_id: TeamId) -> Result<Team> {
-    teams::table
-        .find(team_id)
-        .select(Team::as_select())
-        .first(conn)
-        .found("team")
+    crate::sql::one(conn, teams::table.find(team_id), "team")
 }
 
 /// `user_id`'s role in the team, `None` when not a member.

@@ -2,23 +2,25 @@
 //! `UPDATE .. WHERE id = $1 AND version = $2 RETURNING ..` statement (the
 //! `bump_version` trigger moves the version, migration 000021), and a
 //! zero-row result is explained by [`versioned`] as stale or missing.
-//!
-//! The pattern at each call site:
+//! Every versioned table goes through [`update_versioned`]:
 //!
 //! ```ignore
-//! let updated = diesel::update(users::table.find(id).filter(users::version.eq(expected)))
+//! update_versioned(
+//!     conn,
 //!     // updated_at = now() (what set_updated_at writes anyway) keeps an
 //!     // empty changeset one UPDATE that still bumps the version.
-//!     .set((changes, users::updated_at.eq(now)))
-//!     .returning(User::as_returning())
-//!     .get_result(conn)
-//!     .optional()?;
-//! versioned(updated, "user", id, expected, || {
-//!     users::table.find(id).select(users::version).first(conn).optional()
-//! })
+//!     diesel::update(users::table.find(id).filter(users::version.eq(expected)))
+//!         .set((changes, users::updated_at.eq(now)))
+//!         .returning(User::as_returning()),
+//!     ("user", id, expected),
+//!     users::table.find(id).select(users::version),
+//! )
 //! ```
 
-use diesel::QueryResult;
+use diesel::dsl::Limit;
+use diesel::query_dsl::methods::LimitDsl;
+use diesel::query_dsl::LoadQuery;
+use diesel::{OptionalExtension, PgConnection, QueryResult, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -29,7 +31,7 @@ use crate::error::{Error, Result};
 /// # Errors
 /// [`Error::Stale`] when the row exists at another version,
 /// [`Error::NotFound`] when it does not exist (or is not visible).
-pub(crate) fn versioned<T>(
+fn versioned<T>(
     updated: Option<T>,
     entity: &'static str,
     id: impl Into<Uuid>,
@@ -48,4 +50,30 @@ pub(crate) fn versioned<T>(
             None => Err(Error::NotFound { entity }),
         },
     }
+}
+
+/// Runs `update` (an `UPDATE .. WHERE <row> AND version = $expected
+/// RETURNING ..` statement) and explains a miss with [`versioned`], reading
+/// the row's version with `version` (the same row and visibility filters,
+/// selecting `version`) only then. `what` is the entity, the row's id and
+/// the expected version, for the error.
+///
+/// # Errors
+/// [`Error::Stale`], [`Error::NotFound`], and the update's own errors.
+pub(crate) fn update_versioned<'q, T, U, V>(
+    conn: &mut PgConnection,
+    update: U,
+    what: (&'static str, impl Into<Uuid>, i32),
+    version: V,
+) -> Result<T>
+where
+    U: RunQueryDsl<PgConnection> + LoadQuery<'q, PgConnection, T>,
+    V: RunQueryDsl<PgConnection> + LimitDsl,
+    Limit<V>: LoadQuery<'q, PgConnection, i32>,
+{
+    let (entity, id, expected) = what;
+    let updated = update.get_result(conn).optional()?;
+    versioned(updated, entity, id, expected, || {
+        version.first(conn).optional()
+    })
 }

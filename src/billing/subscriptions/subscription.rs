@@ -16,7 +16,7 @@ use crate::error::{Found, Result};
 use crate::ids::{PlanId, SubscriptionId, UserId};
 use crate::schema::subscriptions as subs;
 use crate::sql::interval;
-use crate::tx::versioned;
+use crate::tx::update_versioned;
 use crate::validate;
 
 /// A user's subscription to a plan.
@@ -111,11 +111,7 @@ impl<'c> SubscriptionRepo<'c> {
     /// # Errors
     /// [`crate::Error::NotFound`].
     pub fn get(&mut self, id: SubscriptionId) -> Result<Subscription> {
-        subs::table
-            .find(id)
-            .select(Subscription::as_select())
-            .first(self.conn)
-            .found("subscription")
+        crate::sql::one(self.conn, subs::table.find(id), "subscription")
     }
 
     /// Moves a subscription to another plan if it is still at `expected_version`.
@@ -128,22 +124,18 @@ impl<'c> SubscriptionRepo<'c> {
         expected_version: i32,
         plan_id: PlanId,
     ) -> Result<Subscription> {
-        let updated = diesel::update(
-            subs::table
-                .find(id)
-                .filter(subs::version.eq(expected_version)),
+        update_versioned(
+            self.conn,
+            diesel::update(
+                subs::table
+                    .find(id)
+                    .filter(subs::version.eq(expected_version)),
+            )
+            .set(subs::plan_id.eq(plan_id))
+            .returning(Subscription::as_returning()),
+            ("subscription", id, expected_version),
+            subs::table.find(id).select(subs::version),
         )
-        .set(subs::plan_id.eq(plan_id))
-        .returning(Subscription::as_returning())
-        .get_result(self.conn)
-        .optional()?;
-        versioned(updated, "subscription", id, expected_version, || {
-            subs::table
-                .find(id)
-                .select(subs::version)
-                .first(self.conn)
-                .optional()
-        })
     }
 
     /// The user's live subscription, if any.

@@ -23,7 +23,7 @@ use crate::ids::PostId;
 use crate::schema::posts;
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::coalesce;
-use crate::tx::versioned;
+use crate::tx::update_versioned;
 use crate::validate;
 
 /// Longest slug derived from a title, leaving room for a `-<n>` suffix
@@ -130,17 +130,14 @@ impl<'c> PostRepo<'c> {
         changes.validate()?;
         // updated_at = now() (what set_updated_at writes anyway) keeps an
         // empty change one UPDATE, which bumps the version as any other.
-        let updated = diesel::update(live_post(id).filter(posts::version.eq(expected_version)))
-            .set((changes, posts::updated_at.eq(now)))
-            .returning(Post::as_returning())
-            .get_result(self.conn)
-            .optional()?;
-        versioned(updated, "post", id, expected_version, || {
-            live_post(id)
-                .select(posts::version)
-                .first(self.conn)
-                .optional()
-        })
+        update_versioned(
+            self.conn,
+            diesel::update(live_post(id).filter(posts::version.eq(expected_version)))
+                .set((changes, posts::updated_at.eq(now)))
+                .returning(Post::as_returning()),
+            ("post", id, expected_version),
+            live_post(id).select(posts::version),
+        )
     }
 
     /// Publishes the post (from draft or archived). `published_at` is set

@@ -25,7 +25,7 @@ use crate::ids::UserId;
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::schema::users;
 use crate::sql::{coalesce, lower};
-use crate::tx::versioned;
+use crate::tx::update_versioned;
 use crate::validate;
 
 type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
@@ -83,20 +83,22 @@ where
         .found("user")
 }
 
-/// The outcome of a versioned update of a visible user: the row, or
-/// [`Error::Stale`] / [`Error::NotFound`] (see [`versioned`]).
-fn versioned_user(
+/// A versioned update of a visible user (see [`update_versioned`]).
+fn update_visible_user<'q, U>(
     conn: &mut PgConnection,
-    updated: Option<User>,
+    update: U,
     id: UserId,
     expected: i32,
-) -> Result<User> {
-    versioned(updated, "user", id, expected, || {
-        visible_user(id)
-            .select(users::version)
-            .first(conn)
-            .optional()
-    })
+) -> Result<User>
+where
+    U: RunQueryDsl<PgConnection> + diesel::query_dsl::LoadQuery<'q, PgConnection, User>,
+{
+    update_versioned(
+        conn,
+        update,
+        ("user", id, expected),
+        visible_user(id).select(users::version),
+    )
 }
 
 impl<'c> UserRepo<'c> {
@@ -216,12 +218,14 @@ impl<'c> UserRepo<'c> {
         let changes = changes.checked(&mut username)?;
         // updated_at = now() (what set_updated_at writes anyway) keeps an
         // empty change one UPDATE, which bumps the version as any other.
-        let updated = diesel::update(visible_user(id).filter(users::version.eq(expected_version)))
-            .set((&changes, users::updated_at.eq(now)))
-            .returning(User::as_returning())
-            .get_result(self.conn)
-            .optional()?;
-        versioned_user(self.conn, updated, id, expected_version)
+        update_visible_user(
+            self.conn,
+            diesel::update(visible_user(id).filter(users::version.eq(expected_version)))
+                .set((&changes, users::updated_at.eq(now)))
+                .returning(User::as_returning()),
+            id,
+            expected_version,
+        )
     }
 
     /// Changes the email address (normalised) if the user is still at
@@ -232,16 +236,18 @@ impl<'c> UserRepo<'c> {
     /// or `users_email_skeleton_key` when a look-alike is taken.
     pub fn change_email(&mut self, id: UserId, expected_version: i32, email: &str) -> Result<User> {
         let email = identity::email("email", email)?;
-        let updated = diesel::update(visible_user(id).filter(users::version.eq(expected_version)))
-            .set((
-                users::email.eq(&email.address),
-                users::email_skeleton.eq(email.skeleton.as_deref()),
-                users::email_verified_at.eq(None::<DateTime<Utc>>),
-            ))
-            .returning(User::as_returning())
-            .get_result(self.conn)
-            .optional()?;
-        versioned_user(self.conn, updated, id, expected_version)
+        update_visible_user(
+            self.conn,
+            diesel::update(visible_user(id).filter(users::version.eq(expected_version)))
+                .set((
+                    users::email.eq(&email.address),
+                    users::email_skeleton.eq(email.skeleton.as_deref()),
+                    users::email_verified_at.eq(None::<DateTime<Utc>>),
+                ))
+                .returning(User::as_returning()),
+            id,
+            expected_version,
+        )
     }
 
     /// Marks the email address as verified (keeps the first verification
