@@ -145,6 +145,11 @@ fn an_orphaned_cluster_is_swept_at_the_next_start() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
+    // Other tests start clusters (and so sweep) at any moment: hold the
+    // orphan's lock, as its dead owner did, while the control looks, so
+    // only this test's next start may sweep it.
+    let held = std::fs::File::open(root.join("owner.lock")).unwrap();
+    held.lock().unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let alive = std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .is_ok_and(|comm| comm.trim() == "postgres");
@@ -152,6 +157,7 @@ fn an_orphaned_cluster_is_swept_at_the_next_start() {
         alive && root.exists(),
         "the orphan was cleaned up without a sweep"
     );
+    drop(held);
 
     let (mut next, next_root, next_pid) = spawn_child("exit");
     assert!(next.wait().unwrap().success());
