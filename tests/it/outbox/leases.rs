@@ -245,16 +245,16 @@ fn a_batch_ack_is_fenced_per_message() {
     );
 }
 
-/// 100,000 messages whose last attempt's lease ran out (a fleet of workers
-/// that crashed on single-attempt messages) and a 200 ms statement
-/// timeout. The claim dead-lettered all of them in the one statement that
+/// 300,000 messages whose last attempt's lease ran out (a fleet of workers
+/// that crashed on single-attempt messages) and a 1 s statement timeout
+/// (wide enough for a bounded claim on a loaded CI machine, far too short
+/// for the unbounded one). The claim dead-lettered all of them in the one statement that
 /// also leases, so every claim timed out and the healthy message behind
 /// them was never delivered. Now each claim dead-letters at most 1,000.
 /// The control: the unbounded dead-lettering, run alone, times out.
 #[test]
 fn a_backlog_of_expired_last_attempts_cannot_block_the_claim() {
-    let db =
-        TestDatabase::with_builder(|b| b.statement_timeout(Duration::from_millis(200))).unwrap();
+    let db = TestDatabase::with_builder(|b| b.statement_timeout(Duration::from_secs(1))).unwrap();
     let mut conn = db.conn().unwrap();
     diesel::sql_query("SET statement_timeout = 0")
         .execute(&mut conn)
@@ -264,10 +264,13 @@ fn a_backlog_of_expired_last_attempts_cannot_block_the_claim() {
                                       leased_until, available_at)
          SELECT 'crash', '{}', 1, 1, gen_random_uuid(), now() - interval '1 minute',
                 now() - interval '2 minutes'
-           FROM generate_series(1, 100000)",
+           FROM generate_series(1, 300000)",
     )
     .execute(&mut conn)
     .unwrap();
+    diesel::sql_query("ANALYZE outbox_messages")
+        .execute(&mut conn)
+        .unwrap();
     let healthy = seed(&mut conn, "crash", 1)[0];
     let outbox = db.outbox("crash");
     let claimed = outbox.claim(1, Duration::from_secs(60)).unwrap();
@@ -281,7 +284,7 @@ fn a_backlog_of_expired_last_attempts_cannot_block_the_claim() {
     assert_eq!(dead, 1_000, "bounded per claim");
 
     // Control: the unbounded statement under the same timeout.
-    diesel::sql_query("SET statement_timeout = '200ms'")
+    diesel::sql_query("SET statement_timeout = '1s'")
         .execute(&mut conn)
         .unwrap();
     let unbounded = diesel::sql_query(
