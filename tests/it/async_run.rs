@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -235,15 +235,20 @@ fn an_exhausted_pool_is_a_pool_timeout() {
     });
 }
 
+/// A waker that does nothing (`Waker::noop` needs Rust 1.85).
+struct Noop;
+
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
 /// Polls `future` until it is ready (5 s at most), without a runtime.
 fn poll_to_end<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
+    let waker = Waker::from(Arc::new(Noop));
     let started = Instant::now();
     loop {
-        if let Poll::Ready(out) = future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
             return out;
         }
         assert!(started.elapsed() < Duration::from_secs(5), "it hangs");
