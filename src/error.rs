@@ -147,6 +147,15 @@ pub enum Error {
         /// The message.
         id: Uuid,
     },
+    /// The closure given to `Database::run` or `Database::run_transaction`
+    /// (feature `tokio`) panicked; this is the panic's message. The
+    /// connection it held was discarded, not returned to the pool.
+    #[error("the database task panicked: {0}")]
+    Panicked(String),
+    /// The blocking task of `Database::run` (feature `tokio`) was cancelled
+    /// before it ran: the Tokio runtime is shutting down.
+    #[error("the database task was cancelled: the runtime is shutting down")]
+    Cancelled,
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),

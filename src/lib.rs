@@ -2,6 +2,8 @@
 #![warn(missing_docs)]
 
 pub mod access;
+#[cfg(feature = "tokio")]
+mod async_run;
 pub mod audit;
 pub mod auth;
 pub mod billing;
@@ -10,6 +12,7 @@ pub mod content;
 pub mod database;
 pub mod enums;
 pub mod error;
+pub mod http;
 pub mod identity;
 pub mod ids;
 pub(crate) mod keyring;
@@ -38,6 +41,7 @@ pub mod views;
 
 pub use database::{Database, DatabaseBuilder, PooledConn, MIGRATIONS, MIGRATIONS_FINGERPRINT};
 pub use error::{Error, Result};
+pub use http::ErrorBody;
 pub use ids::{
     AccountId, AuditLogId, CategoryId, InvitationId, OutboxMessageId, PaymentId, PlanId, PostId,
     ProjectId, SessionId, SubscriptionId, TagId, TeamId, UserId, VerificationTokenId,

@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod analytics;
+mod async_run;
 mod audit_checks;
 mod audit_export;
 mod audit_log;
@@ -22,6 +23,7 @@ mod embedded;
 mod embedded_replica;
 mod error_table;
 mod faults;
+mod http_status;
 mod identity;
 mod ids;
 mod input;
