@@ -26,6 +26,7 @@ pub mod replicas;
 /// print_schema`; never edited by hand). The doc comments are the catalog's
 /// `COMMENT ON TABLE` / `COMMENT ON COLUMN` texts.
 pub mod schema;
+pub(crate) mod serde_support;
 pub(crate) mod server_locale;
 pub(crate) mod slug;
 pub(crate) mod sql;

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Text};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::database::Database;
 use crate::error::{Error, Result};
 
 /// The pool right now, plus counters since it was created.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PoolStatus {
     /// Configured maximum.
     pub max_size: u32,
@@ -43,7 +43,7 @@ pub struct PoolStatus {
 }
 
 /// Client connections to this database, from `pg_stat_activity`.
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 pub struct ConnectionStats {
     /// All client backends on this database.
     #[diesel(sql_type = BigInt)]
@@ -66,7 +66,7 @@ pub struct ConnectionStats {
 }
 
 /// Size of one of our tables (partitioned tables summed over partitions).
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 pub struct TableSize {
     /// Table name.
     #[diesel(sql_type = Text)]
@@ -83,7 +83,7 @@ pub struct TableSize {
 }
 
 /// One statement from `pg_stat_statements`.
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 pub struct SlowQuery {
     /// Normalised statement text.
     #[diesel(sql_type = Text)]

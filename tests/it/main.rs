@@ -46,3 +46,4 @@ mod sweeping;
 mod teams;
 mod users;
 mod version_trigger;
+mod web;
