@@ -9,6 +9,7 @@ pub(crate) mod conn_url;
 pub mod content;
 pub mod database;
 pub mod enums;
+pub(crate) mod env;
 pub mod error;
 pub mod identity;
 pub mod ids;
@@ -38,6 +39,7 @@ pub mod validate;
 pub mod views;
 
 pub use database::{Database, DatabaseBuilder, PooledConn, MIGRATIONS, MIGRATIONS_FINGERPRINT};
+pub use env::DATABASE_URL_VAR;
 pub use error::{Error, Result};
 pub use ids::{
     AccountId, AuditLogId, CategoryId, InvitationId, OutboxMessageId, PaymentId, PlanId, PostId,
@@ -45,6 +47,34 @@ pub use ids::{
 };
 pub use pagination::{Cursor, Page, PageRequest};
 pub use query_trace::{QueryTrace, TRACE_TARGET};
+
+// The crates a host needs next to ours, at the versions we were built
+// with: `saas_db::diesel::prelude::*` for its own queries,
+// `saas_db::serde_json::json!` for payment metadata, `saas_db::uuid::Uuid`
+// and `saas_db::chrono` for ids and times. (Diesel's derives and `table!`
+// name `diesel` themselves: see the README's "Joining your own table to ours".)
+#[doc(no_inline)]
+pub use chrono;
+#[doc(no_inline)]
+pub use diesel;
+#[doc(no_inline)]
+pub use serde_json;
+#[doc(no_inline)]
+pub use uuid;
+
+/// The names most handlers use: `use saas_db::prelude::*;`.
+///
+/// [`Database`], [`Repos`] (the `conn.users()` methods), [`Error`] and
+/// [`Result`], paging ([`PageRequest`], [`Page`], [`Cursor`]), every typed
+/// id, and the acting user ([`Actor`](crate::access::Actor)).
+pub mod prelude {
+    pub use crate::access::Actor;
+    pub use crate::ids::{
+        AccountId, AuditLogId, CategoryId, InvitationId, OutboxMessageId, PaymentId, PlanId,
+        PostId, ProjectId, SessionId, SubscriptionId, TagId, TeamId, UserId, VerificationTokenId,
+    };
+    pub use crate::{Cursor, Database, Error, Page, PageRequest, Repos, Result};
+}
 
 use diesel::PgConnection;
 

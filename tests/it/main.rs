@@ -22,6 +22,7 @@ mod embedded;
 mod embedded_replica;
 mod error_table;
 mod faults;
+mod from_env;
 mod identity;
 mod ids;
 mod input;
