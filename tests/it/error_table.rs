@@ -35,8 +35,8 @@ fn not_null_names_the_column_and_check_names_the_constraint() {
 }
 
 /// `Error::constraint()` and `Error::field()` read the classified errors
-/// of real violations: a unique index and a foreign key give their
-/// constraint and no field, a CHECK gives its name as the field and no
+/// of real violations: a unique index gives its constraint and the input
+/// field it is about, a foreign key its constraint and no field, a CHECK gives its name as the field and no
 /// constraint, and `NotFound` gives neither.
 #[test]
 fn constraint_and_field_accessors_read_real_violations() {
