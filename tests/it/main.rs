@@ -23,6 +23,7 @@ mod embedded_replica;
 mod error_table;
 mod faults;
 mod from_env;
+mod host_tables;
 mod identity;
 mod ids;
 mod input;
