@@ -1,7 +1,8 @@
 //! [`UNIQUE_FIELDS`]: which input field a unique constraint is about.
 
 /// The input field each unique constraint or unique index of the crate is
-/// about: what [`Error::field`] reports for an [`Error::Conflict`] on it.
+/// about: what [`Error::field`](super::Error::field) reports for an
+/// [`Error::Conflict`](super::Error::Conflict) on it.
 /// A catalog test (`tests/it/catalog/unique_fields.rs`) checks that every
 /// unique index of the crate's tables has exactly one entry.
 pub const UNIQUE_FIELDS: &[(&str, &str)] = &[

@@ -54,7 +54,11 @@ fn constraint_and_field_accessors_read_real_violations() {
     let dup = refused("INSERT INTO users (email, name) VALUES ('dup@example.com', 'E')");
     assert!(matches!(dup, Error::Conflict { .. }), "{dup:?}");
     assert_eq!(dup.constraint(), Some("users_email_key"), "{dup:?}");
-    assert_eq!(dup.field(), Some("email"), "the input field the constraint is about");
+    assert_eq!(
+        dup.field(),
+        Some("email"),
+        "the input field the constraint is about"
+    );
 
     let fk = refused(
         "INSERT INTO user_profiles (user_id) VALUES ('00000000-0000-0000-0000-000000000001')",
