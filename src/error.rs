@@ -4,6 +4,9 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError, OptionalExtension};
 use uuid::Uuid;
 
+mod unique_fields;
+pub use unique_fields::UNIQUE_FIELDS;
+
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -195,11 +198,19 @@ impl Error {
         }
     }
 
-    /// The field (or refusing constraint) named by an [`Error::Invalid`],
-    /// e.g. `email` or `users[17].email`; `None` for every other variant.
+    /// The input field at fault, for a form to mark: the field (or
+    /// refusing CHECK constraint) named by an [`Error::Invalid`], e.g.
+    /// `email` or `users[17].email`; for an [`Error::Conflict`] the field
+    /// its unique constraint is about ([`UNIQUE_FIELDS`]: `users_email_key`
+    /// is `email`); `None` for every other variant and for a constraint
+    /// that is not the crate's.
     pub fn field(&self) -> Option<&str> {
         match self {
             Error::Invalid { field, .. } => Some(field),
+            Error::Conflict { constraint } => UNIQUE_FIELDS
+                .iter()
+                .find(|(name, _)| name == constraint)
+                .map(|(_, field)| *field),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@ pub(crate) mod conn_url;
 pub mod content;
 pub mod database;
 pub mod enums;
+pub(crate) mod env;
 pub mod error;
 pub mod http;
 pub mod identity;
@@ -29,6 +30,7 @@ pub mod replicas;
 /// print_schema`; never edited by hand). The doc comments are the catalog's
 /// `COMMENT ON TABLE` / `COMMENT ON COLUMN` texts.
 pub mod schema;
+pub(crate) mod serde_support;
 pub(crate) mod server_locale;
 pub(crate) mod slug;
 pub(crate) mod sql;
@@ -40,6 +42,7 @@ pub mod validate;
 pub mod views;
 
 pub use database::{Database, DatabaseBuilder, PooledConn, MIGRATIONS, MIGRATIONS_FINGERPRINT};
+pub use env::DATABASE_URL_VAR;
 pub use error::{Error, Result};
 pub use http::ErrorBody;
 pub use ids::{
@@ -48,6 +51,34 @@ pub use ids::{
 };
 pub use pagination::{Cursor, Page, PageRequest};
 pub use query_trace::{QueryTrace, TRACE_TARGET};
+
+// The crates a host needs next to ours, at the versions we were built
+// with: `saas_db::diesel::prelude::*` for its own queries,
+// `saas_db::serde_json::json!` for payment metadata, `saas_db::uuid::Uuid`
+// and `saas_db::chrono` for ids and times. (Diesel's derives and `table!`
+// name `diesel` themselves: see the README's "Joining your own table to ours".)
+#[doc(no_inline)]
+pub use chrono;
+#[doc(no_inline)]
+pub use diesel;
+#[doc(no_inline)]
+pub use serde_json;
+#[doc(no_inline)]
+pub use uuid;
+
+/// The names most handlers use: `use saas_db::prelude::*;`.
+///
+/// [`Database`], [`Repos`] (the `conn.users()` methods), [`Error`] and
+/// [`Result`], paging ([`PageRequest`], [`Page`], [`Cursor`]), every typed
+/// id, and the acting user ([`Actor`](crate::access::Actor)).
+pub mod prelude {
+    pub use crate::access::Actor;
+    pub use crate::ids::{
+        AccountId, AuditLogId, CategoryId, InvitationId, OutboxMessageId, PaymentId, PlanId,
+        PostId, ProjectId, SessionId, SubscriptionId, TagId, TeamId, UserId, VerificationTokenId,
+    };
+    pub use crate::{Cursor, Database, Error, Page, PageRequest, Repos, Result};
+}
 
 use diesel::PgConnection;
 

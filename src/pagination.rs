@@ -19,12 +19,13 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{Query, QueryFragment};
 use diesel::query_dsl::methods::{FilterDsl, LoadQuery, OrderDsl};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
 mod cursor;
+mod query;
 mod sql;
 
 pub(crate) use cursor::Listing;
@@ -33,6 +34,10 @@ use sql::{PageLimit, RowCmp};
 
 /// The largest page a listing returns.
 pub const MAX_LIMIT: u32 = 1000;
+
+/// The page size of [`PageRequest::default()`], and of a request
+/// deserialized without a `limit`.
+pub const DEFAULT_LIMIT: u32 = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Start {
@@ -44,7 +49,25 @@ enum Start {
 
 /// Which page of a listing to load: the first or last `limit` rows, or the
 /// `limit` rows after or before a cursor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It deserializes from the query parameters `after`, `before` (cursor
+/// text, at most one of them) and `limit` (1..=[`MAX_LIMIT`], default
+/// [`DEFAULT_LIMIT`]), so a handler can take it straight from a query
+/// string (axum's or actix's `Query<PageRequest>`). A tampered cursor, both
+/// `after` and `before`, or a limit out of range is a deserialization
+/// error (the extractor's 400), never a panic:
+///
+/// ```
+/// use saas_db::PageRequest;
+///
+/// let page: PageRequest = serde_json::from_str(r#"{"limit": 50}"#).unwrap();
+/// assert_eq!(page, PageRequest::first(50));
+/// assert_eq!(serde_json::from_str::<PageRequest>("{}").unwrap(), PageRequest::default());
+/// assert!(serde_json::from_str::<PageRequest>(r#"{"limit": 0}"#).is_err());
+/// assert!(serde_json::from_str::<PageRequest>(r#"{"after": "AAAA"}"#).is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "query::PageQuery")]
 pub struct PageRequest {
     start: Start,
     limit: u32,
@@ -76,12 +99,25 @@ impl PageRequest {
     }
 }
 
+impl Default for PageRequest {
+    /// The first [`DEFAULT_LIMIT`] rows.
+    fn default() -> Self {
+        Self::first(DEFAULT_LIMIT)
+    }
+}
+
 /// One page of a listing, in listing order, with cursors to its neighbours.
-#[derive(Debug, Clone, Serialize)]
+///
+/// It serializes with the names of its accessors: `{"items": [..],
+/// "next_cursor": "..", "prev_cursor": null}` (a cursor as its text), and
+/// deserializes from the same, so a client in Rust reads it back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Page<T> {
     /// The rows of this page.
     pub items: Vec<T>,
+    #[serde(rename = "next_cursor")]
     next: Option<Cursor>,
+    #[serde(rename = "prev_cursor")]
     prev: Option<Cursor>,
 }
 

@@ -44,6 +44,19 @@ pub fn text<'a>(field: &str, value: &'a str, min: usize, max: usize) -> Result<&
     Ok(value)
 }
 
+/// An id that was set: not the nil UUID, which is what an id left at its
+/// `Default` (or skipped when an input was deserialized) holds, and which
+/// no row has.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `field`.
+pub fn id_set(field: &str, id: impl Into<uuid::Uuid>) -> Result<()> {
+    if id.into().is_nil() {
+        return Err(Error::invalid(field, "is not set (the nil UUID)"));
+    }
+    Ok(())
+}
+
 /// An optional text field (`None` passes).
 pub fn opt_text<'a>(
     field: &str,

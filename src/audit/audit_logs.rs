@@ -7,7 +7,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text, Timestamptz};
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ids::{AuditLogId, UserId};
@@ -18,7 +18,7 @@ use crate::schema::audit_logs;
 use crate::validate;
 
 /// One entry of the audit log.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = audit_logs, check_for_backend(diesel::pg::Pg))]
 pub struct AuditLog {
     /// UUIDv7 id.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::secret::{self, Token};
 use crate::enums::TokenKind;
@@ -18,7 +18,7 @@ use crate::tx::run_transaction;
 use crate::validate;
 
 /// An issued token. The token itself was returned once by `issue`.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = vt, check_for_backend(diesel::pg::Pg))]
 pub struct VerificationToken {
     /// Id.

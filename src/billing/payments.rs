@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::subscription_plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
 use crate::enums::PaymentStatus;
@@ -16,7 +16,7 @@ use crate::tx::update_versioned;
 use crate::validate;
 
 /// A payment.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
 pub struct Payment {
     /// Id.
@@ -48,11 +48,20 @@ pub struct Payment {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Input for [`PaymentRepo::record`].
-#[derive(Debug, Clone, PartialEq, Insertable)]
+/// Input for [`PaymentRepo::record`]. `Default` is a pending payment with
+/// empty metadata (`{}`), no payer and no currency, so
+/// `NewPayment { user_id, amount_cents: 500, currency: "USD", ..Default::default() }`
+/// is a complete one; a payer left unset is [`Error::Invalid`] naming
+/// `user_id`.
+///
+/// Deserialized, `amount_cents` and `currency` are required, `status`
+/// defaults to pending and `metadata` to `{}`; `user_id` is never read from
+/// input: set it from the signed-in user or your provider's customer.
+#[derive(Debug, Clone, PartialEq, Insertable, Deserialize)]
 #[diesel(table_name = payments)]
 pub struct NewPayment<'a> {
-    /// Payer.
+    /// Payer (not deserialized).
+    #[serde(skip_deserializing)]
     pub user_id: UserId,
     /// Subscription paid for.
     pub subscription_id: Option<SubscriptionId>,
@@ -61,28 +70,62 @@ pub struct NewPayment<'a> {
     /// ISO 4217 code.
     pub currency: &'a str,
     /// Initial state.
+    #[serde(default = "pending")]
     pub status: PaymentStatus,
     /// The provider's id (idempotency key).
+    #[serde(borrow)]
     pub provider_payment_id: Option<&'a str>,
     /// Description, up to 1,000 characters.
+    #[serde(borrow)]
     pub description: Option<&'a str>,
     /// A JSON object.
+    #[serde(default = "empty_object")]
     pub metadata: serde_json::Value,
 }
 
+fn pending() -> PaymentStatus {
+    PaymentStatus::Pending
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+impl Default for NewPayment<'_> {
+    fn default() -> Self {
+        NewPayment {
+            user_id: UserId::default(),
+            subscription_id: None,
+            amount_cents: 0,
+            currency: "",
+            status: pending(),
+            provider_payment_id: None,
+            description: None,
+            metadata: empty_object(),
+        }
+    }
+}
+
 /// Changes for [`PaymentRepo::update`]: the fields a person edits (money
-/// and status change only through `mark_*` and `refund`).
-#[derive(Debug, Clone, Default, PartialEq, AsChangeset)]
+/// and status change only through `mark_*` and `refund`). Deserialized, a
+/// missing field is `None` and an explicit `null` description is
+/// `Some(None)`.
+#[derive(Debug, Clone, Default, PartialEq, AsChangeset, Deserialize)]
 #[diesel(table_name = payments)]
 pub struct PaymentChanges<'a> {
     /// `Some(None)` clears it; up to 1,000 characters.
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "crate::serde_support::double_option"
+    )]
     pub description: Option<Option<&'a str>>,
     /// Replaces the whole object.
     pub metadata: Option<serde_json::Value>,
 }
 
 /// Totals in one currency.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName, Serialize, Deserialize)]
 pub struct CurrencyTotal {
     /// ISO 4217 code.
     #[diesel(sql_type = Text)]
@@ -119,6 +162,7 @@ impl<'c> PaymentRepo<'c> {
     /// [`Error::Invalid`] for bad input; [`Error::ForeignKey`] for an
     /// unknown user or subscription.
     pub fn record(&mut self, payment: &NewPayment<'_>) -> Result<(Payment, bool)> {
+        validate::id_set("user_id", payment.user_id)?;
         validate_amount("amount_cents", payment.amount_cents)?;
         validate_currency(payment.currency)?;
         validate::opt_text("provider_payment_id", payment.provider_payment_id, 1, 255)?;

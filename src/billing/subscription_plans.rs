@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::enums::BillingInterval;
 use crate::error::{Error, Found, Result};
@@ -13,7 +13,7 @@ use crate::tx::update_versioned;
 use crate::validate;
 
 /// A plan customers subscribe to.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = plans, check_for_backend(diesel::pg::Pg))]
 pub struct Plan {
     /// Id.
@@ -42,13 +42,19 @@ pub struct Plan {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Input for [`PlanRepo::create`].
-#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+/// Input for [`PlanRepo::create`]. `Default` leaves the name and currency
+/// empty (so a plan that forgets them is [`Error::Invalid`]), the price 0,
+/// monthly, no features:
+/// `NewPlan { name: "Pro", price_cents: 900, currency: "USD", ..Default::default() }`.
+/// Deserialized, `name`, `price_cents`, `currency` and `interval` are
+/// required.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, Deserialize)]
 #[diesel(table_name = plans)]
 pub struct NewPlan<'a> {
     /// Unique name, 1 to 100 characters.
     pub name: &'a str,
     /// Optional description, up to 2,000 characters.
+    #[serde(borrow)]
     pub description: Option<&'a str>,
     /// Price in minor units, 0..=[`AMOUNT_MAX_CENTS`].
     pub price_cents: i64,
@@ -57,23 +63,48 @@ pub struct NewPlan<'a> {
     /// Billing period.
     pub interval: BillingInterval,
     /// Features.
+    #[serde(default, borrow)]
     pub features: Vec<&'a str>,
     /// Position on the pricing page.
+    #[serde(default)]
     pub sort_order: i32,
 }
 
-/// Changes for [`PlanRepo::update`]; `None` keeps a column.
-#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
+impl Default for NewPlan<'_> {
+    fn default() -> Self {
+        NewPlan {
+            name: "",
+            description: None,
+            price_cents: 0,
+            currency: "",
+            interval: BillingInterval::Month,
+            features: Vec::new(),
+            sort_order: 0,
+        }
+    }
+}
+
+/// Changes for [`PlanRepo::update`]; `None` keeps a column. Deserialized, a
+/// missing field is `None` and an explicit `null` description is
+/// `Some(None)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset, Deserialize)]
 #[diesel(table_name = plans)]
 pub struct PlanChanges<'a> {
     /// New name.
+    #[serde(borrow)]
     pub name: Option<&'a str>,
     /// New description, or `Some(None)` to clear it.
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "crate::serde_support::double_option"
+    )]
     pub description: Option<Option<&'a str>>,
     /// New price (existing subscriptions keep their plan row, so the new
     /// price applies from their next renewal).
     pub price_cents: Option<i64>,
     /// New features.
+    #[serde(borrow)]
     pub features: Option<Vec<&'a str>>,
     /// New position.
     pub sort_order: Option<i32>,

@@ -10,19 +10,21 @@ use crate::schema::categories;
 use crate::slug::slugify;
 use crate::validate;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The longest slug `categories_slug_format` allows.
 const SLUG_MAX: usize = 100;
 
 /// Input for [`CategoryRepo::create`]; the slug is derived from the name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct NewCategory<'a> {
     /// Unique name, 1 to 100 characters.
     pub name: &'a str,
     /// Description, up to 2,000 characters.
+    #[serde(borrow)]
     pub description: Option<&'a str>,
     /// Position in menus (lower first).
+    #[serde(default)]
     pub sort_order: i32,
 }
 
@@ -109,7 +111,9 @@ impl<'c> CategoryRepo<'c> {
 }
 
 /// A category.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize, Deserialize,
+)]
 #[diesel(table_name = categories, check_for_backend(diesel::pg::Pg))]
 pub struct Category {
     /// Id.

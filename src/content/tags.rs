@@ -12,7 +12,7 @@ use crate::schema::tags;
 use crate::slug::slugify;
 use crate::validate;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Most tags one post may carry.
 pub const TAGS_PER_POST_MAX: usize = 20;
@@ -113,7 +113,9 @@ impl<'c> TagRepo<'c> {
 }
 
 /// A tag.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize, Deserialize,
+)]
 #[diesel(table_name = tags, check_for_backend(diesel::pg::Pg))]
 pub struct Tag {
     /// Id.

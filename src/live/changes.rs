@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::cursor::ChangeCursor;
@@ -13,7 +13,7 @@ use crate::ids::{TeamId, UserId};
 
 /// A table whose writes are captured (the tables a live UI watches; see the
 /// README's "Live data: change feed").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CapturedTable {
     /// `users`: row id and user are the user.
@@ -78,7 +78,7 @@ impl CapturedTable {
 }
 
 /// What happened to the row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeOp {
     /// The row was inserted.
@@ -94,7 +94,7 @@ pub enum ChangeOp {
 /// One captured write: ids only. Read the row itself for its contents; a
 /// row that is gone (or not visible to the reader) is deleted for that
 /// reader, whatever `op` says, since later changes may follow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// This change's position: resume after it with this cursor.
     pub cursor: ChangeCursor,

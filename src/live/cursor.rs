@@ -72,6 +72,13 @@ impl serde::Serialize for ChangeCursor {
     }
 }
 
+/// Deserialized from its string form, parsed as strictly as by `str::parse`.
+impl<'de> serde::Deserialize<'de> for ChangeCursor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        crate::serde_support::from_text(d, "a change feed cursor (c1-<xid>-<id> or now)")
+    }
+}
+
 impl fmt::Display for ChangeCursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.pos {

@@ -4,14 +4,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Text};
-use serde::Serialize;
+use diesel::sql_types::{Array, BigInt, Double, Nullable, Text};
+use serde::{Deserialize, Serialize};
 
 use crate::database::Database;
 use crate::error::{Error, Result};
 
 /// The pool right now, plus counters since it was created.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PoolStatus {
     /// Configured maximum.
     pub max_size: u32,
@@ -43,7 +43,7 @@ pub struct PoolStatus {
 }
 
 /// Client connections to this database, from `pg_stat_activity`.
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 pub struct ConnectionStats {
     /// All client backends on this database.
     #[diesel(sql_type = BigInt)]
@@ -65,8 +65,34 @@ pub struct ConnectionStats {
     pub oldest_transaction_secs: Option<f64>,
 }
 
+/// The crate's own tables, as its migrations create them (a partitioned
+/// table by its parent's name): what [`Database::table_sizes`] reports.
+/// Tables a host keeps in the same schema are not in it. A catalog test
+/// (`tests/it/ops.rs`) checks it against a freshly migrated database.
+pub const TABLES: &[&str] = &[
+    "accounts",
+    "audit_logs",
+    "categories",
+    "changes",
+    "outbox_messages",
+    "payments",
+    "post_tags",
+    "posts",
+    "projects",
+    "sessions",
+    "subscription_plans",
+    "subscriptions",
+    "tags",
+    "team_invitations",
+    "team_members",
+    "teams",
+    "user_profiles",
+    "users",
+    "verification_tokens",
+];
+
 /// Size of one of our tables (partitioned tables summed over partitions).
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 pub struct TableSize {
     /// Table name.
     #[diesel(sql_type = Text)]
@@ -83,7 +109,7 @@ pub struct TableSize {
 }
 
 /// One statement from `pg_stat_statements`.
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 pub struct SlowQuery {
     /// Normalised statement text.
     #[diesel(sql_type = Text)]
@@ -149,8 +175,10 @@ impl Database {
         .get_result(&mut *conn)?)
     }
 
-    /// Our tables, largest first. Partitioned tables (the audit log) are
-    /// reported once, summed over their partitions.
+    /// The crate's own tables ([`TABLES`]), largest first, in its schema
+    /// (the builder's, else the connection's current schema); a host's
+    /// tables in the same schema are left out. Partitioned tables (the
+    /// audit log) are reported once, summed over their partitions.
     ///
     /// # Errors
     /// Pool and database errors.
@@ -173,10 +201,11 @@ impl Database {
                ) sizes
               WHERE n.nspname = coalesce($1, current_schema())
                 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-                AND c.relname <> '__diesel_schema_migrations'
+                AND c.relname = ANY($2)
               ORDER BY sizes.total_bytes DESC, c.relname",
         )
         .bind::<Nullable<Text>, _>(self.schema())
+        .bind::<Array<Text>, _>(TABLES)
         .load(&mut *conn)?)
     }
 

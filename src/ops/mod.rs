@@ -5,4 +5,4 @@ mod health;
 mod metrics;
 
 pub use health::{HealthCheck, HealthReport, HealthStatus, REQUIRED_EXTENSIONS};
-pub use metrics::{ConnectionStats, PoolStatus, SlowQuery, TableSize};
+pub use metrics::{ConnectionStats, PoolStatus, SlowQuery, TableSize, TABLES};

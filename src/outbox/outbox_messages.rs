@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -25,7 +25,7 @@ pub(crate) const DEDUPE_KEY_MAX: usize = 200;
 
 /// A stored message, as [`Outbox::dead_letters`](super::Outbox::dead_letters)
 /// lists it.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = om, check_for_backend(diesel::pg::Pg))]
 pub struct Message {
     /// Id (UUIDv7).
@@ -55,7 +55,7 @@ pub struct Message {
 /// A message claimed by a worker: what to deliver, and the lease that
 /// [`Outbox::ack`](super::Outbox::ack) and
 /// [`Outbox::fail`](super::Outbox::fail) are fenced by.
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 #[diesel(table_name = om, check_for_backend(diesel::pg::Pg))]
 pub struct Claimed {
     /// Id; also a good idempotency key for the receiving side.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Double, Interval, Text, Uuid as SqlUuid};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::outbox_messages::{topic, Claimed, Message};
@@ -50,7 +50,7 @@ pub enum Failed {
 }
 
 /// Counts for one topic, from [`Outbox::stats`].
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, QueryableByName)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, QueryableByName)]
 pub struct OutboxStats {
     /// Claimable now.
     #[diesel(sql_type = BigInt)]

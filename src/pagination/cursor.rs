@@ -12,7 +12,7 @@ use std::str::FromStr;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Datelike, Utc};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -25,7 +25,10 @@ const FIXED_LEN: usize = 1 + 4 + 1 + 16 + CHECK_LEN;
 const MAX_TEXT_LEN: usize = 512;
 
 /// An opaque position in a listing. Parse one that came back from a client
-/// with `str::parse::<Cursor>()`; print it with `to_string()`.
+/// with `str::parse::<Cursor>()`; print it with `to_string()`. It
+/// serializes as that text and deserializes from it with the same checks,
+/// so a truncated or altered cursor in a query string or a JSON body is a
+/// deserialization error (with [`Error::InvalidCursor`]'s message).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Cursor {
     bytes: Vec<u8>,
@@ -216,5 +219,11 @@ impl FromStr for Cursor {
 impl Serialize for Cursor {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cursor {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Cursor, D::Error> {
+        crate::serde_support::from_text(deserializer, "a pagination cursor (base64url text)")
     }
 }

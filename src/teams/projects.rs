@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::teams::authorize;
 use crate::access::{Action, Actor};
@@ -19,7 +19,7 @@ use crate::validate;
 
 /// A project: data that belongs to a team, isolated per team by
 /// Row-Level Security.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = projects, check_for_backend(diesel::pg::Pg))]
 pub struct Project {
     /// Id.

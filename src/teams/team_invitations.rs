@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Nullable, Text, Uuid as SqlUuid};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::team_members::{member_entry, membership, Membership};
 use super::teams::{authorize, TeamRepo};
@@ -26,7 +26,7 @@ use crate::validate;
 
 /// An invitation to join a team. The token is returned once by
 /// `invite`; only its SHA-256 is stored, and it is not part of this row.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = inv, check_for_backend(diesel::pg::Pg))]
 pub struct Invitation {
     /// Id.

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::teams::{authorize, check, insert_member, lock_team, Team, TeamRepo};
 use crate::access::{self, Action, Actor, Resource};
@@ -18,7 +18,7 @@ use crate::schema::{team_members, teams, users};
 use crate::tx::run_transaction;
 
 /// A user's membership of a team.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = team_members, check_for_backend(diesel::pg::Pg))]
 pub struct Membership {
     /// The team.
@@ -34,7 +34,7 @@ pub struct Membership {
 }
 
 /// A member as a member list shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Serialize, Deserialize)]
 pub struct Member {
     /// User id.
     pub user_id: UserId,

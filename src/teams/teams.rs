@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::access::{self, Action, Actor, Resource};
 use crate::audit::{audited, AuditEntry};
@@ -21,7 +21,9 @@ use crate::tx::run_transaction;
 use crate::validate;
 
 /// A team (tenant).
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Identifiable, Serialize, Deserialize,
+)]
 #[diesel(table_name = teams, check_for_backend(diesel::pg::Pg))]
 pub struct Team {
     /// Id.

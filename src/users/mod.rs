@@ -6,7 +6,8 @@
 //!   call on the table (`mod.rs`: lookups, edits, listings; `moderation.rs`:
 //!   role and bans, done by an [`Actor`](crate::access::Actor) and audited;
 //!   `bulk.rs`: COPY import and batch updates; `deletion.rs`: soft delete,
-//!   restore, hard delete; `locks.rs`: row locks; `model.rs`: the structs).
+//!   restore, hard delete; `locks.rs`: row locks; `model.rs`: the structs;
+//!   `public.rs`: [`PublicUser`], what a response may show of a user).
 //! - `user_profiles.rs`: [`UserProfile`], [`ProfileChanges`] and the profile
 //!   calls of [`UserRepo`].
 //!
@@ -26,6 +27,6 @@ pub use transfer::{TransferOptions, TransferReport};
 pub use user_profiles::{ProfileChanges, UserProfile};
 pub(crate) use users::{may_sign_in, visible};
 pub use users::{
-    BatchFailure, BatchReport, NewUser, User, UserChanges, UserRepo, DEFAULT_LOCALE,
+    BatchFailure, BatchReport, NewUser, PublicUser, User, UserChanges, UserRepo, DEFAULT_LOCALE,
     DEFAULT_TIMEZONE, NAME_MAX,
 };

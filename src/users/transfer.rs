@@ -4,7 +4,7 @@
 //! moves data between, in a file of its own.
 
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::UserRepo;
 use crate::error::{Error, Result};
@@ -15,7 +15,8 @@ use crate::tx::run_transaction;
 /// What to move in [`UserRepo::transfer_data`]. The default moves
 /// the payments and leaves the profile: `TransferOptions { profile: true,
 /// ..Default::default() }` moves both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct TransferOptions {
     /// Move every payment (default `true`).
     pub payments: bool,
@@ -33,7 +34,7 @@ impl Default for TransferOptions {
 }
 
 /// What was moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferReport {
     /// Payments moved.
     pub payments_moved: usize,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::UserRepo;
 use crate::enums::Theme;
@@ -94,7 +94,7 @@ impl UserRepo<'_> {
 }
 
 /// A user's profile (one per user, created on first upsert).
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = user_profiles, check_for_backend(diesel::pg::Pg))]
 pub struct UserProfile {
     /// The user (primary key).
@@ -122,18 +122,37 @@ pub struct UserProfile {
 /// Changes for [`crate::users::UserRepo::upsert_profile`]: on insert, `None`
 /// takes the column default; on update, `None` keeps the value. For nullable
 /// columns `Some(None)` sets NULL.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Insertable, AsChangeset)]
+///
+/// Deserialized, a missing field is `None` and an explicit `null` is
+/// `Some(None)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Insertable, AsChangeset, Deserialize)]
 #[diesel(table_name = user_profiles)]
 pub struct ProfileChanges<'a> {
     /// Bio, up to 2,000 characters.
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "crate::serde_support::double_option"
+    )]
     pub bio: Option<Option<&'a str>>,
     /// Website (http or https).
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "crate::serde_support::double_option"
+    )]
     pub website: Option<Option<&'a str>>,
     /// Location, up to 200 characters.
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "crate::serde_support::double_option"
+    )]
     pub location: Option<Option<&'a str>>,
     /// Colour scheme.
     pub theme: Option<Theme>,
     /// Interface language tag.
+    #[serde(borrow)]
     pub language: Option<&'a str>,
     /// Product emails on or off.
     pub email_notifications: Option<bool>,

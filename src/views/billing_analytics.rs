@@ -11,7 +11,7 @@ use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Double, Integer, Nullable, Text, Timestamptz};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::billing::validate_currency;
 use crate::enums::{BillingInterval, PaymentStatus};
@@ -28,7 +28,7 @@ pub struct AnalyticsRepo<'c> {
 }
 
 /// A customer ranked by payment volume.
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 pub struct TopCustomer {
     /// 1 for the largest; ties share a rank.
     #[diesel(sql_type = BigInt)]
@@ -54,7 +54,7 @@ pub struct TopCustomer {
 }
 
 /// Revenue of one calendar month (UTC).
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 pub struct MonthlyRevenue {
     /// First day of the month.
     #[diesel(sql_type = Date)]
@@ -76,7 +76,7 @@ pub struct MonthlyRevenue {
 
 /// How engaged a user is, by succeeded payments: none (0), low (1-2),
 /// medium (3-9), high (10 or more).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, FromSqlRow, AsExpression)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromSqlRow, AsExpression)]
 #[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
 pub enum EngagementLevel {
@@ -103,7 +103,7 @@ impl FromSql<Text, Pg> for EngagementLevel {
 }
 
 /// One user's engagement.
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 pub struct Engagement {
     /// User id.
     #[diesel(sql_type = diesel::sql_types::Uuid)]
@@ -126,7 +126,7 @@ pub struct Engagement {
 }
 
 /// Monthly recurring revenue of one plan.
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 pub struct PlanMrr {
     /// Plan id.
     #[diesel(sql_type = diesel::sql_types::Uuid)]

@@ -41,7 +41,7 @@ impl From<NetsJson> for Vec<CurrencyNet> {
 }
 
 /// One user's dashboard row.
-#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize)]
+#[derive(Debug, Clone, PartialEq, QueryableByName, Serialize, Deserialize)]
 pub struct UserDashboard {
     /// User id.
     #[diesel(sql_type = diesel::sql_types::Uuid)]

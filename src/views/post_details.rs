@@ -11,10 +11,10 @@ use crate::error::Result;
 use crate::ids::{CategoryId, UserId};
 use crate::pagination::Page;
 use crate::schema::{categories, tags, users};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The author as shown next to a post.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = crate::schema::users, check_for_backend(diesel::pg::Pg))]
 pub struct Author {
     /// User id.
@@ -28,7 +28,7 @@ pub struct Author {
 }
 
 /// A post with everything a listing shows, loaded without N+1 queries.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostDetails {
     /// The post.
     pub post: Post,

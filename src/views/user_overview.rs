@@ -3,7 +3,7 @@
 //! billing and content domains, so it is a view rather than a `UserRepo` call.
 
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::billing::{Plan, Subscription, LIVE};
 use crate::content::{is_listed, Post};
@@ -18,7 +18,7 @@ use crate::users::{visible, User, UserProfile};
 pub const OVERVIEW_POSTS: i64 = 10;
 
 /// A user with everything an account page shows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserOverview {
     /// The user.
     pub user: User,

@@ -35,8 +35,8 @@ fn not_null_names_the_column_and_check_names_the_constraint() {
 }
 
 /// `Error::constraint()` and `Error::field()` read the classified errors
-/// of real violations: a unique index and a foreign key give their
-/// constraint and no field, a CHECK gives its name as the field and no
+/// of real violations: a unique index gives its constraint and the input
+/// field it is about, a foreign key its constraint and no field, a CHECK gives its name as the field and no
 /// constraint, and `NotFound` gives neither.
 #[test]
 fn constraint_and_field_accessors_read_real_violations() {
@@ -54,7 +54,11 @@ fn constraint_and_field_accessors_read_real_violations() {
     let dup = refused("INSERT INTO users (email, name) VALUES ('dup@example.com', 'E')");
     assert!(matches!(dup, Error::Conflict { .. }), "{dup:?}");
     assert_eq!(dup.constraint(), Some("users_email_key"), "{dup:?}");
-    assert_eq!(dup.field(), None);
+    assert_eq!(
+        dup.field(),
+        Some("email"),
+        "the input field the constraint is about"
+    );
 
     let fk = refused(
         "INSERT INTO user_profiles (user_id) VALUES ('00000000-0000-0000-0000-000000000001')",

@@ -193,7 +193,8 @@ fn response_bodies_are_safe() {
     assert_eq!(status, 409);
     assert_eq!(
         body,
-        serde_json::json!({"code": "conflict", "message": "the value is already taken"})
+        serde_json::json!({"code": "conflict", "message": "email is already taken", "field": "email"}),
+        "the input field (error::UNIQUE_FIELDS), never the constraint or the value"
     );
 
     let truncate: Error = diesel::sql_query("TRUNCATE users")

@@ -1,18 +1,20 @@
 //! Operational views: health (including a hung server), pool and connection
 //! metrics, table sizes, slow queries, and per-query tracing.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel_migrations::MigrationHarness;
-use saas_db::ops::HealthStatus;
+use saas_db::ops::{HealthStatus, TABLES};
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 use saas_db_testing::EmbeddedPostgres;
 use saas_db_testing::TestDatabase;
 
 use crate::secrets::scan_sources::Captured;
+use crate::support::names;
 
 #[test]
 fn healthy_database_reports_every_check() {
@@ -189,6 +191,41 @@ fn table_sizes_cover_our_tables_and_sum_partitions() {
         .iter()
         .all(|t| t.table != "__diesel_schema_migrations"));
     assert_eq!(sizes[0].table, "users", "largest first: {sizes:?}");
+}
+
+/// A host's own table in the crate's schema is not listed (it used to be:
+/// `table_sizes` listed every table of the schema, the host's largest
+/// first); every table of the crate is, and `ops::TABLES` is exactly the
+/// set of tables the migrations create.
+#[test]
+fn table_sizes_lists_only_the_crates_tables() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    conn.batch_execute(
+        "CREATE TABLE host_notes (id bigint PRIMARY KEY, body text NOT NULL);
+         INSERT INTO host_notes SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g;
+         ANALYZE host_notes",
+    )
+    .unwrap();
+    let listed: BTreeSet<String> = db
+        .table_sizes()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.table)
+        .collect();
+    assert!(!listed.contains("host_notes"), "{listed:?}");
+    let ours: BTreeSet<String> = TABLES.iter().map(|t| t.to_string()).collect();
+    assert_eq!(listed, ours);
+
+    let migrated: BTreeSet<String> = names(
+        &mut conn,
+        "SELECT c.relname::text AS name
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+            AND NOT c.relispartition
+            AND c.relname NOT IN ('host_notes', '__diesel_schema_migrations')",
+    );
+    assert_eq!(migrated, ours, "ops::TABLES is not the migrated tables");
 }
 
 #[test]

@@ -4,7 +4,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::oauth_tokens::seal_all;
 use crate::auth::password::PasswordHasher;
@@ -25,7 +25,7 @@ pub const CREDENTIAL_PROVIDER: &str = "credential";
 /// [`Account::access_token`], [`Account::refresh_token`],
 /// [`Account::id_token`]. `Debug` shows them as `<redacted>` and `Serialize`
 /// leaves them out.
-#[derive(Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[derive(Clone, PartialEq, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = accounts, check_for_backend(diesel::pg::Pg))]
 pub struct Account {
     /// Id.
@@ -84,7 +84,7 @@ impl fmt::Debug for Account {
 
 /// An OAuth identity to link. The provider tokens are encrypted before they
 /// are sent (see [`AccountRepo::with_keys`]); `Debug` redacts them.
-#[derive(Clone, Default, PartialEq, Eq, Insertable)]
+#[derive(Clone, Default, PartialEq, Eq, Insertable, Deserialize)]
 #[diesel(table_name = accounts)]
 pub struct NewOAuthAccount<'a> {
     /// Provider name: lower-case letters, digits, `_`, `-` (not `credential`).
@@ -93,18 +93,23 @@ pub struct NewOAuthAccount<'a> {
     pub provider_account_id: &'a str,
     /// Access token (stored encrypted).
     #[diesel(skip_insertion)]
+    #[serde(borrow)]
     pub access_token: Option<&'a str>,
     /// Refresh token (stored encrypted).
     #[diesel(skip_insertion)]
+    #[serde(borrow)]
     pub refresh_token: Option<&'a str>,
     /// OpenID Connect id token (stored encrypted).
     #[diesel(skip_insertion)]
+    #[serde(borrow)]
     pub id_token: Option<&'a str>,
     /// Token type.
+    #[serde(borrow)]
     pub token_type: Option<&'a str>,
     /// Access token expiry.
     pub expires_at: Option<DateTime<Utc>>,
     /// Scopes.
+    #[serde(borrow)]
     pub scope: Option<&'a str>,
 }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::status::{sources_of, sources_or_same};
 use super::subscription::{Subscription, SubscriptionRepo};
@@ -18,14 +18,26 @@ use crate::tx::run_transaction;
 use crate::validate;
 
 /// The provider's view of a subscription, as a webhook delivers it.
-#[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset)]
+/// `Default` is an `incomplete` subscription with nothing else set:
+/// `ProviderSubscription { provider_subscription_id: "sub_1", user_id,
+/// plan_id, status: SubscriptionStatus::Active, ..Default::default() }`.
+/// A subscriber or plan left unset is [`Error::Invalid`] naming `user_id` or
+/// `plan_id`.
+///
+/// Deserialized (from your own mapping of the provider's event),
+/// `provider_subscription_id`, `plan_id` and `status` are required;
+/// `user_id` is never read from input: set it from your record of the
+/// provider's customer.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, AsChangeset, Deserialize)]
 #[diesel(table_name = subs, treat_none_as_null = true)]
 pub struct ProviderSubscription<'a> {
     /// The provider's subscription id: the idempotency key.
     pub provider_subscription_id: &'a str,
     /// The provider's customer id.
+    #[serde(borrow)]
     pub provider_customer_id: Option<&'a str>,
-    /// Subscriber.
+    /// Subscriber (not deserialized).
+    #[serde(skip_deserializing)]
     pub user_id: UserId,
     /// Plan.
     pub plan_id: PlanId,
@@ -36,11 +48,29 @@ pub struct ProviderSubscription<'a> {
     /// Period end.
     pub current_period_end: Option<DateTime<Utc>>,
     /// Cancels at period end.
+    #[serde(default)]
     pub cancel_at_period_end: bool,
     /// Canceled at.
     pub canceled_at: Option<DateTime<Utc>>,
     /// Trial end.
     pub trial_ends_at: Option<DateTime<Utc>>,
+}
+
+impl Default for ProviderSubscription<'_> {
+    fn default() -> Self {
+        ProviderSubscription {
+            provider_subscription_id: "",
+            provider_customer_id: None,
+            user_id: UserId::default(),
+            plan_id: PlanId::default(),
+            status: SubscriptionStatus::Incomplete,
+            current_period_start: None,
+            current_period_end: None,
+            cancel_at_period_end: false,
+            canceled_at: None,
+            trial_ends_at: None,
+        }
+    }
 }
 
 /// What `sync_from_provider` did.
@@ -72,6 +102,8 @@ impl SubscriptionRepo<'_> {
         &mut self,
         incoming: &ProviderSubscription<'_>,
     ) -> Result<(Subscription, SyncOutcome)> {
+        validate::id_set("user_id", incoming.user_id)?;
+        validate::id_set("plan_id", incoming.plan_id)?;
         // Before the lock: its key carries the id, and a NUL in it would be
         // a server encoding error.
         validate::text(

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Interval, Nullable};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::status::LIVE;
 use crate::enums::SubscriptionStatus;
@@ -21,7 +21,15 @@ use crate::validate;
 
 /// A user's subscription to a plan.
 #[derive(
-    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Identifiable, Serialize,
+    Debug,
+    Clone,
+    PartialEq,
+    Queryable,
+    QueryableByName,
+    Selectable,
+    Identifiable,
+    Serialize,
+    Deserialize,
 )]
 #[diesel(table_name = subs, check_for_backend(diesel::pg::Pg))]
 pub struct Subscription {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::enums::PostStatus;
 use crate::error::Result;
@@ -13,7 +13,17 @@ use crate::validate;
 
 /// A post. The full-text `search` vector is maintained by PostgreSQL and
 /// not loaded.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Queryable,
+    Selectable,
+    Identifiable,
+    Associations,
+    Serialize,
+    Deserialize,
+)]
 #[diesel(table_name = posts, belongs_to(User, foreign_key = author_id), check_for_backend(diesel::pg::Pg))]
 pub struct Post {
     /// UUIDv7 id.
@@ -50,25 +60,35 @@ pub struct Post {
 
 /// Input for [`PostRepo::create`](super::PostRepo::create); the slug is
 /// derived from the title. A new post is a draft.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Insertable)]
+///
+/// It deserializes from a JSON body (`title` required, the rest optional);
+/// `author_id` is never read from input: set it from the signed-in user
+/// (`NewPost { author_id: user.id, ..body }`). Left unset it is
+/// [`Error::Invalid`](crate::Error::Invalid) naming `author_id`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Insertable, Deserialize)]
 #[diesel(table_name = posts)]
 pub struct NewPost<'a> {
-    /// Author.
+    /// Author (not deserialized).
+    #[serde(skip_deserializing)]
     pub author_id: UserId,
     /// Title, 1 to 300 characters.
     pub title: &'a str,
     /// Body, up to 1,000,000 characters.
+    #[serde(default)]
     pub content: &'a str,
     /// Teaser, up to 1,000 characters.
+    #[serde(borrow)]
     pub excerpt: Option<&'a str>,
     /// Category.
     pub category_id: Option<CategoryId>,
     /// Featured flag.
+    #[serde(default)]
     pub featured: bool,
 }
 
 impl NewPost<'_> {
     pub(crate) fn validate(&self) -> Result<()> {
+        validate::id_set("author_id", self.author_id)?;
         validate::text("title", self.title, 1, 300)?;
         validate::text("content", self.content, 0, 1_000_000)?;
         validate::opt_text("excerpt", self.excerpt, 0, 1000)?;
@@ -78,16 +98,26 @@ impl NewPost<'_> {
 
 /// Changes for [`PostRepo::update`](super::PostRepo::update); `None` keeps a column, `Some(None)`
 /// clears a nullable one. The slug never changes (links stay valid).
-#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
+/// Deserialized, a missing field is `None` and an explicit `null` is
+/// `Some(None)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset, Deserialize)]
 #[diesel(table_name = posts)]
 pub struct PostChanges<'a> {
     /// New title.
+    #[serde(borrow)]
     pub title: Option<&'a str>,
     /// New body.
+    #[serde(borrow)]
     pub content: Option<&'a str>,
     /// New teaser.
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "crate::serde_support::double_option"
+    )]
     pub excerpt: Option<Option<&'a str>>,
     /// New category.
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
     pub category_id: Option<Option<CategoryId>>,
     /// Featured or not.
     pub featured: Option<bool>,

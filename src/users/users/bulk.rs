@@ -2,7 +2,7 @@
 
 use diesel::dsl::now;
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::UserChanges;
 use super::{NewUser, UserRepo};
@@ -12,7 +12,7 @@ use crate::schema::users;
 use crate::tx::run_transaction;
 
 /// What [`UserRepo::batch_update`] did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchReport {
     /// Rows updated, in committed chunks.
     pub updated: usize,
@@ -25,7 +25,7 @@ pub struct BatchReport {
 }
 
 /// A chunk of a batch update that was rolled back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchFailure {
     /// Index of the chunk (0-based).
     pub chunk: usize,

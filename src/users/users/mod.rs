@@ -1,15 +1,18 @@
 //! The `users` table: [`User`], [`NewUser`], [`UserChanges`] and every
 //! [`UserRepo`] call on it. Lookups, edits and listings are here; role and
-//! bans, bulk writes, deletion and row locks in the files next to it.
+//! bans, bulk writes, deletion and row locks in the files next to it;
+//! [`PublicUser`], the view of a user for responses, in `public.rs`.
 
 mod bulk;
 mod deletion;
 mod locks;
 mod model;
 mod moderation;
+mod public;
 
 pub use bulk::{BatchFailure, BatchReport};
 pub use model::{NewUser, User, UserChanges, DEFAULT_LOCALE, DEFAULT_TIMEZONE, NAME_MAX};
+pub use public::PublicUser;
 
 use chrono::{DateTime, Utc};
 use diesel::dsl::{now, AsSelect, SqlTypeOf};

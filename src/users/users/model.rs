@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use std::borrow::Cow;
 
@@ -22,7 +22,7 @@ pub const DEFAULT_LOCALE: &str = "en";
 pub const DEFAULT_TIMEZONE: &str = "UTC";
 
 /// A user account.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct User {
     /// UUIDv7 primary key.
@@ -87,7 +87,12 @@ impl From<&User> for Actor {
 
 /// Input for [`crate::users::UserRepo::create`]. Borrowed, so building one
 /// allocates nothing; validated when created.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It deserializes from a sign-up form or JSON body (`email` and `name`
+/// required); `role` is never read from input, it is always
+/// [`UserRole::User`] there, so a client cannot sign itself up as an admin
+/// (set it with [`NewUser::role`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct NewUser<'a> {
     /// Email address; stored normalised (see [`crate::identity`]).
     pub email: &'a str,
@@ -95,15 +100,25 @@ pub struct NewUser<'a> {
     pub name: &'a str,
     /// Optional handle: 3 to 40 of letters, digits, `_`, `.`, `-` (ASCII
     /// after NFKC, so a fullwidth `ａｌｉｃｅ` is `alice`).
+    #[serde(borrow)]
     pub username: Option<&'a str>,
     /// Optional avatar URL (http or https).
+    #[serde(borrow)]
     pub avatar_url: Option<&'a str>,
-    /// Role (default [`UserRole::User`]).
+    /// Role (default [`UserRole::User`]; not deserialized).
+    #[serde(skip_deserializing, default = "plain_user")]
     pub role: UserRole,
     /// Language tag (default `en`).
+    #[serde(borrow)]
     pub locale: Option<&'a str>,
     /// Time zone (default `UTC`).
+    #[serde(borrow)]
     pub timezone: Option<&'a str>,
+}
+
+/// The role of a user signing up (and of a deserialized [`NewUser`]).
+fn plain_user() -> UserRole {
+    UserRole::User
 }
 
 impl<'a> NewUser<'a> {
@@ -114,7 +129,7 @@ impl<'a> NewUser<'a> {
             name,
             username: None,
             avatar_url: None,
-            role: UserRole::User,
+            role: plain_user(),
             locale: None,
             timezone: None,
         }
@@ -207,19 +222,36 @@ pub(crate) struct UserRow<'a> {
 /// Changes for [`crate::users::UserRepo::update`]. `None` leaves a column as
 /// it is; for nullable columns `Some(None)` sets it to NULL. Role, ban,
 /// email and verification have their own calls.
-#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset)]
+///
+/// It deserializes from a JSON body: a missing field is `None` (kept), and
+/// for `username` and `avatar_url` an explicit `null` is `Some(None)`
+/// (cleared).
+#[derive(Debug, Clone, Default, PartialEq, Eq, AsChangeset, Deserialize)]
 #[diesel(table_name = users)]
 pub struct UserChanges<'a> {
     /// New display name.
+    #[serde(borrow)]
     pub name: Option<&'a str>,
     /// New username (normalised as in [`NewUser::username`]), or
     /// `Some(None)` to clear it.
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "crate::serde_support::double_option"
+    )]
     pub username: Option<Option<&'a str>>,
     /// New avatar URL, or `Some(None)` to clear it.
+    #[serde(
+        default,
+        borrow,
+        deserialize_with = "crate::serde_support::double_option"
+    )]
     pub avatar_url: Option<Option<&'a str>>,
     /// New language tag.
+    #[serde(borrow)]
     pub locale: Option<&'a str>,
     /// New time zone.
+    #[serde(borrow)]
     pub timezone: Option<&'a str>,
     /// Onboarding finished or not.
     pub onboarding_complete: Option<bool>,

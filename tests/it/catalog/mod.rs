@@ -6,3 +6,4 @@ mod columns;
 mod enums;
 mod foreign_keys;
 mod partitions;
+mod unique_fields;

@@ -5,6 +5,7 @@
 mod cursors;
 mod listings;
 mod walks;
+mod web;
 
 use std::collections::{BTreeMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
