@@ -11,6 +11,7 @@ pub mod database;
 pub mod enums;
 pub mod error;
 pub mod identity;
+pub(crate) mod inet;
 pub mod ids;
 pub(crate) mod keyring;
 pub mod live;
