@@ -16,7 +16,9 @@ use std::time::Duration;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
-use saas_db::billing::{NewPayment, NewPlan, PaymentChanges, ProviderSubscription};
+use saas_db::billing::{
+    NewPayment, NewPlan, NewSubscription, PaymentChanges, ProviderSubscription,
+};
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus};
 use saas_db::ids::{PlanId, UserId};
 use saas_db::users::{NewUser, TransferOptions};
@@ -60,9 +62,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ada = conn
         .users()
         .create(&NewUser::new("ada@example.com", "Ada"))?;
-    let sub =
-        conn.subscriptions()
-            .start(ada.id, starter.id, Some(Duration::from_secs(14 * 86_400)))?;
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(ada.id, starter.id).trial(Duration::from_secs(14 * 86_400)))?;
     println!(
         "   started on Starter: {:?} until {}",
         sub.status,
@@ -318,8 +320,10 @@ fn seed_customers(
     for i in 0..20i64 {
         let email = format!("customer{i:02}@example.com");
         let user = conn.users().create(&NewUser::new(&email, "Customer"))?;
-        conn.subscriptions()
-            .start(user.id, PlanId(plans[i as usize % plans.len()]), None)?;
+        conn.subscriptions().start(&NewSubscription::new(
+            user.id,
+            PlanId(plans[i as usize % plans.len()]),
+        ))?;
         // One payment per month for the last (i % 6) + 1 months.
         diesel::sql_query(
             "INSERT INTO payments (user_id, amount_cents, currency, status, created_at)

@@ -156,7 +156,11 @@ impl<'c> AuthFlows<'c> {
     /// token, and when the user's email changed since the token was issued;
     /// [`Error::Forbidden`] for a banned user; [`Error::Invalid`] for a bad
     /// [`SessionOptions`] (then the token is not used up).
-    pub fn sign_in_with_magic_link(&mut self, token: &str, options: SessionOptions<'_>) -> Result<SignedIn> {
+    pub fn sign_in_with_magic_link(
+        &mut self,
+        token: &str,
+        options: SessionOptions<'_>,
+    ) -> Result<SignedIn> {
         run_transaction(self.conn, |tx| {
             let redeemed = VerificationTokenRepo::new(tx).consume(TokenKind::MagicLink, token)?;
             let user = owner(tx, &redeemed)?;

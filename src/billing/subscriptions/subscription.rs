@@ -153,7 +153,12 @@ impl<'c> SubscriptionRepo<'c> {
             .trial
             .map(|t| validate::duration("trial", t, validate::DURATION_MAX))
             .transpose()?;
-        validate::opt_text("provider_subscription_id", new.provider_subscription_id, 1, 255)?;
+        validate::opt_text(
+            "provider_subscription_id",
+            new.provider_subscription_id,
+            1,
+            255,
+        )?;
         validate::opt_text("provider_customer_id", new.provider_customer_id, 1, 255)?;
         let Some(provider_id) = new.provider_subscription_id else {
             return insert(self.conn, new, trial);
