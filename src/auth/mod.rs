@@ -24,7 +24,7 @@
 //! deleted ([`SessionRepo::validate`]), and a one-time token that is
 //! unknown, expired, used or of another kind (`confirm_email`,
 //! `reset_password`, `sign_in_with_magic_link`,
-//! [`VerificationTokenRepo::consume`], a team invitation's `accept`). A
+//! [`VerificationTokenRepo::consume`], `teams().accept` of an invitation). A
 //! banned user who gives the right password is `Error::Forbidden`.
 
 mod accounts;
