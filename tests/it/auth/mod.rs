@@ -6,6 +6,7 @@
 
 mod accounts;
 mod flows;
+mod session_addresses;
 mod sessions;
 mod sign_up;
 mod token_issue_lock;
