@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-use saas_db::auth::{Client, ExposeSecret, Keyring, NewOAuthAccount};
+use saas_db::auth::{ExposeSecret, Keyring, NewOAuthAccount, SessionOptions};
 use saas_db::enums::TokenKind;
+use saas_db::outbox::auth_mail::{AuthEmail, AUTH_EMAIL_TOPIC};
 use saas_db::users::NewUser;
 use saas_db::{Database, Error, Repos};
 
@@ -21,27 +22,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .token_keys(keys)
         .build()?;
     let mut conn = db.conn()?;
-    let client = Client {
-        ttl: Duration::from_secs(30 * 24 * 3600),
-        ip: Some("203.0.113.7".parse()?),
-        user_agent: Some("example/1.0"),
-    };
+    // The new session's lifetime, and the client it is for.
+    let client = SessionOptions::new(Duration::from_secs(30 * 24 * 3600))
+        .ip("203.0.113.7".parse()?)
+        .user_agent("example/1.0");
 
-    println!("1. sign-up");
-    let ada = db.transaction(|tx| {
-        let ada = tx
-            .users()
-            .create(&NewUser::new("ada@example.com", "Ada Lovelace"))?;
-        tx.accounts().set_password(ada.id, "analytical engine")?;
-        Ok(ada)
-    })?;
-    println!("   created {} with an Argon2id password hash", ada.email);
-    let (_, confirm) = conn.verification_tokens().issue(
-        TokenKind::EmailVerification,
-        &ada.email,
-        Some(ada.id),
-        Duration::from_secs(24 * 3600),
+    println!("1. sign-up: user, password and verification email in one transaction");
+    let ada = conn.auth().sign_up(
+        &NewUser::new("ada@example.com", "Ada Lovelace"),
+        "analytical engine",
     )?;
+    println!("   created {} with an Argon2id password hash", ada.email);
+    match conn
+        .auth()
+        .sign_up(&NewUser::new("grace@example.com", "Grace"), "short")
+    {
+        Err(e @ Error::Invalid { .. }) => {
+            let left = conn.users().find_by_email("grace@example.com")?;
+            println!("   a too short password: {e}; user left behind: {left:?}");
+        }
+        other => return Err(format!("expected Invalid, got {other:?}").into()),
+    }
+    // The outbox sender: the token is issued when the email goes out.
+    let outbox = db.outbox(AUTH_EMAIL_TOPIC);
+    let claimed = outbox.claim(1, Duration::from_secs(30))?;
+    let email = AuthEmail::from_claimed(claimed.first().ok_or("no email enqueued")?)?;
+    let (_, confirm) = email
+        .issue_token(&mut conn, Duration::from_secs(24 * 3600))?
+        .ok_or("no token issued")?;
+    outbox.ack_all(&claimed)?;
     println!(
         "   email-confirmation link token: {}... (only its SHA-256 is stored)",
         &confirm.as_str()[..8]
@@ -54,26 +63,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ada.email_verified_at.map(|t| t.to_rfc3339())
     );
     match conn.auth().confirm_email(confirm.as_str()) {
-        Err(e @ Error::InvalidToken) => println!("   the same link again: {e}"),
-        other => return Err(format!("expected InvalidToken, got {other:?}").into()),
+        Err(e @ Error::Unauthorized) => println!("   the same link again: {e}"),
+        other => return Err(format!("expected Unauthorized, got {other:?}").into()),
     }
 
     println!("\n3. sign-in");
-    let wrong =
-        conn.auth()
-            .sign_in_with_password("ada@example.com", "difference engine", client)?;
-    println!(
-        "   wrong password: {}",
-        if wrong.is_none() {
-            "refused"
-        } else {
-            "accepted?!"
+    for (email, password) in [
+        ("ada@example.com", "difference engine"),
+        ("nobody@example.com", "analytical engine"),
+    ] {
+        match conn.auth().sign_in_with_password(email, password, client) {
+            Err(e @ Error::Unauthorized) => println!("   {email} / {password}: {e}"),
+            other => return Err(format!("expected Unauthorized, got {other:?}").into()),
         }
-    );
-    let signed_in = conn
-        .auth()
-        .sign_in_with_password("ADA@example.com", "analytical engine", client)?
-        .ok_or("sign-in failed")?;
+    }
+    let signed_in =
+        conn.auth()
+            .sign_in_with_password("ADA@example.com", "analytical engine", client)?;
     println!(
         "   signed in; session {} expires {}",
         signed_in.session.id,
@@ -101,22 +107,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("\n4. session validation");
     let cookie = signed_in.token.as_str().to_owned();
-    let (session, user) = conn
-        .sessions()
-        .validate(&cookie)?
-        .ok_or("session invalid")?;
+    let (session, user) = conn.sessions().validate(&cookie)?;
     println!(
         "   cookie -> session {} of {} (one query)",
         session.id, user.name
     );
     println!(
-        "   a forged cookie -> {:?}",
-        conn.sessions().validate("forged-cookie")?.map(|s| s.0.id)
+        "   from {:?}; a forged cookie -> {:?}",
+        session.ip_address,
+        conn.sessions().validate("forged-cookie").map(|s| s.0.id)
     );
-    let phone = conn
-        .auth()
-        .sign_in_with_password("ada@example.com", "analytical engine", client)?
-        .ok_or("second sign-in")?;
+    let phone =
+        conn.auth()
+            .sign_in_with_password("ada@example.com", "analytical engine", client)?;
     println!(
         "   live sessions: {}",
         conn.sessions().list_for_user(ada.id)?.len()
@@ -133,7 +136,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .reset_password(reset.as_str(), "a new and better passphrase")?;
     println!("   password changed; every session revoked:");
     for (name, token) in [("laptop", &signed_in.token), ("phone", &phone.token)] {
-        let valid = conn.sessions().validate(token.as_str())?.is_some();
+        let valid = match conn.sessions().validate(token.as_str()) {
+            Ok(_) => true,
+            Err(Error::Unauthorized) => false,
+            Err(e) => return Err(e.into()),
+        };
         println!("     {name:<6} session valid: {valid}");
     }
     let old = conn

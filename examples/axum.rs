@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use saas_db::access::Actor;
-use saas_db::auth::Client;
+use saas_db::auth::SessionOptions;
 use saas_db::content::NewPost;
 use saas_db::enums::TeamRole;
 use saas_db::users::{NewUser, User};
@@ -117,9 +117,8 @@ async fn sign_up(State(db): State<Database>, Json(body): Json<Credentials>) -> A
     let user = db
         .run_transaction(move |tx| {
             let name = body.name.as_deref().unwrap_or("New user");
-            let user = tx.auth().sign_up(&NewUser::new(&body.email, name))?;
-            tx.accounts().set_password(user.id, &body.password)?;
-            Ok(user)
+            tx.auth()
+                .sign_up(&NewUser::new(&body.email, name), &body.password)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(Me::from(user))).into_response())
@@ -136,43 +135,34 @@ async fn sign_in(
         .map(str::to_owned);
     let signed_in = db
         .run(move |conn| {
-            let client = Client {
-                ttl: Duration::from_secs(3600),
-                ip: None,
-                user_agent: user_agent.as_deref(),
-            };
+            let mut options = SessionOptions::new(Duration::from_secs(3600));
+            if let Some(agent) = user_agent.as_deref() {
+                options = options.user_agent(agent);
+            }
+            // Unknown email and wrong password are the same
+            // `Error::Unauthorized` (401) on purpose.
             conn.auth()
-                .sign_in_with_password(&body.email, &body.password, client)
+                .sign_in_with_password(&body.email, &body.password, options)
         })
         .await?;
-    Ok(match signed_in {
-        Some(s) => Json(SignedIn {
-            token: s.token.into_string(),
-            expires_at: s.session.expires_at,
-        })
-        .into_response(),
-        // Unknown email and wrong password look the same on purpose.
-        None => (
-            StatusCode::UNAUTHORIZED,
-            Json(serde_json::json!({"code": "invalid_credentials", "message": "wrong email or password"})),
-        )
-            .into_response(),
+    Ok(Json(SignedIn {
+        token: signed_in.token.into_string(),
+        expires_at: signed_in.session.expires_at,
     })
+    .into_response())
 }
 
 /// The user of the `Authorization: Bearer <token>` session;
-/// `Error::InvalidToken` (401) when it is missing, unknown or expired.
+/// `Error::Unauthorized` (401) when it is missing, unknown or expired.
 async fn current_user(db: &Database, headers: &HeaderMap) -> ApiResult<User> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(Error::InvalidToken)?
+        .ok_or(Error::Unauthorized)?
         .to_owned();
-    db.run(move |conn| conn.sessions().validate(&token))
-        .await?
-        .map(|(_session, user)| user)
-        .ok_or(Error::InvalidToken)
+    let (_session, user) = db.run(move |conn| conn.sessions().validate(&token)).await?;
+    Ok(user)
 }
 
 async fn me(State(db): State<Database>, headers: HeaderMap) -> ApiResult<Json<Me>> {

@@ -1,7 +1,8 @@
 //! Every billing call: plans (create, list, archive, delete), a
 //! subscription's life (start, renew, change_plan, mark_past_due,
 //! reactivate, cancel, history), provider webhooks (`sync_from_provider`:
-//! insert, replay, a legal and an illegal status jump), payments (record with
+//! insert, replay, a legal and an illegal status jump; a `start` with the
+//! provider's id that its webhook then updates), payments (record with
 //! a webhook replay, mark_succeeded / mark_failed, refund, versioned update,
 //! list_for_user paged, totals_per_currency, users().transfer_data) and every
 //! conn.analytics() report (monthly_revenue, top_customers, mrr_by_plan,
@@ -16,7 +17,9 @@ use std::time::Duration;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use saas_db::access::Actor;
-use saas_db::billing::{NewPayment, NewPlan, PaymentChanges, ProviderSubscription};
+use saas_db::billing::{
+    NewPayment, NewPlan, NewSubscription, PaymentChanges, ProviderSubscription,
+};
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus};
 use saas_db::ids::{PlanId, UserId};
 use saas_db::users::{NewUser, TransferOptions};
@@ -60,9 +63,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ada = conn
         .users()
         .create(&NewUser::new("ada@example.com", "Ada"))?;
-    let sub =
-        conn.subscriptions()
-            .start(ada.id, starter.id, Some(Duration::from_secs(14 * 86_400)))?;
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(ada.id, starter.id).trial(Duration::from_secs(14 * 86_400)))?;
     println!(
         "   started on Starter: {:?} until {}",
         sub.status,
@@ -240,6 +243,31 @@ fn webhooks(conn: &mut PgConnection, plan_id: PlanId) -> Result<(), Box<dyn std:
         Err(e @ Error::Invalid { .. }) => println!("   delivered Incomplete again: {e}"),
         other => return Err(format!("expected Invalid, got {other:?}").into()),
     }
+
+    // Started at checkout with the provider's id: its webhook updates it.
+    let alan = conn
+        .users()
+        .create(&NewUser::new("alan@example.com", "Alan"))?;
+    let started = conn.subscriptions().start(
+        &NewSubscription::new(alan.id, plan_id)
+            .trial(Duration::from_secs(7 * 86_400))
+            .provider("sub_alan", Some("cus_alan")),
+    )?;
+    let (synced, outcome) = conn
+        .subscriptions()
+        .sync_from_provider(&ProviderSubscription {
+            provider_subscription_id: "sub_alan",
+            provider_customer_id: Some("cus_alan"),
+            user_id: alan.id,
+            status: SubscriptionStatus::Active,
+            ..delivery(SubscriptionStatus::Active)
+        })?;
+    println!(
+        "   started {:?} with the provider's id, its webhook: {outcome:?} to {:?}, same row: {}",
+        started.status,
+        synced.status,
+        synced.id == started.id
+    );
     Ok(())
 }
 
@@ -318,8 +346,10 @@ fn seed_customers(
     for i in 0..20i64 {
         let email = format!("customer{i:02}@example.com");
         let user = conn.users().create(&NewUser::new(&email, "Customer"))?;
-        conn.subscriptions()
-            .start(user.id, PlanId(plans[i as usize % plans.len()]), None)?;
+        conn.subscriptions().start(&NewSubscription::new(
+            user.id,
+            PlanId(plans[i as usize % plans.len()]),
+        ))?;
         // One payment per month for the last (i % 6) + 1 months.
         diesel::sql_query(
             "INSERT INTO payments (user_id, amount_cents, currency, status, created_at)

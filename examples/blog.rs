@@ -12,7 +12,7 @@
 //! ```
 
 use diesel::PgConnection;
-use saas_db::billing::NewPlan;
+use saas_db::billing::{NewPlan, NewSubscription};
 use saas_db::content::{NewCategory, NewPost, PostChanges};
 use saas_db::enums::BillingInterval;
 use saas_db::ids::PostId;
@@ -105,7 +105,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         features: vec!["Unlimited posts"],
         sort_order: 1,
     })?;
-    conn.subscriptions().start(author.id, plan.id, None)?;
+    conn.subscriptions()
+        .start(&NewSubscription::new(author.id, plan.id))?;
     let category = |name, order| NewCategory {
         name,
         description: None,

@@ -23,11 +23,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("1. sign-ups enqueue their emails in their own transactions");
     for email in ["ada@example.com", "alan@example.com", "grace@example.com"] {
-        conn.auth().sign_up(&NewUser::new(email, email))?;
+        conn.auth()
+            .sign_up(&NewUser::new(email, email), "a long enough password")?;
     }
-    let failed = conn
-        .auth()
-        .sign_up(&NewUser::new("ADA@example.com", "Ada again"));
+    let failed = conn.auth().sign_up(
+        &NewUser::new("ADA@example.com", "Ada again"),
+        "another password",
+    );
     println!(
         "   a duplicate sign-up fails ({}) and enqueues nothing",
         failed.unwrap_err()

@@ -111,8 +111,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lower(joined.role)
     );
     match conn.teams().accept(&carol_a, token.as_str()) {
-        Err(e @ Error::InvalidToken) => println!("   accepting it again:        {e}"),
-        other => return Err(format!("expected InvalidToken, got {other:?}").into()),
+        Err(e @ Error::Unauthorized) => println!("   accepting it again:        {e}"),
+        other => return Err(format!("expected Unauthorized, got {other:?}").into()),
     }
 
     println!("\n4. Ann adds Bob as a member");

@@ -69,11 +69,18 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// A secret token (verification, magic link, invitation) that is
-    /// unknown, expired, already used or of another kind. Which of these is
-    /// deliberately not said.
-    #[error("invalid or expired token")]
-    InvalidToken,
+    /// Authentication failed: the one answer for every credential a caller
+    /// presents. A sign-in with an unknown email, a wrong password, or for
+    /// a deleted user or one without a password; a session token that is
+    /// unknown, expired or revoked, or whose user is banned or deleted; a
+    /// one-time token (email verification, password reset, magic link,
+    /// invitation) that is unknown, expired, already used or of another
+    /// kind. Which of these is deliberately not said, and a password
+    /// sign-in takes the same time for each. (Before, `sign_in_with_password`
+    /// and `sessions().validate` returned `Ok(None)` and the token flows
+    /// `Unauthorized`.)
+    #[error("unauthorized: unknown or wrong credentials, session or token")]
+    Unauthorized,
     /// A pagination cursor that is malformed, truncated, tampered with, or
     /// from another listing (or the same listing called with other
     /// parameters).

@@ -47,7 +47,7 @@ impl Error {
             Error::Conflict { .. } | Error::Stale { .. } | Error::ForeignKey { .. } => 409,
             Error::Invalid { .. } => 422,
             Error::InvalidCursor { .. } => 400,
-            Error::InvalidToken => 401,
+            Error::Unauthorized => 401,
             Error::Forbidden { .. } => 403,
             Error::Timeout
             | Error::Locked
@@ -77,7 +77,7 @@ impl Error {
             Error::Invalid { .. } => "invalid",
             Error::ForeignKey { .. } => "foreign_key",
             Error::Forbidden { .. } => "forbidden",
-            Error::InvalidToken => "invalid_token",
+            Error::Unauthorized => "unauthorized",
             Error::InvalidCursor { .. } => "invalid_cursor",
             Error::Timeout => "timeout",
             Error::Locked => "locked",
@@ -122,7 +122,9 @@ impl Error {
                 "a record it refers to does not exist, or it is still referred to".to_owned()
             }
             Error::Forbidden { .. } => "not allowed".to_owned(),
-            Error::InvalidToken => "invalid or expired token".to_owned(),
+            Error::Unauthorized => {
+                "not signed in, or the credentials or token are wrong".to_owned()
+            }
             Error::InvalidCursor { reason } => format!("invalid cursor: {reason}"),
             Error::CommitUnknown(_) => {
                 "the outcome of the change is unknown; check before trying again".to_owned()

@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod ids;
+pub(crate) mod inet;
 pub(crate) mod keyring;
 pub mod live;
 pub(crate) mod migrate;

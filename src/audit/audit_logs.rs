@@ -6,11 +6,11 @@ use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text, Timestamptz};
-use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ids::{AuditLogId, UserId};
+use crate::inet::{to_inet, InetAddr};
 
 use crate::error::{Error, Result};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
@@ -33,8 +33,10 @@ pub struct AuditLog {
     pub entity_id: Option<Uuid>,
     /// The fields that changed, `{"field": {"before": .., "after": ..}}`.
     pub changes: serde_json::Value,
-    /// Where the request came from.
-    pub ip_address: Option<IpNet>,
+    /// Where the request came from: the address given to
+    /// [`AuditEntry::client`], the same type in and out.
+    #[diesel(deserialize_as = InetAddr)]
+    pub ip_address: Option<std::net::IpAddr>,
     /// The client's user agent.
     pub user_agent: Option<String>,
     /// Anything else worth keeping.
@@ -126,7 +128,7 @@ impl<'a> AuditEntry<'a> {
             entity: self.entity,
             entity_id: self.entity_id,
             changes: &self.changes,
-            ip_address: self.ip_address.map(IpNet::from),
+            ip_address: to_inet(self.ip_address),
             user_agent: self.user_agent,
             metadata: &self.metadata,
         })
@@ -143,7 +145,7 @@ pub(crate) struct AuditRow<'a> {
     pub entity: &'a str,
     pub entity_id: Option<Uuid>,
     pub changes: &'a serde_json::Value,
-    pub ip_address: Option<IpNet>,
+    pub ip_address: Option<ipnet::IpNet>,
     pub user_agent: Option<&'a str>,
     pub metadata: &'a serde_json::Value,
 }

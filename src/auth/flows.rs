@@ -1,4 +1,10 @@
-//! The sign-in flows, each one transaction: [`AuthFlows`], from `conn.auth()`.
+//! The sign-up and sign-in flows, each one transaction: [`AuthFlows`],
+//! from `conn.auth()`.
+//!
+//! Every failure to authenticate is the same `Err(Error::Unauthorized)`:
+//! a wrong password or unknown email here, a bad session token in
+//! [`SessionRepo::validate`], a bad one-time token in the token flows. No
+//! call answers `Ok(None)` for it.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -28,16 +34,57 @@ pub struct SignedIn {
     pub user: User,
 }
 
-/// Where a new session comes from.
-#[derive(Debug, Clone, Copy)]
-pub struct Client<'a> {
-    /// How long the session lives.
+/// The session a sign-in starts: how long it lives, and the client's
+/// address and user agent, kept on the [`Session`] row.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use saas_db::auth::SessionOptions;
+/// let ip = "2001:db8::1".parse().unwrap();
+/// let options = SessionOptions::new(Duration::from_secs(30 * 86_400))
+///     .ip(ip)
+///     .user_agent("Mozilla/5.0");
+/// assert_eq!(options.ip, Some(ip));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionOptions<'a> {
+    /// How long the session lives (slid forward by
+    /// [`SessionRepo::touch`](super::SessionRepo::touch)).
     pub ttl: Duration,
-    /// Client address.
+    /// The client's address, stored as `inet` and read back as this same
+    /// [`IpAddr`] in [`Session::ip_address`].
     pub ip: Option<IpAddr>,
-    /// Client user agent.
+    /// The client's user agent (at most 1,024 bytes).
     pub user_agent: Option<&'a str>,
 }
+
+impl<'a> SessionOptions<'a> {
+    /// A session living `ttl`, with no address or user agent recorded.
+    pub fn new(ttl: Duration) -> Self {
+        SessionOptions {
+            ttl,
+            ip: None,
+            user_agent: None,
+        }
+    }
+
+    /// The client's address.
+    pub fn ip(mut self, ip: IpAddr) -> Self {
+        self.ip = Some(ip);
+        self
+    }
+
+    /// The client's user agent.
+    pub fn user_agent(mut self, user_agent: &'a str) -> Self {
+        self.user_agent = Some(user_agent);
+        self
+    }
+}
+
+/// The old name of [`SessionOptions`] (it never described a client: it
+/// holds the new session's ttl besides the client's address and agent).
+#[deprecated(note = "renamed `SessionOptions`")]
+pub type Client<'a> = SessionOptions<'a>;
 
 /// The flows. Each runs in one transaction (a savepoint inside an open one):
 /// either every step happens or none does.
@@ -68,8 +115,9 @@ impl<'c> AuthFlows<'c> {
     /// marks the user's email verified.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`]; also when the user's email changed since the
-    /// token was issued (it confirms the old address, not the new one).
+    /// [`Error::Unauthorized`] for an unknown, expired, used or other-kind
+    /// token, and when the user's email changed since the token was issued
+    /// (it confirms the old address, not the new one).
     pub fn confirm_email(&mut self, token: &str) -> Result<User> {
         run_transaction(self.conn, |tx| {
             let redeemed =
@@ -83,9 +131,10 @@ impl<'c> AuthFlows<'c> {
     /// password, and revokes every session of the user.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`], also when the user's email changed since the
-    /// token was issued; [`Error::Invalid`] for a bad new password (then the
-    /// token is not used up).
+    /// [`Error::Unauthorized`] for an unknown, expired, used or other-kind
+    /// token, and when the user's email changed since the token was issued;
+    /// [`Error::Invalid`] for a bad new password (then the token is not
+    /// used up).
     pub fn reset_password(&mut self, token: &str, new_password: &str) -> Result<User> {
         let hasher = &self.hasher;
         run_transaction(self.conn, |tx| {
@@ -103,26 +152,42 @@ impl<'c> AuthFlows<'c> {
     /// Signs in with a magic link: redeems the token and starts a session.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`], also when the user's email changed since the
-    /// token was issued; [`Error::Forbidden`] for a banned user.
-    pub fn sign_in_with_magic_link(&mut self, token: &str, client: Client<'_>) -> Result<SignedIn> {
+    /// [`Error::Unauthorized`] for an unknown, expired, used or other-kind
+    /// token, and when the user's email changed since the token was issued;
+    /// [`Error::Forbidden`] for a banned user; [`Error::Invalid`] for a bad
+    /// [`SessionOptions`] (then the token is not used up).
+    pub fn sign_in_with_magic_link(
+        &mut self,
+        token: &str,
+        options: SessionOptions<'_>,
+    ) -> Result<SignedIn> {
         run_transaction(self.conn, |tx| {
             let redeemed = VerificationTokenRepo::new(tx).consume(TokenKind::MagicLink, token)?;
             let user = owner(tx, &redeemed)?;
-            start_session(tx, user, client)
+            start_session(tx, user, options)
         })
     }
 
-    /// Signs a user up: creates the user and, in the same transaction,
-    /// enqueues the address-verification email on the outbox
-    /// ([`AuthEmail`], topic `auth.email`), so the email is sent if and
-    /// only if the user exists. The token is issued when it is sent.
+    /// Signs a user up with a password, in one transaction: creates the
+    /// user, stores the password (Argon2id, as
+    /// [`AccountRepo::set_password`], with this flow's hasher) in its
+    /// credential account, and enqueues the address-verification email on
+    /// the outbox ([`AuthEmail`], topic `auth.email`; the token is issued
+    /// when it is sent). Either all three happen or none: a refused
+    /// password or a taken email leaves no user, no account and no email.
+    /// The password is checked and hashed before the transaction starts,
+    /// so the slow hash holds no lock.
     ///
     /// # Errors
-    /// As [`UserRepo::create`].
-    pub fn sign_up(&mut self, new: &NewUser<'_>) -> Result<User> {
+    /// [`Error::Invalid`] naming `password` (under 8 characters, over
+    /// 1,024 bytes, a NUL), before anything reaches the database; otherwise
+    /// as [`UserRepo::create`] ([`Error::Conflict`] with `users_email_key`
+    /// for a taken address, [`Error::Invalid`] naming the bad field).
+    pub fn sign_up(&mut self, new: &NewUser<'_>, password: &str) -> Result<User> {
+        let hash = self.hasher.hash(password)?;
         run_transaction(self.conn, |tx| {
             let user = UserRepo::new(tx).create(new)?;
+            AccountRepo::new(tx).store_password_hash(user.id, &hash)?;
             AuthEmail::for_user(TokenKind::EmailVerification, &user).enqueue(tx)?;
             Ok(user)
         })
@@ -172,17 +237,22 @@ impl<'c> AuthFlows<'c> {
         })
     }
 
-    /// Signs in with email and password. `Ok(None)` for an unknown email,
-    /// a wrong password or a deleted user, all taking the same time.
+    /// Signs in with email and password and starts a session.
     ///
     /// # Errors
-    /// [`Error::Forbidden`] for a banned user with the right password.
+    /// [`Error::Unauthorized`] for an unknown email, a wrong password, a
+    /// user without a password or a deleted user: one answer, and the same
+    /// hashing time for each (an unknown user's password is verified
+    /// against a stand-in hash), so neither says who has an account.
+    /// [`Error::Forbidden`] for a banned user with the right password;
+    /// [`Error::Invalid`] for a malformed email or a bad
+    /// [`SessionOptions`] (`ttl`, `user_agent`).
     pub fn sign_in_with_password(
         &mut self,
         email: &str,
         password: &str,
-        client: Client<'_>,
-    ) -> Result<Option<SignedIn>> {
+        options: SessionOptions<'_>,
+    ) -> Result<SignedIn> {
         let hasher = &self.hasher;
         run_transaction(self.conn, |tx| {
             let user = UserRepo::new(tx).find_by_email(email)?;
@@ -190,12 +260,12 @@ impl<'c> AuthFlows<'c> {
             let Some(user) = user else {
                 // Spend the hashing time anyway: no account enumeration by timing.
                 accounts(tx).verify_password(UserId(uuid::Uuid::nil()), password)?;
-                return Ok(None);
+                return Err(Error::Unauthorized);
             };
             if !accounts(tx).verify_password(user.id, password)? {
-                return Ok(None);
+                return Err(Error::Unauthorized);
             }
-            start_session(tx, user, client).map(Some)
+            start_session(tx, user, options)
         })
     }
 }
@@ -212,12 +282,16 @@ fn owner(conn: &mut PgConnection, token: &VerificationToken) -> Result<User> {
         None => users.find_by_email(&token.email)?,
     };
     user.filter(|user| user.email == token.email)
-        .ok_or(Error::InvalidToken)
+        .ok_or(Error::Unauthorized)
 }
 
-fn start_session(conn: &mut PgConnection, user: User, client: Client<'_>) -> Result<SignedIn> {
+fn start_session(
+    conn: &mut PgConnection,
+    user: User,
+    options: SessionOptions<'_>,
+) -> Result<SignedIn> {
     let (session, token) =
-        SessionRepo::new(conn).create(user.id, client.ttl, client.ip, client.user_agent)?;
+        SessionRepo::new(conn).create(user.id, options.ttl, options.ip, options.user_agent)?;
     UserRepo::new(conn).record_login(user.id)?;
     Ok(SignedIn {
         session,

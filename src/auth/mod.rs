@@ -15,6 +15,17 @@
 //! - redeeming a token is one conditional UPDATE, so a token works once even
 //!   under concurrent redemption; sessions stop validating the moment the
 //!   user is banned or deleted, because validation joins the user.
+//!
+//! Failing to authenticate has one answer everywhere:
+//! `Err(`[`Error::Unauthorized`](crate::Error::Unauthorized)`)`, never
+//! `Ok(None)`. That covers a wrong password or unknown email
+//! ([`AuthFlows::sign_in_with_password`], same time for both), a session
+//! token that is unknown, expired or revoked or whose user is banned or
+//! deleted ([`SessionRepo::validate`]), and a one-time token that is
+//! unknown, expired, used or of another kind (`confirm_email`,
+//! `reset_password`, `sign_in_with_magic_link`,
+//! [`VerificationTokenRepo::consume`], `teams().accept` of an invitation). A
+//! banned user who gives the right password is `Error::Forbidden`.
 
 mod accounts;
 mod flows;
@@ -25,7 +36,9 @@ mod verification_tokens;
 
 pub use crate::keyring::Keyring;
 pub use accounts::{Account, AccountRepo, NewOAuthAccount, CREDENTIAL_PROVIDER};
-pub use flows::{AuthFlows, Client, SignedIn};
+#[allow(deprecated)]
+pub use flows::Client;
+pub use flows::{AuthFlows, SessionOptions, SignedIn};
 pub use password::{PasswordHasher, PASSWORD_MAX_BYTES, PASSWORD_MIN_CHARS};
 /// Decrypted provider tokens come as [`SecretString`] (redacted `Debug`,
 /// zeroized on drop); read one with [`ExposeSecret::expose_secret`].

@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Interval, Nullable, Text};
-use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::secret::{self, Token};
 use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
+use crate::inet::{to_inet, InetAddr};
 use crate::schema::{sessions, users};
 use crate::sql::{interval, now_tz, purge_in_batches};
 use crate::users::{may_sign_in, User};
@@ -23,7 +23,9 @@ use crate::validate;
 pub const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A session. Its token is not here: it was returned once by `create`.
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Serialize, Deserialize,
+)]
 #[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
 pub struct Session {
     /// Id.
@@ -34,8 +36,10 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     /// Last activity recorded by `touch`.
     pub last_seen_at: DateTime<Utc>,
-    /// Client address at creation.
-    pub ip_address: Option<IpNet>,
+    /// Client address at creation: the [`IpAddr`] given to `create` (or
+    /// [`SessionOptions::ip`](super::SessionOptions::ip)), IPv4 or IPv6.
+    #[diesel(deserialize_as = InetAddr)]
+    pub ip_address: Option<IpAddr>,
     /// Client user agent at creation.
     pub user_agent: Option<String>,
     /// When it was revoked (sign-out, password reset).
@@ -84,7 +88,7 @@ impl<'c> SessionRepo<'c> {
         .bind::<diesel::sql_types::Uuid, _>(user_id)
         .bind::<Bytea, _>(hash.as_slice())
         .bind::<Interval, _>(interval(ttl))
-        .bind::<Nullable<diesel::sql_types::Inet>, _>(ip.map(IpNet::from))
+        .bind::<Nullable<diesel::sql_types::Inet>, _>(to_inet(ip))
         .bind::<Nullable<Text>, _>(user_agent)
         .get_result(self.conn)
         .optional()?;
@@ -104,18 +108,19 @@ impl<'c> SessionRepo<'c> {
         })
     }
 
-    /// The session and its user for a presented token, in one query; `None`
-    /// when the token is unknown, the session expired or was revoked, or
-    /// the user is banned or deleted (the caller need not know which).
+    /// The session and its user for a presented token, in one query.
     ///
     /// # Errors
-    /// Database errors only.
-    pub fn validate(&mut self, token: &str) -> Result<Option<(Session, User)>> {
+    /// [`Error::Unauthorized`] when the token is unknown (or not a token at
+    /// all: empty, too long, garbage), the session expired or was revoked,
+    /// or the user is banned or deleted; which one is not said.
+    /// Otherwise database errors only.
+    pub fn validate(&mut self, token: &str) -> Result<(Session, User)> {
         if token.len() > 256 {
-            return Ok(None);
+            return Err(Error::Unauthorized);
         }
         let hash = secret::hash(token);
-        Ok(sessions::table
+        sessions::table
             .inner_join(users::table)
             .filter(sessions::token_hash.eq(hash.as_slice()))
             .filter(sessions::revoked_at.is_null())
@@ -123,7 +128,8 @@ impl<'c> SessionRepo<'c> {
             .filter(may_sign_in())
             .select((Session::as_select(), User::as_select()))
             .first(self.conn)
-            .optional()?)
+            .optional()?
+            .ok_or(Error::Unauthorized)
     }
 
     /// Sliding expiry: records activity and moves `expires_at` to `now + ttl`,

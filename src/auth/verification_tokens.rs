@@ -108,10 +108,10 @@ impl<'c> VerificationTokenRepo<'c> {
     /// redemptions exactly one succeeds.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`] for an unknown, expired, used or other-kind token.
+    /// [`Error::Unauthorized`] for an unknown, expired, used or other-kind token.
     pub fn consume(&mut self, kind: TokenKind, token: &str) -> Result<VerificationToken> {
         if token.len() > 256 {
-            return Err(Error::InvalidToken);
+            return Err(Error::Unauthorized);
         }
         let hash = secret::hash(token);
         diesel::update(
@@ -125,7 +125,7 @@ impl<'c> VerificationTokenRepo<'c> {
         .returning(VerificationToken::as_returning())
         .get_result(self.conn)
         .optional()?
-        .ok_or(Error::InvalidToken)
+        .ok_or(Error::Unauthorized)
     }
 
     /// How many tokens of `kind` were issued to `email` within `window`,

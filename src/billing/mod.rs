@@ -10,5 +10,6 @@ pub use payments::{CurrencyTotal, NewPayment, Payment, PaymentChanges, PaymentRe
 pub(crate) use subscription_plans::validate_currency;
 pub use subscription_plans::{NewPlan, Plan, PlanChanges, PlanRepo, AMOUNT_MAX_CENTS};
 pub use subscriptions::{
-    is_live, ProviderSubscription, Subscription, SubscriptionRepo, SyncOutcome, LIVE, TRANSITIONS,
+    is_live, NewSubscription, ProviderSubscription, Subscription, SubscriptionRepo, SyncOutcome,
+    LIVE, TRANSITIONS,
 };

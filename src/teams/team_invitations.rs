@@ -115,7 +115,7 @@ impl TeamRepo<'_> {
     /// their role.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`] for an unknown, used, revoked or expired
+    /// [`Error::Unauthorized`] for an unknown, used, revoked or expired
     /// token; [`Error::Forbidden`] when the invitation is for another email
     /// (the invitation stays open).
     pub fn accept(&mut self, actor: &Actor, token: &str) -> Result<Membership> {
@@ -136,7 +136,7 @@ impl TeamRepo<'_> {
                         reason: "the invitation is for another email address".into(),
                     })
                 }
-                _ => return Err(Error::InvalidToken),
+                _ => return Err(Error::Unauthorized),
             };
             // The redemption made the membership; its entry describes it.
             let entry = member_entry("member_joined", actor, team_id, actor.user_id);

@@ -32,7 +32,7 @@ fn every_variant_has_its_status_and_code() {
         (Error::invalid("email", "is malformed"), 422, "invalid"),
         (Error::ForeignKey { constraint: s() }, 409, "foreign_key"),
         (Error::Forbidden { reason: s() }, 403, "forbidden"),
-        (Error::InvalidToken, 401, "invalid_token"),
+        (Error::Unauthorized, 401, "unauthorized"),
         (
             Error::InvalidCursor { reason: "bad" },
             400,

@@ -9,7 +9,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use saas_db::access::Actor;
-use saas_db::auth::Client;
+use saas_db::auth::SessionOptions;
 use saas_db::enums::{TeamRole, TokenKind};
 use saas_db::identity;
 use saas_db::users::{NewUser, UserChanges};
@@ -306,7 +306,7 @@ fn every_email_input_goes_through_the_same_rule() {
     conn.accounts()
         .set_password(alice.id, "correct horse battery staple")
         .unwrap();
-    let client = Client {
+    let client = SessionOptions {
         ttl: HOUR,
         ip: None,
         user_agent: None,
@@ -319,5 +319,5 @@ fn every_email_input_goes_through_the_same_rule() {
             client,
         )
         .unwrap();
-    assert_eq!(signed_in.map(|s| s.user.id), Some(alice.id));
+    assert_eq!(signed_in.user.id, alice.id);
 }

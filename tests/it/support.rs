@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::PgConnection;
 use saas_db::access::Actor;
-use saas_db::auth::Client;
+use saas_db::auth::SessionOptions;
 use saas_db::billing::{NewPayment, NewPlan, Plan};
 use saas_db::enums::{BillingInterval, PaymentStatus, UserRole};
 use saas_db::ids::{TeamId, UserId};
@@ -218,10 +218,10 @@ pub fn site_admin(conn: &mut PgConnection, email: &str) -> Actor {
     Actor::from(&promote_to_admin(conn, user.id))
 }
 
-/// A sign-in's client: sessions for an hour, from 203.0.113.7 (TEST-NET-3)
+/// A sign-in's session options: an hour, from 203.0.113.7 (TEST-NET-3)
 /// with user agent `saas-db-tests/1.0`.
-pub fn client() -> Client<'static> {
-    Client {
+pub fn client() -> SessionOptions<'static> {
+    SessionOptions {
         ttl: Duration::from_secs(3600),
         ip: Some("203.0.113.7".parse().unwrap()),
         user_agent: Some("saas-db-tests/1.0"),

@@ -295,17 +295,23 @@ impl<'c> AccountRepo<'c> {
     /// bytes or with a NUL; [`Error::ForeignKey`] for an unknown user.
     pub fn set_password(&mut self, user_id: UserId, password: &str) -> Result<()> {
         let hash = self.hasher.hash(password)?;
+        self.store_password_hash(user_id, &hash)
+    }
+
+    /// Stores a hash made by [`PasswordHasher::hash`] as the user's
+    /// password (for flows that hash before their transaction).
+    pub(crate) fn store_password_hash(&mut self, user_id: UserId, hash: &str) -> Result<()> {
         diesel::insert_into(accounts::table)
             .values((
                 accounts::id.eq(AccountId::now_v7()),
                 accounts::user_id.eq(user_id),
                 accounts::provider.eq(CREDENTIAL_PROVIDER),
                 accounts::provider_account_id.eq(user_id.to_string()),
-                accounts::password_hash.eq(&hash),
+                accounts::password_hash.eq(hash),
             ))
             .on_conflict((accounts::provider, accounts::provider_account_id))
             .do_update()
-            .set(accounts::password_hash.eq(&hash))
+            .set(accounts::password_hash.eq(hash))
             .execute(self.conn)?;
         Ok(())
     }

@@ -10,4 +10,4 @@ mod subscription;
 
 pub use provider_sync::{ProviderSubscription, SyncOutcome};
 pub use status::{is_live, LIVE, TRANSITIONS};
-pub use subscription::{Subscription, SubscriptionRepo};
+pub use subscription::{NewSubscription, Subscription, SubscriptionRepo};

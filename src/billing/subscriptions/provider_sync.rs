@@ -84,6 +84,13 @@ pub enum SyncOutcome {
     Unchanged,
 }
 
+/// The advisory lock key under which every write that may create the row
+/// of one provider subscription takes turns: `sync_from_provider` and
+/// `start` with a provider id.
+pub(super) fn provider_lock_key(provider_subscription_id: &str) -> String {
+    format!("saas_db.subscription.{provider_subscription_id}")
+}
+
 impl SubscriptionRepo<'_> {
     /// Applies a provider webhook: inserts the subscription the first time,
     /// updates it when something differs, and writes nothing on a replay.
@@ -92,6 +99,9 @@ impl SubscriptionRepo<'_> {
     /// delivery may carry any status; a later one changes the status only
     /// along [`TRANSITIONS`](super::TRANSITIONS), checked in the same
     /// statement, so a concurrent `cancel` or `renew` cannot be skipped.
+    /// A subscription [`start`](Self::start)ed with this provider id is
+    /// such a stored row: the webhook updates it (its first delivery is
+    /// `Updated`, or `Unchanged`), it does not insert a second one.
     ///
     /// # Errors
     /// [`Error::Invalid`] naming `status` for a status change the table does
@@ -130,10 +140,7 @@ impl SubscriptionRepo<'_> {
         // duplicate still being inserted trips the one-live-per-user index
         // (which ON CONFLICT does not cover) instead of being seen as a replay.
         run_transaction(self.conn, |tx| {
-            advisory_xact_lock(
-                tx,
-                &format!("saas_db.subscription.{}", incoming.provider_subscription_id),
-            )?;
+            advisory_xact_lock(tx, &provider_lock_key(incoming.provider_subscription_id))?;
             SubscriptionRepo::new(tx).sync_locked(incoming)
         })
     }

@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Interval, Nullable};
+use diesel::sql_types::{Interval, Nullable, Text};
 use serde::{Deserialize, Serialize};
 
+use super::provider_sync::provider_lock_key;
 use super::status::LIVE;
 use crate::enums::SubscriptionStatus;
-use crate::error::{Found, Result};
+use crate::error::{Error, Found, Result};
 use crate::ids::{PlanId, SubscriptionId, UserId};
 use crate::schema::subscriptions as subs;
-use crate::sql::interval;
+use crate::sql::{advisory_xact_lock, interval};
+use crate::tx::run_transaction;
 use crate::tx::update_versioned;
 use crate::validate;
 
@@ -63,6 +65,60 @@ pub struct Subscription {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A subscription to start with [`SubscriptionRepo::start`]: the user and
+/// plan, and optionally a trial and the payment provider's ids.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use saas_db::{billing::NewSubscription, PlanId, UserId};
+/// # let (user_id, plan_id) = (UserId(uuid::Uuid::nil()), PlanId(uuid::Uuid::nil()));
+/// let new = NewSubscription::new(user_id, plan_id)
+///     .trial(Duration::from_secs(14 * 86_400))
+///     .provider("sub_1Nx", Some("cus_9s"));
+/// assert_eq!(new.provider_subscription_id, Some("sub_1Nx"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewSubscription<'a> {
+    /// Subscriber.
+    pub user_id: UserId,
+    /// Plan (must be active).
+    pub plan_id: PlanId,
+    /// A trial: the first period, `trialing` until it ends. `None`: `active`
+    /// for one plan interval.
+    pub trial: Option<Duration>,
+    /// The provider's subscription id (unique), so that its webhooks
+    /// ([`SubscriptionRepo::sync_from_provider`]) update this row.
+    pub provider_subscription_id: Option<&'a str>,
+    /// The provider's customer id.
+    pub provider_customer_id: Option<&'a str>,
+}
+
+impl<'a> NewSubscription<'a> {
+    /// `user_id` subscribing to `plan_id`, no trial, no provider ids.
+    pub fn new(user_id: UserId, plan_id: PlanId) -> Self {
+        NewSubscription {
+            user_id,
+            plan_id,
+            trial: None,
+            provider_subscription_id: None,
+            provider_customer_id: None,
+        }
+    }
+
+    /// With a trial of this length.
+    pub fn trial(mut self, trial: Duration) -> Self {
+        self.trial = Some(trial);
+        self
+    }
+
+    /// With the payment provider's subscription id (and customer id).
+    pub fn provider(mut self, subscription_id: &'a str, customer_id: Option<&'a str>) -> Self {
+        self.provider_subscription_id = Some(subscription_id);
+        self.provider_customer_id = customer_id;
+        self
+    }
+}
+
 /// Subscriptions repository.
 pub struct SubscriptionRepo<'c> {
     pub(super) conn: &'c mut PgConnection,
@@ -75,43 +131,61 @@ impl<'c> SubscriptionRepo<'c> {
 
     /// Starts a subscription to an active plan: `trialing` until `now +
     /// trial` when a trial is given (the trial is its first period), else
-    /// `active` with a first period of the plan's interval. One statement.
+    /// `active` with a first period of the plan's interval.
+    ///
+    /// With a provider id ([`NewSubscription::provider`]) it is the row the
+    /// provider's webhooks update: a later
+    /// [`sync_from_provider`](Self::sync_from_provider) for that id finds it
+    /// and applies the provider's status and period (along
+    /// [`TRANSITIONS`](super::TRANSITIONS)) instead of inserting a second
+    /// live subscription. If the webhook came first (or `start` is
+    /// retried), the row it made for this user is returned as it is: the
+    /// provider's view wins. Both take the same per-provider-id lock, so
+    /// the two orders cannot race into two rows. Without a provider id it
+    /// is one statement, and a webhook for the same user then meets the
+    /// one-live-subscription rule (`subscriptions_one_live_per_user`): use
+    /// one path per subscription, or give `start` the provider's id.
     ///
     /// # Errors
-    /// [`crate::Error::Conflict`] with `subscriptions_one_live_per_user` when the
-    /// user already has a live (trialing, active, past due) subscription;
-    /// [`crate::Error::NotFound`] for a missing or archived plan;
-    /// [`crate::Error::ForeignKey`] with `subscriptions_user_id_fkey` for an unknown user;
-    /// [`crate::Error::Invalid`] naming `trial` outside [`validate::duration`]'s bounds.
-    pub fn start(
-        &mut self,
-        user_id: UserId,
-        plan_id: PlanId,
-        trial: Option<Duration>,
-    ) -> Result<Subscription> {
-        let trial = trial
+    /// [`Error::Conflict`] with `subscriptions_one_live_per_user` when the
+    /// user already has another live (trialing, active, past due)
+    /// subscription, or with `subscriptions_provider_subscription_id_key`
+    /// when the provider id belongs to another user's subscription;
+    /// [`Error::NotFound`] for a missing or archived plan;
+    /// [`Error::ForeignKey`] with `subscriptions_user_id_fkey` for an unknown user;
+    /// [`Error::Invalid`] naming `trial` outside [`validate::duration`]'s bounds,
+    /// or `provider_subscription_id` / `provider_customer_id` (empty, over
+    /// 255 bytes, a NUL).
+    pub fn start(&mut self, new: &NewSubscription<'_>) -> Result<Subscription> {
+        let trial = new
+            .trial
             .map(|t| validate::duration("trial", t, validate::DURATION_MAX))
             .transpose()?;
-        // `RETURNING subscriptions.*`: `Subscription` is read by column
-        // name (`QueryableByName`), so column order does not matter.
-        let sql = "INSERT INTO subscriptions (id, user_id, plan_id, status, trial_ends_at,
-                                        current_period_start, current_period_end)
-             SELECT $1, $2, p.id,
-                    CASE WHEN $4::interval IS NULL THEN 'active' ELSE 'trialing' END::subscription_status,
-                    now() + $4, now(),
-                    -- a trial is the first period; otherwise one plan interval
-                    coalesce(now() + $4,
-                             now() + CASE p.interval WHEN 'year' THEN interval '1 year'
-                                                     ELSE interval '1 month' END)
-               FROM subscription_plans p WHERE p.id = $3 AND p.is_active
-             RETURNING subscriptions.*";
-        diesel::sql_query(sql)
-            .bind::<diesel::sql_types::Uuid, _>(SubscriptionId::now_v7())
-            .bind::<diesel::sql_types::Uuid, _>(user_id)
-            .bind::<diesel::sql_types::Uuid, _>(plan_id)
-            .bind::<Nullable<Interval>, _>(trial.map(interval))
-            .get_result(self.conn)
-            .found("active plan")
+        validate::opt_text(
+            "provider_subscription_id",
+            new.provider_subscription_id,
+            1,
+            255,
+        )?;
+        validate::opt_text("provider_customer_id", new.provider_customer_id, 1, 255)?;
+        let Some(provider_id) = new.provider_subscription_id else {
+            return insert(self.conn, new, trial);
+        };
+        run_transaction(self.conn, |tx| {
+            advisory_xact_lock(tx, &provider_lock_key(provider_id))?;
+            let existing: Option<Subscription> = subs::table
+                .filter(subs::provider_subscription_id.eq(provider_id))
+                .select(Subscription::as_select())
+                .first(tx)
+                .optional()?;
+            match existing {
+                Some(sub) if sub.user_id == new.user_id => Ok(sub),
+                Some(_) => Err(Error::Conflict {
+                    constraint: "subscriptions_provider_subscription_id_key".into(),
+                }),
+                None => insert(tx, new, trial),
+            }
+        })
     }
 
     /// The subscription.
@@ -170,4 +244,37 @@ impl<'c> SubscriptionRepo<'c> {
             .select(Subscription::as_select())
             .load(self.conn)?)
     }
+}
+
+/// The INSERT of `start`: one statement, the plan's activity and interval
+/// read where the row is made.
+fn insert(
+    conn: &mut PgConnection,
+    new: &NewSubscription<'_>,
+    trial: Option<Duration>,
+) -> Result<Subscription> {
+    // `RETURNING subscriptions.*`: `Subscription` is read by column
+    // name (`QueryableByName`), so column order does not matter.
+    let sql = "INSERT INTO subscriptions (id, user_id, plan_id, status, trial_ends_at,
+                                    current_period_start, current_period_end,
+                                    provider_subscription_id, provider_customer_id)
+         SELECT $1, $2, p.id,
+                CASE WHEN $4::interval IS NULL THEN 'active' ELSE 'trialing' END::subscription_status,
+                now() + $4, now(),
+                -- a trial is the first period; otherwise one plan interval
+                coalesce(now() + $4,
+                         now() + CASE p.interval WHEN 'year' THEN interval '1 year'
+                                                 ELSE interval '1 month' END),
+                $5, $6
+           FROM subscription_plans p WHERE p.id = $3 AND p.is_active
+         RETURNING subscriptions.*";
+    diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Uuid, _>(SubscriptionId::now_v7())
+        .bind::<diesel::sql_types::Uuid, _>(new.user_id)
+        .bind::<diesel::sql_types::Uuid, _>(new.plan_id)
+        .bind::<Nullable<Interval>, _>(trial.map(interval))
+        .bind::<Nullable<Text>, _>(new.provider_subscription_id)
+        .bind::<Nullable<Text>, _>(new.provider_customer_id)
+        .get_result(conn)
+        .found("active plan")
 }

@@ -30,7 +30,9 @@ fn user_dashboard_keeps_each_currency_apart() {
 
     // With a live USD plan the JPY money is still reported, on its own.
     let pro = plan(&mut conn, "Pro", 2_900, BillingInterval::Month);
-    conn.subscriptions().start(ann.id, pro.id, None).unwrap();
+    conn.subscriptions()
+        .start(&NewSubscription::new(ann.id, pro.id))
+        .unwrap();
     let dash = conn.analytics().user_dashboard(ann.id).unwrap().unwrap();
     assert_eq!(dash.plan_name.as_deref(), Some("Pro"));
     assert_eq!(dash.net_paid, expected);
@@ -58,12 +60,14 @@ fn user_dashboard_joins_profile_subscription_and_payments() {
     // An earlier, canceled subscription must not show or multiply rows.
     let old = conn
         .subscriptions()
-        .start(alice.id, basic.id, None)
+        .start(&NewSubscription::new(alice.id, basic.id))
         .unwrap();
     conn.subscriptions()
         .cancel(&acting_as(old.user_id), old.id, false)
         .unwrap();
-    conn.subscriptions().start(alice.id, pro.id, None).unwrap();
+    conn.subscriptions()
+        .start(&NewSubscription::new(alice.id, pro.id))
+        .unwrap();
     pay(alice.id, 1_000, "USD", "succeeded").days_ago(&mut conn, 3);
     pay(alice.id, 2_500, "USD", "succeeded")
         .refunded(500)

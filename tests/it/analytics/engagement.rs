@@ -121,7 +121,12 @@ fn mrr_by_plan_counts_paying_subscriptions_per_month() {
     let trial = Some(Duration::from_secs(7 * 86_400));
     let mut subs = |conn: &mut PgConnection, plan_id: PlanId, trial: Option<Duration>| {
         let u = next_user(conn);
-        conn.subscriptions().start(u, plan_id, trial).unwrap()
+        conn.subscriptions()
+            .start(&NewSubscription {
+                trial,
+                ..NewSubscription::new(u, plan_id)
+            })
+            .unwrap()
     };
 
     // Team: 2 active count; a trialing and a canceled one do not.

@@ -10,7 +10,7 @@ use crate::support::{acting_as, is_invalid, named_user, new_plan, plan};
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
-use saas_db::billing::{NewPlan, Plan};
+use saas_db::billing::{NewPlan, NewSubscription, Plan};
 use saas_db::enums::{BillingInterval, SubscriptionStatus, Theme, UserRole};
 use saas_db::ids::UserId;
 use saas_db::users::{ProfileChanges, User};

@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use saas_db::audit::{AuditEntry, AuditLog};
-use saas_db::billing::Subscription;
+use saas_db::billing::{NewSubscription, Subscription};
 use saas_db::enums::{BillingInterval, UserRole};
 use saas_db::ids::{AuditLogId, PlanId};
 use saas_db::schema::audit_logs;
@@ -113,5 +113,7 @@ fn newest_first(entries: &[AuditLog]) -> Vec<AuditLogId> {
 
 fn subscription(conn: &mut PgConnection, email: &str, plan_id: PlanId) -> Subscription {
     let owner = user(conn, email).id;
-    conn.subscriptions().start(owner, plan_id, None).unwrap()
+    conn.subscriptions()
+        .start(&NewSubscription::new(owner, plan_id))
+        .unwrap()
 }

@@ -46,7 +46,7 @@ fn record_commits_and_rolls_back_with_its_transaction() {
         json!({ "title": { "before": "a", "after": "b" } })
     );
     assert_eq!(kept.metadata, json!({ "request": 42 }));
-    assert_eq!(kept.ip_address.map(|n| n.addr()), Some(ip));
+    assert_eq!(kept.ip_address, Some(ip));
     assert_eq!(kept.user_agent.as_deref(), Some("agent/1"));
 
     // Bad input is refused before the database, naming the field.

@@ -1,11 +1,14 @@
-//! Auth: accounts, sessions, verification tokens and the sign-in flows.
+//! Auth: accounts, sessions, verification tokens and the sign-up and
+//! sign-in flows.
 //! Secrets are never stored, a token is redeemed once even under a race (with
 //! a control showing the naive redemption that is not), and sessions stop
 //! validating the moment their user is banned or deleted.
 
 mod accounts;
 mod flows;
+mod session_addresses;
 mod sessions;
+mod sign_up;
 mod token_issue_lock;
 mod tokens;
 
@@ -18,7 +21,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable, Text, Uuid as SqlUuid};
 use saas_db::auth::{
     ExposeSecret, Keyring, NewOAuthAccount, PasswordHasher, Token, CREDENTIAL_PROVIDER,
-    TOUCH_INTERVAL,
+    PASSWORD_MAX_BYTES, TOUCH_INTERVAL,
 };
 use saas_db::enums::TokenKind;
 use saas_db::ids::{UserId, VerificationTokenId};
@@ -37,6 +40,16 @@ const ALL_KINDS: [TokenKind; 3] = [
 
 fn session(conn: &mut PgConnection, user: UserId) -> (saas_db::auth::Session, Token) {
     conn.sessions().create(user, HOUR, None, None).unwrap()
+}
+
+/// Whether `token` validates as a session: `Ok`, or exactly
+/// `Err(Error::Unauthorized)` (any other error fails the test).
+fn validates(conn: &mut PgConnection, token: &str) -> bool {
+    match conn.sessions().validate(token) {
+        Ok(_) => true,
+        Err(Error::Unauthorized) => false,
+        Err(e) => panic!("validate gave {e:?}"),
+    }
 }
 
 /// Runs `sql` with `$1` bound to `id`; the number of rows affected.

@@ -27,7 +27,7 @@ fn verification_token_works_once_and_only_for_its_kind() {
             .verification_tokens()
             .consume(wrong, token.as_str())
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidToken), "{wrong:?}: {err:?}");
+        assert!(matches!(err, Error::Unauthorized), "{wrong:?}: {err:?}");
     }
     assert!(
         token_unused(&mut conn, issued.id),
@@ -47,7 +47,7 @@ fn verification_token_works_once_and_only_for_its_kind() {
         .verification_tokens()
         .consume(TokenKind::EmailVerification, token.as_str())
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidToken), "second use: {err:?}");
+    assert!(matches!(err, Error::Unauthorized), "second use: {err:?}");
 
     let long = "y".repeat(10_000);
     for garbage in ["", "garbage", "a\0b", long.as_str()] {
@@ -55,7 +55,7 @@ fn verification_token_works_once_and_only_for_its_kind() {
             .verification_tokens()
             .consume(TokenKind::EmailVerification, garbage)
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidToken), "{err:?}");
+        assert!(matches!(err, Error::Unauthorized), "{err:?}");
     }
 }
 
@@ -77,7 +77,7 @@ fn expired_verification_token_is_refused() {
         .verification_tokens()
         .consume(TokenKind::MagicLink, token.as_str())
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidToken), "{err:?}");
+    assert!(matches!(err, Error::Unauthorized), "{err:?}");
     assert!(token_unused(&mut conn, issued.id));
 
     let err = conn
@@ -135,7 +135,7 @@ fn reissuing_a_token_replaces_the_earlier_one_of_that_kind_only() {
             .map(|t| t.id)
     };
     let err = consume(TokenKind::PasswordReset, &first).unwrap_err();
-    assert!(matches!(err, Error::InvalidToken), "replaced: {err:?}");
+    assert!(matches!(err, Error::Unauthorized), "replaced: {err:?}");
     consume(TokenKind::PasswordReset, &second).expect("the new one works");
     consume(TokenKind::MagicLink, &magic).expect("another kind is unaffected");
     consume(TokenKind::PasswordReset, &bobs).expect("another user is unaffected");
@@ -150,7 +150,7 @@ fn reissuing_a_token_replaces_the_earlier_one_of_that_kind_only() {
             .map(|t| t.id)
     };
     let err = consume(&a).unwrap_err();
-    assert!(matches!(err, Error::InvalidToken), "replaced: {err:?}");
+    assert!(matches!(err, Error::Unauthorized), "replaced: {err:?}");
     consume(&b).expect("the new one works");
     consume(&other).expect("another email is unaffected");
 }
@@ -343,7 +343,7 @@ fn sixteen_threads_redeem_one_token_exactly_once() {
     assert_eq!(ok[0].id, issued.id);
     let refused = results
         .iter()
-        .filter(|r| matches!(r, Err(Error::InvalidToken)))
+        .filter(|r| matches!(r, Err(Error::Unauthorized)))
         .count();
     assert_eq!(refused, 15, "{results:?}");
     assert!(!token_unused(&mut conn, issued.id));

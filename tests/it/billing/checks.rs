@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Uuid as SqlUuid};
-use saas_db::billing::NewPayment;
+use saas_db::billing::{NewPayment, NewSubscription};
 use saas_db::enums::{BillingInterval, PaymentStatus};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
@@ -29,7 +29,10 @@ fn billing_checks_refuse_hand_written_sql() {
     let mut conn = db.conn().unwrap();
     let ann = user(&mut conn, "ann@example.com").id;
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
-    let sub = conn.subscriptions().start(ann, pro.id, None).unwrap();
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(ann, pro.id))
+        .unwrap();
     let (payment, _) = conn
         .payments()
         .record(&NewPayment {
@@ -186,7 +189,10 @@ fn billing_updated_at_triggers_fire_for_hand_written_updates() {
     let mut conn = db.conn().unwrap();
     let ann = user(&mut conn, "ann@example.com").id;
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
-    let sub = conn.subscriptions().start(ann, pro.id, None).unwrap();
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(ann, pro.id))
+        .unwrap();
     let payment = super::pay(&mut conn, ann, 1_000, "USD", PaymentStatus::Succeeded);
     for (table, column, id) in [
         ("payments", "description", payment.id.uuid()),

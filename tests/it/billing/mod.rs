@@ -7,6 +7,7 @@ mod payment_versions;
 mod payments;
 mod plans;
 mod provider_sync;
+mod start_and_sync;
 mod subscription_lifecycle;
 mod subscriptions;
 mod transfers;
@@ -25,8 +26,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamptz};
 use saas_db::billing::{
-    CurrencyTotal, NewPlan, Payment, Plan, PlanChanges, ProviderSubscription, Subscription,
-    SyncOutcome, TRANSITIONS,
+    CurrencyTotal, NewPlan, NewSubscription, Payment, Plan, PlanChanges, ProviderSubscription,
+    Subscription, SyncOutcome, TRANSITIONS,
 };
 use saas_db::enums::{BillingInterval, PaymentStatus, SubscriptionStatus, Theme};
 use saas_db::ids::{SubscriptionId, UserId};

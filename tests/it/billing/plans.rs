@@ -165,7 +165,9 @@ fn plans_refuse_bad_input_conflicts_and_deleting_used_plans() {
 
     // A plan with a subscription cannot be deleted.
     let alice = user(&mut conn, "alice@example.com").id;
-    conn.subscriptions().start(alice, pro.id, None).unwrap();
+    conn.subscriptions()
+        .start(&NewSubscription::new(alice, pro.id))
+        .unwrap();
     let err = conn.plans().delete(pro.id).unwrap_err();
     assert!(
         matches!(&err, Error::ForeignKey { constraint } if constraint == "subscriptions_plan_id_fkey"),

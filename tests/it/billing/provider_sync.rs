@@ -3,7 +3,7 @@
 use super::*;
 use saas_db::ids::{PlanId, SubscriptionId, UserId};
 
-fn delivery(
+pub(super) fn delivery(
     user_id: UserId,
     plan_id: PlanId,
     provider_id: &str,

@@ -17,7 +17,10 @@ fn renew_moves_the_period_by_exactly_one_interval() {
     );
 
     for (who, plan_id, step) in [(a, monthly.id, "1 month"), (b, yearly.id, "1 year")] {
-        let mut sub = conn.subscriptions().start(who, plan_id, None).unwrap();
+        let mut sub = conn
+            .subscriptions()
+            .start(&NewSubscription::new(who, plan_id))
+            .unwrap();
         for _ in 0..3 {
             let renewed = conn.subscriptions().renew(sub.id).unwrap();
             let old_end = sub.current_period_end.unwrap();
@@ -35,7 +38,7 @@ fn renew_moves_the_period_by_exactly_one_interval() {
     // A trial ends with the first renewal.
     let trial = conn
         .subscriptions()
-        .start(c, monthly.id, Some(Duration::from_secs(7 * 86_400)))
+        .start(&NewSubscription::new(c, monthly.id).trial(Duration::from_secs(7 * 86_400)))
         .unwrap();
     let renewed = conn.subscriptions().renew(trial.id).unwrap();
     assert_eq!(renewed.status, SubscriptionStatus::Active);
@@ -43,7 +46,10 @@ fn renew_moves_the_period_by_exactly_one_interval() {
     assert_eq!(renewed.current_period_start, trial.current_period_end);
 
     // A successful retry brings a past-due subscription back.
-    let sub = conn.subscriptions().start(d, monthly.id, None).unwrap();
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(d, monthly.id))
+        .unwrap();
     let late = conn.subscriptions().mark_past_due(sub.id).unwrap();
     let renewed = conn.subscriptions().renew(late.id).unwrap();
     assert_eq!(renewed.status, SubscriptionStatus::Active);
@@ -56,7 +62,10 @@ fn past_due_unpaid_and_reactivate_follow_the_table() {
     let mut conn = db.conn().unwrap();
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
     let alice = user(&mut conn, "alice@example.com").id;
-    let sub = conn.subscriptions().start(alice, pro.id, None).unwrap();
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(alice, pro.id))
+        .unwrap();
 
     let err = conn.subscriptions().mark_unpaid(sub.id).unwrap_err();
     match &err {
@@ -138,7 +147,10 @@ fn every_status_change_is_allowed_exactly_when_the_table_says_so() {
     let mut conn = db.conn().unwrap();
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
     let alice = user(&mut conn, "alice@example.com").id;
-    let sub = conn.subscriptions().start(alice, pro.id, None).unwrap();
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(alice, pro.id))
+        .unwrap();
 
     let methods: [(SubscriptionStatus, &str, Method); 4] = [
         (SubscriptionStatus::PastDue, "mark_past_due", |c, id| {
@@ -214,14 +226,23 @@ fn reactivate_conflicts_with_another_live_subscription_and_history_is_newest_fir
     let pro = plan(&mut conn, "Pro", 3_000, BillingInterval::Month);
     let alice = user(&mut conn, "alice@example.com").id;
     let bob = user(&mut conn, "bob@example.com").id;
-    let bobs = conn.subscriptions().start(bob, basic.id, None).unwrap();
+    let bobs = conn
+        .subscriptions()
+        .start(&NewSubscription::new(bob, basic.id))
+        .unwrap();
 
-    let first = conn.subscriptions().start(alice, basic.id, None).unwrap();
+    let first = conn
+        .subscriptions()
+        .start(&NewSubscription::new(alice, basic.id))
+        .unwrap();
     let first = conn
         .subscriptions()
         .cancel(&acting_as(first.user_id), first.id, false)
         .unwrap();
-    let second = conn.subscriptions().start(alice, pro.id, None).unwrap();
+    let second = conn
+        .subscriptions()
+        .start(&NewSubscription::new(alice, pro.id))
+        .unwrap();
     let err = conn.subscriptions().reactivate(first.id).unwrap_err();
     assert!(
         is_conflict(&err, "subscriptions_one_live_per_user"),
@@ -237,7 +258,10 @@ fn reactivate_conflicts_with_another_live_subscription_and_history_is_newest_fir
         .subscriptions()
         .cancel(&acting_as(second.user_id), second.id, false)
         .unwrap();
-    let third = conn.subscriptions().start(alice, basic.id, None).unwrap();
+    let third = conn
+        .subscriptions()
+        .start(&NewSubscription::new(alice, basic.id))
+        .unwrap();
     let history = conn.subscriptions().history_for_user(alice).unwrap();
     assert_eq!(history, vec![third.clone(), second, first]);
     assert_eq!(

@@ -17,7 +17,10 @@ fn start_sets_status_period_and_trial() {
     );
 
     let before = Utc::now() - chrono::Duration::seconds(60);
-    let sub = conn.subscriptions().start(a, monthly.id, None).unwrap();
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(a, monthly.id))
+        .unwrap();
     assert_eq!(sub.status, SubscriptionStatus::Active);
     assert_eq!((sub.user_id, sub.plan_id), (a, monthly.id));
     assert_eq!(sub.trial_ends_at, None);
@@ -36,7 +39,10 @@ fn start_sets_status_period_and_trial() {
     assert_eq!(end, plus_interval(&mut conn, start, "1 month"));
     assert_eq!(conn.subscriptions().get(sub.id).unwrap(), sub);
 
-    let year = conn.subscriptions().start(b, yearly.id, None).unwrap();
+    let year = conn
+        .subscriptions()
+        .start(&NewSubscription::new(b, yearly.id))
+        .unwrap();
     assert_eq!(year.status, SubscriptionStatus::Active);
     let (start, end) = (
         year.current_period_start.unwrap(),
@@ -47,7 +53,7 @@ fn start_sets_status_period_and_trial() {
 
     let trial = conn
         .subscriptions()
-        .start(c, monthly.id, Some(Duration::from_secs(14 * 86_400)))
+        .start(&NewSubscription::new(c, monthly.id).trial(Duration::from_secs(14 * 86_400)))
         .unwrap();
     assert_eq!(trial.status, SubscriptionStatus::Trialing);
     let trial_end = trial.trial_ends_at.unwrap();
@@ -61,7 +67,10 @@ fn start_sets_status_period_and_trial() {
 
     // One live subscription per user, whatever the plan.
     for (who, plan_id) in [(a, monthly.id), (a, yearly.id), (c, yearly.id)] {
-        let err = conn.subscriptions().start(who, plan_id, None).unwrap_err();
+        let err = conn
+            .subscriptions()
+            .start(&NewSubscription::new(who, plan_id))
+            .unwrap_err();
         assert!(
             is_conflict(&err, "subscriptions_one_live_per_user"),
             "{err:?}"
@@ -71,12 +80,15 @@ fn start_sets_status_period_and_trial() {
     // Archived or unknown plans are not offered; unknown users are refused.
     conn.plans().archive(yearly.id).unwrap();
     for plan_id in [yearly.id, PlanId(Uuid::now_v7())] {
-        let err = conn.subscriptions().start(d, plan_id, None).unwrap_err();
+        let err = conn
+            .subscriptions()
+            .start(&NewSubscription::new(d, plan_id))
+            .unwrap_err();
         assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     }
     let err = conn
         .subscriptions()
-        .start(UserId(Uuid::now_v7()), monthly.id, None)
+        .start(&NewSubscription::new(UserId(Uuid::now_v7()), monthly.id))
         .unwrap_err();
     assert!(
         matches!(&err, Error::ForeignKey { constraint } if constraint == "subscriptions_user_id_fkey"),
@@ -117,7 +129,8 @@ fn concurrent_starts_for_one_user_admit_exactly_one() {
             std::thread::spawn(move || {
                 let mut conn = db.conn().unwrap();
                 barrier.wait();
-                conn.subscriptions().start(alice, plan_id, None)
+                conn.subscriptions()
+                    .start(&NewSubscription::new(alice, plan_id))
             })
         })
         .collect();
@@ -147,7 +160,10 @@ fn change_plan_is_versioned() {
     let basic = plan(&mut conn, "Basic", 1_000, BillingInterval::Month);
     let pro = plan(&mut conn, "Pro", 3_000, BillingInterval::Month);
     let alice = user(&mut conn, "alice@example.com").id;
-    let sub = conn.subscriptions().start(alice, basic.id, None).unwrap();
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(alice, basic.id))
+        .unwrap();
     let moved = conn
         .subscriptions()
         .change_plan(sub.id, sub.version, pro.id)
@@ -206,7 +222,10 @@ fn cancel_now_and_at_period_end() {
     );
 
     // Now.
-    let sub = conn.subscriptions().start(a, pro.id, None).unwrap();
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(a, pro.id))
+        .unwrap();
     let canceled = conn
         .subscriptions()
         .cancel(&acting_as(sub.user_id), sub.id, false)
@@ -225,7 +244,10 @@ fn cancel_now_and_at_period_end() {
     assert_eq!(conn.subscriptions().get(sub.id).unwrap(), canceled);
 
     // At period end: still active until renew.
-    let sub = conn.subscriptions().start(b, pro.id, None).unwrap();
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(b, pro.id))
+        .unwrap();
     let pending = conn
         .subscriptions()
         .cancel(&acting_as(sub.user_id), sub.id, true)

@@ -7,7 +7,9 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use saas_db::billing::{ProviderSubscription, Subscription, SyncOutcome, TRANSITIONS};
+use saas_db::billing::{
+    NewSubscription, ProviderSubscription, Subscription, SyncOutcome, TRANSITIONS,
+};
 use saas_db::enums::{BillingInterval, SubscriptionStatus};
 use saas_db::ids::{PlanId, SubscriptionId, UserId};
 use saas_db::{Error, Repos};
@@ -173,7 +175,10 @@ fn renew_changes_status_only_along_the_table() {
     let mut conn = db.conn().unwrap();
     let pro = plan(&mut conn, "Pro", 1_000, BillingInterval::Month);
     let alice = user(&mut conn, "alice@example.com").id;
-    let sub = conn.subscriptions().start(alice, pro.id, None).unwrap();
+    let sub = conn
+        .subscriptions()
+        .start(&NewSubscription::new(alice, pro.id))
+        .unwrap();
     for at_period_end in [false, true] {
         for &from in SubscriptionStatus::ALL {
             force_status(&mut conn, sub.id, from);

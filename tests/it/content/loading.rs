@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::prelude::*;
-use saas_db::billing::NewPlan;
+use saas_db::billing::{NewPlan, NewSubscription};
 use saas_db::content::{NewCategory, NewPost, Post};
 use saas_db::enums::{BillingInterval, SubscriptionStatus};
 use saas_db::ids::{CategoryId, PostId, UserId};
@@ -179,11 +179,17 @@ fn user_overview_in_two_queries() {
         })
         .unwrap();
     // An old canceled subscription and the live one.
-    let old = conn.subscriptions().start(alice, plan.id, None).unwrap();
+    let old = conn
+        .subscriptions()
+        .start(&NewSubscription::new(alice, plan.id))
+        .unwrap();
     conn.subscriptions()
         .cancel(&acting_as(old.user_id), old.id, false)
         .unwrap();
-    let live = conn.subscriptions().start(alice, plan.id, None).unwrap();
+    let live = conn
+        .subscriptions()
+        .start(&NewSubscription::new(alice, plan.id))
+        .unwrap();
     let mut published = Vec::new();
     for i in 0..12 {
         let p = draft(&mut conn, alice, &format!("Alice {i}"), "");

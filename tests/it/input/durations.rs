@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use saas_db::auth::Client;
+use saas_db::auth::SessionOptions;
+use saas_db::billing::NewSubscription;
 use saas_db::enums::TokenKind;
 use saas_db::ops::HealthStatus;
 use saas_db::validate::{DURATION_MAX, STATEMENT_TIMEOUT_MAX};
@@ -34,10 +35,11 @@ fn durations_beyond_a_timestamp_are_invalid() {
         );
         let user = fresh_user(&mut conn, &w).unwrap();
         assert_invalid(
-            conn.subscriptions().start(user.id, w.plan.id, Some(d)),
+            conn.subscriptions()
+                .start(&NewSubscription::new(user.id, w.plan.id).trial(d)),
             "trial",
         );
-        let client = Client {
+        let client = SessionOptions {
             ttl: d,
             ip: None,
             user_agent: None,
@@ -58,7 +60,7 @@ fn durations_beyond_a_timestamp_are_invalid() {
     let user = fresh_user(&mut conn, &w).unwrap();
     let trial = conn
         .subscriptions()
-        .start(user.id, w.plan.id, Some(DURATION_MAX))
+        .start(&NewSubscription::new(user.id, w.plan.id).trial(DURATION_MAX))
         .unwrap();
     assert!(trial.trial_ends_at.is_some());
     assert_eq!(

@@ -153,7 +153,7 @@ pub(crate) fn acceptable<T>(result: &saas_db::Result<T>, field: &str) -> bool {
         Err(Error::Invalid { field: f, .. }) => f == field,
         Err(
             Error::NotFound { .. }
-            | Error::InvalidToken
+            | Error::Unauthorized
             | Error::Stale { .. }
             | Error::NotAvailable(_),
         ) => true,

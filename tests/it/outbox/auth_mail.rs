@@ -31,11 +31,15 @@ fn sign_up_sends_the_verification_email_through_the_outbox_without_a_token() {
     let mut conn = db.conn().unwrap();
     let user = conn
         .auth()
-        .sign_up(&NewUser::new("New@Example.com", "New"))
+        .sign_up(
+            &NewUser::new("New@Example.com", "New"),
+            "long enough password",
+        )
         .unwrap();
-    let refused = conn
-        .auth()
-        .sign_up(&NewUser::new("new@example.com", "Again"));
+    let refused = conn.auth().sign_up(
+        &NewUser::new("new@example.com", "Again"),
+        "long enough password",
+    );
     assert!(
         matches!(refused, Err(Error::Conflict { .. })),
         "{refused:?}"
@@ -77,7 +81,10 @@ fn a_message_that_no_longer_applies_issues_nothing() {
     let mut conn = db.conn().unwrap();
     let user = conn
         .auth()
-        .sign_up(&NewUser::new("old@example.com", "Old"))
+        .sign_up(
+            &NewUser::new("old@example.com", "Old"),
+            "long enough password",
+        )
         .unwrap();
     conn.auth()
         .change_email(user.id, user.version, "new@example.com")
@@ -155,7 +162,10 @@ fn racing_sign_ups_of_one_address_enqueue_one_email() {
             .enqueue("naive", &json!({ "email": "dup@example.com" }), None)
             .unwrap();
         conn.auth()
-            .sign_up(&NewUser::new("dup@example.com", &format!("Dup {i}")))
+            .sign_up(
+                &NewUser::new("dup@example.com", &format!("Dup {i}")),
+                "long enough password",
+            )
             .is_ok()
     });
     assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{outcomes:?}");

@@ -189,14 +189,13 @@ fn no_secret_is_stored_logged_or_printed_anywhere() {
         let signed_in = c
             .auth()
             .sign_in_with_password(&ada.email, &new_password, client())
-            .unwrap()
             .unwrap();
         needles.add("password session token", signed_in.token.as_str());
         outputs.debug("SignedIn (password)", &signed_in);
         let refused = c
             .auth()
             .sign_in_with_password(&ada.email, &wrong_password, client());
-        outputs.debug("refused sign-in", &refused.map(|s| s.map(|s| s.session.id)));
+        outputs.debug("refused sign-in", &refused.map(|s| s.session.id));
         let err = c.auth().confirm_email(tokens[0].as_str()).unwrap_err();
         outputs.error("used token", &err);
 

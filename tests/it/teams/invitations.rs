@@ -71,7 +71,7 @@ fn invite_accept_once_and_only_the_hash_is_stored() {
     );
     assert!(matches!(
         conn.teams().accept(&joe, token.as_str()),
-        Err(Error::InvalidToken)
+        Err(Error::Unauthorized)
     ));
     assert!(conn
         .teams()
@@ -82,7 +82,7 @@ fn invite_accept_once_and_only_the_hash_is_stored() {
     assert_eq!(audit_count(&mut conn, "member_invited"), 1);
     assert!(matches!(
         conn.teams().accept(&joe, "not-a-token"),
-        Err(Error::InvalidToken)
+        Err(Error::Unauthorized)
     ));
 }
 
@@ -131,7 +131,7 @@ fn expired_and_revoked_invitations_are_dead() {
     .unwrap();
     assert!(matches!(
         conn.teams().accept(&joe, token.as_str()),
-        Err(Error::InvalidToken)
+        Err(Error::Unauthorized)
     ));
     assert!(conn
         .teams()
@@ -147,7 +147,7 @@ fn expired_and_revoked_invitations_are_dead() {
     assert!(done.revoked_at.is_some());
     assert!(matches!(
         conn.teams().accept(&joe, token.as_str()),
-        Err(Error::InvalidToken)
+        Err(Error::Unauthorized)
     ));
     match conn.teams().revoke(&owner, revoked.id) {
         Err(Error::Invalid { field, .. }) => assert_eq!(field, "invitation"),
@@ -225,7 +225,7 @@ fn concurrent_accepts_of_one_token_admit_exactly_one() {
     );
     assert!(results
         .iter()
-        .all(|r| r.is_ok() || matches!(r, Err(Error::InvalidToken))));
+        .all(|r| r.is_ok() || matches!(r, Err(Error::Unauthorized))));
     assert_eq!(audit_count(&mut conn, "member_joined"), 1);
     assert_eq!(
         count(&mut conn, "SELECT count(*) AS n FROM team_members"),

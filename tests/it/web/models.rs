@@ -5,7 +5,7 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use saas_db::auth::NewOAuthAccount;
-use saas_db::billing::NewPayment;
+use saas_db::billing::{NewPayment, NewSubscription};
 use saas_db::enums::{BillingInterval, PaymentStatus, TeamRole, TokenKind};
 use saas_db::users::{ProfileChanges, PublicUser, User};
 use saas_db::views::{PostDetails, UserOverview};
@@ -61,7 +61,7 @@ fn every_model_round_trips_through_json() {
     round_trip(&pro);
     let sub = conn
         .subscriptions()
-        .start(ann.user_id, pro.id, None)
+        .start(&NewSubscription::new(ann.user_id, pro.id))
         .unwrap();
     round_trip(&sub);
     let (payment, _) = conn

@@ -1,6 +1,6 @@
 //! Number rows: money, versions, limits, batch and pool sizes.
 
-use saas_db::billing::{NewPayment, PlanChanges};
+use saas_db::billing::{NewPayment, NewSubscription, PlanChanges};
 use saas_db::content::{NewCategory, PostChanges};
 use saas_db::tx::RetryPolicy;
 use saas_db::users::UserChanges;
@@ -115,7 +115,9 @@ pub(crate) fn number_rows() -> Vec<Row<NumberCall>> {
             "expected_version",
             |c, w, n| {
                 let u = fresh_user(c, w)?;
-                let s = c.subscriptions().start(u.id, w.plan.id, None)?;
+                let s = c
+                    .subscriptions()
+                    .start(&NewSubscription::new(u.id, w.plan.id))?;
                 c.subscriptions()
                     .change_plan(s.id, sat_i32(n), w.plan.id)
                     .map(drop)

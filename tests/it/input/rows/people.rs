@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use saas_db::auth::Client;
+use saas_db::auth::SessionOptions;
 use saas_db::enums::TokenKind;
 use saas_db::users::{NewUser, ProfileChanges, UserChanges};
 use saas_db::Repos;
@@ -172,7 +172,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             c.auth().reset_password(token.as_str(), s).map(drop)
         }),
         row("auth.sign_in_with_magic_link", "token", |c, _, s| {
-            let client = Client {
+            let client = SessionOptions {
                 ttl: Duration::from_secs(60),
                 ip: None,
                 user_agent: None,
@@ -180,7 +180,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             c.auth().sign_in_with_magic_link(s, client).map(drop)
         }),
         row("auth.sign_in_with_password email", "email", |c, w, s| {
-            let client = Client {
+            let client = SessionOptions {
                 ttl: Duration::from_secs(60),
                 ip: None,
                 user_agent: None,
@@ -193,7 +193,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             "auth.sign_in_with_password password",
             "password",
             |c, w, s| {
-                let client = Client {
+                let client = SessionOptions {
                     ttl: Duration::from_secs(60),
                     ip: None,
                     user_agent: None,
@@ -207,7 +207,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             "auth.sign_in_with_password user_agent",
             "user_agent",
             |c, w, s| {
-                let client = Client {
+                let client = SessionOptions {
                     ttl: Duration::from_secs(60),
                     ip: None,
                     user_agent: Some(s),

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use saas_db::audit::AuditEntry;
-use saas_db::auth::Client;
-use saas_db::billing::NewPayment;
+use saas_db::auth::SessionOptions;
+use saas_db::billing::{NewPayment, NewSubscription};
 use saas_db::enums::{TeamRole, TokenKind};
 use saas_db::tx::RetryPolicy;
 use saas_db::Repos;
@@ -39,7 +39,9 @@ pub(crate) fn duration_rows() -> Vec<Row<DurationCall>> {
         ),
         row("subscriptions.start trial", "trial", |c, w, d| {
             let u = fresh_user(c, w)?;
-            c.subscriptions().start(u.id, w.plan.id, Some(d)).map(drop)
+            c.subscriptions()
+                .start(&NewSubscription::new(u.id, w.plan.id).trial(d))
+                .map(drop)
         }),
         row("teams.invite ttl", "ttl", |c, w, d| {
             c.teams()
@@ -53,7 +55,7 @@ pub(crate) fn duration_rows() -> Vec<Row<DurationCall>> {
                 .map(drop)
         }),
         row("auth.sign_in_with_password ttl", "ttl", |c, w, d| {
-            let client = Client {
+            let client = SessionOptions {
                 ttl: d,
                 ip: None,
                 user_agent: None,
@@ -69,7 +71,7 @@ pub(crate) fn duration_rows() -> Vec<Row<DurationCall>> {
                 Some(w.user.id),
                 Duration::from_secs(60),
             )?;
-            let client = Client {
+            let client = SessionOptions {
                 ttl: d,
                 ip: None,
                 user_agent: None,
