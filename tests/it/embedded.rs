@@ -111,7 +111,7 @@ fn nothing_left_after_sigkill() {
 
 /// The `pid` of the watchdog of the cluster in `root` (found by its
 /// command line, which names the directory).
-fn watchdog_of(root: &std::path::Path) -> i32 {
+pub(crate) fn watchdog_of(root: &std::path::Path) -> i32 {
     let root = root.to_string_lossy().into_owned();
     std::fs::read_dir("/proc")
         .unwrap()

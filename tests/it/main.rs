@@ -22,6 +22,7 @@ mod embedded;
 mod embedded_replica;
 mod error_table;
 mod faults;
+mod harness;
 mod identity;
 mod ids;
 mod input;
