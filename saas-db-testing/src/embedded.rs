@@ -23,7 +23,9 @@
 //! `postgres` system user (or `SAAS_DB_PG_USER`). The binaries are taken from
 //! `SAAS_DB_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`, else `PATH`.
 //! Unix only: elsewhere [`EmbeddedPostgres::start`] returns
-//! [`EmbeddedError::Unsupported`].
+//! [`EmbeddedError::Unsupported`]. [`TestDatabase`](crate::TestDatabase)
+//! uses one cluster shared by every test process of a run instead, kept by
+//! a keeper process rather than a watchdog (`embedded/shared.rs`).
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
