@@ -231,6 +231,11 @@ impl DatabaseBuilder {
         self.schema = Some(schema.to_owned());
         self
     }
+    /// The schema set with [`DatabaseBuilder::schema`], if any: a test
+    /// harness reads it to clone a database migrated into that schema.
+    pub fn schema_name(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
     /// `application_name` shown in `pg_stat_activity` (default `saas-db`).
     pub fn application_name(mut self, name: &str) -> Self {
         self.application_name = name.to_owned();

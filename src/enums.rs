@@ -13,7 +13,7 @@ macro_rules! pg_enum {
     ($(#[$doc:meta])* $name:ident => $path:literal, $pg:literal { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, DbEnum, Serialize, Deserialize)]
-        #[db_enum(existing_type_path = $path)]
+        #[ExistingTypePath = $path]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vdoc])* $variant),+

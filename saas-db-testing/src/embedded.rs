@@ -23,7 +23,9 @@
 //! `postgres` system user (or `SAAS_DB_PG_USER`). The binaries are taken from
 //! `SAAS_DB_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`, else `PATH`.
 //! Unix only: elsewhere [`EmbeddedPostgres::start`] returns
-//! [`EmbeddedError::Unsupported`].
+//! [`EmbeddedError::Unsupported`]. [`TestDatabase`](crate::TestDatabase)
+//! uses one cluster shared by every test process of a run instead, kept by
+//! a keeper process rather than a watchdog (`embedded/shared.rs`).
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -36,56 +38,19 @@ use diesel::{Connection, PgConnection};
 use crate::lock_file;
 use crate::sys::{self, RunAs, Signal};
 
+mod error;
 mod host;
 mod replica;
+mod shared;
 mod text;
 
+pub(crate) use error::io;
+pub use error::EmbeddedError;
 pub(crate) use host::server_user;
 use host::{find_bin_dir, sweep_stale_clusters, LOCK_FILE};
 pub use replica::EmbeddedReplica;
+pub(crate) use shared::shared_server;
 pub(crate) use text::{percent_encode, tail};
-
-/// Why a throwaway cluster could not be started.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EmbeddedError {
-    /// The throwaway servers need a Unix system; set `DATABASE_URL` instead.
-    #[error("the throwaway PostgreSQL / PgBouncer needs a Unix system (Linux, macOS, BSD); set DATABASE_URL to a server instead")]
-    Unsupported,
-    /// The PostgreSQL server binaries (`initdb`, `postgres`) were not found.
-    #[error("PostgreSQL server binaries not found ({0}); install the server package or set SAAS_DB_PG_BIN")]
-    BinariesNotFound(String),
-    /// Running as root but the unprivileged user to run the server as does not exist.
-    #[error("running as root, and the user {0:?} to run PostgreSQL as does not exist (set SAAS_DB_PG_USER)")]
-    NoServerUser(String),
-    /// A filesystem or process operation failed.
-    #[error("{step}: {source}")]
-    Io {
-        /// What was being done.
-        step: &'static str,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// `initdb` failed; the text is the end of its output.
-    #[error("initdb failed:\n{0}")]
-    Initdb(String),
-    /// `pg_basebackup` failed; the text is the end of its output.
-    #[error("pg_basebackup failed:\n{0}")]
-    BaseBackup(String),
-    /// The server did not accept connections before the deadline; the text is
-    /// the end of the server log.
-    #[error("PostgreSQL did not become ready: {reason}\n--- server log (tail) ---\n{log_tail}")]
-    NotReady {
-        /// Why we gave up.
-        reason: String,
-        /// The last lines of the server log.
-        log_tail: String,
-    },
-}
-
-pub(crate) fn io(step: &'static str) -> impl FnOnce(std::io::Error) -> EmbeddedError {
-    move |source| EmbeddedError::Io { step, source }
-}
 
 /// Prefix of the temporary directories, used to find stale ones. Versions
 /// that judged liveness by `/proc` used `saas-db-pg-`: a prefix of its own
@@ -93,11 +58,10 @@ pub(crate) fn io(step: &'static str) -> impl FnOnce(std::io::Error) -> EmbeddedE
 const DIR_PREFIX: &str = "saas-db-cluster-";
 const READY_DEADLINE: Duration = Duration::from_secs(30);
 
-/// The watchdog: waits for EOF on stdin (our death or our explicit close),
-/// then stops the server (fast, then immediate, then kill) and removes the
-/// directory. `$1` is the cluster root, `$2` the data directory.
-const WATCHDOG: &str = r#"
-cat >/dev/null
+/// The end of every cluster's life, run by its watchdog (or the shared
+/// cluster's keeper): stops the server (fast, then immediate, then kill) and
+/// removes the directory. `$1` is the cluster root, `$2` the data directory.
+const STOP_AND_REMOVE: &str = r#"
 pid=$(head -n 1 "$2/postmaster.pid" 2>/dev/null)
 if [ -n "$pid" ]; then
   for sig in INT QUIT KILL; do
@@ -114,6 +78,9 @@ fi
 rm -rf "$1"
 "#;
 
+/// The watchdog waits for EOF on stdin (our death or our explicit close).
+const WATCHDOG_WAIT: &str = "cat >/dev/null";
+
 /// A running throwaway PostgreSQL cluster. Stopped and deleted on drop, at
 /// process exit, or when the process dies.
 #[derive(Debug)]
@@ -123,8 +90,12 @@ pub struct EmbeddedPostgres {
     url: String,
     bin: PathBuf,
     run_as: RunAs,
+    /// None for the shared cluster, which its keeper stops instead.
     watchdog: Mutex<Option<(Child, ChildStdin)>>,
     server: Mutex<Option<Child>>,
+    /// The server in a process group of its own (the shared cluster, which
+    /// a Ctrl-C of one test run must not stop under another).
+    own_group: bool,
     /// Held for the life of this value: tells sweepers the cluster is live.
     _lock: File,
 }
@@ -146,6 +117,15 @@ impl EmbeddedPostgres {
 
     /// A fresh, empty, watched cluster directory (no data yet, no server).
     fn new_cluster() -> Result<Self, EmbeddedError> {
+        let pg = Self::new_unwatched_cluster()?;
+        let mut watchdog = pg.spawn_watcher(WATCHDOG_WAIT, Stdio::piped(), Stdio::null(), &[])?;
+        let stdin = watchdog.stdin.take().expect("stdin is piped");
+        *pg.watchdog.lock().unwrap_or_else(|e| e.into_inner()) = Some((watchdog, stdin));
+        Ok(pg)
+    }
+
+    /// A fresh, empty cluster directory that nothing watches yet.
+    fn new_unwatched_cluster() -> Result<Self, EmbeddedError> {
         if !cfg!(unix) {
             return Err(EmbeddedError::Unsupported);
         }
@@ -170,12 +150,10 @@ impl EmbeddedPostgres {
         sys::set_mode(&data, 0o700).map_err(io("set data directory permissions"))?;
         sys::chown(&data, run_as).map_err(io("hand the data directory to the server user"))?;
         Ok(EmbeddedPostgres {
-            url: format!(
-                "postgresql://postgres@/postgres?host={}&port=5432",
-                percent_encode(&data.to_string_lossy())
-            ),
-            watchdog: Mutex::new(Some(spawn_watchdog(&root, &data)?)),
+            url: url_of(&data),
+            watchdog: Mutex::new(None),
             server: Mutex::new(None),
+            own_group: false,
             root,
             data,
             bin,
@@ -313,8 +291,11 @@ impl EmbeddedPostgres {
             .open(self.log_path())
             .map_err(io("open server log"))?;
         let socket_dir = format!("unix_socket_directories={}", self.data.display());
-        let mut child = self
-            .command("postgres")
+        let mut cmd = self.command("postgres");
+        if self.own_group {
+            sys::own_process_group(&mut cmd);
+        }
+        let mut child = cmd
             .arg("-D")
             .arg(&self.data)
             .args(["-c", "listen_addresses="])
@@ -358,6 +339,31 @@ impl EmbeddedPostgres {
         }
     }
 
+    /// Starts `sh` running `wait`, then [`STOP_AND_REMOVE`] on this
+    /// cluster, as `saas-db-watchdog <root> <data> <args>..` (so `ps` shows
+    /// it), in a process group of its own: a Ctrl-C aimed at the test run
+    /// must not stop it before it has cleaned up.
+    fn spawn_watcher(
+        &self,
+        wait: &str,
+        stdin: Stdio,
+        stdout: Stdio,
+        args: &[&str],
+    ) -> Result<Child, EmbeddedError> {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("{wait}\n{STOP_AND_REMOVE}"))
+            .arg("saas-db-watchdog")
+            .arg(&self.root)
+            .arg(&self.data)
+            .args(args)
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(Stdio::null());
+        sys::own_process_group(&mut cmd);
+        cmd.spawn().map_err(io("start watchdog"))
+    }
+
     fn not_ready(&self, reason: String) -> EmbeddedError {
         EmbeddedError::NotReady {
             reason,
@@ -372,20 +378,10 @@ impl Drop for EmbeddedPostgres {
     }
 }
 
-fn spawn_watchdog(root: &Path, data: &Path) -> Result<(Child, ChildStdin), EmbeddedError> {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(WATCHDOG)
-        .arg("saas-db-watchdog")
-        .arg(root)
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    // Its own process group: a Ctrl-C aimed at the test run must not stop
-    // the watchdog before it has cleaned up.
-    sys::own_process_group(&mut cmd);
-    let mut child = cmd.spawn().map_err(io("start watchdog"))?;
-    let stdin = child.stdin.take().expect("stdin is piped");
-    Ok((child, stdin))
+/// The superuser URL of a cluster whose socket is in `data`.
+fn url_of(data: &Path) -> String {
+    format!(
+        "postgresql://postgres@/postgres?host={}&port=5432",
+        percent_encode(&data.to_string_lossy())
+    )
 }

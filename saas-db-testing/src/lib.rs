@@ -8,7 +8,10 @@
 //! ```
 //!
 //! - [`TestDatabase`]: a fresh, migrated database per test, cloned from a
-//!   template, dropped when the test ends.
+//!   template, dropped when the test ends; [`TestDatabase::builder`] sets it
+//!   up like production (the host's schema and its own migrations, baked
+//!   into the template). Without `DATABASE_URL` all test binaries of a run
+//!   share one throwaway server, stopped a moment after the last one ends.
 //! - [`EmbeddedPostgres`]: a throwaway local PostgreSQL cluster started from
 //!   the installed server binaries, used by [`TestDatabase`] and the examples
 //!   when `DATABASE_URL` is not set; [`EmbeddedReplica`] streams from it and
@@ -33,15 +36,18 @@
 
 #![warn(missing_docs)]
 
+mod ddl;
 mod embedded;
 mod embedded_pgbouncer;
+mod host_migrations;
 mod lock_file;
 mod owner;
 mod sys;
+mod template;
 mod test_database;
 mod url;
 
 pub use embedded::{EmbeddedError, EmbeddedPostgres, EmbeddedReplica};
 pub use embedded_pgbouncer::EmbeddedPgBouncer;
-pub use test_database::TestDatabase;
+pub use test_database::{TestDatabase, TestDatabaseBuilder};
 pub use url::url_with_database;

@@ -1,6 +1,6 @@
 //! Everything platform-specific of the throwaway servers, in one place:
 //! file modes and owners, running a child as another user or in its own
-//! process group, signals, `atexit` and the host name. The servers need a
+//! process group, signals, `atexit`, the host name, the user id and FIFOs. The servers need a
 //! Unix system; elsewhere these are inert and the launchers refuse to start
 //! with [`EmbeddedError::Unsupported`](crate::EmbeddedError::Unsupported).
 
@@ -99,6 +99,48 @@ mod imp {
         unsafe { libc::atexit(f) };
     }
 
+    /// The effective user id (names the shared server's files per user).
+    pub(crate) fn user_id() -> u32 {
+        // SAFETY: geteuid has no preconditions.
+        unsafe { libc::geteuid() }
+    }
+
+    /// Creates a FIFO (named pipe) at `path`, readable and writable by us only.
+    pub(crate) fn make_fifo(path: &Path) -> std::io::Result<()> {
+        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(std::io::Error::other)?;
+        // SAFETY: mkfifo reads the NUL-terminated path we own.
+        if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
+    /// Opens a FIFO without waiting for the other end: for reading always
+    /// succeeds; for writing fails (`ENXIO`) when nobody has it open for
+    /// reading. The returned file blocks again, as a pipe normally does.
+    pub(crate) fn open_fifo(path: &Path, write: bool) -> std::io::Result<std::fs::File> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::File::options()
+            .read(!write)
+            .write(write)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor we own, changing only O_NONBLOCK.
+        let ok = unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+        };
+        if ok {
+            Ok(file)
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
     /// This machine's host name (empty if unknown).
     pub(crate) fn hostname() -> String {
         let mut buf = [0u8; 256];
@@ -134,6 +176,15 @@ mod imp {
         None
     }
     pub(crate) fn at_exit(_: extern "C" fn()) {}
+    pub(crate) fn user_id() -> u32 {
+        0
+    }
+    pub(crate) fn make_fifo(_: &Path) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+    pub(crate) fn open_fifo(_: &Path, _: bool) -> std::io::Result<std::fs::File> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
     pub(crate) fn hostname() -> String {
         std::env::var("COMPUTERNAME").unwrap_or_default()
     }

@@ -1,35 +1,28 @@
 //! [`TestDatabase`]: a fresh, migrated database per test, for this crate's
-//! tests and for the host application's own.
+//! tests and for the host application's own, set up like production: in the
+//! host's schema, with the host's migrations.
 //!
-//! Where the server comes from: `DATABASE_URL` when set (the role needs
-//! CREATEDB); otherwise a throwaway cluster started for this process by
-//! [`EmbeddedPostgres::shared`](crate::EmbeddedPostgres::shared).
-//!
-//! How it stays fast: the first test of a process builds a template database
-//! (`saas_db_tpl_<fingerprint of the migrations>_<month>`) under an advisory lock, so
-//! concurrent test processes (nextest) build it once and later runs reuse it
-//! until a migration changes. Every test then gets
-//! `CREATE DATABASE .. TEMPLATE .. STRATEGY FILE_COPY` (tens of
-//! milliseconds) and `DROP DATABASE .. WITH (FORCE)` when it ends. Test
-//! databases left by killed processes are swept when the template is checked:
-//! each name carries its process's owner token, and a database is dropped
-//! only when nobody holds that token's lock file any more (see `owner.rs`).
+//! Every test gets `CREATE DATABASE .. TEMPLATE .. STRATEGY FILE_COPY` (tens
+//! of milliseconds) of a template migrated once (see `template.rs`), and
+//! `DROP DATABASE .. WITH (FORCE)` when it ends.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
-use diesel_migrations::MigrationHarness;
+use diesel::sql_types::Text;
 use sha2::Digest;
 
-use saas_db::{Database, DatabaseBuilder, Error, Result, MIGRATIONS, MIGRATIONS_FINGERPRINT};
+use saas_db::{Database, DatabaseBuilder, Error, Result};
 
+use crate::ddl::{ddl, role_password, Ddl};
+use crate::host_migrations::HostMigrations;
 use crate::owner;
+use crate::template::{self, connect, TemplateSpec, TEST_PREFIX};
 use crate::url::{url_with_database, url_with_user};
-
-const TEST_PREFIX: &str = "saas_db_test_";
 
 /// A database of its own for one test, cloned from the migrated template and
 /// dropped when this value is dropped. Derefs to its [`Database`]. `Debug`
@@ -38,6 +31,7 @@ pub struct TestDatabase {
     db: Option<Database>,
     name: String,
     url: String,
+    schema: Option<String>,
     app_role: OnceLock<String>,
 }
 
@@ -50,34 +44,87 @@ impl std::fmt::Debug for TestDatabase {
     }
 }
 
-struct Server {
-    admin_url: String,
-    template: String,
-    /// Distinguishes this machine's test databases on a shared server.
-    host_tag: String,
+/// How a [`TestDatabase`] is set up; start with [`TestDatabase::builder`].
+///
+/// ```no_run
+/// # use saas_db_testing::TestDatabase;
+/// // In the host's tests: its schema, its migrations (embed_migrations!
+/// // or a folder of `<version>_<name>/up.sql`), a small pool.
+/// let test_db = TestDatabase::builder()
+///     .schema("saas")
+///     .migrations_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+///     .pool(|b| b.max_size(4))
+///     .build()?;
+/// # Ok::<(), saas_db::Error>(())
+/// ```
+#[must_use]
+pub struct TestDatabaseBuilder<'a> {
+    schema: Option<String>,
+    migrations: Option<Result<HostMigrations>>,
+    configure: Option<Box<dyn FnOnce(DatabaseBuilder) -> DatabaseBuilder + 'a>>,
 }
 
-impl TestDatabase {
-    /// A fresh migrated database with a default pool (10 connections).
-    ///
-    /// # Panics
-    /// When no server can be reached or started; the message says why
-    /// (including the server log tail for a throwaway cluster).
-    pub fn new() -> TestDatabase {
-        Self::with_builder(|b| b).unwrap_or_else(|e| panic!("TestDatabase: {e}"))
+impl std::fmt::Debug for TestDatabaseBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDatabaseBuilder")
+            .field("schema", &self.schema)
+            .field("host_migrations", &self.migrations.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> TestDatabaseBuilder<'a> {
+    /// Keep the crate's tables (and the host's unqualified ones) in this
+    /// Postgres schema, as [`DatabaseBuilder::schema`] does in production:
+    /// the template is migrated with `search_path = <schema>, public`, the
+    /// pool uses that search path, and so does the role of
+    /// [`TestDatabase::app_url`]. A schema set on the pool's builder
+    /// ([`TestDatabaseBuilder::pool`]) counts the same.
+    pub fn schema(mut self, schema: &str) -> Self {
+        self.schema = Some(schema.to_owned());
+        self
     }
 
-    /// A fresh migrated database whose pool is configured by `configure`
-    /// (pool size, timeouts, ...). Migrations are already applied.
+    /// The host's own migrations, applied to the template after the
+    /// crate's (same schema and search path), so each test finds them done.
+    /// The template's name includes a fingerprint of their SQL: change a
+    /// migration and the next test builds a new template. Takes what
+    /// `diesel_migrations::embed_migrations!` returns, or any other source.
+    pub fn migrations(mut self, source: impl MigrationSource<Pg> + 'static) -> Self {
+        self.migrations = Some(HostMigrations::new(source));
+        self
+    }
+
+    /// The host's migrations from a folder of `<version>_<name>/up.sql`
+    /// (Diesel's layout), as [`TestDatabaseBuilder::migrations`].
+    pub fn migrations_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.migrations = Some(HostMigrations::from_dir(dir.as_ref()));
+        self
+    }
+
+    /// Configures the pool (size, timeouts, ...) of the test database.
+    pub fn pool(mut self, configure: impl FnOnce(DatabaseBuilder) -> DatabaseBuilder + 'a) -> Self {
+        self.configure = Some(Box::new(configure));
+        self
+    }
+
+    /// Clones a fresh database from the template for this setup (building
+    /// the template first, once per run and setup).
     ///
     /// # Errors
-    /// [`Error::Connection`] when the server cannot be reached or started,
-    /// or the error of building the pool.
-    pub fn with_builder(
-        configure: impl FnOnce(DatabaseBuilder) -> DatabaseBuilder,
-    ) -> Result<TestDatabase> {
+    /// [`Error::Invalid`] for a schema that is not a plain identifier, a
+    /// migrations folder that cannot be read, or two different schemas;
+    /// [`Error::Connection`] when the server cannot be reached or started
+    /// (the reason once, with the server log tail for a throwaway server);
+    /// [`Error::Migration`] when a migration fails; the errors of
+    /// [`DatabaseBuilder::build`].
+    pub fn build(self) -> Result<TestDatabase> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
-        let server = server().map_err(Error::Connection)?;
+        if let Some(schema) = &self.schema {
+            saas_db::validate::identifier("schema", schema)?;
+        }
+        let migrations = self.migrations.transpose()?;
+        let server = template::server()?;
         // The token's lock file exists (and is held) before the name does.
         let token = owner::own_token().map_err(Error::Connection)?;
         let name = format!(
@@ -85,21 +132,83 @@ impl TestDatabase {
             server.host_tag,
             SEQ.fetch_add(1, Ordering::Relaxed)
         );
-        let mut admin = PgConnection::establish(&server.admin_url)
-            .map_err(|e| Error::Connection(e.to_string()))?;
-        ddl(&mut admin, Ddl::CloneOf(&server.template), &name)?;
         let url = url_with_database(&server.admin_url, &name);
+        let mut pool = Database::builder(&url)
+            .min_idle(Some(0))
+            .run_migrations(false);
+        if let Some(configure) = self.configure {
+            pool = configure(pool);
+        }
+        let schema = match (self.schema, pool.schema_name()) {
+            (Some(ours), Some(pools)) if ours != pools => {
+                return Err(Error::invalid(
+                    "schema",
+                    format!("{ours:?} here, {pools:?} on the pool's builder"),
+                ))
+            }
+            (Some(ours), _) => Some(ours),
+            (None, pools) => pools.map(str::to_owned),
+        };
+        if let Some(schema) = &schema {
+            saas_db::validate::identifier("schema", schema)?;
+            pool = pool.schema(schema);
+        }
+        let template = server.template(&TemplateSpec {
+            schema: schema.as_deref(),
+            host: migrations.as_ref(),
+        })?;
+        ddl(
+            &mut connect(&server.admin_url)?,
+            Ddl::CloneOf(&template),
+            &name,
+        )?;
         let mut test_db = TestDatabase {
             db: None,
             name,
             url,
+            schema,
             app_role: OnceLock::new(),
         };
-        let builder = Database::builder(test_db.url())
-            .min_idle(Some(0))
-            .run_migrations(false);
-        test_db.db = Some(configure(builder).build()?);
+        test_db.db = Some(pool.build()?);
         Ok(test_db)
+    }
+}
+
+impl TestDatabase {
+    /// A fresh migrated database with a default pool (10 connections).
+    ///
+    /// # Panics
+    /// When no server can be reached or started; the message says why
+    /// (including the server log tail for a throwaway cluster), and the
+    /// panic points at the caller.
+    #[track_caller]
+    pub fn new() -> TestDatabase {
+        match Self::builder().build() {
+            Ok(db) => db,
+            Err(e) => panic!("TestDatabase: {e}"),
+        }
+    }
+
+    /// Set up a test database like production: schema, the host's own
+    /// migrations, the pool.
+    pub fn builder<'a>() -> TestDatabaseBuilder<'a> {
+        TestDatabaseBuilder {
+            schema: None,
+            migrations: None,
+            configure: None,
+        }
+    }
+
+    /// A fresh migrated database whose pool is configured by `configure`
+    /// (pool size, timeouts, a schema, ...). Migrations are already applied.
+    /// The same as `TestDatabase::builder().pool(configure).build()`.
+    ///
+    /// # Errors
+    /// As [`TestDatabaseBuilder::build`].
+    pub fn with_builder(
+        configure: impl FnOnce(DatabaseBuilder) -> DatabaseBuilder,
+    ) -> Result<TestDatabase> {
+        Self::builder().pool(configure).build()
     }
 
     /// This test database.
@@ -121,11 +230,12 @@ impl TestDatabase {
     /// Connection URL for an application role on this database, the kind
     /// of role Row-Level Security applies to: it can log in, is neither
     /// superuser nor owner, has no BYPASSRLS, and has the grants of
-    /// [`saas_db::tenancy::grant_app_access`]. Created on the first call (with
-    /// a random password) and dropped with the database.
+    /// [`saas_db::tenancy::grant_app_access`]; with a schema, its
+    /// `search_path` in this database is `<schema>, public`. Created on the
+    /// first call (with a random password) and dropped with the database.
     ///
     /// # Errors
-    /// As [`TestDatabase::with_builder`].
+    /// As [`TestDatabaseBuilder::build`].
     pub fn app_url(&self) -> Result<String> {
         let role = match self.app_role.get() {
             Some(role) => role.clone(),
@@ -135,12 +245,20 @@ impl TestDatabase {
                     "saas_app_{:x}",
                     u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
                 );
-                let server = server().map_err(Error::Connection)?;
-                let mut admin = PgConnection::establish(&server.admin_url)
-                    .map_err(|e| Error::Connection(e.to_string()))?;
+                let mut admin = connect(&template::server()?.admin_url)?;
                 ddl(&mut admin, Ddl::CreateRole(&role_password(&role)), &role)?;
-                let mut owner = PgConnection::establish(self.url())
-                    .map_err(|e| Error::Connection(e.to_string()))?;
+                let mut owner = connect(self.url())?;
+                if let Some(schema) = &self.schema {
+                    let database = &self.name;
+                    ddl(&mut admin, Ddl::RoleSearchPath { database, schema }, &role)?;
+                    // The grant function lives in the schema too.
+                    diesel::sql_query("SELECT set_config('search_path', $1, false)")
+                        .bind::<Text, _>(format!(
+                            "{}, public",
+                            saas_db::validate::identifier("schema", schema)?
+                        ))
+                        .execute(&mut owner)?;
+                }
                 saas_db::tenancy::grant_app_access(&mut owner, &role)?;
                 self.app_role.get_or_init(|| role).clone()
             }
@@ -152,13 +270,23 @@ impl TestDatabase {
     /// need superuser statements outside their own database.
     ///
     /// # Errors
-    /// As [`TestDatabase::with_builder`].
+    /// As [`TestDatabaseBuilder::build`].
     pub fn admin_url() -> Result<String> {
-        Ok(server().map_err(Error::Connection)?.admin_url.clone())
+        Ok(template::server()?.admin_url.clone())
+    }
+
+    /// The log file of the throwaway server the test databases live on;
+    /// `None` with `DATABASE_URL` (ask that server for its log).
+    ///
+    /// # Errors
+    /// As [`TestDatabaseBuilder::build`].
+    pub fn server_log() -> Result<Option<PathBuf>> {
+        Ok(template::server()?.log_path.clone())
     }
 }
 
 impl Default for TestDatabase {
+    #[track_caller]
     fn default() -> Self {
         Self::new()
     }
@@ -175,175 +303,14 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         // Close our pool first; FORCE ends any connection a test leaked.
         drop(self.db.take());
-        let Ok(server) = server() else { return };
-        if let Ok(mut admin) = PgConnection::establish(&server.admin_url) {
+        let Ok(server) = template::server() else {
+            return;
+        };
+        if let Ok(mut admin) = connect(&server.admin_url) {
             let _ = ddl(&mut admin, Ddl::Drop, &self.name);
             if let Some(role) = self.app_role.get() {
                 let _ = ddl(&mut admin, Ddl::DropRole, role);
             }
         }
     }
-}
-
-/// The only statements the harness builds from text: database names cannot
-/// be bind parameters, so each name passes `validate::identifier` (a
-/// character allowlist) and the statement shapes are this closed set.
-enum Ddl<'a> {
-    Create,
-    CloneOf(&'a str),
-    Drop,
-    MarkTemplate,
-    /// A login role with this password (hex digits only).
-    CreateRole(&'a str),
-    DropRole,
-}
-
-fn ddl(admin: &mut PgConnection, op: Ddl<'_>, name: &str) -> Result<()> {
-    let name = saas_db::validate::identifier("database name", name)?;
-    let statement = match op {
-        Ddl::Create => format!("CREATE DATABASE {name}"),
-        Ddl::CloneOf(template) => format!(
-            "CREATE DATABASE {name} TEMPLATE {} STRATEGY FILE_COPY",
-            saas_db::validate::identifier("database name", template)?
-        ),
-        Ddl::Drop => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        Ddl::MarkTemplate => format!("ALTER DATABASE {name} IS_TEMPLATE true"),
-        Ddl::CreateRole(password) => {
-            if !password.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(Error::invalid("password", "must be hex digits"));
-            }
-            format!(
-                "CREATE ROLE {name} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS \
-                 PASSWORD '{password}'"
-            )
-        }
-        Ddl::DropRole => format!("DROP ROLE IF EXISTS {name}"),
-    };
-    Ok(admin.batch_execute(&statement)?)
-}
-
-/// The test role's password: derived from its name and a per-process
-/// secret, so `app_url` can rebuild it without storing it twice.
-fn role_password(role: &str) -> String {
-    static SECRET: OnceLock<[u8; 16]> = OnceLock::new();
-    let secret = SECRET.get_or_init(rand::random);
-    let mut hasher = sha2::Sha256::new();
-    hasher.update(secret);
-    hasher.update(role.as_bytes());
-    format!("{:x}", hasher.finalize())
-}
-
-/// The server and template, set up once per process.
-fn server() -> std::result::Result<&'static Server, String> {
-    static SERVER: OnceLock<std::result::Result<Server, String>> = OnceLock::new();
-    SERVER
-        .get_or_init(|| {
-            let admin_url = match std::env::var("DATABASE_URL") {
-                Ok(url) if !url.is_empty() => url,
-                _ => embedded_url()?,
-            };
-            // The month is part of the name because the migration creates
-            // the audit partitions for the current month onwards.
-            let template = format!(
-                "saas_db_tpl_{}_{}",
-                MIGRATIONS_FINGERPRINT,
-                chrono::Utc::now().format("%Y%m")
-            );
-            let host_tag = host_tag();
-            prepare(&admin_url, &template, &host_tag).map_err(|e| e.to_string())?;
-            Ok(Server {
-                admin_url,
-                template,
-                host_tag,
-            })
-        })
-        .as_ref()
-        .map_err(Clone::clone)
-}
-
-fn embedded_url() -> std::result::Result<String, String> {
-    crate::EmbeddedPostgres::shared().map(|pg| pg.url().to_owned())
-}
-
-/// Under an advisory lock: sweep leaked test databases of this host, and
-/// build the template unless a complete one exists.
-fn prepare(admin_url: &str, template: &str, host_tag: &str) -> Result<()> {
-    let mut admin =
-        PgConnection::establish(admin_url).map_err(|e| Error::Connection(e.to_string()))?;
-    diesel::sql_query("SELECT pg_advisory_lock(hashtext('saas_db.testing.template'))")
-        .execute(&mut admin)?;
-    let result = sweep_leaked(&mut admin, host_tag)
-        .map(|()| owner::remove_dead_owner_files())
-        .and_then(|_| build_template(&mut admin, admin_url, template));
-    diesel::sql_query("SELECT pg_advisory_unlock(hashtext('saas_db.testing.template'))")
-        .execute(&mut admin)?;
-    result
-}
-
-#[derive(QueryableByName)]
-struct DbName {
-    #[diesel(sql_type = Text)]
-    datname: String,
-}
-
-#[derive(QueryableByName)]
-struct IsTemplate {
-    #[diesel(sql_type = Bool)]
-    datistemplate: bool,
-}
-
-fn sweep_leaked(admin: &mut PgConnection, host_tag: &str) -> Result<()> {
-    let prefix = format!("{TEST_PREFIX}{host_tag}_");
-    let names: Vec<DbName> =
-        diesel::sql_query("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
-            .bind::<Text, _>(&prefix)
-            .load(admin)?;
-    for DbName { datname } in names {
-        // saas_db_test_<host>_<owner token>_<seq>
-        let token = datname[prefix.len()..].split('_').next().unwrap_or("");
-        if !owner::token_alive(token) {
-            let _ = ddl(admin, Ddl::Drop, &datname);
-        }
-    }
-    Ok(())
-}
-
-fn build_template(admin: &mut PgConnection, admin_url: &str, template: &str) -> Result<()> {
-    let existing: Option<IsTemplate> =
-        diesel::sql_query("SELECT datistemplate FROM pg_database WHERE datname = $1")
-            .bind::<Text, _>(template)
-            .get_result(admin)
-            .optional()?;
-    match existing {
-        Some(IsTemplate {
-            datistemplate: true,
-        }) => return Ok(()),
-        // A build that died half-way: start over.
-        Some(_) => ddl(admin, Ddl::Drop, template)?,
-        None => {}
-    }
-    ddl(admin, Ddl::Create, template)?;
-    {
-        let mut conn = PgConnection::establish(&url_with_database(admin_url, template))
-            .map_err(|e| Error::Connection(e.to_string()))?;
-        conn.run_pending_migrations(MIGRATIONS)
-            .map_err(|e| Error::Migration(e.to_string()))?;
-    }
-    ddl(admin, Ddl::MarkTemplate, template)?;
-    Ok(())
-}
-
-/// This machine and temp directory (where the owner lock files are), so a
-/// shared server's databases of other machines are never judged by lock
-/// files that are not theirs.
-fn host_tag() -> String {
-    let mut hasher = sha2::Sha256::new();
-    hasher.update(crate::sys::hostname().trim().as_bytes());
-    hasher.update([0]);
-    hasher.update(std::env::temp_dir().to_string_lossy().as_bytes());
-    let digest = hasher.finalize();
-    format!(
-        "{:08x}",
-        u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
-    )
 }

@@ -36,14 +36,21 @@ fn spawn_child(how: &str) -> (Child, PathBuf, i32) {
 /// Runs the ignored test `test` of this binary as a child that prints
 /// `ROOT <cluster directory>`; returns it, that directory and its postmaster.
 pub(crate) fn spawn_child_running(test: &str, how: &str) -> (Child, PathBuf, i32) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--ignored", "--nocapture"])
+    spawn_child_in(test, how, None)
+}
+
+/// As [`spawn_child_running`], with `TMPDIR=tmp` when given.
+fn spawn_child_in(test: &str, how: &str, tmp: Option<&std::path::Path>) -> (Child, PathBuf, i32) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", test, "--ignored", "--nocapture"])
         .env(ROLE, how)
         .env_remove("DATABASE_URL")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    if let Some(tmp) = tmp {
+        cmd.env("TMPDIR", tmp);
+    }
+    let mut child = cmd.spawn().unwrap();
     // Keep draining the child's stdout: a closed pipe would fail its harness.
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
@@ -111,7 +118,7 @@ fn nothing_left_after_sigkill() {
 
 /// The `pid` of the watchdog of the cluster in `root` (found by its
 /// command line, which names the directory).
-fn watchdog_of(root: &std::path::Path) -> i32 {
+pub(crate) fn watchdog_of(root: &std::path::Path) -> i32 {
     let root = root.to_string_lossy().into_owned();
     std::fs::read_dir("/proc")
         .unwrap()
@@ -131,10 +138,15 @@ fn watchdog_of(root: &std::path::Path) -> i32 {
 /// A cluster whose owner and watchdog both died (as in a reboot, or a
 /// `kill -9` of the whole process group) is stopped and deleted by the next
 /// start. Control: after killing both, the server still runs and its
-/// directory is still there, so nothing else cleaned it up.
+/// directory is still there, so nothing else cleaned it up. Both children
+/// use a temporary directory of their own: a cluster started by another
+/// test of this binary meanwhile would sweep the orphan (and fail the
+/// control) otherwise.
 #[test]
 fn an_orphaned_cluster_is_swept_at_the_next_start() {
-    let (mut child, root, pid) = spawn_child("kill");
+    let tmp = crate::harness::private_tmp();
+    let child_test = "embedded::child_holds_cluster";
+    let (mut child, root, pid) = spawn_child_in(child_test, "kill", Some(&tmp));
     let watchdog = watchdog_of(&root);
     // SAFETY: kill(2) on the watchdog our own child process started.
     assert_eq!(unsafe { libc::kill(watchdog, libc::SIGKILL) }, 0);
@@ -159,10 +171,11 @@ fn an_orphaned_cluster_is_swept_at_the_next_start() {
     );
     drop(held);
 
-    let (mut next, next_root, next_pid) = spawn_child("exit");
+    let (mut next, next_root, next_pid) = spawn_child_in(child_test, "exit", Some(&tmp));
     assert!(next.wait().unwrap().success());
     assert_cleaned_up(&next_root, next_pid);
     assert_cleaned_up(&root, pid);
+    std::fs::remove_dir_all(&tmp).unwrap();
 }
 
 /// A cluster whose owner process is alive is left alone by another

@@ -24,6 +24,7 @@ mod embedded_replica;
 mod error_table;
 mod faults;
 mod from_env;
+mod harness;
 mod host_tables;
 mod http_status;
 mod identity;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
+use saas_db_testing::TestDatabase;
 
 #[derive(QueryableByName)]
 pub struct RowText {
@@ -119,9 +120,9 @@ impl ServerLog {
              END $$",
         )
         .map_err(|e| format!("cannot set log_statement: {e}"))?;
-        if std::env::var("DATABASE_URL").map_or(true, |u| u.is_empty()) {
-            let pg = saas_db_testing::EmbeddedPostgres::shared()?;
-            let path = pg.log_path();
+        // The log of the server the test databases live on (the throwaway
+        // one shared by the run); none with DATABASE_URL.
+        if let Some(path) = TestDatabase::server_log().map_err(|e| e.to_string())? {
             let len = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
             return Ok(ServerLog::File(path, len));
         }

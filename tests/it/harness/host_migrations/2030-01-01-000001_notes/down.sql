@@ -1,0 +1,1 @@
+DROP SCHEMA notes_app CASCADE;
