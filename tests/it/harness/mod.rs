@@ -104,10 +104,13 @@ impl ChildTest {
 
 /// A fresh temporary directory for children (`TMPDIR`), so their servers,
 /// lock files and sweeps are theirs alone; traversable by the `postgres`
-/// user, as the servers run as that user when the tests run as root.
+/// user, as the servers run as that user when the tests run as root. It is
+/// a short path directly in `/tmp`, not in `TMPDIR`: a server's socket path
+/// (`<dir>/saas-db-cluster-<pid>-<n>/data/.s.PGSQL.5432`) must stay under
+/// 108 bytes, and `.ci/run`'s own `TMPDIR` is already long.
 pub(crate) fn private_tmp() -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("saas-db-it-tmp-{:016x}", rand::random::<u64>()));
+    let dir = PathBuf::from(format!("/tmp/sdb-{:08x}", rand::random::<u32>()));
     std::fs::create_dir(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).unwrap();
     dir
