@@ -28,8 +28,8 @@ mod sql;
 
 pub(crate) use cursor::Listing;
 pub use cursor::{Cursor, CursorKey};
-pub use keyset::{paginate, Keyset, LISTING_NAME_MAX};
 pub(crate) use keyset::Order;
+pub use keyset::{paginate, Keyset, LISTING_NAME_MAX};
 pub use sql::{PageLimit, RowCmp};
 
 /// The largest page a listing returns.
