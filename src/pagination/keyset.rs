@@ -96,8 +96,9 @@ impl<S, I> Keyset<S, I> {
     }
 }
 
-/// Loads one page of `query` (already filtered and selected for the
-/// listing) in keyset order: `WHERE (sort, id) > ($1, $2) ORDER BY sort,
+/// Loads one page of `query` (filtered and selected for the listing, and
+/// boxed with `.into_boxed()`, so that the filter and order added here keep
+/// its type) in keyset order: `WHERE (sort, id) > ($1, $2) ORDER BY sort,
 /// id LIMIT n + 1`, one round trip, no OFFSET. `key_of` reads a row's sort
 /// key and id back for the page's cursors; the id may be a typed id
 /// (anything `Into<Uuid>`).
