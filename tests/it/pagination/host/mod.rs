@@ -158,7 +158,7 @@ fn host_listing_first_last_and_limits() {
     assert!(empty.prev_cursor().is_none());
 
     let mut rows = seed(&mut conn);
-    rows.sort_by(|a, b| (a.rank, a.id).cmp(&(b.rank, b.id)));
+    rows.sort_by_key(|r| (r.rank, r.id));
     let ids = |items: &[Item]| items.iter().map(|i| i.id).collect::<Vec<_>>();
     let first = by_rank(&mut conn, PageRequest::first(7)).unwrap();
     assert_eq!(ids(&first.items), ids(&rows[..7]));
