@@ -12,25 +12,25 @@
 //! integrity-checked, not encrypted or signed: they carry no authority, every
 //! listing applies its own filters, so a hand-made cursor can only choose
 //! where a listing the caller may read starts.
+//!
+//! A host pages its own tables the same way, with the same types:
+//! [`paginate`] with a [`Keyset::new`] naming the listing (see the README's
+//! "Paginating your own tables").
 
-use diesel::dsl;
-use diesel::expression::AsExpression;
-use diesel::pg::Pg;
-use diesel::prelude::*;
-use diesel::query_builder::{Query, QueryFragment};
-use diesel::query_dsl::methods::{FilterDsl, LoadQuery, OrderDsl};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
 mod cursor;
+mod keyset;
 mod query;
 mod sql;
 
 pub(crate) use cursor::Listing;
 pub use cursor::{Cursor, CursorKey};
-use sql::{PageLimit, RowCmp};
+pub(crate) use keyset::Order;
+pub use keyset::{paginate, Keyset, LISTING_NAME_MAX};
+pub use sql::{PageLimit, RowCmp};
 
 /// The largest page a listing returns.
 pub const MAX_LIMIT: u32 = 1000;
@@ -159,30 +159,6 @@ impl<T> Page<T> {
     }
 }
 
-/// Sort direction of a listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Order {
-    Asc,
-    Desc,
-}
-
-/// `(sort, id) > (key, id)` or `<`, with the key and id bound.
-type Cmp<S, I, K> = RowCmp<
-    S,
-    I,
-    dsl::AsExprOf<K, <S as Expression>::SqlType>,
-    dsl::AsExprOf<Uuid, <I as Expression>::SqlType>,
->;
-
-/// How a listing is keyed: its name and parameters (part of every cursor), the sort
-/// expression, the tie-breaking id column, and the direction.
-pub(crate) struct Keyset<S, I> {
-    pub listing: Listing,
-    pub sort: S,
-    pub id: I,
-    pub order: Order,
-}
-
 /// `Error::Invalid` naming `limit` unless the page size is within
 /// 1..=[`MAX_LIMIT`].
 pub(crate) fn check_limit(request: &PageRequest) -> Result<()> {
@@ -199,106 +175,4 @@ pub(crate) fn check_row_limit(limit: i64) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Loads one page of `query` (already filtered for the listing) in keyset
-/// order. One round trip: it fetches `limit + 1` rows to learn whether
-/// another page follows.
-pub(crate) fn load_page<'a, Q, T, K, D, S, I>(
-    query: Q,
-    keyset: Keyset<S, I>,
-    request: &PageRequest,
-    key_of: impl Fn(&T) -> (K, D),
-    conn: &mut PgConnection,
-) -> Result<Page<T>>
-where
-    K: CursorKey + Clone + AsExpression<S::SqlType>,
-    D: Into<Uuid>,
-    Uuid: AsExpression<I::SqlType>,
-    S: ExpressionMethods + Clone,
-    S::SqlType: diesel::sql_types::SqlType,
-    I: ExpressionMethods + Clone,
-    I::SqlType: diesel::sql_types::SqlType,
-    Q: FilterDsl<Cmp<S, I, K>, Output = Q>
-        + OrderDsl<(dsl::Asc<S>, dsl::Asc<I>), Output = Q>
-        + OrderDsl<(dsl::Desc<S>, dsl::Desc<I>), Output = Q>
-        + Query
-        + QueryFragment<Pg>,
-    PageLimit<Q>: LoadQuery<'a, PgConnection, T>,
-{
-    check_limit(request)?;
-    let limit = request.limit;
-    let Keyset {
-        listing,
-        sort,
-        id,
-        order,
-    } = keyset;
-    // Whether we walk the listing forwards (in its own order) or backwards.
-    let (forwards, cursor) = match &request.start {
-        Start::First => (true, None),
-        Start::Last => (false, None),
-        Start::After(c) => (true, Some(c.decode::<K>(&listing)?)),
-        Start::Before(c) => (false, Some(c.decode::<K>(&listing)?)),
-    };
-    let ascending = forwards == (order == Order::Asc);
-    let mut query = query;
-    if let Some((k, i)) = cursor {
-        let after = RowCmp {
-            sort: sort.clone(),
-            id: id.clone(),
-            key: k.as_expression(),
-            key_id: i.as_expression(),
-            greater: ascending,
-        };
-        query = FilterDsl::filter(query, after);
-    }
-    query = if ascending {
-        OrderDsl::order(query, (sort.asc(), id.asc()))
-    } else {
-        OrderDsl::order(query, (sort.desc(), id.desc()))
-    };
-    let mut items: Vec<T> = PageLimit {
-        query,
-        rows: limit + 1,
-    }
-    .load(conn)?;
-    let has_more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    if !forwards {
-        items.reverse();
-    }
-    let cursor_at = |item: Option<&T>| {
-        item.map(|row| {
-            let (k, i) = key_of(row);
-            Cursor::new(&listing, &k, i.into())
-        })
-    };
-    let came_from_cursor = matches!(request.start, Start::After(_) | Start::Before(_));
-    let (next, prev) = if forwards {
-        let next = if has_more {
-            cursor_at(items.last())
-        } else {
-            None
-        };
-        let prev = if came_from_cursor {
-            cursor_at(items.first())
-        } else {
-            None
-        };
-        (next, prev)
-    } else {
-        let next = if came_from_cursor {
-            cursor_at(items.last())
-        } else {
-            None
-        };
-        let prev = if has_more {
-            cursor_at(items.first())
-        } else {
-            None
-        };
-        (next, prev)
-    };
-    Ok(Page { items, next, prev })
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use saas_db::audit::AuditEntry;
+use saas_db::auth::SessionOptions;
 use saas_db::content::Post;
 use saas_db::enums::PostStatus;
 use saas_db::ids::{PostId, TagId, UserId};
@@ -132,7 +133,10 @@ pub fn seed(size: &'static Size, admin_url: &str) -> Fixture {
         .map(|&id| {
             let (_, token) = conn
                 .sessions()
-                .create(id, std::time::Duration::from_secs(86_400), None, None)
+                .create(
+                    id,
+                    SessionOptions::new(std::time::Duration::from_secs(86_400)),
+                )
                 .unwrap();
             token.into_string()
         })

@@ -284,7 +284,7 @@ impl<'c> AuditRepo<'c> {
             id: audit_logs::id,
             order: Order::Desc,
         };
-        pagination::load_page(
+        pagination::paginate(
             query,
             keyset,
             page,

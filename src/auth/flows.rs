@@ -290,8 +290,7 @@ fn start_session(
     user: User,
     options: SessionOptions<'_>,
 ) -> Result<SignedIn> {
-    let (session, token) =
-        SessionRepo::new(conn).create(user.id, options.ttl, options.ip, options.user_agent)?;
+    let (session, token) = SessionRepo::new(conn).create(user.id, options)?;
     UserRepo::new(conn).record_login(user.id)?;
     Ok(SignedIn {
         session,

@@ -11,6 +11,7 @@ use diesel::sql_types::{Bytea, Interval, Nullable, Text};
 use serde::{Deserialize, Serialize};
 
 use super::secret::{self, Token};
+use super::SessionOptions;
 use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
 use crate::inet::{to_inet, InetAddr};
@@ -59,8 +60,10 @@ impl<'c> SessionRepo<'c> {
     }
 
     /// Starts a session for a user who may sign in (exists, not deleted,
-    /// not banned), valid for `ttl`. Returns the session and its token; the
-    /// token is not stored and cannot be recovered.
+    /// not banned), living `options.ttl`, recording the client's address and
+    /// user agent if given (the same [`SessionOptions`] the sign-in flows
+    /// take). Returns the session and its token; the token is not stored
+    /// and cannot be recovered.
     ///
     /// # Errors
     /// [`Error::NotFound`] for a missing or deleted user,
@@ -69,10 +72,13 @@ impl<'c> SessionRepo<'c> {
     pub fn create(
         &mut self,
         user_id: UserId,
-        ttl: Duration,
-        ip: Option<IpAddr>,
-        user_agent: Option<&str>,
+        options: SessionOptions<'_>,
     ) -> Result<(Session, Token)> {
+        let SessionOptions {
+            ttl,
+            ip,
+            user_agent,
+        } = options;
         let ttl = validate::duration("ttl", ttl, validate::DURATION_MAX)?;
         validate::opt_text("user_agent", user_agent, 0, 1024)?;
         let (token, hash) = Token::generate();

@@ -333,7 +333,7 @@ impl<'c> PaymentRepo<'c> {
             id: payments::id,
             order: Order::Desc,
         };
-        pagination::load_page(
+        pagination::paginate(
             query,
             keyset,
             &page,

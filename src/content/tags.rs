@@ -87,7 +87,7 @@ impl<'c> TagRepo<'c> {
             order: Order::Asc,
         };
         let query = tags::table.select(Tag::as_select()).into_boxed();
-        pagination::load_page(
+        pagination::paginate(
             query,
             keyset,
             &page,

@@ -17,14 +17,16 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::Bool;
 
-/// `(sort, id) <op> (key, key_id)`, `op` one of `<` and `>`.
+/// `(sort, id) <op> (key, key_id)`, `op` one of `<` and `>`: the filter
+/// [`paginate`](super::paginate) adds after a cursor. Public because it
+/// appears in `paginate`'s bounds; only the crate builds one.
 #[derive(Debug, Clone)]
-pub(crate) struct RowCmp<S, I, K, J> {
-    pub sort: S,
-    pub id: I,
-    pub key: K,
-    pub key_id: J,
-    pub greater: bool,
+pub struct RowCmp<S, I, K, J> {
+    pub(crate) sort: S,
+    pub(crate) id: I,
+    pub(crate) key: K,
+    pub(crate) key_id: J,
+    pub(crate) greater: bool,
 }
 
 impl<S, I, K, J> Expression for RowCmp<S, I, K, J> {
@@ -75,10 +77,12 @@ impl<S, I, K, J, QS> SelectableExpression<QS> for RowCmp<S, I, K, J> where Self:
 
 /// `query LIMIT <rows>`, the count written as a number (see the module
 /// docs). It is a `u32` of at most `MAX_LIMIT + 1`, so it cannot carry SQL;
-/// each page size gets its own cached statement.
-pub(crate) struct PageLimit<Q> {
-    pub query: Q,
-    pub rows: u32,
+/// each page size gets its own cached statement. Public because it appears
+/// in [`paginate`](super::paginate)'s bounds; only the crate builds one.
+#[derive(Debug, Clone)]
+pub struct PageLimit<Q> {
+    pub(crate) query: Q,
+    pub(crate) rows: u32,
 }
 
 impl<Q: Query> Query for PageLimit<Q> {

@@ -1,4 +1,5 @@
-//! Shared test scaffolding.
+//! Shared test scaffolding. Every helper that can panic is
+//! `#[track_caller]`, so a failure names the test's line, not this file's.
 
 use std::sync::Barrier;
 use std::thread;
@@ -21,6 +22,7 @@ use uuid::Uuid;
 /// Runs `work(i, barrier)` on `threads` threads at once and returns the
 /// results in thread order. Each thread calls `barrier.wait()` where the
 /// race should start (all threads must call it exactly once).
+#[track_caller]
 pub fn race<T: Send>(threads: usize, work: impl Fn(usize, &Barrier) -> T + Sync) -> Vec<T> {
     let barrier = Barrier::new(threads);
     thread::scope(|s| {
@@ -63,6 +65,7 @@ pub fn dismantle(value: serde_json::Value) {
 /// A one-connection pool on `db` as its application role (LOGIN, neither
 /// owner nor superuser, no BYPASSRLS, the grants of `grant_app_access`):
 /// the role Row-Level Security and the grants apply to.
+#[track_caller]
 pub fn app_database(db: &TestDatabase) -> Database {
     Database::builder(&db.app_url().unwrap())
         .run_migrations(false)
@@ -80,20 +83,23 @@ pub struct Count {
 }
 
 /// The `n` column of `sql`'s one row (`SELECT count(*) AS n ..`).
+#[track_caller]
 pub fn count(conn: &mut PgConnection, sql: &str) -> i64 {
     use diesel::RunQueryDsl;
-    diesel::sql_query(sql)
-        .get_result::<Count>(conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .n
+    match diesel::sql_query(sql).get_result::<Count>(conn) {
+        Ok(row) => row.n,
+        Err(e) => panic!("{sql}: {e}"),
+    }
 }
 
 /// A new user with this email, named "Someone".
+#[track_caller]
 pub fn user(conn: &mut PgConnection, email: &str) -> User {
     named_user(conn, email, "Someone")
 }
 
 /// A new user with this email and display name.
+#[track_caller]
 pub fn named_user(conn: &mut PgConnection, email: &str, name: &str) -> User {
     conn.users().create(&NewUser::new(email, name)).unwrap()
 }
@@ -112,6 +118,7 @@ pub fn new_plan(name: &str, price_cents: i64, interval: BillingInterval) -> NewP
 }
 
 /// A new plan (see [`new_plan`]).
+#[track_caller]
 pub fn plan(
     conn: &mut PgConnection,
     name: &str,
@@ -174,6 +181,7 @@ pub fn assert_foreign_key<T>(result: saas_db::Result<T>, constraint: &str) {
 
 /// The `n` column of `sql`'s one row, with `value` bound as `$1` as SQL type
 /// `ST` (`count_bound::<Uuid, _>(conn, "SELECT count(*) AS n .. = $1", id)`).
+#[track_caller]
 pub fn count_bound<ST, T>(conn: &mut PgConnection, sql: &str, value: T) -> i64
 where
     ST: diesel::sql_types::SqlType + diesel::query_builder::QueryId + 'static,
@@ -181,38 +189,39 @@ where
     T: diesel::serialize::ToSql<ST, Pg>,
 {
     use diesel::RunQueryDsl;
-    diesel::sql_query(sql)
+    match diesel::sql_query(sql)
         .bind::<ST, T>(value)
         .get_result::<Count>(conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .n
-}
-
-/// One `value` column: what [`setting`] reads.
-#[derive(diesel::QueryableByName)]
-pub struct Setting {
-    /// The setting's value.
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub value: String,
+    {
+        Ok(row) => row.n,
+        Err(e) => panic!("{sql}: {e}"),
+    }
 }
 
 /// `current_setting(name)` as `conn`'s server connection sees it.
+#[track_caller]
 pub fn setting(conn: &mut PgConnection, name: &str) -> String {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Text;
     use diesel::RunQueryDsl;
-    diesel::sql_query("SELECT current_setting($1) AS value")
-        .bind::<diesel::sql_types::Text, _>(name)
-        .get_result::<Setting>(conn)
-        .unwrap_or_else(|e| panic!("current_setting({name}): {e}"))
-        .value
+    let value = sql::<Text>("current_setting(")
+        .bind::<Text, _>(name)
+        .sql(")");
+    match diesel::select(value).get_result(conn) {
+        Ok(value) => value,
+        Err(e) => panic!("current_setting({name}): {e}"),
+    }
 }
 
 /// A new user acting for themself (email as name).
+#[track_caller]
 pub fn actor(conn: &mut PgConnection, email: &str) -> Actor {
     Actor::from(&named_user(conn, email, email))
 }
 
 /// A new site admin (role `admin`), promoted by hand-written SQL
 /// ([`promote_to_admin`]), so with no audit entry.
+#[track_caller]
 pub fn site_admin(conn: &mut PgConnection, email: &str) -> Actor {
     let user = named_user(conn, email, "Admin");
     Actor::from(&promote_to_admin(conn, user.id))
@@ -220,6 +229,7 @@ pub fn site_admin(conn: &mut PgConnection, email: &str) -> Actor {
 
 /// A sign-in's session options: an hour, from 203.0.113.7 (TEST-NET-3)
 /// with user agent `saas-db-tests/1.0`.
+#[track_caller]
 pub fn client() -> SessionOptions<'static> {
     SessionOptions {
         ttl: Duration::from_secs(3600),
@@ -234,6 +244,7 @@ pub fn ids(users: &[User]) -> Vec<UserId> {
 }
 
 /// A time PostgreSQL stores exactly (microseconds).
+#[track_caller]
 pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap()
 }
@@ -262,6 +273,7 @@ pub fn new_payment(
 /// (`first(size)`, then `after(next)`); only the last page may be short.
 /// At most 1000 pages: a cursor that never advances fails instead of
 /// spinning.
+#[track_caller]
 pub fn walk<T>(size: u32, mut load: impl FnMut(PageRequest) -> saas_db::Result<Page<T>>) -> Vec<T> {
     const MAX_PAGES: usize = 1000;
     let mut all = Vec::new();
@@ -288,6 +300,7 @@ pub fn walk<T>(size: u32, mut load: impl FnMut(PageRequest) -> saas_db::Result<P
 
 /// Runs `work(conn)` on `threads` threads at once, each on its own pooled
 /// connection of `db`, checked out before the start line (see [`race`]).
+#[track_caller]
 pub fn race_conns<T: Send>(
     db: &TestDatabase,
     threads: usize,
@@ -310,14 +323,13 @@ pub struct Name {
 
 /// The `name` column of every row of `sql`, in the order served, collected
 /// into a `Vec`, a set or whatever the caller asks for.
+#[track_caller]
 pub fn names<C: FromIterator<String>>(conn: &mut PgConnection, sql: &str) -> C {
     use diesel::RunQueryDsl;
-    diesel::sql_query(sql)
-        .load::<Name>(conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .into_iter()
-        .map(|n| n.name)
-        .collect()
+    match diesel::sql_query(sql).load::<Name>(conn) {
+        Ok(rows) => rows.into_iter().map(|n| n.name).collect(),
+        Err(e) => panic!("{sql}: {e}"),
+    }
 }
 
 /// Two tenants: Ann owns team A, Bob owns team B (see [`two_teams`]).
@@ -333,6 +345,7 @@ pub struct TwoTeams {
 }
 
 /// Ann and Bob, each the owner of a team of their own.
+#[track_caller]
 pub fn two_teams(conn: &mut PgConnection) -> TwoTeams {
     let ann = actor(conn, "ann@example.com");
     let bob = actor(conn, "bob@example.com");
@@ -346,22 +359,14 @@ pub fn two_teams(conn: &mut PgConnection) -> TwoTeams {
     }
 }
 
-/// One `pid` column: what [`backend_pid`] reads.
-#[derive(diesel::QueryableByName)]
-pub struct Pid {
-    /// The process id.
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    pub pid: i32,
-}
-
 /// The process id of `conn`'s server backend.
+#[track_caller]
 pub fn backend_pid(conn: &mut PgConnection) -> i32 {
     use diesel::RunQueryDsl;
-    diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result::<Pid>(conn)
-        .unwrap()
-        .pid
+    let pid = diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()");
+    diesel::select(pid).get_result(conn).unwrap()
 }
+
 /// `user_id` acting for themselves as a plain user (a subscriber cancelling
 /// their own subscription).
 pub fn acting_as(user_id: UserId) -> Actor {
@@ -383,6 +388,7 @@ pub fn support_agent() -> Actor {
 
 /// Makes the user a site admin with hand-written SQL, as an operator would:
 /// no audit entry (`set_role` always writes one), for tests that count them.
+#[track_caller]
 pub fn promote_to_admin(conn: &mut PgConnection, user_id: UserId) -> User {
     use diesel::prelude::*;
     use saas_db::schema::users;

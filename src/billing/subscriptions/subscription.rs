@@ -68,6 +68,14 @@ pub struct Subscription {
 /// A subscription to start with [`SubscriptionRepo::start`]: the user and
 /// plan, and optionally a trial and the payment provider's ids.
 ///
+/// It deserializes from a request body without `user_id` (the host sets it
+/// from the session, as for [`NewPayment`](crate::billing::NewPayment)):
+/// `{"plan_id": "..", "trial": {"secs": 1209600, "nanos": 0},
+/// "provider_subscription_id": "sub_1Nx"}`, every field but `plan_id`
+/// optional (`trial` as serde writes a `Duration`). `Default` leaves both
+/// ids nil, which `start` refuses as [`Error::Invalid`]: fill them with
+/// `..Default::default()` struct syntax or use [`NewSubscription::new`].
+///
 /// ```
 /// # use std::time::Duration;
 /// # use saas_db::{billing::NewSubscription, PlanId, UserId};
@@ -77,9 +85,10 @@ pub struct Subscription {
 ///     .provider("sub_1Nx", Some("cus_9s"));
 /// assert_eq!(new.provider_subscription_id, Some("sub_1Nx"));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub struct NewSubscription<'a> {
-    /// Subscriber.
+    /// Subscriber (not deserialized).
+    #[serde(skip_deserializing)]
     pub user_id: UserId,
     /// Plan (must be active).
     pub plan_id: PlanId,
@@ -88,8 +97,10 @@ pub struct NewSubscription<'a> {
     pub trial: Option<Duration>,
     /// The provider's subscription id (unique), so that its webhooks
     /// ([`SubscriptionRepo::sync_from_provider`]) update this row.
+    #[serde(borrow)]
     pub provider_subscription_id: Option<&'a str>,
     /// The provider's customer id.
+    #[serde(borrow)]
     pub provider_customer_id: Option<&'a str>,
 }
 
@@ -153,10 +164,13 @@ impl<'c> SubscriptionRepo<'c> {
     /// when the provider id belongs to another user's subscription;
     /// [`Error::NotFound`] for a missing or archived plan;
     /// [`Error::ForeignKey`] with `subscriptions_user_id_fkey` for an unknown user;
-    /// [`Error::Invalid`] naming `trial` outside [`validate::duration`]'s bounds,
+    /// [`Error::Invalid`] naming `user_id` or `plan_id` when nil (unset),
+    /// `trial` outside [`validate::duration`]'s bounds,
     /// or `provider_subscription_id` / `provider_customer_id` (empty, over
     /// 255 bytes, a NUL).
     pub fn start(&mut self, new: &NewSubscription<'_>) -> Result<Subscription> {
+        validate::id_set("user_id", new.user_id)?;
+        validate::id_set("plan_id", new.plan_id)?;
         let trial = new
             .trial
             .map(|t| validate::duration("trial", t, validate::DURATION_MAX))

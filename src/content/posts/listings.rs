@@ -118,7 +118,7 @@ impl PostRepo<'_> {
             id: posts::id,
             order: Order::Desc,
         };
-        pagination::load_page(
+        pagination::paginate(
             query,
             keyset,
             page,

@@ -69,7 +69,7 @@ impl PostRepo<'_> {
             id: posts::id,
             order: Order::Desc,
         };
-        let page = pagination::load_page(
+        let page = pagination::paginate(
             rows,
             keyset,
             &page,

@@ -319,7 +319,7 @@ impl<'c> UserRepo<'c> {
             id: users::id,
             order: Order::Asc,
         };
-        pagination::load_page(
+        pagination::paginate(
             query,
             keyset,
             page,

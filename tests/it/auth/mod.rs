@@ -19,6 +19,7 @@ use crate::support::{client, count_bound, user, Count};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable, Text, Uuid as SqlUuid};
+use saas_db::auth::SessionOptions;
 use saas_db::auth::{
     ExposeSecret, Keyring, NewOAuthAccount, PasswordHasher, Token, CREDENTIAL_PROVIDER,
     PASSWORD_MAX_BYTES, TOUCH_INTERVAL,
@@ -39,7 +40,9 @@ const ALL_KINDS: [TokenKind; 3] = [
 ];
 
 fn session(conn: &mut PgConnection, user: UserId) -> (saas_db::auth::Session, Token) {
-    conn.sessions().create(user, HOUR, None, None).unwrap()
+    conn.sessions()
+        .create(user, SessionOptions::new(HOUR))
+        .unwrap()
 }
 
 /// Whether `token` validates as a session: `Ok`, or exactly

@@ -18,7 +18,7 @@ fn session_addresses_round_trip_as_ip_addr_v4_and_v6() {
         let ip: std::net::IpAddr = text.parse().unwrap();
         let (created, token) = conn
             .sessions()
-            .create(ada.id, HOUR, Some(ip), None)
+            .create(ada.id, SessionOptions::new(HOUR).ip(ip))
             .unwrap();
         assert_eq!(created.ip_address, Some(ip), "{text}");
         let (validated, _) = conn.sessions().validate(token.as_str()).unwrap();
@@ -37,7 +37,10 @@ fn session_addresses_round_trip_as_ip_addr_v4_and_v6() {
         let mine = listed.iter().find(|s| s.id == signed.session.id).unwrap();
         assert_eq!(mine.ip_address, Some(ip), "{text}");
     }
-    let (none, _) = conn.sessions().create(ada.id, HOUR, None, None).unwrap();
+    let (none, _) = conn
+        .sessions()
+        .create(ada.id, SessionOptions::new(HOUR))
+        .unwrap();
     assert_eq!(none.ip_address, None);
 
     // A network written by other code reads as its address.

@@ -12,7 +12,10 @@ fn session_validates_to_itself_and_its_user_and_nothing_else_does() {
     let ip: std::net::IpAddr = "2001:db8::7".parse().unwrap();
     let (created, token) = conn
         .sessions()
-        .create(ada.id, HOUR, Some(ip), Some("Mozilla/5.0"))
+        .create(
+            ada.id,
+            SessionOptions::new(HOUR).ip(ip).user_agent("Mozilla/5.0"),
+        )
         .unwrap();
     assert_eq!(created.user_id, ada.id);
     assert_eq!(created.ip_address, Some(ip));
@@ -47,7 +50,9 @@ fn session_validates_to_itself_and_its_user_and_nothing_else_does() {
         );
     }
 
-    let err = conn.sessions().create(ada.id, Duration::ZERO, None, None);
+    let err = conn
+        .sessions()
+        .create(ada.id, SessionOptions::new(Duration::ZERO));
     assert!(
         matches!(&err, Err(Error::Invalid { field, .. }) if field == "ttl"),
         "{err:?}"
@@ -218,7 +223,7 @@ fn sessions_are_refused_to_banned_deleted_and_missing_users() {
         .unwrap();
     let err = conn
         .sessions()
-        .create(ada.id, HOUR, None, None)
+        .create(ada.id, SessionOptions::new(HOUR))
         .unwrap_err();
     assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
 
@@ -235,7 +240,7 @@ fn sessions_are_refused_to_banned_deleted_and_missing_users() {
 
     let err = conn
         .sessions()
-        .create(UserId(Uuid::now_v7()), HOUR, None, None)
+        .create(UserId(Uuid::now_v7()), SessionOptions::new(HOUR))
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
 
@@ -244,7 +249,7 @@ fn sessions_are_refused_to_banned_deleted_and_missing_users() {
         .unwrap();
     let err = conn
         .sessions()
-        .create(ada.id, HOUR, None, None)
+        .create(ada.id, SessionOptions::new(HOUR))
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
     assert_eq!(
@@ -269,7 +274,7 @@ fn touch_writes_at_most_once_a_minute_and_slides_the_expiry() {
     let ada = user(&mut conn, "ada@example.com");
     let (created, token) = conn
         .sessions()
-        .create(ada.id, Duration::from_secs(600), None, None)
+        .create(ada.id, SessionOptions::new(Duration::from_secs(600)))
         .unwrap();
 
     assert!(

@@ -21,7 +21,10 @@ fn durations_beyond_a_timestamp_are_invalid() {
     let mut conn = w.db.conn().unwrap();
     let long = DURATION_MAX + Duration::from_secs(1);
     for d in [Duration::MAX, long] {
-        assert_invalid(conn.sessions().create(w.user.id, d, None, None), "ttl");
+        assert_invalid(
+            conn.sessions().create(w.user.id, SessionOptions::new(d)),
+            "ttl",
+        );
         assert_invalid(conn.sessions().touch(w.session_id, d), "ttl");
         assert_invalid(
             conn.verification_tokens()
@@ -54,7 +57,7 @@ fn durations_beyond_a_timestamp_are_invalid() {
     // The longest accepted duration works end to end.
     let (session, _) = conn
         .sessions()
-        .create(w.user.id, DURATION_MAX, None, None)
+        .create(w.user.id, SessionOptions::new(DURATION_MAX))
         .unwrap();
     assert!(session.expires_at > chrono::Utc::now() + chrono::Duration::days(36_500));
     let user = fresh_user(&mut conn, &w).unwrap();

@@ -22,6 +22,7 @@ pub(crate) use crate::support::{acting_as, assert_invalid, short};
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
 use saas_db::access::Actor;
+use saas_db::auth::SessionOptions;
 use saas_db::billing::{NewPayment, NewPlan, Payment, Plan};
 use saas_db::content::{NewPost, Post};
 use saas_db::enums::{BillingInterval, PaymentStatus, UserRole};
@@ -79,7 +80,10 @@ impl World {
         let team = conn.teams().create(&owner, "World team").unwrap();
         let (session, _) = conn
             .sessions()
-            .create(user.id, std::time::Duration::from_secs(3600), None, None)
+            .create(
+                user.id,
+                SessionOptions::new(std::time::Duration::from_secs(3600)),
+            )
             .unwrap();
         drop(conn);
         World {

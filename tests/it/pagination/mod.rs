@@ -3,6 +3,7 @@
 //! refuse tampering, limit bounds, role and soft-delete filtering.
 
 mod cursors;
+mod host;
 mod listings;
 mod walks;
 mod web;

@@ -15,7 +15,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Text};
 use saas_db::access::Actor;
-use saas_db::auth::{Keyring, NewOAuthAccount};
+use saas_db::auth::{Keyring, NewOAuthAccount, SessionOptions};
 use saas_db::enums::{TeamRole, TokenKind};
 use saas_db::{Database, Repos};
 use saas_db_testing::TestDatabase;
@@ -148,7 +148,10 @@ fn no_secret_is_stored_logged_or_printed_anywhere() {
             .verify_password(ada.id, &wrong_password)
             .unwrap());
 
-        let (session, token) = c.sessions().create(ada.id, HOUR, None, Some("ua")).unwrap();
+        let (session, token) = c
+            .sessions()
+            .create(ada.id, SessionOptions::new(HOUR).user_agent("ua"))
+            .unwrap();
         needles.add("session token", token.as_str());
         hashed.push((SESSION_BY_HASH, token.as_str().to_owned()));
         outputs.serde("Session", &session);

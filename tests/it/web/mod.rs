@@ -6,3 +6,4 @@
 mod defaults;
 mod inputs;
 mod models;
+mod new_subscription;

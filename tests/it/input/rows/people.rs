@@ -135,7 +135,10 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
         }),
         row("sessions.create user_agent", "user_agent", |c, w, s| {
             c.sessions()
-                .create(w.user.id, Duration::from_secs(60), None, Some(s))
+                .create(
+                    w.user.id,
+                    SessionOptions::new(Duration::from_secs(60)).user_agent(s),
+                )
                 .map(drop)
         }),
         row("sessions.validate", "token", |c, _, s| {

@@ -18,7 +18,9 @@ use crate::support::acting_as;
 pub(crate) fn duration_rows() -> Vec<Row<DurationCall>> {
     vec![
         row("sessions.create ttl", "ttl", |c, w, d| {
-            c.sessions().create(w.user.id, d, None, None).map(drop)
+            c.sessions()
+                .create(w.user.id, SessionOptions::new(d))
+                .map(drop)
         }),
         row("sessions.touch ttl", "ttl", |c, w, d| {
             c.sessions().touch(w.session_id, d).map(drop)
