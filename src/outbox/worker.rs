@@ -3,9 +3,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::case_when;
 use diesel::dsl::now;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Double, Interval, Text, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Double, Interval, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -13,7 +16,7 @@ use super::outbox_messages::{topic, Claimed, Message};
 use crate::error::{Error, Found, Result};
 use crate::ids::OutboxMessageId;
 use crate::schema::outbox_messages as om;
-use crate::sql::{interval, purge_in_batches};
+use crate::sql::{interval, now_tz, purge_in_batches};
 use crate::tx::RetryPolicy;
 use crate::{validate, Database};
 
@@ -249,30 +252,22 @@ impl Outbox {
         let last = claimed.attempts >= claimed.max_attempts;
         let retry_in = self.backoff.delay(claimed.attempts.max(1) as u32);
         let mut conn = self.db.conn()?;
-        let target = diesel::update(fenced(claimed));
-        let settled: Option<DateTime<Utc>> = if last {
-            target
-                .set((
-                    om::dead_at.eq(now),
-                    om::lease_token.eq(None::<Uuid>),
-                    om::leased_until.eq(None::<DateTime<Utc>>),
-                    om::last_error.eq(&error),
-                ))
-                .returning(om::available_at)
-                .get_result(&mut conn)
-                .optional()?
-        } else {
-            target
-                .set((
-                    om::available_at.eq(crate::sql::now_tz() + interval(retry_in)),
-                    om::lease_token.eq(None::<Uuid>),
-                    om::leased_until.eq(None::<DateTime<Utc>>),
-                    om::last_error.eq(&error),
-                ))
-                .returning(om::available_at)
-                .get_result(&mut conn)
-                .optional()?
-        };
+        // One statement either way: the last attempt makes a dead letter
+        // (its `available_at` kept), any other schedules the retry.
+        let last_sql = || last.into_sql::<Bool>();
+        let settled: Option<DateTime<Utc>> = diesel::update(fenced(claimed))
+            .set((
+                om::dead_at.eq(case_when(last_sql(), now_tz().nullable())
+                    .otherwise(None::<DateTime<Utc>>.into_sql::<Nullable<Timestamptz>>())),
+                om::available_at.eq(case_when(last_sql(), om::available_at)
+                    .otherwise(now_tz() + interval(retry_in))),
+                om::lease_token.eq(None::<Uuid>),
+                om::leased_until.eq(None::<DateTime<Utc>>),
+                om::last_error.eq(&error),
+            ))
+            .returning(om::available_at)
+            .get_result(&mut conn)
+            .optional()?;
         match settled {
             None => Err(Error::LeaseLost {
                 id: claimed.id.into(),
