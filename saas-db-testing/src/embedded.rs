@@ -29,7 +29,7 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -37,6 +37,7 @@ use diesel::{Connection, PgConnection};
 
 use crate::lock_file;
 use crate::sys::{self, RunAs, Signal};
+use crate::watchdog::Watchdog;
 
 mod error;
 mod host;
@@ -91,7 +92,7 @@ pub struct EmbeddedPostgres {
     bin: PathBuf,
     run_as: RunAs,
     /// None for the shared cluster, which its keeper stops instead.
-    watchdog: Mutex<Option<(Child, ChildStdin)>>,
+    watchdog: Mutex<Option<Watchdog>>,
     server: Mutex<Option<Child>>,
     /// The server in a process group of its own (the shared cluster, which
     /// a Ctrl-C of one test run must not stop under another).
@@ -118,9 +119,13 @@ impl EmbeddedPostgres {
     /// A fresh, empty, watched cluster directory (no data yet, no server).
     fn new_cluster() -> Result<Self, EmbeddedError> {
         let pg = Self::new_unwatched_cluster()?;
-        let mut watchdog = pg.spawn_watcher(WATCHDOG_WAIT, Stdio::piped(), Stdio::null(), &[])?;
-        let stdin = watchdog.stdin.take().expect("stdin is piped");
-        *pg.watchdog.lock().unwrap_or_else(|e| e.into_inner()) = Some((watchdog, stdin));
+        let watchdog = Watchdog::watch(pg.spawn_watcher(
+            WATCHDOG_WAIT,
+            Stdio::piped(),
+            Stdio::null(),
+            &[],
+        )?)?;
+        *pg.watchdog.lock().unwrap_or_else(|e| e.into_inner()) = Some(watchdog);
         Ok(pg)
     }
 
@@ -237,15 +242,8 @@ impl EmbeddedPostgres {
         let Ok(mut guard) = self.watchdog.try_lock() else {
             return;
         };
-        if let Some((mut child, stdin)) = guard.take() {
-            drop(stdin);
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline {
-                match child.try_wait() {
-                    Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                    _ => break,
-                }
-            }
+        if let Some(watchdog) = guard.take() {
+            watchdog.stop();
         }
     }
 

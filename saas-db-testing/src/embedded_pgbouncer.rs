@@ -16,7 +16,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,7 @@ use diesel::sql_types::{Nullable, Text};
 
 use crate::embedded::{io, percent_encode, server_user, tail, EmbeddedError};
 use crate::sys::{self, RunAs};
+use crate::watchdog::Watchdog;
 
 /// Prefix of the temporary directories.
 const DIR_PREFIX: &str = "saas-db-pgbouncer-";
@@ -58,7 +59,7 @@ rm -rf "$1"
 pub struct EmbeddedPgBouncer {
     root: PathBuf,
     url: String,
-    watchdog: Mutex<Option<(Child, ChildStdin)>>,
+    watchdog: Mutex<Option<Watchdog>>,
     server: Mutex<Option<Child>>,
 }
 
@@ -191,15 +192,8 @@ impl EmbeddedPgBouncer {
         let Ok(mut guard) = self.watchdog.try_lock() else {
             return;
         };
-        if let Some((mut child, stdin)) = guard.take() {
-            drop(stdin);
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while Instant::now() < deadline {
-                match child.try_wait() {
-                    Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                    _ => break,
-                }
-            }
+        if let Some(watchdog) = guard.take() {
+            watchdog.stop();
         }
         if let Some(mut server) = self.server.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = server.try_wait();
@@ -275,19 +269,13 @@ fn upstream(url: &str) -> Result<(Upstream, Vec<String>), EmbeddedError> {
     Ok((up, roles.into_iter().map(|r| r.rolname).collect()))
 }
 
-fn spawn_watchdog(root: &Path) -> Result<(Child, ChildStdin), EmbeddedError> {
+fn spawn_watchdog(root: &Path) -> Result<Watchdog, EmbeddedError> {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(WATCHDOG)
         .arg("saas-db-pgbouncer-watchdog")
         .arg(root)
-        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // Its own process group: a Ctrl-C aimed at the test run must not stop
-    // the watchdog before it has cleaned up.
-    sys::own_process_group(&mut cmd);
-    let mut child = cmd.spawn().map_err(io("start pgbouncer watchdog"))?;
-    let stdin = child.stdin.take().expect("stdin is piped");
-    Ok((child, stdin))
+    Watchdog::spawn(cmd, "start pgbouncer watchdog")
 }

@@ -46,6 +46,7 @@ mod sys;
 mod template;
 mod test_database;
 mod url;
+mod watchdog;
 
 pub use embedded::{EmbeddedError, EmbeddedPostgres, EmbeddedReplica};
 pub use embedded_pgbouncer::EmbeddedPgBouncer;
