@@ -5,6 +5,7 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use super::subscription_plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
 use crate::enums::PaymentStatus;
@@ -68,16 +69,17 @@ pub struct NewPayment<'a> {
     /// Amount in minor units, 0..=[`AMOUNT_MAX_CENTS`].
     pub amount_cents: i64,
     /// ISO 4217 code.
-    pub currency: &'a str,
+    #[serde(borrow)]
+    pub currency: Cow<'a, str>,
     /// Initial state.
     #[serde(default = "pending")]
     pub status: PaymentStatus,
     /// The provider's id (idempotency key).
-    #[serde(borrow)]
-    pub provider_payment_id: Option<&'a str>,
+    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    pub provider_payment_id: Option<Cow<'a, str>>,
     /// Description, up to 1,000 characters.
-    #[serde(borrow)]
-    pub description: Option<&'a str>,
+    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    pub description: Option<Cow<'a, str>>,
     /// A JSON object.
     #[serde(default = "empty_object")]
     pub metadata: serde_json::Value,
@@ -97,7 +99,7 @@ impl Default for NewPayment<'_> {
             user_id: UserId::default(),
             subscription_id: None,
             amount_cents: 0,
-            currency: "",
+            currency: Cow::Borrowed(""),
             status: pending(),
             provider_payment_id: None,
             description: None,
@@ -117,9 +119,9 @@ pub struct PaymentChanges<'a> {
     #[serde(
         default,
         borrow,
-        deserialize_with = "crate::serde_support::double_option"
+        deserialize_with = "crate::serde_support::double_opt_text"
     )]
-    pub description: Option<Option<&'a str>>,
+    pub description: Option<Option<Cow<'a, str>>>,
     /// Replaces the whole object.
     pub metadata: Option<serde_json::Value>,
 }
@@ -164,9 +166,10 @@ impl<'c> PaymentRepo<'c> {
     pub fn record(&mut self, payment: &NewPayment<'_>) -> Result<(Payment, bool)> {
         validate::id_set("user_id", payment.user_id)?;
         validate_amount("amount_cents", payment.amount_cents)?;
-        validate_currency(payment.currency)?;
-        validate::opt_text("provider_payment_id", payment.provider_payment_id, 1, 255)?;
-        validate::opt_text("description", payment.description, 0, 1000)?;
+        validate_currency(&payment.currency)?;
+        let provider_payment_id = payment.provider_payment_id.as_deref();
+        validate::opt_text("provider_payment_id", provider_payment_id, 1, 255)?;
+        validate::opt_text("description", payment.description.as_deref(), 0, 1000)?;
         validate::json_object("metadata", &payment.metadata)?;
         let inserted = diesel::insert_into(payments::table)
             .values((payments::id.eq(PaymentId::now_v7()), payment))
@@ -175,7 +178,7 @@ impl<'c> PaymentRepo<'c> {
             .returning(Payment::as_returning())
             .get_result(self.conn)
             .optional()?;
-        match (inserted, payment.provider_payment_id) {
+        match (inserted, provider_payment_id) {
             (Some(row), _) => Ok((row, true)),
             (None, Some(provider_id)) => Ok((self.by_provider_id(provider_id)?, false)),
             (None, None) => Err(Error::NotFound { entity: "payment" }),
@@ -210,9 +213,7 @@ impl<'c> PaymentRepo<'c> {
         expected_version: i32,
         changes: &PaymentChanges<'_>,
     ) -> Result<Payment> {
-        if let Some(description) = changes.description {
-            validate::opt_text("description", description, 0, 1000)?;
-        }
+        validate::opt_text("description", validate::new_text(&changes.description), 0, 1000)?;
         if let Some(metadata) = &changes.metadata {
             validate::json_object("metadata", metadata)?;
         }
