@@ -69,7 +69,9 @@ pub fn opt_text<'a>(
 
 /// The text a nullable changeset field (`Some(None)` clears the column)
 /// sets, for the checks above: `None` when it keeps or clears the column.
-pub(crate) fn new_text<'a>(value: &'a Option<Option<std::borrow::Cow<'_, str>>>) -> Option<&'a str> {
+pub(crate) fn new_text<'a>(
+    value: &'a Option<Option<std::borrow::Cow<'_, str>>>,
+) -> Option<&'a str> {
     value.as_ref().and_then(|v| v.as_deref())
 }
 

@@ -51,7 +51,7 @@ pub struct Payment {
 
 /// Input for [`PaymentRepo::record`]. `Default` is a pending payment with
 /// empty metadata (`{}`), no payer and no currency, so
-/// `NewPayment { user_id, amount_cents: 500, currency: "USD", ..Default::default() }`
+/// `NewPayment { user_id, amount_cents: 500, currency: "USD".into(), ..Default::default() }`
 /// is a complete one; a payer left unset is [`Error::Invalid`] naming
 /// `user_id`.
 ///
@@ -213,7 +213,12 @@ impl<'c> PaymentRepo<'c> {
         expected_version: i32,
         changes: &PaymentChanges<'_>,
     ) -> Result<Payment> {
-        validate::opt_text("description", validate::new_text(&changes.description), 0, 1000)?;
+        validate::opt_text(
+            "description",
+            validate::new_text(&changes.description),
+            0,
+            1000,
+        )?;
         if let Some(metadata) = &changes.metadata {
             validate::json_object("metadata", metadata)?;
         }

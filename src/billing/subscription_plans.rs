@@ -46,7 +46,7 @@ pub struct Plan {
 /// Input for [`PlanRepo::create`]. `Default` leaves the name and currency
 /// empty (so a plan that forgets them is [`Error::Invalid`]), the price 0,
 /// monthly, no features:
-/// `NewPlan { name: "Pro", price_cents: 900, currency: "USD", ..Default::default() }`.
+/// `NewPlan { name: "Pro".into(), price_cents: 900, currency: "USD".into(), ..Default::default() }`.
 /// Deserialized, `name`, `price_cents`, `currency` and `interval` are
 /// required.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, Deserialize)]
@@ -193,7 +193,12 @@ impl<'c> PlanRepo<'c> {
         changes: &PlanChanges<'_>,
     ) -> Result<Plan> {
         validate::opt_text("name", changes.name.as_deref(), 1, 100)?;
-        validate::opt_text("description", validate::new_text(&changes.description), 0, 2000)?;
+        validate::opt_text(
+            "description",
+            validate::new_text(&changes.description),
+            0,
+            2000,
+        )?;
         if let Some(price) = changes.price_cents {
             validate_amount("price_cents", price)?;
         }

@@ -121,8 +121,14 @@ impl fmt::Debug for NewOAuthAccount<'_> {
         f.debug_struct("NewOAuthAccount")
             .field("provider", &self.provider)
             .field("provider_account_id", &self.provider_account_id)
-            .field("access_token", &self.access_token.as_ref().map(|_| Redacted))
-            .field("refresh_token", &self.refresh_token.as_ref().map(|_| Redacted))
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| Redacted),
+            )
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| Redacted),
+            )
             .field("id_token", &self.id_token.as_ref().map(|_| Redacted))
             .field("token_type", &self.token_type)
             .field("expires_at", &self.expires_at)

@@ -20,7 +20,7 @@ use crate::validate;
 
 /// The provider's view of a subscription, as a webhook delivers it.
 /// `Default` is an `incomplete` subscription with nothing else set:
-/// `ProviderSubscription { provider_subscription_id: "sub_1", user_id,
+/// `ProviderSubscription { provider_subscription_id: "sub_1".into(), user_id,
 /// plan_id, status: SubscriptionStatus::Active, ..Default::default() }`.
 /// A subscriber or plan left unset is [`Error::Invalid`] naming `user_id` or
 /// `plan_id`.

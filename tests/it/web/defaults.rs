@@ -19,9 +19,9 @@ fn inputs_built_from_default_are_complete() {
     let pro = conn
         .plans()
         .create(&NewPlan {
-            name: "Pro",
+            name: "Pro".into(),
             price_cents: 900,
-            currency: "USD",
+            currency: "USD".into(),
             ..Default::default()
         })
         .unwrap();
@@ -31,14 +31,14 @@ fn inputs_built_from_default_are_complete() {
     );
     assert_invalid(
         conn.plans().create(&NewPlan {
-            name: "Cheap",
+            name: "Cheap".into(),
             ..Default::default()
         }),
         "currency",
     );
     assert_invalid(
         conn.plans().create(&NewPlan {
-            currency: "USD",
+            currency: "USD".into(),
             ..Default::default()
         }),
         "name",
@@ -50,7 +50,7 @@ fn inputs_built_from_default_are_complete() {
         .record(&NewPayment {
             user_id,
             amount_cents: 500,
-            currency: "USD",
+            currency: "USD".into(),
             ..Default::default()
         })
         .unwrap();
@@ -70,7 +70,7 @@ fn inputs_built_from_default_are_complete() {
     assert_invalid(
         conn.payments().record(&NewPayment {
             amount_cents: 500,
-            currency: "USD",
+            currency: "USD".into(),
             ..Default::default()
         }),
         "user_id",
@@ -79,7 +79,7 @@ fn inputs_built_from_default_are_complete() {
     let (sub, _) = conn
         .subscriptions()
         .sync_from_provider(&ProviderSubscription {
-            provider_subscription_id: "sub_1",
+            provider_subscription_id: "sub_1".into(),
             user_id,
             plan_id: pro.id,
             status: SubscriptionStatus::Active,
