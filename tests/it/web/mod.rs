@@ -1,8 +1,9 @@
 //! What a web host sends and receives: models through JSON and back, input
-//! structs from request bodies (borrowed text, `null` vs missing, fields a
+//! structs from request bodies (borrowed text, escapes, `null` vs missing, fields a
 //! client may not set), `PublicUser`, and inputs built from `Default`.
 //! (Paging from a query string is in `pagination/web.rs`.)
 
 mod defaults;
+mod escapes;
 mod inputs;
 mod models;
