@@ -3,7 +3,9 @@
 //! client may not set), `PublicUser`, and inputs built from `Default`.
 //! (Paging from a query string is in `pagination/web.rs`.)
 
+mod borrowing;
 mod defaults;
 mod escapes;
+mod hostile_text;
 mod inputs;
 mod models;
