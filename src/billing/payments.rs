@@ -69,16 +69,15 @@ pub struct NewPayment<'a> {
     /// Amount in minor units, 0..=[`AMOUNT_MAX_CENTS`].
     pub amount_cents: i64,
     /// ISO 4217 code.
-    #[serde(borrow)]
     pub currency: Cow<'a, str>,
     /// Initial state.
     #[serde(default = "pending")]
     pub status: PaymentStatus,
     /// The provider's id (idempotency key).
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub provider_payment_id: Option<Cow<'a, str>>,
     /// Description, up to 1,000 characters.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub description: Option<Cow<'a, str>>,
     /// A JSON object.
     #[serde(default = "empty_object")]
@@ -116,11 +115,7 @@ impl Default for NewPayment<'_> {
 #[diesel(table_name = payments)]
 pub struct PaymentChanges<'a> {
     /// `Some(None)` clears it; up to 1,000 characters.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_opt_text"
-    )]
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
     pub description: Option<Option<Cow<'a, str>>>,
     /// Replaces the whole object.
     pub metadata: Option<serde_json::Value>,

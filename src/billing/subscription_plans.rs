@@ -53,20 +53,18 @@ pub struct Plan {
 #[diesel(table_name = plans)]
 pub struct NewPlan<'a> {
     /// Unique name, 1 to 100 characters.
-    #[serde(borrow)]
     pub name: Cow<'a, str>,
     /// Optional description, up to 2,000 characters.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub description: Option<Cow<'a, str>>,
     /// Price in minor units, 0..=[`AMOUNT_MAX_CENTS`].
     pub price_cents: i64,
     /// ISO 4217 code (three upper-case letters).
-    #[serde(borrow)]
     pub currency: Cow<'a, str>,
     /// Billing period.
     pub interval: BillingInterval,
     /// Features.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::text_list")]
+    #[serde(default)]
     pub features: Vec<Cow<'a, str>>,
     /// Position on the pricing page.
     #[serde(default)]
@@ -94,24 +92,16 @@ impl Default for NewPlan<'_> {
 #[diesel(table_name = plans)]
 pub struct PlanChanges<'a> {
     /// New name.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub name: Option<Cow<'a, str>>,
     /// New description, or `Some(None)` to clear it.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_opt_text"
-    )]
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
     pub description: Option<Option<Cow<'a, str>>>,
     /// New price (existing subscriptions keep their plan row, so the new
     /// price applies from their next renewal).
     pub price_cents: Option<i64>,
     /// New features.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::opt_text_list"
-    )]
+    #[serde(default)]
     pub features: Option<Vec<Cow<'a, str>>>,
     /// New position.
     pub sort_order: Option<i32>,

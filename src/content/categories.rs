@@ -21,10 +21,9 @@ const SLUG_MAX: usize = 100;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct NewCategory<'a> {
     /// Unique name, 1 to 100 characters.
-    #[serde(borrow)]
     pub name: Cow<'a, str>,
     /// Description, up to 2,000 characters.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub description: Option<Cow<'a, str>>,
     /// Position in menus (lower first).
     #[serde(default)]

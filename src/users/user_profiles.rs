@@ -130,30 +130,18 @@ pub struct UserProfile {
 #[diesel(table_name = user_profiles)]
 pub struct ProfileChanges<'a> {
     /// Bio, up to 2,000 characters.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_opt_text"
-    )]
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
     pub bio: Option<Option<Cow<'a, str>>>,
     /// Website (http or https).
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_opt_text"
-    )]
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
     pub website: Option<Option<Cow<'a, str>>>,
     /// Location, up to 200 characters.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_opt_text"
-    )]
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
     pub location: Option<Option<Cow<'a, str>>>,
     /// Colour scheme.
     pub theme: Option<Theme>,
     /// Interface language tag.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub language: Option<Cow<'a, str>>,
     /// Product emails on or off.
     pub email_notifications: Option<bool>,

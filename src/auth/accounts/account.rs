@@ -89,30 +89,28 @@ impl fmt::Debug for Account {
 #[diesel(table_name = accounts)]
 pub struct NewOAuthAccount<'a> {
     /// Provider name: lower-case letters, digits, `_`, `-` (not `credential`).
-    #[serde(borrow)]
     pub provider: Cow<'a, str>,
     /// The user's id at the provider.
-    #[serde(borrow)]
     pub provider_account_id: Cow<'a, str>,
     /// Access token (stored encrypted).
     #[diesel(skip_insertion)]
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub access_token: Option<Cow<'a, str>>,
     /// Refresh token (stored encrypted).
     #[diesel(skip_insertion)]
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub refresh_token: Option<Cow<'a, str>>,
     /// OpenID Connect id token (stored encrypted).
     #[diesel(skip_insertion)]
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub id_token: Option<Cow<'a, str>>,
     /// Token type.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub token_type: Option<Cow<'a, str>>,
     /// Access token expiry.
     pub expires_at: Option<DateTime<Utc>>,
     /// Scopes.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub scope: Option<Cow<'a, str>>,
 }
 

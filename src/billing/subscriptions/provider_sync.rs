@@ -33,10 +33,9 @@ use crate::validate;
 #[diesel(table_name = subs, treat_none_as_null = true)]
 pub struct ProviderSubscription<'a> {
     /// The provider's subscription id: the idempotency key.
-    #[serde(borrow)]
     pub provider_subscription_id: Cow<'a, str>,
     /// The provider's customer id.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub provider_customer_id: Option<Cow<'a, str>>,
     /// Subscriber (not deserialized).
     #[serde(skip_deserializing)]

@@ -73,13 +73,12 @@ pub struct NewPost<'a> {
     #[serde(skip_deserializing)]
     pub author_id: UserId,
     /// Title, 1 to 300 characters.
-    #[serde(borrow)]
     pub title: Cow<'a, str>,
     /// Body, up to 1,000,000 characters.
-    #[serde(default, borrow)]
+    #[serde(default)]
     pub content: Cow<'a, str>,
     /// Teaser, up to 1,000 characters.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub excerpt: Option<Cow<'a, str>>,
     /// Category.
     pub category_id: Option<CategoryId>,
@@ -106,17 +105,13 @@ impl NewPost<'_> {
 #[diesel(table_name = posts)]
 pub struct PostChanges<'a> {
     /// New title.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub title: Option<Cow<'a, str>>,
     /// New body.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub content: Option<Cow<'a, str>>,
     /// New teaser.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_opt_text"
-    )]
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
     pub excerpt: Option<Option<Cow<'a, str>>>,
     /// New category.
     #[serde(default, deserialize_with = "crate::serde_support::double_option")]

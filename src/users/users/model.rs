@@ -99,26 +99,24 @@ impl From<&User> for Actor {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct NewUser<'a> {
     /// Email address; stored normalised (see [`crate::identity`]).
-    #[serde(borrow)]
     pub email: Cow<'a, str>,
     /// Display name, 1 to 200 characters.
-    #[serde(borrow)]
     pub name: Cow<'a, str>,
     /// Optional handle: 3 to 40 of letters, digits, `_`, `.`, `-` (ASCII
     /// after NFKC, so a fullwidth `ａｌｉｃｅ` is `alice`).
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub username: Option<Cow<'a, str>>,
     /// Optional avatar URL (http or https).
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub avatar_url: Option<Cow<'a, str>>,
     /// Role (default [`UserRole::User`]; not deserialized).
     #[serde(skip_deserializing, default = "plain_user")]
     pub role: UserRole,
     /// Language tag (default `en`).
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub locale: Option<Cow<'a, str>>,
     /// Time zone (default `UTC`).
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub timezone: Option<Cow<'a, str>>,
 }
 
@@ -247,28 +245,20 @@ pub(crate) struct UserRow<'a> {
 #[diesel(table_name = users)]
 pub struct UserChanges<'a> {
     /// New display name.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub name: Option<Cow<'a, str>>,
     /// New username (normalised as in [`NewUser::username`]), or
     /// `Some(None)` to clear it.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_opt_text"
-    )]
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
     pub username: Option<Option<Cow<'a, str>>>,
     /// New avatar URL, or `Some(None)` to clear it.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_opt_text"
-    )]
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
     pub avatar_url: Option<Option<Cow<'a, str>>>,
     /// New language tag.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub locale: Option<Cow<'a, str>>,
     /// New time zone.
-    #[serde(default, borrow, deserialize_with = "crate::serde_support::opt_text")]
+    #[serde(default)]
     pub timezone: Option<Cow<'a, str>>,
     /// Onboarding finished or not.
     pub onboarding_complete: Option<bool>,

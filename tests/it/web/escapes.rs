@@ -1,6 +1,5 @@
-//! Input structs from JSON with escapes. Their text is `Cow<'a, str>`:
-//! borrowed from the body when a string holds no escape, an owned copy
-//! when it does. With `&'a str` fields, any escape (`\n`, `\"`, `\\`,
+//! Input structs from JSON with escapes. Their text is `Cow<'a, str>`,
+//! owned when read from JSON. With `&'a str` fields, any escape (`\n`, `\"`, `\\`,
 //! `\u00e9`) was a deserialization error ("expected a borrowed string"), so
 //! a post body with a newline could not be read at all.
 //!
@@ -42,7 +41,7 @@ fn text(prefix: &str) -> String {
 #[track_caller]
 #[allow(clippy::ptr_arg)] // the variant is what it checks
 fn owned(field: &Cow<'_, str>, expected: &str) {
-    assert!(matches!(field, Cow::Owned(_)), "{field:?} is borrowed");
+    assert!(matches!(field, Cow::Owned(_)), "{field:?} is not owned");
     assert_eq!(field, expected);
 }
 

@@ -1,5 +1,5 @@
-//! Input structs from request bodies: text borrowed from the body (copied
-//! when it holds an escape, see `escapes.rs`), `null`
+//! Input structs from request bodies: text read exactly (escapes
+//! included, see `escapes.rs`), `null`
 //! apart from a missing field in `XChanges`, and the fields that say who
 //! owns a row or what they may do never read from input.
 
