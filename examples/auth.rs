@@ -88,10 +88,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let github = conn.accounts().with_keys(db.token_keys()).link_oauth(
         ada.id,
         &NewOAuthAccount {
-            provider: "github",
-            provider_account_id: "1815",
-            access_token: Some("gho_example_access_token"),
-            scope: Some("read:user"),
+            provider: "github".into(),
+            provider_account_id: "1815".into(),
+            access_token: Some("gho_example_access_token".into()),
+            scope: Some("read:user".into()),
             ..Default::default()
         },
     )?;

@@ -239,8 +239,8 @@ async fn seed(db: &Database) -> ApiResult<()> {
             let title = format!("Post number {i}");
             let new = NewPost {
                 author_id: author.id,
-                title: &title,
-                content: "Hello from axum.",
+                title: title.as_str().into(),
+                content: "Hello from axum.".into(),
                 ..Default::default()
             };
             let post = tx.posts().create(&new)?;

@@ -36,20 +36,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         name,
         description: None,
         price_cents: price,
-        currency: "USD",
+        currency: "USD".into(),
         interval,
-        features: vec!["Projects", "Email support"],
+        features: vec!["Projects".into(), "Email support".into()],
         sort_order: order,
     };
     let starter = conn
         .plans()
-        .create(&plan("Starter", 900, BillingInterval::Month, 1))?;
+        .create(&plan("Starter".into(), 900, BillingInterval::Month, 1))?;
     let pro = conn
         .plans()
-        .create(&plan("Pro", 2900, BillingInterval::Month, 2))?;
-    let pro_yearly = conn
-        .plans()
-        .create(&plan("Pro yearly", 29_000, BillingInterval::Year, 3))?;
+        .create(&plan("Pro".into(), 2900, BillingInterval::Month, 2))?;
+    let pro_yearly =
+        conn.plans()
+            .create(&plan("Pro yearly".into(), 29_000, BillingInterval::Year, 3))?;
     for p in conn.plans().list_active()? {
         println!(
             "   {:<11} {:>8} / {:?}",
@@ -109,14 +109,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         user_id: user,
         subscription_id: None,
         amount_cents: cents,
-        currency: "USD",
+        currency: "USD".into(),
         status: PaymentStatus::Succeeded,
         provider_payment_id: provider_id,
-        description: Some("Pro, monthly"),
+        description: Some("Pro, monthly".into()),
         metadata: serde_json::json!({ "source": "example" }),
     };
-    let (first, created) = conn.payments().record(&pay(ada.id, 2900, Some("pi_123")))?;
-    let (replay, created_again) = conn.payments().record(&pay(ada.id, 2900, Some("pi_123")))?;
+    let (first, created) = conn
+        .payments()
+        .record(&pay(ada.id, 2900, Some("pi_123".into())))?;
+    let (replay, created_again) =
+        conn.payments()
+            .record(&pay(ada.id, 2900, Some("pi_123".into())))?;
     println!(
         "   webhook delivered twice: created {created} then {created_again}; same row: {}",
         first.id == replay.id
@@ -204,7 +208,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let unused = conn
         .plans()
-        .create(&plan("Unused", 100, BillingInterval::Month, 9))?;
+        .create(&plan("Unused".into(), 100, BillingInterval::Month, 9))?;
     conn.plans().delete(unused.id)?;
     println!("   deleted the unused plan");
     Ok(())
@@ -217,8 +221,8 @@ fn webhooks(conn: &mut PgConnection, plan_id: PlanId) -> Result<(), Box<dyn std:
         .users()
         .create(&NewUser::new("grace@example.com", "Grace"))?;
     let delivery = |status| ProviderSubscription {
-        provider_subscription_id: "sub_grace",
-        provider_customer_id: Some("cus_grace"),
+        provider_subscription_id: "sub_grace".into(),
+        provider_customer_id: Some("cus_grace".into()),
         user_id: grace.id,
         plan_id,
         status,
@@ -256,8 +260,8 @@ fn webhooks(conn: &mut PgConnection, plan_id: PlanId) -> Result<(), Box<dyn std:
     let (synced, outcome) = conn
         .subscriptions()
         .sync_from_provider(&ProviderSubscription {
-            provider_subscription_id: "sub_alan",
-            provider_customer_id: Some("cus_alan"),
+            provider_subscription_id: "sub_alan".into(),
+            provider_customer_id: Some("cus_alan".into()),
             user_id: alan.id,
             status: SubscriptionStatus::Active,
             ..delivery(SubscriptionStatus::Active)
@@ -283,16 +287,16 @@ fn more_payments(conn: &mut PgConnection, ada: UserId) -> Result<(), Box<dyn std
         description: None,
         metadata: serde_json::json!({}),
     };
-    let (eur, _) = conn.payments().record(&pending(1500, "EUR"))?;
+    let (eur, _) = conn.payments().record(&pending(1500, "EUR".into()))?;
     let eur = conn.payments().mark_succeeded(eur.id)?;
-    let (declined, _) = conn.payments().record(&pending(2900, "USD"))?;
+    let (declined, _) = conn.payments().record(&pending(2900, "USD".into()))?;
     let declined = conn.payments().mark_failed(declined.id)?;
     println!(
         "   settled: EUR {:?} (version {}), USD {:?}",
         eur.status, eur.version, declined.status
     );
     let note = PaymentChanges {
-        description: Some(Some("Pro, monthly (EU)")),
+        description: Some(Some("Pro, monthly (EU)".into())),
         ..Default::default()
     };
     let edited = conn.payments().update(eur.id, eur.version, &note)?;

@@ -97,18 +97,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .users()
         .create(&NewUser::new("grace@example.com", "Grace Hopper").username("grace"))?;
     let plan = conn.plans().create(&NewPlan {
-        name: "Writer",
+        name: "Writer".into(),
         description: None,
         price_cents: 500,
-        currency: "USD",
+        currency: "USD".into(),
         interval: BillingInterval::Month,
-        features: vec!["Unlimited posts"],
+        features: vec!["Unlimited posts".into()],
         sort_order: 1,
     })?;
     conn.subscriptions()
         .start(&NewSubscription::new(author.id, plan.id))?;
-    let category = |name, order| NewCategory {
-        name,
+    let category = |name: &'static str, order| NewCategory {
+        name: name.into(),
         description: None,
         sort_order: order,
     };
@@ -126,8 +126,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for seed in POSTS {
         let post = conn.posts().create(&NewPost {
             author_id: author.id,
-            title: seed.title,
-            content: seed.content,
+            title: seed.title.into(),
+            content: seed.content.into(),
             excerpt: None,
             category_id: Some(categories[seed.category].id),
             featured: false,
@@ -155,7 +155,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         first.id,
         first.version,
         &PostChanges {
-            title: Some("Getting Started with PostgreSQL 17"),
+            title: Some("Getting Started with PostgreSQL 17".into()),
             ..Default::default()
         },
     )?;
@@ -255,8 +255,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .create(&NewUser::new("ada@example.com", "Ada Lovelace"))?;
     let notes = conn.posts().create(&NewPost {
         author_id: ada.id,
-        title: "Notes on the Analytical Engine",
-        content: "The engine weaves algebraic patterns as the loom weaves flowers.",
+        title: "Notes on the Analytical Engine".into(),
+        content: "The engine weaves algebraic patterns as the loom weaves flowers.".into(),
         excerpt: None,
         category_id: Some(categories[0].id),
         featured: true,

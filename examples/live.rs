@@ -38,12 +38,12 @@ fn main() -> Res<()> {
     let ann = Actor::from(
         &conn
             .users()
-            .create(&NewUser::new(&format!("ann-{run}@example.com"), "Ann"))?,
+            .create(&NewUser::new(format!("ann-{run}@example.com"), "Ann"))?,
     );
     let bob = Actor::from(
         &conn
             .users()
-            .create(&NewUser::new(&format!("bob-{run}@example.com"), "Bob"))?,
+            .create(&NewUser::new(format!("bob-{run}@example.com"), "Bob"))?,
     );
     let team = conn.teams().create(&ann, "Ann's team")?;
     let other = conn.teams().create(&bob, "Bob's team")?;

@@ -70,11 +70,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Optimistic locking: two editors start from version 1; the second loses.
     let first = UserChanges {
-        name: Some("Alice Liddell"),
+        name: Some("Alice Liddell".into()),
         ..Default::default()
     };
     let second = UserChanges {
-        name: Some("Alice in Chains"),
+        name: Some("Alice in Chains".into()),
         ..Default::default()
     };
     let updated = conn.users().update(alice.id, alice.version, &first)?;

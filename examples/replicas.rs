@@ -281,7 +281,7 @@ fn pgbouncer(mut top: Topology, tag: &str) -> Res<()> {
         for i in 1..=3 {
             let email = format!("pooled-{tag}-{i}@example.com");
             tx.users()
-                .create(&NewUser::new(&email, &format!("Team {i}")))?;
+                .create(&NewUser::new(&email, format!("Team {i}")))?;
         }
         tx.users().count()
     })?;

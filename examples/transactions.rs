@@ -292,7 +292,7 @@ fn bulk(db: &Database) -> Result<(), Box<dyn std::error::Error>> {
             (
                 u.id,
                 UserChanges {
-                    name: Some(name),
+                    name: Some(name.into()),
                     ..Default::default()
                 },
             )

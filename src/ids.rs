@@ -29,7 +29,7 @@
 //!     let db = Database::connect("postgres://app@localhost/app")?;
 //!     let mut conn = db.conn()?;
 //!     let user = conn.users().create(&NewUser::new("ann@example.com", "Ann"))?;
-//!     let new = NewPost { author_id: user.id, title: "Hello", ..Default::default() };
+//!     let new = NewPost { author_id: user.id, title: "Hello".into(), ..Default::default() };
 //!     let post = conn.posts().create(&new)?;
 //!     let again = conn.posts().get(post.id)?;
 //!     assert_eq!(again.author_id, user.id);
@@ -49,7 +49,7 @@
 //!     let db = Database::connect("postgres://app@localhost/app")?;
 //!     let mut conn = db.conn()?;
 //!     let user = conn.users().create(&NewUser::new("ann@example.com", "Ann"))?;
-//!     let new = NewPost { author_id: user.id, title: "Hello", ..Default::default() };
+//!     let new = NewPost { author_id: user.id, title: "Hello".into(), ..Default::default() };
 //!     let post = conn.posts().create(&new)?;
 //!     let again = conn.posts().get(user.id)?;
 //!     assert_eq!(again.author_id, user.id);

@@ -1,5 +1,5 @@
 //! Serde helpers shared by the web-facing types: types that travel as text
-//! (cursors) deserialize through their `FromStr`, and `XChanges` fields of
+//! (cursors) deserialize through their `FromStr`, `XChanges` fields of
 //! type `Option<Option<T>>` keep "absent" apart from `null`.
 
 use std::fmt;
@@ -33,7 +33,7 @@ where
     deserializer.deserialize_str(Text(expecting, PhantomData))
 }
 
-/// For `#[serde(default, borrow, deserialize_with = "..")]` on an
+/// For `#[serde(default, deserialize_with = "..")]` on an
 /// `Option<Option<T>>` changeset field: a field that is present is
 /// `Some(..)`, so `null` is `Some(None)` (set NULL) while a missing field
 /// stays `None` (keep the column). Serde's own `Option<Option<T>>` reads

@@ -67,6 +67,14 @@ pub fn opt_text<'a>(
     value.map(|v| text(field, v, min, max)).transpose()
 }
 
+/// The text a nullable changeset field (`Some(None)` clears the column)
+/// sets, for the checks above: `None` when it keeps or clears the column.
+pub(crate) fn new_text<'a>(
+    value: &'a Option<Option<std::borrow::Cow<'_, str>>>,
+) -> Option<&'a str> {
+    value.as_ref().and_then(|v| v.as_deref())
+}
+
 /// An email address as stored: NFKC, trimmed, lower-cased, the domain in
 /// its ASCII (IDNA) form; see [`crate::identity::email`], which also gives
 /// the look-alike key.

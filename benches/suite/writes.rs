@@ -54,7 +54,7 @@ fn optimistic_update(c: &mut Criterion, f: &Fixture) {
         b.iter(|| {
             let i = step();
             let changes = UserChanges {
-                name: Some(NAMES[versions[i] as usize % 2]),
+                name: Some(NAMES[versions[i] as usize % 2].into()),
                 ..Default::default()
             };
             let user = pooled
@@ -105,7 +105,7 @@ fn optimistic_update(c: &mut Criterion, f: &Fixture) {
     // query telling Stale (someone else won) from NotFound (no such row).
     let mut g = c.benchmark_group("optimistic_update_conflict");
     let changes = UserChanges {
-        name: Some("never"),
+        name: Some("never".into()),
         ..Default::default()
     };
     g.bench_function(BenchmarkId::new("saas_db", size), |b| {

@@ -5,6 +5,7 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use super::subscription_plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
 use crate::enums::PaymentStatus;
@@ -50,7 +51,7 @@ pub struct Payment {
 
 /// Input for [`PaymentRepo::record`]. `Default` is a pending payment with
 /// empty metadata (`{}`), no payer and no currency, so
-/// `NewPayment { user_id, amount_cents: 500, currency: "USD", ..Default::default() }`
+/// `NewPayment { user_id, amount_cents: 500, currency: "USD".into(), ..Default::default() }`
 /// is a complete one; a payer left unset is [`Error::Invalid`] naming
 /// `user_id`.
 ///
@@ -68,16 +69,16 @@ pub struct NewPayment<'a> {
     /// Amount in minor units, 0..=[`AMOUNT_MAX_CENTS`].
     pub amount_cents: i64,
     /// ISO 4217 code.
-    pub currency: &'a str,
+    pub currency: Cow<'a, str>,
     /// Initial state.
     #[serde(default = "pending")]
     pub status: PaymentStatus,
     /// The provider's id (idempotency key).
-    #[serde(borrow)]
-    pub provider_payment_id: Option<&'a str>,
+    #[serde(default)]
+    pub provider_payment_id: Option<Cow<'a, str>>,
     /// Description, up to 1,000 characters.
-    #[serde(borrow)]
-    pub description: Option<&'a str>,
+    #[serde(default)]
+    pub description: Option<Cow<'a, str>>,
     /// A JSON object.
     #[serde(default = "empty_object")]
     pub metadata: serde_json::Value,
@@ -97,7 +98,7 @@ impl Default for NewPayment<'_> {
             user_id: UserId::default(),
             subscription_id: None,
             amount_cents: 0,
-            currency: "",
+            currency: Cow::Borrowed(""),
             status: pending(),
             provider_payment_id: None,
             description: None,
@@ -114,12 +115,8 @@ impl Default for NewPayment<'_> {
 #[diesel(table_name = payments)]
 pub struct PaymentChanges<'a> {
     /// `Some(None)` clears it; up to 1,000 characters.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_option"
-    )]
-    pub description: Option<Option<&'a str>>,
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
+    pub description: Option<Option<Cow<'a, str>>>,
     /// Replaces the whole object.
     pub metadata: Option<serde_json::Value>,
 }
@@ -164,9 +161,10 @@ impl<'c> PaymentRepo<'c> {
     pub fn record(&mut self, payment: &NewPayment<'_>) -> Result<(Payment, bool)> {
         validate::id_set("user_id", payment.user_id)?;
         validate_amount("amount_cents", payment.amount_cents)?;
-        validate_currency(payment.currency)?;
-        validate::opt_text("provider_payment_id", payment.provider_payment_id, 1, 255)?;
-        validate::opt_text("description", payment.description, 0, 1000)?;
+        validate_currency(&payment.currency)?;
+        let provider_payment_id = payment.provider_payment_id.as_deref();
+        validate::opt_text("provider_payment_id", provider_payment_id, 1, 255)?;
+        validate::opt_text("description", payment.description.as_deref(), 0, 1000)?;
         validate::json_object("metadata", &payment.metadata)?;
         let inserted = diesel::insert_into(payments::table)
             .values((payments::id.eq(PaymentId::now_v7()), payment))
@@ -175,7 +173,7 @@ impl<'c> PaymentRepo<'c> {
             .returning(Payment::as_returning())
             .get_result(self.conn)
             .optional()?;
-        match (inserted, payment.provider_payment_id) {
+        match (inserted, provider_payment_id) {
             (Some(row), _) => Ok((row, true)),
             (None, Some(provider_id)) => Ok((self.by_provider_id(provider_id)?, false)),
             (None, None) => Err(Error::NotFound { entity: "payment" }),
@@ -210,9 +208,12 @@ impl<'c> PaymentRepo<'c> {
         expected_version: i32,
         changes: &PaymentChanges<'_>,
     ) -> Result<Payment> {
-        if let Some(description) = changes.description {
-            validate::opt_text("description", description, 0, 1000)?;
-        }
+        validate::opt_text(
+            "description",
+            validate::new_text(&changes.description),
+            0,
+            1000,
+        )?;
         if let Some(metadata) = &changes.metadata {
             validate::json_object("metadata", metadata)?;
         }

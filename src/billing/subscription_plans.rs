@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use crate::enums::BillingInterval;
 use crate::error::{Error, Found, Result};
@@ -45,26 +46,26 @@ pub struct Plan {
 /// Input for [`PlanRepo::create`]. `Default` leaves the name and currency
 /// empty (so a plan that forgets them is [`Error::Invalid`]), the price 0,
 /// monthly, no features:
-/// `NewPlan { name: "Pro", price_cents: 900, currency: "USD", ..Default::default() }`.
+/// `NewPlan { name: "Pro".into(), price_cents: 900, currency: "USD".into(), ..Default::default() }`.
 /// Deserialized, `name`, `price_cents`, `currency` and `interval` are
 /// required.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, Deserialize)]
 #[diesel(table_name = plans)]
 pub struct NewPlan<'a> {
     /// Unique name, 1 to 100 characters.
-    pub name: &'a str,
+    pub name: Cow<'a, str>,
     /// Optional description, up to 2,000 characters.
-    #[serde(borrow)]
-    pub description: Option<&'a str>,
+    #[serde(default)]
+    pub description: Option<Cow<'a, str>>,
     /// Price in minor units, 0..=[`AMOUNT_MAX_CENTS`].
     pub price_cents: i64,
     /// ISO 4217 code (three upper-case letters).
-    pub currency: &'a str,
+    pub currency: Cow<'a, str>,
     /// Billing period.
     pub interval: BillingInterval,
     /// Features.
-    #[serde(default, borrow)]
-    pub features: Vec<&'a str>,
+    #[serde(default)]
+    pub features: Vec<Cow<'a, str>>,
     /// Position on the pricing page.
     #[serde(default)]
     pub sort_order: i32,
@@ -73,10 +74,10 @@ pub struct NewPlan<'a> {
 impl Default for NewPlan<'_> {
     fn default() -> Self {
         NewPlan {
-            name: "",
+            name: Cow::Borrowed(""),
             description: None,
             price_cents: 0,
-            currency: "",
+            currency: Cow::Borrowed(""),
             interval: BillingInterval::Month,
             features: Vec::new(),
             sort_order: 0,
@@ -91,21 +92,17 @@ impl Default for NewPlan<'_> {
 #[diesel(table_name = plans)]
 pub struct PlanChanges<'a> {
     /// New name.
-    #[serde(borrow)]
-    pub name: Option<&'a str>,
+    #[serde(default)]
+    pub name: Option<Cow<'a, str>>,
     /// New description, or `Some(None)` to clear it.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_option"
-    )]
-    pub description: Option<Option<&'a str>>,
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
+    pub description: Option<Option<Cow<'a, str>>>,
     /// New price (existing subscriptions keep their plan row, so the new
     /// price applies from their next renewal).
     pub price_cents: Option<i64>,
     /// New features.
-    #[serde(borrow)]
-    pub features: Option<Vec<&'a str>>,
+    #[serde(default)]
+    pub features: Option<Vec<Cow<'a, str>>>,
     /// New position.
     pub sort_order: Option<i32>,
 }
@@ -133,7 +130,7 @@ pub(crate) fn validate_amount(field: &str, cents: i64) -> Result<i64> {
     validate::range(field, cents, 0..=AMOUNT_MAX_CENTS)
 }
 
-fn validate_features(features: &[&str]) -> Result<()> {
+fn validate_features(features: &[Cow<'_, str>]) -> Result<()> {
     for (i, f) in features.iter().enumerate() {
         validate::text("feature", f, 1, 200).map_err(|e| e.in_item("features", i))?;
     }
@@ -156,10 +153,10 @@ impl<'c> PlanRepo<'c> {
     /// [`Error::Invalid`] for bad input; [`Error::Conflict`] with
     /// `subscription_plans_name_key` for a taken name.
     pub fn create(&mut self, plan: &NewPlan<'_>) -> Result<Plan> {
-        validate::text("name", plan.name, 1, 100)?;
-        validate::opt_text("description", plan.description, 0, 2000)?;
+        validate::text("name", &plan.name, 1, 100)?;
+        validate::opt_text("description", plan.description.as_deref(), 0, 2000)?;
         validate_amount("price_cents", plan.price_cents)?;
-        validate_currency(plan.currency)?;
+        validate_currency(&plan.currency)?;
         validate_features(&plan.features)?;
         Ok(diesel::insert_into(plans::table)
             .values((plans::id.eq(PlanId::now_v7()), plan))
@@ -185,8 +182,13 @@ impl<'c> PlanRepo<'c> {
         expected_version: i32,
         changes: &PlanChanges<'_>,
     ) -> Result<Plan> {
-        validate::opt_text("name", changes.name, 1, 100)?;
-        validate::opt_text("description", changes.description.flatten(), 0, 2000)?;
+        validate::opt_text("name", changes.name.as_deref(), 1, 100)?;
+        validate::opt_text(
+            "description",
+            validate::new_text(&changes.description),
+            0,
+            2000,
+        )?;
         if let Some(price) = changes.price_cents {
             validate_amount("price_cents", price)?;
         }

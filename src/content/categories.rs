@@ -1,6 +1,8 @@
 //! Categories: [`CategoryRepo`], from `conn.categories()`. A site has a few
 //! of them, so they are listed whole, in menu order.
 
+use std::borrow::Cow;
+
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -19,10 +21,10 @@ const SLUG_MAX: usize = 100;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct NewCategory<'a> {
     /// Unique name, 1 to 100 characters.
-    pub name: &'a str,
+    pub name: Cow<'a, str>,
     /// Description, up to 2,000 characters.
-    #[serde(borrow)]
-    pub description: Option<&'a str>,
+    #[serde(default)]
+    pub description: Option<Cow<'a, str>>,
     /// Position in menus (lower first).
     #[serde(default)]
     pub sort_order: i32,
@@ -46,7 +48,8 @@ impl<'c> CategoryRepo<'c> {
     /// `categories_name_key` or `categories_slug_key` when taken.
     pub fn create(&mut self, category: &NewCategory<'_>) -> Result<Category> {
         let name = validate::text("name", category.name.trim(), 1, 100)?;
-        validate::opt_text("description", category.description, 0, 2000)?;
+        let description = category.description.as_deref();
+        validate::opt_text("description", description, 0, 2000)?;
         let slug = slugify(name, SLUG_MAX, "");
         if slug.is_empty() {
             return Err(Error::invalid("name", "needs at least one letter or digit"));
@@ -56,7 +59,7 @@ impl<'c> CategoryRepo<'c> {
                 categories::id.eq(Uuid::now_v7()),
                 categories::name.eq(name),
                 categories::slug.eq(slug),
-                categories::description.eq(category.description),
+                categories::description.eq(description),
                 categories::sort_order.eq(category.sort_order),
             ))
             .returning(Category::as_returning())

@@ -7,6 +7,7 @@ use diesel::dsl::exists;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use super::UserRepo;
 use crate::enums::Theme;
@@ -129,31 +130,19 @@ pub struct UserProfile {
 #[diesel(table_name = user_profiles)]
 pub struct ProfileChanges<'a> {
     /// Bio, up to 2,000 characters.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_option"
-    )]
-    pub bio: Option<Option<&'a str>>,
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
+    pub bio: Option<Option<Cow<'a, str>>>,
     /// Website (http or https).
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_option"
-    )]
-    pub website: Option<Option<&'a str>>,
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
+    pub website: Option<Option<Cow<'a, str>>>,
     /// Location, up to 200 characters.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_option"
-    )]
-    pub location: Option<Option<&'a str>>,
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
+    pub location: Option<Option<Cow<'a, str>>>,
     /// Colour scheme.
     pub theme: Option<Theme>,
     /// Interface language tag.
-    #[serde(borrow)]
-    pub language: Option<&'a str>,
+    #[serde(default)]
+    pub language: Option<Cow<'a, str>>,
     /// Product emails on or off.
     pub email_notifications: Option<bool>,
     /// Marketing emails on or off.
@@ -162,12 +151,12 @@ pub struct ProfileChanges<'a> {
 
 impl ProfileChanges<'_> {
     pub(crate) fn validate(&self) -> Result<()> {
-        validate::opt_text("bio", self.bio.flatten(), 0, 2000)?;
-        if let Some(Some(w)) = self.website {
+        validate::opt_text("bio", validate::new_text(&self.bio), 0, 2000)?;
+        if let Some(Some(w)) = &self.website {
             validate::url("website", w)?;
         }
-        validate::opt_text("location", self.location.flatten(), 0, 200)?;
-        if let Some(l) = self.language {
+        validate::opt_text("location", validate::new_text(&self.location), 0, 200)?;
+        if let Some(l) = &self.language {
             validate::locale("language", l)?;
         }
         Ok(())

@@ -138,7 +138,7 @@ fn batch_update_commits_chunk_by_chunk_and_reports() {
             (
                 *id,
                 UserChanges {
-                    name: Some(name),
+                    name: Some(name.into()),
                     ..Default::default()
                 },
             )
@@ -148,7 +148,7 @@ fn batch_update_commits_chunk_by_chunk_and_reports() {
     updates.push((
         ghost,
         UserChanges {
-            name: Some("Ghost"),
+            name: Some("Ghost".into()),
             ..Default::default()
         },
     ));
@@ -167,28 +167,28 @@ fn batch_update_commits_chunk_by_chunk_and_reports() {
         (
             ids[0],
             UserChanges {
-                name: Some("Kept"),
+                name: Some("Kept".into()),
                 ..Default::default()
             },
         ),
         (
             ids[1],
             UserChanges {
-                username: Some(Some("same")),
+                username: Some(Some("same".into())),
                 ..Default::default()
             },
         ),
         (
             ids[2],
             UserChanges {
-                username: Some(Some("SAME")),
+                username: Some(Some("SAME".into())),
                 ..Default::default()
             },
         ),
         (
             ids[3],
             UserChanges {
-                name: Some("Never"),
+                name: Some("Never".into()),
                 ..Default::default()
             },
         ),
@@ -213,14 +213,14 @@ fn batch_update_commits_chunk_by_chunk_and_reports() {
         (
             ids[4],
             UserChanges {
-                name: Some("Fine"),
+                name: Some("Fine".into()),
                 ..Default::default()
             },
         ),
         (
             ids[5],
             UserChanges {
-                name: Some("nul\0byte"),
+                name: Some("nul\0byte".into()),
                 ..Default::default()
             },
         ),

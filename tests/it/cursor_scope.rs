@@ -69,7 +69,7 @@ fn post(
         .posts()
         .create(&NewPost {
             author_id,
-            title,
+            title: title.into(),
             category_id: category,
             ..Default::default()
         })
@@ -97,7 +97,10 @@ fn post_listings_bind_author_tag_category_and_search_text() {
             .unwrap()
             .id
     };
-    let (news, howto) = (category(&mut conn, "News"), category(&mut conn, "Howto"));
+    let (news, howto) = (
+        category(&mut conn, "News".into()),
+        category(&mut conn, "Howto".into()),
+    );
     let p1 = post(&mut conn, ann, "Alpha one", Some(news));
     let p2 = post(&mut conn, ann, "Alpha two", Some(news));
     let p3 = post(&mut conn, bob, "Beta one", Some(howto));

@@ -101,7 +101,7 @@ fn real_errors_get_their_status() {
     let dup = NewUser::new("ann@example.com", "Twin");
     assert_eq!(status(c.users().create(&dup).map(drop)), 409);
     let rename = UserChanges {
-        name: Some("Anna"),
+        name: Some("Anna".into()),
         ..Default::default()
     };
     assert_eq!(

@@ -88,7 +88,7 @@ fn whole_script_look_alikes_conflict_on_the_skeleton() {
 
     // The other order: the Cyrillic address first, then the Latin one.
     conn.users()
-        .create(&NewUser::new(&format!("{CYRILLIC_ACE}@example.org"), "Ace"))
+        .create(&NewUser::new(format!("{CYRILLIC_ACE}@example.org"), "Ace"))
         .unwrap();
     assert_conflict(
         conn.users()
@@ -216,7 +216,7 @@ fn usernames_are_ascii_handles_after_nfkc() {
         .unwrap();
     assert_eq!(bob.username.as_deref(), Some("Bob"));
     let changes = UserChanges {
-        username: Some(Some("\u{ff43}arol")),
+        username: Some(Some("\u{ff43}arol".into())),
         ..Default::default()
     };
     let carol = conn.users().update(bob.id, bob.version, &changes).unwrap();
@@ -227,7 +227,7 @@ fn usernames_are_ascii_handles_after_nfkc() {
         .unwrap();
     assert_eq!(report.updated, 1);
     let control = UserChanges {
-        username: Some(Some("\u{ff41}lice")),
+        username: Some(Some("\u{ff41}lice".into())),
         ..Default::default()
     };
     assert_conflict(

@@ -54,7 +54,7 @@ fn typed_ids_round_trip_through_postgres() {
         .posts()
         .create(&NewPost {
             author_id: ann.id,
-            title: "Typed",
+            title: "Typed".into(),
             ..Default::default()
         })
         .unwrap();

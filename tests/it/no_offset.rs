@@ -87,7 +87,7 @@ fn no_statement_of_any_listing_uses_offset() {
     for i in 0..4 {
         let id = conn
             .users()
-            .create(&NewUser::new(&format!("u{i}@example.com"), "U"))
+            .create(&NewUser::new(format!("u{i}@example.com"), "U"))
             .unwrap()
             .id;
         conn.users()
@@ -103,7 +103,7 @@ fn no_statement_of_any_listing_uses_offset() {
     let news = conn
         .categories()
         .create(&NewCategory {
-            name: "News",
+            name: "News".into(),
             description: None,
             sort_order: 0,
         })
@@ -115,7 +115,7 @@ fn no_statement_of_any_listing_uses_offset() {
             .posts()
             .create(&NewPost {
                 author_id: ann,
-                title: &title,
+                title: title.as_str().into(),
                 category_id: Some(news),
                 featured: true,
                 ..Default::default()

@@ -52,7 +52,7 @@ fn eight_threads_one_winner_per_version() {
                         loop {
                             let current = conn.users().get(id).unwrap();
                             let changes = UserChanges {
-                                name: Some(&name),
+                                name: Some(name.as_str().into()),
                                 ..Default::default()
                             };
                             match conn.users().update(id, current.version, &changes) {
@@ -241,15 +241,21 @@ fn stale_vs_not_found() {
         name: Some(name),
         ..Default::default()
     };
-    let v2 = conn.users().update(user.id, 1, &rename("two")).unwrap();
+    let v2 = conn
+        .users()
+        .update(user.id, 1, &rename("two".into()))
+        .unwrap();
     assert_eq!(v2.version, 2);
-    let v3 = conn.users().update(user.id, 2, &rename("three")).unwrap();
+    let v3 = conn
+        .users()
+        .update(user.id, 2, &rename("three".into()))
+        .unwrap();
     assert_eq!(v3.version, 3);
 
     // Behind.
     let err = conn
         .users()
-        .update(user.id, 1, &rename("late"))
+        .update(user.id, 1, &rename("late".into()))
         .unwrap_err();
     assert!(
         matches!(err, Error::Stale { entity: "user", id, expected: 1, actual: 3 } if id == user.id.uuid()),
@@ -258,7 +264,7 @@ fn stale_vs_not_found() {
     // Ahead (a version that never existed yet).
     let err = conn
         .users()
-        .update(user.id, 7, &rename("early"))
+        .update(user.id, 7, &rename("early".into()))
         .unwrap_err();
     assert!(
         matches!(err, Error::Stale { entity: "user", id, expected: 7, actual: 3 } if id == user.id.uuid()),
@@ -270,7 +276,7 @@ fn stale_vs_not_found() {
     // Missing row.
     let err = conn
         .users()
-        .update(UserId(Uuid::now_v7()), 1, &rename("ghost"))
+        .update(UserId(Uuid::now_v7()), 1, &rename("ghost".into()))
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { entity: "user" }), "{err:?}");
 
@@ -283,7 +289,7 @@ fn stale_vs_not_found() {
     for version in [4, 3, 1] {
         let err = conn
             .users()
-            .update(user.id, version, &rename("zombie"))
+            .update(user.id, version, &rename("zombie".into()))
             .unwrap_err();
         assert!(
             matches!(err, Error::NotFound { entity: "user" }),

@@ -21,7 +21,7 @@ fn a_soft_deleted_users_profile_is_hidden_and_not_written() {
         .create(&NewUser::new("alice@example.com", "Alice"))
         .unwrap();
     let bio = ProfileChanges {
-        bio: Some(Some("before")),
+        bio: Some(Some("before".into())),
         ..Default::default()
     };
     let written = conn.users().upsert_profile(alice.id, &bio).unwrap();
@@ -36,7 +36,7 @@ fn a_soft_deleted_users_profile_is_hidden_and_not_written() {
         "{err:?}"
     );
     let rewrite = ProfileChanges {
-        bio: Some(Some("after")),
+        bio: Some(Some("after".into())),
         ..Default::default()
     };
     let err = conn.users().upsert_profile(alice.id, &rewrite).unwrap_err();

@@ -107,10 +107,10 @@ pub fn named_user(conn: &mut PgConnection, email: &str, name: &str) -> User {
 /// A plan to insert: USD, no description or features, sort order 0.
 pub fn new_plan(name: &str, price_cents: i64, interval: BillingInterval) -> NewPlan<'_> {
     NewPlan {
-        name,
+        name: name.into(),
         description: None,
         price_cents,
-        currency: "USD",
+        currency: "USD".into(),
         interval,
         features: vec![],
         sort_order: 0,
@@ -261,7 +261,7 @@ pub fn new_payment(
         user_id,
         subscription_id: None,
         amount_cents,
-        currency,
+        currency: currency.into(),
         status,
         provider_payment_id: None,
         description: None,

@@ -66,8 +66,8 @@ fn counters_keep_the_version_every_other_update_bumps_it() {
         .posts()
         .create(&NewPost {
             author_id: author.id,
-            title: "Counted",
-            content: "body",
+            title: "Counted".into(),
+            content: "body".into(),
             excerpt: None,
             category_id: None,
             featured: false,

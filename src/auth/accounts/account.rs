@@ -1,5 +1,6 @@
 //! OAuth identities and the credential (password) account: [`AccountRepo`].
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -88,29 +89,29 @@ impl fmt::Debug for Account {
 #[diesel(table_name = accounts)]
 pub struct NewOAuthAccount<'a> {
     /// Provider name: lower-case letters, digits, `_`, `-` (not `credential`).
-    pub provider: &'a str,
+    pub provider: Cow<'a, str>,
     /// The user's id at the provider.
-    pub provider_account_id: &'a str,
+    pub provider_account_id: Cow<'a, str>,
     /// Access token (stored encrypted).
     #[diesel(skip_insertion)]
-    #[serde(borrow)]
-    pub access_token: Option<&'a str>,
+    #[serde(default)]
+    pub access_token: Option<Cow<'a, str>>,
     /// Refresh token (stored encrypted).
     #[diesel(skip_insertion)]
-    #[serde(borrow)]
-    pub refresh_token: Option<&'a str>,
+    #[serde(default)]
+    pub refresh_token: Option<Cow<'a, str>>,
     /// OpenID Connect id token (stored encrypted).
     #[diesel(skip_insertion)]
-    #[serde(borrow)]
-    pub id_token: Option<&'a str>,
+    #[serde(default)]
+    pub id_token: Option<Cow<'a, str>>,
     /// Token type.
-    #[serde(borrow)]
-    pub token_type: Option<&'a str>,
+    #[serde(default)]
+    pub token_type: Option<Cow<'a, str>>,
     /// Access token expiry.
     pub expires_at: Option<DateTime<Utc>>,
     /// Scopes.
-    #[serde(borrow)]
-    pub scope: Option<&'a str>,
+    #[serde(default)]
+    pub scope: Option<Cow<'a, str>>,
 }
 
 impl fmt::Debug for NewOAuthAccount<'_> {
@@ -118,9 +119,15 @@ impl fmt::Debug for NewOAuthAccount<'_> {
         f.debug_struct("NewOAuthAccount")
             .field("provider", &self.provider)
             .field("provider_account_id", &self.provider_account_id)
-            .field("access_token", &self.access_token.map(|_| Redacted))
-            .field("refresh_token", &self.refresh_token.map(|_| Redacted))
-            .field("id_token", &self.id_token.map(|_| Redacted))
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| Redacted),
+            )
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| Redacted),
+            )
+            .field("id_token", &self.id_token.as_ref().map(|_| Redacted))
             .field("token_type", &self.token_type)
             .field("expires_at", &self.expires_at)
             .field("scope", &self.scope)
@@ -151,28 +158,32 @@ fn provider_account_id(value: &str) -> Result<&str> {
 
 impl NewOAuthAccount<'_> {
     fn validate(&self) -> Result<()> {
-        if provider_name(self.provider)? == CREDENTIAL_PROVIDER {
+        if provider_name(&self.provider)? == CREDENTIAL_PROVIDER {
             return Err(Error::invalid(
                 "provider",
                 "must be lower-case letters, digits, '_' or '-', and not 'credential'",
             ));
         }
-        provider_account_id(self.provider_account_id)?;
+        provider_account_id(&self.provider_account_id)?;
         for (field, value) in [
-            ("access_token", self.access_token),
-            ("refresh_token", self.refresh_token),
-            ("id_token", self.id_token),
-            ("token_type", self.token_type),
+            ("access_token", &self.access_token),
+            ("refresh_token", &self.refresh_token),
+            ("id_token", &self.id_token),
+            ("token_type", &self.token_type),
         ] {
-            validate::opt_text(field, value, 0, 8192)?;
+            validate::opt_text(field, value.as_deref(), 0, 8192)?;
         }
-        validate::opt_text("scope", self.scope, 0, 2000)?;
+        validate::opt_text("scope", self.scope.as_deref(), 0, 2000)?;
         Ok(())
     }
 
     /// The provider tokens: access, refresh, id.
     pub(super) fn tokens(&self) -> [Option<&str>; 3] {
-        [self.access_token, self.refresh_token, self.id_token]
+        [
+            self.access_token.as_deref(),
+            self.refresh_token.as_deref(),
+            self.id_token.as_deref(),
+        ]
     }
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use super::status::{sources_of, sources_or_same};
 use super::subscription::{Subscription, SubscriptionRepo};
@@ -19,7 +20,7 @@ use crate::validate;
 
 /// The provider's view of a subscription, as a webhook delivers it.
 /// `Default` is an `incomplete` subscription with nothing else set:
-/// `ProviderSubscription { provider_subscription_id: "sub_1", user_id,
+/// `ProviderSubscription { provider_subscription_id: "sub_1".into(), user_id,
 /// plan_id, status: SubscriptionStatus::Active, ..Default::default() }`.
 /// A subscriber or plan left unset is [`Error::Invalid`] naming `user_id` or
 /// `plan_id`.
@@ -32,10 +33,10 @@ use crate::validate;
 #[diesel(table_name = subs, treat_none_as_null = true)]
 pub struct ProviderSubscription<'a> {
     /// The provider's subscription id: the idempotency key.
-    pub provider_subscription_id: &'a str,
+    pub provider_subscription_id: Cow<'a, str>,
     /// The provider's customer id.
-    #[serde(borrow)]
-    pub provider_customer_id: Option<&'a str>,
+    #[serde(default)]
+    pub provider_customer_id: Option<Cow<'a, str>>,
     /// Subscriber (not deserialized).
     #[serde(skip_deserializing)]
     pub user_id: UserId,
@@ -59,7 +60,7 @@ pub struct ProviderSubscription<'a> {
 impl Default for ProviderSubscription<'_> {
     fn default() -> Self {
         ProviderSubscription {
-            provider_subscription_id: "",
+            provider_subscription_id: Cow::Borrowed(""),
             provider_customer_id: None,
             user_id: UserId::default(),
             plan_id: PlanId::default(),
@@ -118,13 +119,13 @@ impl SubscriptionRepo<'_> {
         // a server encoding error.
         validate::text(
             "provider_subscription_id",
-            incoming.provider_subscription_id,
+            &incoming.provider_subscription_id,
             1,
             255,
         )?;
         validate::opt_text(
             "provider_customer_id",
-            incoming.provider_customer_id,
+            incoming.provider_customer_id.as_deref(),
             1,
             255,
         )?;
@@ -140,7 +141,7 @@ impl SubscriptionRepo<'_> {
         // duplicate still being inserted trips the one-live-per-user index
         // (which ON CONFLICT does not cover) instead of being seen as a replay.
         run_transaction(self.conn, |tx| {
-            advisory_xact_lock(tx, &provider_lock_key(incoming.provider_subscription_id))?;
+            advisory_xact_lock(tx, &provider_lock_key(&incoming.provider_subscription_id))?;
             SubscriptionRepo::new(tx).sync_locked(incoming)
         })
     }
@@ -156,7 +157,7 @@ impl SubscriptionRepo<'_> {
         // (`tests/it/billing/transitions.rs::racing_status_changes_cannot_skip_the_table`,
         // about 1 run in 6 on a loaded machine).
         subs::table
-            .filter(subs::provider_subscription_id.eq(incoming.provider_subscription_id))
+            .filter(subs::provider_subscription_id.eq(&incoming.provider_subscription_id))
             .select(subs::id)
             .for_update()
             .first::<SubscriptionId>(self.conn)
@@ -191,7 +192,7 @@ impl SubscriptionRepo<'_> {
             Some((sub, _)) => Ok((sub, SyncOutcome::Updated)),
             None => {
                 let sub = subs::table
-                    .filter(subs::provider_subscription_id.eq(incoming.provider_subscription_id))
+                    .filter(subs::provider_subscription_id.eq(&incoming.provider_subscription_id))
                     .select(Subscription::as_select())
                     .first(self.conn)?;
                 if sub.status != incoming.status

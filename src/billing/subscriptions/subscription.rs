@@ -3,6 +3,7 @@
 //! status changes are in `life_cycle.rs`, provider webhooks in
 //! `provider_sync.rs`.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -83,9 +84,9 @@ pub struct Subscription {
 /// let new = NewSubscription::new(user_id, plan_id)
 ///     .trial(Duration::from_secs(14 * 86_400))
 ///     .provider("sub_1Nx", Some("cus_9s"));
-/// assert_eq!(new.provider_subscription_id, Some("sub_1Nx"));
+/// assert_eq!(new.provider_subscription_id.as_deref(), Some("sub_1Nx"));
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct NewSubscription<'a> {
     /// Subscriber (not deserialized).
     #[serde(skip_deserializing)]
@@ -97,11 +98,11 @@ pub struct NewSubscription<'a> {
     pub trial: Option<Duration>,
     /// The provider's subscription id (unique), so that its webhooks
     /// ([`SubscriptionRepo::sync_from_provider`]) update this row.
-    #[serde(borrow)]
-    pub provider_subscription_id: Option<&'a str>,
+    #[serde(default)]
+    pub provider_subscription_id: Option<Cow<'a, str>>,
     /// The provider's customer id.
-    #[serde(borrow)]
-    pub provider_customer_id: Option<&'a str>,
+    #[serde(default)]
+    pub provider_customer_id: Option<Cow<'a, str>>,
 }
 
 impl<'a> NewSubscription<'a> {
@@ -123,9 +124,13 @@ impl<'a> NewSubscription<'a> {
     }
 
     /// With the payment provider's subscription id (and customer id).
-    pub fn provider(mut self, subscription_id: &'a str, customer_id: Option<&'a str>) -> Self {
-        self.provider_subscription_id = Some(subscription_id);
-        self.provider_customer_id = customer_id;
+    pub fn provider(
+        mut self,
+        subscription_id: impl Into<Cow<'a, str>>,
+        customer_id: Option<&'a str>,
+    ) -> Self {
+        self.provider_subscription_id = Some(subscription_id.into());
+        self.provider_customer_id = customer_id.map(Cow::Borrowed);
         self
     }
 }
@@ -177,12 +182,17 @@ impl<'c> SubscriptionRepo<'c> {
             .transpose()?;
         validate::opt_text(
             "provider_subscription_id",
-            new.provider_subscription_id,
+            new.provider_subscription_id.as_deref(),
             1,
             255,
         )?;
-        validate::opt_text("provider_customer_id", new.provider_customer_id, 1, 255)?;
-        let Some(provider_id) = new.provider_subscription_id else {
+        validate::opt_text(
+            "provider_customer_id",
+            new.provider_customer_id.as_deref(),
+            1,
+            255,
+        )?;
+        let Some(provider_id) = new.provider_subscription_id.as_deref() else {
             return insert(self.conn, new, trial);
         };
         run_transaction(self.conn, |tx| {
@@ -287,8 +297,8 @@ fn insert(
         .bind::<diesel::sql_types::Uuid, _>(new.user_id)
         .bind::<diesel::sql_types::Uuid, _>(new.plan_id)
         .bind::<Nullable<Interval>, _>(trial.map(interval))
-        .bind::<Nullable<Text>, _>(new.provider_subscription_id)
-        .bind::<Nullable<Text>, _>(new.provider_customer_id)
+        .bind::<Nullable<Text>, _>(new.provider_subscription_id.as_deref())
+        .bind::<Nullable<Text>, _>(new.provider_customer_id.as_deref())
         .get_result(conn)
         .found("active plan")
 }

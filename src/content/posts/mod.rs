@@ -76,7 +76,7 @@ impl<'c> PostRepo<'c> {
     /// author or category.
     pub fn create(&mut self, post: &NewPost<'_>) -> Result<Post> {
         post.validate()?;
-        let base = slugify(post.title, SLUG_BASE_MAX, "post");
+        let base = slugify(&post.title, SLUG_BASE_MAX, "post");
         insert_with_unique_slug(self.conn, SlugTable::Posts, &base, |conn, slug| {
             Ok(diesel::insert_into(posts::table)
                 .values((posts::id.eq(Uuid::now_v7()), posts::slug.eq(slug), post))

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use crate::enums::PostStatus;
 use crate::error::Result;
@@ -72,13 +73,13 @@ pub struct NewPost<'a> {
     #[serde(skip_deserializing)]
     pub author_id: UserId,
     /// Title, 1 to 300 characters.
-    pub title: &'a str,
+    pub title: Cow<'a, str>,
     /// Body, up to 1,000,000 characters.
     #[serde(default)]
-    pub content: &'a str,
+    pub content: Cow<'a, str>,
     /// Teaser, up to 1,000 characters.
-    #[serde(borrow)]
-    pub excerpt: Option<&'a str>,
+    #[serde(default)]
+    pub excerpt: Option<Cow<'a, str>>,
     /// Category.
     pub category_id: Option<CategoryId>,
     /// Featured flag.
@@ -89,9 +90,9 @@ pub struct NewPost<'a> {
 impl NewPost<'_> {
     pub(crate) fn validate(&self) -> Result<()> {
         validate::id_set("author_id", self.author_id)?;
-        validate::text("title", self.title, 1, 300)?;
-        validate::text("content", self.content, 0, 1_000_000)?;
-        validate::opt_text("excerpt", self.excerpt, 0, 1000)?;
+        validate::text("title", &self.title, 1, 300)?;
+        validate::text("content", &self.content, 0, 1_000_000)?;
+        validate::opt_text("excerpt", self.excerpt.as_deref(), 0, 1000)?;
         Ok(())
     }
 }
@@ -104,18 +105,14 @@ impl NewPost<'_> {
 #[diesel(table_name = posts)]
 pub struct PostChanges<'a> {
     /// New title.
-    #[serde(borrow)]
-    pub title: Option<&'a str>,
+    #[serde(default)]
+    pub title: Option<Cow<'a, str>>,
     /// New body.
-    #[serde(borrow)]
-    pub content: Option<&'a str>,
+    #[serde(default)]
+    pub content: Option<Cow<'a, str>>,
     /// New teaser.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_option"
-    )]
-    pub excerpt: Option<Option<&'a str>>,
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
+    pub excerpt: Option<Option<Cow<'a, str>>>,
     /// New category.
     #[serde(default, deserialize_with = "crate::serde_support::double_option")]
     pub category_id: Option<Option<CategoryId>>,
@@ -125,9 +122,9 @@ pub struct PostChanges<'a> {
 
 impl PostChanges<'_> {
     pub(crate) fn validate(&self) -> Result<()> {
-        validate::opt_text("title", self.title, 1, 300)?;
-        validate::opt_text("content", self.content, 0, 1_000_000)?;
-        validate::opt_text("excerpt", self.excerpt.flatten(), 0, 1000)?;
+        validate::opt_text("title", self.title.as_deref(), 1, 300)?;
+        validate::opt_text("content", self.content.as_deref(), 0, 1_000_000)?;
+        validate::opt_text("excerpt", validate::new_text(&self.excerpt), 0, 1000)?;
         Ok(())
     }
 }

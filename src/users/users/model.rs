@@ -85,8 +85,12 @@ impl From<&User> for Actor {
     }
 }
 
-/// Input for [`crate::users::UserRepo::create`]. Borrowed, so building one
-/// allocates nothing; validated when created.
+/// Input for [`crate::users::UserRepo::create`]; validated when created.
+/// Its text is `Cow<'a, str>`: borrowed when built from `&str` (building
+/// one allocates nothing) or deserialized from text without escapes, owned
+/// when a JSON string holds an escape (`\n`, `\"`, `\u00e9`). Build one
+/// with [`NewUser::new`] and the setters, or
+/// `NewUser { email: "a@example.com".into(), name: "A".into(), ..Default::default() }`.
 ///
 /// It deserializes from a sign-up form or JSON body (`email` and `name`
 /// required); `role` is never read from input, it is always
@@ -95,25 +99,34 @@ impl From<&User> for Actor {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct NewUser<'a> {
     /// Email address; stored normalised (see [`crate::identity`]).
-    pub email: &'a str,
+    pub email: Cow<'a, str>,
     /// Display name, 1 to 200 characters.
-    pub name: &'a str,
+    pub name: Cow<'a, str>,
     /// Optional handle: 3 to 40 of letters, digits, `_`, `.`, `-` (ASCII
     /// after NFKC, so a fullwidth `ａｌｉｃｅ` is `alice`).
-    #[serde(borrow)]
-    pub username: Option<&'a str>,
+    #[serde(default)]
+    pub username: Option<Cow<'a, str>>,
     /// Optional avatar URL (http or https).
-    #[serde(borrow)]
-    pub avatar_url: Option<&'a str>,
+    #[serde(default)]
+    pub avatar_url: Option<Cow<'a, str>>,
     /// Role (default [`UserRole::User`]; not deserialized).
     #[serde(skip_deserializing, default = "plain_user")]
     pub role: UserRole,
     /// Language tag (default `en`).
-    #[serde(borrow)]
-    pub locale: Option<&'a str>,
+    #[serde(default)]
+    pub locale: Option<Cow<'a, str>>,
     /// Time zone (default `UTC`).
-    #[serde(borrow)]
-    pub timezone: Option<&'a str>,
+    #[serde(default)]
+    pub timezone: Option<Cow<'a, str>>,
+}
+
+/// No email and no name (so a user that forgets them is
+/// [`Error::Invalid`](crate::Error::Invalid)), a plain user, the defaults
+/// for the rest.
+impl Default for NewUser<'_> {
+    fn default() -> Self {
+        NewUser::new("", "")
+    }
 }
 
 /// The role of a user signing up (and of a deserialized [`NewUser`]).
@@ -123,10 +136,10 @@ fn plain_user() -> UserRole {
 
 impl<'a> NewUser<'a> {
     /// A user with an email and a name, everything else defaulted.
-    pub fn new(email: &'a str, name: &'a str) -> Self {
+    pub fn new(email: impl Into<Cow<'a, str>>, name: impl Into<Cow<'a, str>>) -> Self {
         NewUser {
-            email,
-            name,
+            email: email.into(),
+            name: name.into(),
             username: None,
             avatar_url: None,
             role: plain_user(),
@@ -135,8 +148,8 @@ impl<'a> NewUser<'a> {
         }
     }
     /// Sets the username.
-    pub fn username(mut self, username: &'a str) -> Self {
-        self.username = Some(username);
+    pub fn username(mut self, username: impl Into<Cow<'a, str>>) -> Self {
+        self.username = Some(username.into());
         self
     }
     /// Sets the role.
@@ -145,18 +158,18 @@ impl<'a> NewUser<'a> {
         self
     }
     /// Sets the locale.
-    pub fn locale(mut self, locale: &'a str) -> Self {
-        self.locale = Some(locale);
+    pub fn locale(mut self, locale: impl Into<Cow<'a, str>>) -> Self {
+        self.locale = Some(locale.into());
         self
     }
     /// Sets the time zone.
-    pub fn timezone(mut self, timezone: &'a str) -> Self {
-        self.timezone = Some(timezone);
+    pub fn timezone(mut self, timezone: impl Into<Cow<'a, str>>) -> Self {
+        self.timezone = Some(timezone.into());
         self
     }
     /// Sets the avatar URL.
-    pub fn avatar_url(mut self, url: &'a str) -> Self {
-        self.avatar_url = Some(url);
+    pub fn avatar_url(mut self, url: impl Into<Cow<'a, str>>) -> Self {
+        self.avatar_url = Some(url.into());
         self
     }
 
@@ -164,12 +177,13 @@ impl<'a> NewUser<'a> {
     /// and the normalised email and username (held in `identity`).
     pub(crate) fn to_row<'b>(
         &'b self,
-        identity: &'b mut Option<Identity<'a>>,
+        identity: &'b mut Option<Identity<'b>>,
     ) -> Result<UserRow<'b>> {
-        let identity: &'b Identity<'a> = identity.insert(Identity {
-            email: identity::email("email", self.email)?,
+        let identity: &'b Identity<'b> = identity.insert(Identity {
+            email: identity::email("email", &self.email)?,
             username: self
                 .username
+                .as_deref()
                 .map(|u| identity::username("username", u))
                 .transpose()?,
         });
@@ -177,18 +191,19 @@ impl<'a> NewUser<'a> {
             id: UserId::now_v7(),
             email: &identity.email.address,
             email_skeleton: identity.email.skeleton.as_deref(),
-            name: validate::text("name", self.name, 1, NAME_MAX)?,
+            name: validate::text("name", &self.name, 1, NAME_MAX)?,
             username: identity.username.as_deref(),
             avatar_url: self
                 .avatar_url
+                .as_deref()
                 .map(|u| validate::url("avatar_url", u))
                 .transpose()?,
             role: self.role,
-            locale: match self.locale {
+            locale: match self.locale.as_deref() {
                 Some(l) => validate::locale("locale", l)?,
                 None => DEFAULT_LOCALE,
             },
-            timezone: match self.timezone {
+            timezone: match self.timezone.as_deref() {
                 Some(t) => validate::timezone("timezone", t)?,
                 None => DEFAULT_TIMEZONE,
             },
@@ -230,29 +245,21 @@ pub(crate) struct UserRow<'a> {
 #[diesel(table_name = users)]
 pub struct UserChanges<'a> {
     /// New display name.
-    #[serde(borrow)]
-    pub name: Option<&'a str>,
+    #[serde(default)]
+    pub name: Option<Cow<'a, str>>,
     /// New username (normalised as in [`NewUser::username`]), or
     /// `Some(None)` to clear it.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_option"
-    )]
-    pub username: Option<Option<&'a str>>,
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
+    pub username: Option<Option<Cow<'a, str>>>,
     /// New avatar URL, or `Some(None)` to clear it.
-    #[serde(
-        default,
-        borrow,
-        deserialize_with = "crate::serde_support::double_option"
-    )]
-    pub avatar_url: Option<Option<&'a str>>,
+    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
+    pub avatar_url: Option<Option<Cow<'a, str>>>,
     /// New language tag.
-    #[serde(borrow)]
-    pub locale: Option<&'a str>,
+    #[serde(default)]
+    pub locale: Option<Cow<'a, str>>,
     /// New time zone.
-    #[serde(borrow)]
-    pub timezone: Option<&'a str>,
+    #[serde(default)]
+    pub timezone: Option<Cow<'a, str>>,
     /// Onboarding finished or not.
     pub onboarding_complete: Option<bool>,
     /// Activate or deactivate.
@@ -267,19 +274,19 @@ impl<'a> UserChanges<'a> {
         username: &'b mut Option<String>,
     ) -> Result<UserChanges<'b>> {
         let mut checked: UserChanges<'b> = self.clone();
-        if let Some(Some(u)) = self.username {
+        if let Some(Some(u)) = &self.username {
             if let Cow::Owned(normalised) = identity::username("username", u)? {
-                checked.username = Some(Some(username.insert(normalised)));
+                checked.username = Some(Some(Cow::Borrowed(username.insert(normalised))));
             }
         }
-        validate::opt_text("name", self.name, 1, NAME_MAX)?;
-        if let Some(Some(u)) = self.avatar_url {
+        validate::opt_text("name", self.name.as_deref(), 1, NAME_MAX)?;
+        if let Some(Some(u)) = &self.avatar_url {
             validate::url("avatar_url", u)?;
         }
-        if let Some(l) = self.locale {
+        if let Some(l) = &self.locale {
             validate::locale("locale", l)?;
         }
-        if let Some(t) = self.timezone {
+        if let Some(t) = &self.timezone {
             validate::timezone("timezone", t)?;
         }
         Ok(checked)

@@ -105,7 +105,7 @@ fn mrr_by_plan_counts_paying_subscriptions_per_month() {
     let starter = conn
         .plans()
         .create(&NewPlan {
-            currency: "EUR",
+            currency: "EUR".into(),
             ..new_plan("Starter", 500, BillingInterval::Month)
         })
         .unwrap();

@@ -12,11 +12,11 @@ fn oauth_accounts_link_find_and_unlink() {
     let ada = user(&mut conn, "ada@example.com");
     let bob = user(&mut conn, "bob@example.com");
     let github = NewOAuthAccount {
-        provider: "github",
-        provider_account_id: "1815",
-        access_token: Some("gho_access"),
-        token_type: Some("bearer"),
-        scope: Some("read:user"),
+        provider: "github".into(),
+        provider_account_id: "1815".into(),
+        access_token: Some("gho_access".into()),
+        token_type: Some("bearer".into()),
+        scope: Some("read:user".into()),
         ..Default::default()
     };
     let linked = conn
@@ -58,8 +58,8 @@ fn oauth_accounts_link_find_and_unlink() {
         .link_oauth(
             UserId(Uuid::now_v7()),
             &NewOAuthAccount {
-                provider: "google",
-                provider_account_id: "g-1",
+                provider: "google".into(),
+                provider_account_id: "g-1".into(),
                 ..Default::default()
             },
         )
@@ -81,8 +81,8 @@ fn oauth_accounts_link_find_and_unlink() {
             .link_oauth(
                 ada.id,
                 &NewOAuthAccount {
-                    provider,
-                    provider_account_id: "x",
+                    provider: provider.into(),
+                    provider_account_id: "x".into(),
                     ..Default::default()
                 },
             )
@@ -95,8 +95,8 @@ fn oauth_accounts_link_find_and_unlink() {
         .link_oauth(
             ada.id,
             &NewOAuthAccount {
-                provider: "google",
-                provider_account_id: "",
+                provider: "google".into(),
+                provider_account_id: "".into(),
                 ..Default::default()
             },
         )
@@ -141,8 +141,8 @@ fn accounts_list_without_exposing_the_password_hash() {
             .link_oauth(
                 ada.id,
                 &NewOAuthAccount {
-                    provider,
-                    provider_account_id: id,
+                    provider: provider.into(),
+                    provider_account_id: id.into(),
                     ..Default::default()
                 },
             )
@@ -300,8 +300,8 @@ fn hard_delete_cascades_accounts_sessions_and_tokens() {
             .link_oauth(
                 user.id,
                 &NewOAuthAccount {
-                    provider: "github",
-                    provider_account_id: email,
+                    provider: "github".into(),
+                    provider_account_id: email.into(),
                     ..Default::default()
                 },
             )

@@ -16,49 +16,49 @@ fn bad_user_changes_leave_the_user_unchanged() {
     let cases: Vec<(UserChanges, &str)> = vec![
         (
             UserChanges {
-                name: Some(""),
+                name: Some("".into()),
                 ..Default::default()
             },
             "name",
         ),
         (
             UserChanges {
-                name: Some(&long_name),
+                name: Some(long_name.as_str().into()),
                 ..Default::default()
             },
             "name",
         ),
         (
             UserChanges {
-                username: Some(Some("a")),
+                username: Some(Some("a".into())),
                 ..Default::default()
             },
             "username",
         ),
         (
             UserChanges {
-                username: Some(Some("has space")),
+                username: Some(Some("has space".into())),
                 ..Default::default()
             },
             "username",
         ),
         (
             UserChanges {
-                avatar_url: Some(Some("javascript:alert(1)")),
+                avatar_url: Some(Some("javascript:alert(1)".into())),
                 ..Default::default()
             },
             "avatar_url",
         ),
         (
             UserChanges {
-                locale: Some("x"),
+                locale: Some("x".into()),
                 ..Default::default()
             },
             "locale",
         ),
         (
             UserChanges {
-                timezone: Some("no spaces allowed"),
+                timezone: Some("no spaces allowed".into()),
                 ..Default::default()
             },
             "timezone",
@@ -66,9 +66,9 @@ fn bad_user_changes_leave_the_user_unchanged() {
         // A good change next to a bad one is not applied either.
         (
             UserChanges {
-                name: Some("Fine Name"),
+                name: Some("Fine Name".into()),
                 is_active: Some(false),
-                locale: Some("not a locale"),
+                locale: Some("not a locale".into()),
                 ..Default::default()
             },
             "locale",
@@ -92,7 +92,7 @@ fn bad_user_changes_leave_the_user_unchanged() {
             seed.id,
             seed.version,
             &UserChanges {
-                name: Some("Fine"),
+                name: Some("Fine".into()),
                 ..Default::default()
             },
         )
@@ -109,35 +109,35 @@ fn bad_profile_changes_are_invalid() {
     let cases: Vec<(ProfileChanges, &str)> = vec![
         (
             ProfileChanges {
-                website: Some(Some("javascript:alert(1)")),
+                website: Some(Some("javascript:alert(1)".into())),
                 ..Default::default()
             },
             "website",
         ),
         (
             ProfileChanges {
-                bio: Some(Some(&long_bio)),
+                bio: Some(Some(long_bio.as_str().into())),
                 ..Default::default()
             },
             "bio",
         ),
         (
             ProfileChanges {
-                bio: Some(Some("nul\0")),
+                bio: Some(Some("nul\0".into())),
                 ..Default::default()
             },
             "bio",
         ),
         (
             ProfileChanges {
-                location: Some(Some(&long_location)),
+                location: Some(Some(long_location.as_str().into())),
                 ..Default::default()
             },
             "location",
         ),
         (
             ProfileChanges {
-                language: Some("x"),
+                language: Some("x".into()),
                 ..Default::default()
             },
             "language",

@@ -34,12 +34,12 @@ fn nul_bytes_are_invalid() {
     assert_invalid(conn.users().find_by_email("seed\0@example.com"), "email");
     assert_invalid(conn.users().find_by_username("se\0ed"), "username");
     let changes = UserChanges {
-        name: Some("x\0"),
+        name: Some("x\0".into()),
         ..Default::default()
     };
     assert_invalid(conn.users().update(seed.id, seed.version, &changes), "name");
     let changes = UserChanges {
-        username: Some(Some("x\0yz")),
+        username: Some(Some("x\0yz".into())),
         ..Default::default()
     };
     assert_invalid(
@@ -131,7 +131,7 @@ fn case_insensitive_conflicts() {
 
     // Through updates of another user: refused, and that user is unchanged.
     let changes = UserChanges {
-        username: Some(Some("BOBBY")),
+        username: Some(Some("BOBBY".into())),
         ..Default::default()
     };
     assert_conflict(

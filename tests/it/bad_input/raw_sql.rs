@@ -62,7 +62,7 @@ fn constraints_reached_through_raw_sql_are_classified() {
         "user_profiles_user_id_fkey",
     );
     let changes = ProfileChanges {
-        bio: Some(Some("orphan")),
+        bio: Some(Some("orphan".into())),
         ..Default::default()
     };
     assert_foreign_key(

@@ -39,9 +39,9 @@ fn billing_checks_refuse_hand_written_sql() {
             user_id: ann,
             subscription_id: Some(sub.id),
             amount_cents: 1_000,
-            currency: "USD",
+            currency: "USD".into(),
             status: PaymentStatus::Succeeded,
-            provider_payment_id: Some("pi_1"),
+            provider_payment_id: Some("pi_1".into()),
             description: None,
             metadata: serde_json::json!({}),
         })

@@ -109,7 +109,7 @@ fn force_status(conn: &mut PgConnection, id: SubscriptionId, status: Subscriptio
 fn profile(theme: Theme, bio: &str) -> ProfileChanges<'_> {
     ProfileChanges {
         theme: Some(theme),
-        bio: Some(Some(bio)),
+        bio: Some(Some(bio.into())),
         ..Default::default()
     }
 }

@@ -31,7 +31,7 @@ fn every_payment_change_bumps_its_version() {
     let p = conn.payments().refund(p.id, 100).unwrap();
     assert_eq!(p.version, 3);
     let note = PaymentChanges {
-        description: Some(Some("Pro, monthly")),
+        description: Some(Some("Pro, monthly".into())),
         ..Default::default()
     };
     let p = conn.payments().update(p.id, 3, &note).unwrap();
@@ -70,7 +70,7 @@ fn every_payment_change_bumps_its_version() {
             p.id,
             5,
             &PaymentChanges {
-                description: Some(Some(&long)),
+                description: Some(Some(long.as_str().into())),
                 ..Default::default()
             },
         )

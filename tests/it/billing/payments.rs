@@ -9,8 +9,8 @@ fn record_is_idempotent_by_provider_payment_id() {
     let mut conn = db.conn().unwrap();
     let alice = user(&mut conn, "alice@example.com").id;
     let mut first = new_payment(alice, 2_500, "USD", PaymentStatus::Pending);
-    first.provider_payment_id = Some("pi_1");
-    first.description = Some("March");
+    first.provider_payment_id = Some("pi_1".into());
+    first.description = Some("March".into());
     first.metadata = serde_json::json!({"invoice": "in_1"});
     let (row, created) = conn.payments().record(&first).unwrap();
     assert!(created);
@@ -44,7 +44,7 @@ fn record_is_idempotent_by_provider_payment_id() {
     let mut bad = new_payment(alice, 100, "usd", PaymentStatus::Pending);
     let err = conn.payments().record(&bad).unwrap_err();
     assert!(is_invalid(&err, "currency"), "{err:?}");
-    bad.currency = "USD";
+    bad.currency = "USD".into();
     bad.amount_cents = -1;
     let err = conn.payments().record(&bad).unwrap_err();
     assert!(is_invalid(&err, "amount_cents"), "{err:?}");
@@ -83,7 +83,7 @@ fn webhook_replay_race_records_one_payment() {
                 std::thread::spawn(move || {
                     let mut conn = db.conn().unwrap();
                     let mut p = new_payment(alice, 4_200, "USD", PaymentStatus::Succeeded);
-                    p.provider_payment_id = Some(&provider_id);
+                    p.provider_payment_id = Some(provider_id.as_str().into());
                     barrier.wait();
                     conn.payments().record(&p)
                 })

@@ -10,12 +10,12 @@ fn plans_create_get_update_list_archive() {
     let pro = conn
         .plans()
         .create(&NewPlan {
-            name: "Pro",
-            description: Some("For growing teams"),
+            name: "Pro".into(),
+            description: Some("For growing teams".into()),
             price_cents: 2_900,
-            currency: "USD",
+            currency: "USD".into(),
             interval: BillingInterval::Month,
-            features: vec!["SSO", "Audit log", "Priorität ✓"],
+            features: vec!["SSO".into(), "Audit log".into(), "Priorität ✓".into()],
             sort_order: 2,
         })
         .unwrap();
@@ -38,7 +38,7 @@ fn plans_create_get_update_list_archive() {
     let changes = PlanChanges {
         price_cents: Some(3_900),
         description: Some(None),
-        features: Some(vec!["SSO"]),
+        features: Some(vec!["SSO".into()]),
         ..Default::default()
     };
     let updated = conn.plans().update(pro.id, 1, &changes).unwrap();
@@ -121,7 +121,7 @@ fn plans_refuse_bad_input_conflicts_and_deleting_used_plans() {
 
     for currency in ["usd", "US", "USDX", "", "U$D"] {
         let mut p = new_plan("Odd", 100, BillingInterval::Month);
-        p.currency = currency;
+        p.currency = currency.into();
         let err = conn.plans().create(&p).unwrap_err();
         assert!(is_invalid(&err, "currency"), "{currency:?}: {err:?}");
     }
@@ -150,7 +150,7 @@ fn plans_refuse_bad_input_conflicts_and_deleting_used_plans() {
             other.id,
             other.version,
             &PlanChanges {
-                name: Some("Pro"),
+                name: Some("Pro".into()),
                 ..Default::default()
             },
         )

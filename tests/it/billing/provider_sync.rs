@@ -10,8 +10,8 @@ pub(super) fn delivery(
     t0: DateTime<Utc>,
 ) -> ProviderSubscription<'_> {
     ProviderSubscription {
-        provider_subscription_id: provider_id,
-        provider_customer_id: Some("cus_1"),
+        provider_subscription_id: provider_id.into(),
+        provider_customer_id: Some("cus_1".into()),
         user_id,
         plan_id,
         status: SubscriptionStatus::Active,
@@ -88,7 +88,7 @@ fn sync_from_provider_inserts_updates_and_ignores_replays() {
         vec![back]
     );
     let bad = ProviderSubscription {
-        provider_subscription_id: "",
+        provider_subscription_id: "".into(),
         ..incoming.clone()
     };
     let err = conn.subscriptions().sync_from_provider(&bad).unwrap_err();

@@ -72,8 +72,8 @@ fn delivery(
 ) -> ProviderSubscription<'static> {
     let t0 = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap();
     ProviderSubscription {
-        provider_subscription_id: "sub_transitions",
-        provider_customer_id: Some("cus_1"),
+        provider_subscription_id: "sub_transitions".into(),
+        provider_customer_id: Some("cus_1".into()),
         user_id,
         plan_id,
         status,
@@ -149,7 +149,7 @@ fn provider_jumps_from_incomplete_are_transitions() {
         let who = user(&mut conn, email).id;
         let id = format!("sub_{email}");
         let first = ProviderSubscription {
-            provider_subscription_id: &id,
+            provider_subscription_id: id.as_str().into(),
             ..delivery(who, pro.id, SubscriptionStatus::Incomplete)
         };
         let (sub, _) = conn.subscriptions().sync_from_provider(&first).unwrap();
@@ -157,7 +157,7 @@ fn provider_jumps_from_incomplete_are_transitions() {
         let (sub, outcome) = conn
             .subscriptions()
             .sync_from_provider(&ProviderSubscription {
-                provider_subscription_id: &id,
+                provider_subscription_id: id.as_str().into(),
                 ..delivery(who, pro.id, end)
             })
             .unwrap();

@@ -144,7 +144,7 @@ fn tag_and_category_checks_refuse_hand_written_rows() {
     let category = conn
         .categories()
         .create(&saas_db::content::NewCategory {
-            name: "News",
+            name: "News".into(),
             description: None,
             sort_order: 0,
         })

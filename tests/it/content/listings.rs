@@ -64,7 +64,7 @@ fn by_author_tag_category_and_featured() {
     let news = conn
         .categories()
         .create(&NewCategory {
-            name: "News",
+            name: "News".into(),
             ..Default::default()
         })
         .unwrap();
@@ -74,7 +74,7 @@ fn by_author_tag_category_and_featured() {
                 .posts()
                 .create(&NewPost {
                     author_id: by,
-                    title,
+                    title: title.into(),
                     category_id: category,
                     featured,
                     ..Default::default()
@@ -157,8 +157,8 @@ fn categories_in_menu_order_with_unique_names_and_slugs() {
     let mut conn = db.conn().unwrap();
     let mut create = |name: &str, sort_order: i32| {
         conn.categories().create(&NewCategory {
-            name,
-            description: Some("about"),
+            name: name.into(),
+            description: Some("about".into()),
             sort_order,
         })
     };

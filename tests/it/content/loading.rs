@@ -52,11 +52,11 @@ fn seed(conn: &mut PgConnection) -> Vec<PostId> {
         .map(|i| author(conn, &format!("w{i}@example.com")))
         .collect();
     let categories: Vec<CategoryId> = ["Tech", "Life"]
-        .iter()
+        .into_iter()
         .map(|name| {
             conn.categories()
                 .create(&NewCategory {
-                    name,
+                    name: name.into(),
                     ..Default::default()
                 })
                 .unwrap()
@@ -70,7 +70,7 @@ fn seed(conn: &mut PgConnection) -> Vec<PostId> {
                 .posts()
                 .create(&NewPost {
                     author_id: authors[i % 4],
-                    title: &format!("Post {i}"),
+                    title: format!("Post {i}").into(),
                     category_id: (i % 3 != 0).then(|| categories[i % 2]),
                     ..Default::default()
                 })
@@ -161,7 +161,7 @@ fn user_overview_in_two_queries() {
         .upsert_profile(
             alice,
             &ProfileChanges {
-                bio: Some(Some("Writes a lot")),
+                bio: Some(Some("Writes a lot".into())),
                 ..Default::default()
             },
         )
@@ -169,10 +169,10 @@ fn user_overview_in_two_queries() {
     let plan = conn
         .plans()
         .create(&NewPlan {
-            name: "Pro",
+            name: "Pro".into(),
             description: None,
             price_cents: 2900,
-            currency: "USD",
+            currency: "USD".into(),
             interval: BillingInterval::Month,
             features: vec![],
             sort_order: 0,

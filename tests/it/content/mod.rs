@@ -36,8 +36,8 @@ fn draft(conn: &mut PgConnection, author_id: UserId, title: &str, content: &str)
     conn.posts()
         .create(&NewPost {
             author_id,
-            title,
-            content,
+            title: title.into(),
+            content: content.into(),
             ..Default::default()
         })
         .unwrap()

@@ -150,7 +150,7 @@ fn each_listing_reads_its_index() {
     let category = conn
         .categories()
         .create(&saas_db::content::NewCategory {
-            name: "Indexed",
+            name: "Indexed".into(),
             description: None,
             sort_order: 0,
         })

@@ -69,7 +69,7 @@ fn slugs_are_derived_unique_and_stable() {
             first.id,
             first.version,
             &PostChanges {
-                title: Some("Goodbye"),
+                title: Some("Goodbye".into()),
                 ..Default::default()
             },
         )
@@ -118,7 +118,7 @@ fn concurrent_same_title_creates_get_distinct_slugs() {
         conn.transaction::<_, Error, _>(|tx| {
             let p = tx.posts().create(&NewPost {
                 author_id: a,
-                title: "Breaking news",
+                title: "Breaking news".into(),
                 ..Default::default()
             })?;
             diesel::sql_query("SELECT pg_sleep(0.05)").execute(tx)?;
@@ -177,8 +177,8 @@ fn update_is_versioned_and_validated() {
     let a = author(&mut conn, "edit@example.com");
     let p = draft(&mut conn, a, "Draft", "body");
     let edit = PostChanges {
-        content: Some("new body"),
-        excerpt: Some(Some("teaser")),
+        content: Some("new body".into()),
+        excerpt: Some(Some("teaser".into())),
         featured: Some(true),
         ..Default::default()
     };
@@ -220,21 +220,21 @@ fn update_is_versioned_and_validated() {
     let bad = [
         (
             PostChanges {
-                title: Some(""),
+                title: Some("".into()),
                 ..Default::default()
             },
             "title",
         ),
         (
             PostChanges {
-                title: Some("a\0b"),
+                title: Some("a\0b".into()),
                 ..Default::default()
             },
             "title",
         ),
         (
             PostChanges {
-                excerpt: Some(Some(&"e".repeat(1001))),
+                excerpt: Some(Some("e".repeat(1001).into())),
                 ..Default::default()
             },
             "excerpt",
@@ -267,7 +267,7 @@ fn create_refuses_bad_input() {
         (
             NewPost {
                 author_id: a,
-                title: "",
+                title: "".into(),
                 ..Default::default()
             },
             "title",
@@ -275,7 +275,7 @@ fn create_refuses_bad_input() {
         (
             NewPost {
                 author_id: a,
-                title: &long_title,
+                title: long_title.as_str().into(),
                 ..Default::default()
             },
             "title",
@@ -283,8 +283,8 @@ fn create_refuses_bad_input() {
         (
             NewPost {
                 author_id: a,
-                title: "ok",
-                content: "nul\0",
+                title: "ok".into(),
+                content: "nul\0".into(),
                 ..Default::default()
             },
             "content",
@@ -292,8 +292,8 @@ fn create_refuses_bad_input() {
         (
             NewPost {
                 author_id: a,
-                title: "ok",
-                excerpt: Some("\0"),
+                title: "ok".into(),
+                excerpt: Some("\0".into()),
                 ..Default::default()
             },
             "excerpt",
@@ -307,7 +307,7 @@ fn create_refuses_bad_input() {
     }
     let orphan = NewPost {
         author_id: UserId::now_v7(),
-        title: "orphan",
+        title: "orphan".into(),
         ..Default::default()
     };
     assert!(matches!(

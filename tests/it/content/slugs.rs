@@ -108,7 +108,7 @@ fn a_single_word_longer_than_the_limit_is_cut_mid_word() {
         .posts()
         .create(&NewPost {
             author_id: a,
-            title: &"a".repeat(500),
+            title: "a".repeat(500).into(),
             ..Default::default()
         })
         .unwrap_err();

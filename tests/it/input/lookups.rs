@@ -17,7 +17,7 @@ fn slugs_are_checked_before_the_lookup() {
     conn.posts().set_tags(w.post.id, &["Rust"]).unwrap();
     conn.categories()
         .create(&NewCategory {
-            name: "Guides",
+            name: "Guides".into(),
             ..Default::default()
         })
         .unwrap();
@@ -66,7 +66,7 @@ fn provider_ids_are_checked_before_the_lock() {
     let w = World::new();
     let mut conn = w.db.conn().unwrap();
     let incoming = ProviderSubscription {
-        provider_subscription_id: "sub_\0",
+        provider_subscription_id: "sub_\0".into(),
         provider_customer_id: None,
         user_id: w.user.id,
         plan_id: w.plan.id,
@@ -97,7 +97,7 @@ fn blank_required_text_is_invalid() {
         );
         assert_invalid(conn.plans().create(&valid_plan(blank)), "name");
         let plan = NewPlan {
-            features: vec![blank],
+            features: vec![blank.into()],
             ..valid_plan("Featureful")
         };
         assert!(matches!(
@@ -114,7 +114,7 @@ fn blank_required_text_is_invalid() {
     // Optional free text may still be blank.
     conn.payments()
         .record(&saas_db::billing::NewPayment {
-            description: Some("  "),
+            description: Some("  ".into()),
             ..super::valid_payment(w.user.id)
         })
         .unwrap();

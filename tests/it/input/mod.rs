@@ -68,8 +68,8 @@ impl World {
             .posts()
             .create(&NewPost {
                 author_id: user.id,
-                title: "Hello world",
-                content: "Some words to search for.",
+                title: "Hello world".into(),
+                content: "Some words to search for.".into(),
                 ..Default::default()
             })
             .unwrap();

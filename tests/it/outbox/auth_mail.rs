@@ -163,7 +163,7 @@ fn racing_sign_ups_of_one_address_enqueue_one_email() {
             .unwrap();
         conn.auth()
             .sign_up(
-                &NewUser::new("dup@example.com", &format!("Dup {i}")),
+                &NewUser::new("dup@example.com", format!("Dup {i}")),
                 "long enough password",
             )
             .is_ok()

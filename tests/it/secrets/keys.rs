@@ -21,7 +21,7 @@ fn storing_tokens_without_a_key_is_refused() {
         (
             "access_token",
             NewOAuthAccount {
-                access_token: Some(ACCESS),
+                access_token: Some(ACCESS.into()),
                 ..github("1")
             },
         ),
@@ -55,9 +55,9 @@ fn storing_tokens_without_a_key_is_refused() {
     }
     assert!(conn.accounts().list_for_user(ada.id).unwrap().is_empty());
     let bare = NewOAuthAccount {
-        provider: "github",
-        provider_account_id: "1815",
-        scope: Some("read:user"),
+        provider: "github".into(),
+        provider_account_id: "1815".into(),
+        scope: Some("read:user".into()),
         ..Default::default()
     };
     let linked = conn.accounts().link_oauth(ada.id, &bare).unwrap();

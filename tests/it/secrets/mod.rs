@@ -29,13 +29,13 @@ pub const ID_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxODE1In0.c2lnbmF0dXJ
 /// A GitHub identity carrying all three tokens.
 pub fn github(id: &str) -> NewOAuthAccount<'_> {
     NewOAuthAccount {
-        provider: "github",
-        provider_account_id: id,
-        access_token: Some(ACCESS),
-        refresh_token: Some(REFRESH),
-        id_token: Some(ID_TOKEN),
-        token_type: Some("bearer"),
-        scope: Some("read:user"),
+        provider: "github".into(),
+        provider_account_id: id.into(),
+        access_token: Some(ACCESS.into()),
+        refresh_token: Some(REFRESH.into()),
+        id_token: Some(ID_TOKEN.into()),
+        token_type: Some("bearer".into()),
+        scope: Some("read:user".into()),
         ..Default::default()
     }
 }

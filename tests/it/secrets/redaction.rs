@@ -15,11 +15,11 @@ fn accounts_redact_tokens_in_debug_and_skip_them_in_serialize() {
     let mut conn = db.conn().unwrap();
     let ada = new_user(&mut conn, "ada@example.com");
     let new = NewOAuthAccount {
-        provider: "google",
-        provider_account_id: "ada-g",
-        access_token: Some(ACCESS),
-        refresh_token: Some(REFRESH),
-        token_type: Some("bearer"),
+        provider: "google".into(),
+        provider_account_id: "ada-g".into(),
+        access_token: Some(ACCESS.into()),
+        refresh_token: Some(REFRESH.into()),
+        token_type: Some("bearer".into()),
         ..Default::default()
     };
     let account = conn

@@ -225,13 +225,13 @@ fn no_secret_is_stored_logged_or_printed_anywhere() {
         outputs.serde("pending invitations", &pending);
 
         let new = NewOAuthAccount {
-            provider: "github",
-            provider_account_id: "1815",
-            access_token: Some(&access),
-            refresh_token: Some(&refresh),
-            id_token: Some(&id_token),
-            token_type: Some("bearer"),
-            scope: Some("read:user"),
+            provider: "github".into(),
+            provider_account_id: "1815".into(),
+            access_token: Some(access.as_str().into()),
+            refresh_token: Some(refresh.as_str().into()),
+            id_token: Some(id_token.as_str().into()),
+            token_type: Some("bearer".into()),
+            scope: Some("read:user".into()),
             ..Default::default()
         };
         outputs.debug("NewOAuthAccount", &new);
@@ -257,7 +257,7 @@ fn no_secret_is_stored_logged_or_printed_anywhere() {
         let err = c.accounts().link_oauth(
             bob.id,
             &NewOAuthAccount {
-                provider_account_id: "2",
+                provider_account_id: "2".into(),
                 ..new.clone()
             },
         );

@@ -22,7 +22,7 @@ fn create_get_update_stale() {
         .unwrap();
     assert_eq!(found.id, alice.id);
     let changes = UserChanges {
-        name: Some("Alice B"),
+        name: Some("Alice B".into()),
         ..Default::default()
     };
     let updated = conn.users().update(alice.id, 1, &changes).unwrap();
@@ -109,7 +109,7 @@ fn record_login_does_not_bump_version() {
             user.id,
             user.version,
             &UserChanges {
-                name: Some("Still Me"),
+                name: Some("Still Me".into()),
                 ..Default::default()
             },
         )

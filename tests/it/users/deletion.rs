@@ -128,7 +128,7 @@ fn hard_delete_cascades_profile_and_refuses_payments() {
         .upsert_profile(
             carol.id,
             &ProfileChanges {
-                bio: Some(Some("hi")),
+                bio: Some(Some("hi".into())),
                 ..Default::default()
             },
         )

@@ -22,8 +22,8 @@ fn upsert_profile_inserts_then_updates_given_fields() {
         .upsert_profile(
             user.id,
             &ProfileChanges {
-                bio: Some(Some("Hello")),
-                location: Some(Some("Lisbon")),
+                bio: Some(Some("Hello".into())),
+                location: Some(Some("Lisbon".into())),
                 theme: Some(Theme::Dark),
                 ..Default::default()
             },
@@ -46,7 +46,7 @@ fn upsert_profile_inserts_then_updates_given_fields() {
         .upsert_profile(
             user.id,
             &ProfileChanges {
-                website: Some(Some("https://example.com")),
+                website: Some(Some("https://example.com".into())),
                 marketing_emails: Some(true),
                 ..Default::default()
             },
@@ -103,7 +103,7 @@ fn empty_profile_changes_leave_the_row_untouched() {
         .upsert_profile(
             user.id,
             &ProfileChanges {
-                bio: Some(Some("Bio")),
+                bio: Some(Some("Bio".into())),
                 ..Default::default()
             },
         )

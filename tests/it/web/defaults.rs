@@ -1,4 +1,4 @@
-//! Inputs with many fields built from `Default` (`NewPlan`, `NewPayment`,
+//! Inputs with many fields built from `Default` (`NewUser`, `NewPlan`, `NewPayment`,
 //! `ProviderSubscription` had none: every field had to be spelled out).
 
 use saas_db::billing::{NewPayment, NewPlan, ProviderSubscription};
@@ -19,9 +19,9 @@ fn inputs_built_from_default_are_complete() {
     let pro = conn
         .plans()
         .create(&NewPlan {
-            name: "Pro",
+            name: "Pro".into(),
             price_cents: 900,
-            currency: "USD",
+            currency: "USD".into(),
             ..Default::default()
         })
         .unwrap();
@@ -31,14 +31,14 @@ fn inputs_built_from_default_are_complete() {
     );
     assert_invalid(
         conn.plans().create(&NewPlan {
-            name: "Cheap",
+            name: "Cheap".into(),
             ..Default::default()
         }),
         "currency",
     );
     assert_invalid(
         conn.plans().create(&NewPlan {
-            currency: "USD",
+            currency: "USD".into(),
             ..Default::default()
         }),
         "name",
@@ -50,7 +50,7 @@ fn inputs_built_from_default_are_complete() {
         .record(&NewPayment {
             user_id,
             amount_cents: 500,
-            currency: "USD",
+            currency: "USD".into(),
             ..Default::default()
         })
         .unwrap();
@@ -70,7 +70,7 @@ fn inputs_built_from_default_are_complete() {
     assert_invalid(
         conn.payments().record(&NewPayment {
             amount_cents: 500,
-            currency: "USD",
+            currency: "USD".into(),
             ..Default::default()
         }),
         "user_id",
@@ -79,7 +79,7 @@ fn inputs_built_from_default_are_complete() {
     let (sub, _) = conn
         .subscriptions()
         .sync_from_provider(&ProviderSubscription {
-            provider_subscription_id: "sub_1",
+            provider_subscription_id: "sub_1".into(),
             user_id,
             plan_id: pro.id,
             status: SubscriptionStatus::Active,
@@ -103,4 +103,40 @@ fn inputs_built_from_default_are_complete() {
             .len(),
         1
     );
+}
+
+/// `NewUser` from `Default` (it had none, with `&str` fields every one had
+/// to be spelled out or built with `NewUser::new`): a plain user with the
+/// locale and time zone defaults, text from a `&str`, a borrowed `String`
+/// or a moved `String`; a forgotten email is `Invalid` naming it.
+#[test]
+fn a_new_user_built_from_default_is_a_plain_user() {
+    use saas_db::enums::UserRole;
+    use saas_db::users::NewUser;
+
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let name = String::from("Bea");
+    let bea = conn
+        .users()
+        .create(&NewUser {
+            email: "bea@example.com".into(),
+            name: (&name).into(),
+            username: Some(String::from("bea").into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        (bea.role, bea.name.as_str(), bea.username.as_deref()),
+        (UserRole::User, "Bea", Some("bea"))
+    );
+    assert_eq!((bea.locale.as_str(), bea.timezone.as_str()), ("en", "UTC"));
+    assert_invalid(
+        conn.users().create(&NewUser {
+            name: "No email".into(),
+            ..Default::default()
+        }),
+        "email",
+    );
+    assert_eq!(NewUser::default(), NewUser::new("", ""));
 }

@@ -50,7 +50,7 @@ fn every_model_round_trips_through_json() {
         .upsert_profile(
             ann.user_id,
             &ProfileChanges {
-                bio: Some(Some("hi")),
+                bio: Some(Some("hi".into())),
                 ..Default::default()
             },
         )
@@ -78,8 +78,8 @@ fn every_model_round_trips_through_json() {
         .posts()
         .create(&NewPost {
             author_id: ann.user_id,
-            title: "Hello",
-            content: "Body with \"quotes\" and \\ and é",
+            title: "Hello".into(),
+            content: "Body with \"quotes\" and \\ and é".into(),
             ..Default::default()
         })
         .unwrap();
@@ -121,8 +121,8 @@ fn every_model_round_trips_through_json() {
         .link_oauth(
             bob.user_id,
             &NewOAuthAccount {
-                provider: "github",
-                provider_account_id: "42",
+                provider: "github".into(),
+                provider_account_id: "42".into(),
                 ..Default::default()
             },
         )

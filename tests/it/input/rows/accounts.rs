@@ -17,8 +17,8 @@ fn link(
     let keys = Keyring::new().with_key(1, [7; 32])?;
     let account_id = w.unique("acct").replace(' ', "-");
     let mut account = NewOAuthAccount {
-        provider: "github",
-        provider_account_id: &account_id,
+        provider: "github".into(),
+        provider_account_id: account_id.as_str().into(),
         ..Default::default()
     };
     fill(&mut account, value);
@@ -31,31 +31,31 @@ fn link(
 pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
     vec![
         row("accounts.link_oauth provider", "provider", |c, w, s| {
-            link(c, w, s, |a, s| a.provider = s)
+            link(c, w, s, |a, s| a.provider = s.into())
         }),
         row(
             "accounts.link_oauth provider_account_id",
             "provider_account_id",
-            |c, w, s| link(c, w, s, |a, s| a.provider_account_id = s),
+            |c, w, s| link(c, w, s, |a, s| a.provider_account_id = s.into()),
         ),
         row(
             "accounts.link_oauth access_token",
             "access_token",
-            |c, w, s| link(c, w, s, |a, s| a.access_token = Some(s)),
+            |c, w, s| link(c, w, s, |a, s| a.access_token = Some(s.into())),
         ),
         row(
             "accounts.link_oauth refresh_token",
             "refresh_token",
-            |c, w, s| link(c, w, s, |a, s| a.refresh_token = Some(s)),
+            |c, w, s| link(c, w, s, |a, s| a.refresh_token = Some(s.into())),
         ),
         row("accounts.link_oauth id_token", "id_token", |c, w, s| {
-            link(c, w, s, |a, s| a.id_token = Some(s))
+            link(c, w, s, |a, s| a.id_token = Some(s.into()))
         }),
         row("accounts.link_oauth token_type", "token_type", |c, w, s| {
-            link(c, w, s, |a, s| a.token_type = Some(s))
+            link(c, w, s, |a, s| a.token_type = Some(s.into()))
         }),
         row("accounts.link_oauth scope", "scope", |c, w, s| {
-            link(c, w, s, |a, s| a.scope = Some(s))
+            link(c, w, s, |a, s| a.scope = Some(s.into()))
         }),
         row("accounts.unlink", "provider", |c, w, s| {
             c.accounts().unlink(w.user.id, s)

@@ -77,7 +77,7 @@ pub(crate) fn number_rows() -> Vec<Row<NumberCall>> {
         row("categories.create sort_order", "sort_order", |c, w, n| {
             c.categories()
                 .create(&NewCategory {
-                    name: &w.unique("cat"),
+                    name: w.unique("cat").into(),
                     sort_order: sat_i32(n),
                     ..Default::default()
                 })

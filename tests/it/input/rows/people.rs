@@ -54,7 +54,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
                     u.id,
                     u.version,
                     &UserChanges {
-                        name: Some(s),
+                        name: Some(s.into()),
                         ..Default::default()
                     },
                 )
@@ -75,7 +75,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
                 .upsert_profile(
                     w.user.id,
                     &ProfileChanges {
-                        bio: Some(Some(s)),
+                        bio: Some(Some(s.into())),
                         ..Default::default()
                     },
                 )
@@ -86,7 +86,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
                 .upsert_profile(
                     w.user.id,
                     &ProfileChanges {
-                        website: Some(Some(s)),
+                        website: Some(Some(s.into())),
                         ..Default::default()
                     },
                 )
@@ -97,7 +97,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
                 .upsert_profile(
                     w.user.id,
                     &ProfileChanges {
-                        location: Some(Some(s)),
+                        location: Some(Some(s.into())),
                         ..Default::default()
                     },
                 )
@@ -108,7 +108,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
                 .upsert_profile(
                     w.user.id,
                     &ProfileChanges {
-                        language: Some(s),
+                        language: Some(s.into()),
                         ..Default::default()
                     },
                 )
@@ -125,7 +125,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
                     &[(
                         w.user.id,
                         UserChanges {
-                            name: Some(s),
+                            name: Some(s.into()),
                             ..Default::default()
                         },
                     )],

@@ -21,7 +21,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
         row("plans.create description", "description", |c, w, s| {
             c.plans()
                 .create(&saas_db::billing::NewPlan {
-                    description: Some(s),
+                    description: Some(s.into()),
                     ..valid_plan(&w.unique("plan"))
                 })
                 .map(drop)
@@ -29,7 +29,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
         row("plans.create currency", "currency", |c, w, s| {
             c.plans()
                 .create(&saas_db::billing::NewPlan {
-                    currency: s,
+                    currency: s.into(),
                     ..valid_plan(&w.unique("plan"))
                 })
                 .map(drop)
@@ -37,7 +37,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
         row("plans.create features", "features[0].feature", |c, w, s| {
             c.plans()
                 .create(&saas_db::billing::NewPlan {
-                    features: vec![s],
+                    features: vec![s.into()],
                     ..valid_plan(&w.unique("plan"))
                 })
                 .map(drop)
@@ -49,7 +49,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
                     p.id,
                     p.version,
                     &PlanChanges {
-                        name: Some(s),
+                        name: Some(s.into()),
                         ..Default::default()
                     },
                 )
@@ -58,7 +58,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
         row("payments.record currency", "currency", |c, w, s| {
             c.payments()
                 .record(&NewPayment {
-                    currency: s,
+                    currency: s.into(),
                     ..valid_payment(w.user.id)
                 })
                 .map(drop)
@@ -69,7 +69,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             |c, w, s| {
                 c.payments()
                     .record(&NewPayment {
-                        provider_payment_id: Some(s),
+                        provider_payment_id: Some(s.into()),
                         ..valid_payment(w.user.id)
                     })
                     .map(drop)
@@ -78,7 +78,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
         row("payments.record description", "description", |c, w, s| {
             c.payments()
                 .record(&NewPayment {
-                    description: Some(s),
+                    description: Some(s.into()),
                     ..valid_payment(w.user.id)
                 })
                 .map(drop)
@@ -122,7 +122,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             c.posts()
                 .create(&NewPost {
                     author_id: w.user.id,
-                    title: s,
+                    title: s.into(),
                     ..Default::default()
                 })
                 .map(drop)
@@ -131,8 +131,8 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             c.posts()
                 .create(&NewPost {
                     author_id: w.user.id,
-                    title: "T",
-                    content: s,
+                    title: "T".into(),
+                    content: s.into(),
                     ..Default::default()
                 })
                 .map(drop)
@@ -141,8 +141,8 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
             c.posts()
                 .create(&NewPost {
                     author_id: w.user.id,
-                    title: "T",
-                    excerpt: Some(s),
+                    title: "T".into(),
+                    excerpt: Some(s.into()),
                     ..Default::default()
                 })
                 .map(drop)
@@ -150,7 +150,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
         row("posts.update title", "title", |c, w, s| {
             let p = c.posts().create(&NewPost {
                 author_id: w.user.id,
-                title: "T",
+                title: "T".into(),
                 ..Default::default()
             })?;
             c.posts()
@@ -158,7 +158,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
                     p.id,
                     p.version,
                     &PostChanges {
-                        title: Some(s),
+                        title: Some(s.into()),
                         ..Default::default()
                     },
                 )
@@ -182,7 +182,7 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
         row("categories.create name", "name", |c, _, s| {
             c.categories()
                 .create(&NewCategory {
-                    name: s,
+                    name: s.into(),
                     ..Default::default()
                 })
                 .map(drop)
@@ -190,8 +190,8 @@ pub(crate) fn text_rows() -> Vec<Row<TextCall>> {
         row("categories.create description", "description", |c, w, s| {
             c.categories()
                 .create(&NewCategory {
-                    name: &w.unique("cat"),
-                    description: Some(s),
+                    name: w.unique("cat").into(),
+                    description: Some(s.into()),
                     ..Default::default()
                 })
                 .map(drop)
@@ -280,8 +280,8 @@ pub(crate) fn provider_subscription<'a>(
     customer: Option<&'a str>,
 ) -> ProviderSubscription<'a> {
     ProviderSubscription {
-        provider_subscription_id: id,
-        provider_customer_id: customer,
+        provider_subscription_id: id.into(),
+        provider_customer_id: customer.map(Into::into),
         user_id,
         plan_id,
         status: SubscriptionStatus::Active,

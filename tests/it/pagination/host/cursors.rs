@@ -39,8 +39,8 @@ fn foreign_cursors_are_refused_by_a_host_listing() {
         .posts()
         .create(&NewPost {
             author_id: author.id,
-            title: "T",
-            content: "C",
+            title: "T".into(),
+            content: "C".into(),
             ..Default::default()
         })
         .unwrap();
