@@ -3,6 +3,7 @@
 #
 #   scripts/bench.sh            # 10k, 100k and 1M users (about 20 minutes)
 #   scripts/bench.sh --quick    # 10k and 100k, short measurements (under 8 minutes)
+#   scripts/bench.sh --quick mix   # one group (a criterion filter), same setup
 #
 # The report ends with the Targets section (BENCHMARKS.md "Targets"); the
 # script exits non-zero when a target is missed or was not measured.
@@ -24,7 +25,13 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--quick" ]; then
     export SAAS_DB_BENCH_QUICK=1
     export SAAS_DB_BENCH_SIZES="${SAAS_DB_BENCH_SIZES:-10k,100k}"
+    shift
 fi
+# An optional criterion filter runs only the matching groups (`mix` and
+# `pgbench_floor` name the two measurements that are not criterion groups)
+# and skips the export run; the targets left out are then reported as not
+# measured.
+filter="${1:-}"
 
 cargo build --release --example pg_server --example bench_report
 cargo bench --no-run
@@ -74,8 +81,12 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 
 started=$(date +%s)
-$bench_cpu cargo bench --bench suite
-$bench_cpu cargo bench --bench export
+if [ -n "$filter" ]; then
+    $bench_cpu cargo bench --bench suite -- "$filter"
+else
+    $bench_cpu cargo bench --bench suite
+    $bench_cpu cargo bench --bench export
+fi
 echo "benchmarks ran for $(($(date +%s) - started)) s; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 # Its exit status is the script's: non-zero when a target is missed.
 "$target/release/examples/bench_report"

@@ -12,8 +12,11 @@
 //! drift falls on both sides alike. Thread `t` of `T` uses the sessions
 //! `k` with `k % T == t`, so two threads never update the same user.
 //!
-//! Not a criterion benchmark: it prints a table and writes
-//! `target/bench-mix.json` for `examples/bench_report`.
+//! Not a criterion benchmark: it writes `target/bench-mix.json`, which
+//! `examples/bench_report` prints as a table: requests per second, p50 and
+//! p99 per request, errors, and the CPU time per request of the bench
+//! process and of the server's backends (from `/proc`, when the server is
+//! on this machine), which say which CPU limits the throughput.
 
 use std::hint::black_box;
 use std::sync::{Barrier, Mutex};
@@ -39,6 +42,10 @@ struct Point {
     requests: u64,
     errors: u64,
     seconds: f64,
+    /// CPU time of the whole bench process (user + system) meanwhile.
+    cpu_seconds: f64,
+    /// CPU time of the server's backends of this database meanwhile.
+    server_cpu_seconds: f64,
     /// Per request, in microseconds.
     latencies: Vec<u32>,
 }
@@ -48,6 +55,8 @@ impl Point {
         self.requests += other.requests;
         self.errors += other.errors;
         self.seconds += other.seconds;
+        self.cpu_seconds += other.cpu_seconds;
+        self.server_cpu_seconds += other.server_cpu_seconds;
         self.latencies.extend(other.latencies);
     }
 
@@ -70,6 +79,8 @@ impl Point {
             "per_second": self.requests as f64 / self.seconds,
             "p50_us": self.percentile(0.50),
             "p99_us": self.percentile(0.99),
+            "client_cpu_us_per_request": self.cpu_seconds * 1e6 / self.requests as f64,
+            "server_cpu_us_per_request": self.server_cpu_seconds * 1e6 / self.requests as f64,
         })
     }
 }
@@ -78,8 +89,6 @@ impl Point {
 pub fn run(f: &Fixture) {
     let per_side = Duration::from_secs(if crate::quick() { 3 } else { 10 });
     let mut results = Vec::new();
-    eprintln!("\nrequest mix ({per_side:?} per side and thread count)");
-    eprintln!("threads  ours req/s   raw req/s  ratio  ours p50/p99 µs   raw p50/p99 µs  errors");
     for threads in THREADS {
         let db = Database::builder(&f.url)
             .max_size(threads as u32)
@@ -89,28 +98,28 @@ pub fn run(f: &Fixture) {
         let pool = RawPool::new(&f.url, threads);
         // Warm both pools: every connection prepares its statements.
         let warm = Duration::from_millis(300);
-        run_side(threads, warm, |t, n| ours(&db, f, t, threads, n));
-        run_side(threads, warm, |t, n| theirs(&pool, f, t, threads, n));
+        run_side(&[], threads, warm, |t, n| ours(&db, f, t, threads, n));
+        run_side(&[], threads, warm, |t, n| theirs(&pool, f, t, threads, n));
+        let pids = backends(&f.url);
         let half = per_side / 2;
         let (mut a, mut b) = (Point::default(), Point::default());
-        a.add(run_side(threads, half, |t, n| ours(&db, f, t, threads, n)));
-        b.add(run_side(threads, half, |t, n| {
+        a.add(run_side(&pids, threads, half, |t, n| {
+            ours(&db, f, t, threads, n)
+        }));
+        b.add(run_side(&pids, threads, half, |t, n| {
             theirs(&pool, f, t, threads, n)
         }));
-        b.add(run_side(threads, half, |t, n| {
+        b.add(run_side(&pids, threads, half, |t, n| {
             theirs(&pool, f, t, threads, n)
         }));
-        a.add(run_side(threads, half, |t, n| ours(&db, f, t, threads, n)));
+        a.add(run_side(&pids, threads, half, |t, n| {
+            ours(&db, f, t, threads, n)
+        }));
         let (oa, ob) = (a.json(threads, "saas_db"), b.json(threads, "postgres"));
         eprintln!(
-            "{threads:>7} {:>11.0} {:>11.0} {:>5.2}x {:>8}/{:<8} {:>8}/{:<8} {:>6}",
-            oa["per_second"].as_f64().unwrap_or(0.0),
-            ob["per_second"].as_f64().unwrap_or(0.0),
-            oa["per_second"].as_f64().unwrap_or(0.0) / ob["per_second"].as_f64().unwrap_or(1.0),
-            oa["p50_us"],
-            oa["p99_us"],
-            ob["p50_us"],
-            ob["p99_us"],
+            "mix, {threads} threads: {:.0} requests/s ours, {:.0} raw, {} errors",
+            oa["per_second"],
+            ob["per_second"],
             a.errors + b.errors
         );
         results.push(oa);
@@ -122,6 +131,7 @@ pub fn run(f: &Fixture) {
 /// Runs `request(thread, n)` on `threads` threads for `time`; errors are
 /// counted, not fatal.
 fn run_side<E: std::fmt::Display>(
+    backends: &[i32],
     threads: usize,
     time: Duration,
     request: impl Fn(usize, u64) -> Result<(), E> + Sync,
@@ -152,10 +162,14 @@ fn run_side<E: std::fmt::Display>(
                 })
             })
             .collect();
+        let cpu = cpu_seconds("self");
+        let server_cpu = server_cpu_seconds(backends);
         start.wait();
         let begun = Instant::now();
         let mut points: Vec<Point> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         points[0].seconds = begun.elapsed().as_secs_f64();
+        points[0].cpu_seconds = cpu_seconds("self") - cpu;
+        points[0].server_cpu_seconds = server_cpu_seconds(backends) - server_cpu;
         points
     });
     let mut total = Point::default();
@@ -163,6 +177,48 @@ fn run_side<E: std::fmt::Display>(
         total.add(p);
     }
     total
+}
+
+/// User + system CPU time of process `pid` (`self` for this one), all
+/// threads, from `/proc/<pid>/stat` (clock ticks of 1/100 s, Linux's
+/// USER_HZ); 0 where that cannot be read.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of proc(5), 11 and 12 here.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The CPU time of the server processes `backends` (on this machine).
+fn server_cpu_seconds(backends: &[i32]) -> f64 {
+    backends
+        .iter()
+        .map(|pid| cpu_seconds(&pid.to_string()))
+        .sum()
+}
+
+/// The server processes serving `url`'s database (both pools' connections
+/// among them), when the server runs on this machine.
+fn backends(url: &str) -> Vec<i32> {
+    let mut client = raw::connect(url);
+    client
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()",
+            &[],
+        )
+        .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+        .unwrap_or_default()
 }
 
 /// The session thread `t` of `threads` uses for its request `n`.

@@ -147,19 +147,34 @@ pub fn mix(target: &Path) -> Vec<Value> {
     let mix = read_json(target, "bench-mix.json");
     if !mix.is_empty() {
         println!("\n== request mix: validate session, get user, a page of posts; 1 in 10 an update + audit entry\n");
+        println!("(latency per request; CPU per request as ours/raw)\n");
         println!(
-            "{:>7} {:>11} {:>10} {:>7} {:>19} {:>19} {:>7}",
-            "threads", "ours req/s", "raw req/s", "ratio", "ours p50/p99", "raw p50/p99", "errors"
+            "{:>7} {:>11} {:>10} {:>7} {:>19} {:>19} {:>7} {:>16} {:>16}",
+            "threads",
+            "ours req/s",
+            "raw req/s",
+            "ratio",
+            "ours p50/p99",
+            "raw p50/p99",
+            "errors",
+            "client CPU/req",
+            "server CPU/req"
         );
         let lat = |e: &Value| format!("{}/{} µs", e["p50_us"], e["p99_us"]);
         for (t, o, p) in mix_pairs(&mix) {
             let (or, pr) = (num(&o["per_second"]), num(&p["per_second"]));
+            let cpu = |side: &str| {
+                let us = |e: &Value| num(&e[format!("{side}_cpu_us_per_request").as_str()]);
+                format!("{:.0}/{:.0} µs", us(o), us(p))
+            };
             println!(
-                "{t:>7} {or:>11.0} {pr:>10.0} {:>6.2}x {:>19} {:>19} {:>7}",
+                "{t:>7} {or:>11.0} {pr:>10.0} {:>6.2}x {:>19} {:>19} {:>7} {:>16} {:>16}",
                 or / pr,
                 lat(o),
                 lat(p),
-                o["errors"].as_u64().unwrap_or(0) + p["errors"].as_u64().unwrap_or(0)
+                o["errors"].as_u64().unwrap_or(0) + p["errors"].as_u64().unwrap_or(0),
+                cpu("client"),
+                cpu("server")
             );
         }
     }
