@@ -193,7 +193,8 @@ pub fn check(r: &Results, sizes: &[&str], floor: &[Value], mix: &[Value]) -> boo
             Some(_) if pass => "PASS",
             Some(_) => "MISS",
         };
-        let shown = value.map_or("-".into(), |v| format!("{v:.2}"));
+        // Three decimals, so that 0.898 against 0.9 does not read "0.90 MISS".
+        let shown = value.map_or("-".into(), |v| format!("{v:.3}"));
         println!("{name:<52} {shown:>8}  ({rule} {limit})  {verdict}");
     };
     for (group, name, limit) in WRITE_PAIRS {
