@@ -2,13 +2,17 @@
 //! machine: both calls run in one loop, call by call, and each side's
 //! benchmark keeps only its own side's time, so drift on the server (cache,
 //! background work, a neighbour on the CPU) falls on both alike. The order
-//! alternates every iteration, so neither side always runs second (on a row
-//! the other just warmed).
+//! rotates every iteration, so no side always runs after another (on a row
+//! the other just warmed). [`interleaved_sides`] does the same for more
+//! than two sides (the COPY group compares three).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
+
+/// One side of an interleaved group: its name and the call.
+pub type Side<'a> = (&'a str, Box<dyn FnMut(usize) + 'a>);
 
 /// Benchmarks `sides.0` (`a`) against `sides.1` (`b`) in group `group`,
 /// interleaved. Both closures get the same counter on each iteration (use
@@ -21,36 +25,49 @@ pub fn interleaved<RA, RB>(
     mut a: impl FnMut(usize) -> RA,
     mut b: impl FnMut(usize) -> RB,
 ) {
+    interleaved_sides(
+        c,
+        group,
+        size,
+        vec![
+            (
+                sides.0,
+                Box::new(move |n| {
+                    black_box(a(n));
+                }),
+            ),
+            (
+                sides.1,
+                Box::new(move |n| {
+                    black_box(b(n));
+                }),
+            ),
+        ],
+    );
+}
+
+/// Benchmarks every side in `sides` in group `group`, all in one loop: each
+/// iteration calls every side once, starting at a different side each time,
+/// and each side's benchmark keeps only that side's time.
+pub fn interleaved_sides(c: &mut Criterion, group: &str, size: &str, mut sides: Vec<Side<'_>>) {
     let mut n = 0usize;
+    let names: Vec<String> = sides.iter().map(|(name, _)| (*name).to_owned()).collect();
+    let count = sides.len();
     let mut g = c.benchmark_group(group);
-    for (k, side) in [sides.0, sides.1].into_iter().enumerate() {
-        g.bench_function(BenchmarkId::new(side, size), |bencher| {
+    for (k, name) in names.iter().enumerate() {
+        g.bench_function(BenchmarkId::new(name, size), |bencher| {
             bencher.iter_custom(|iters| {
-                let (mut time_a, mut time_b) = (Duration::ZERO, Duration::ZERO);
+                let mut times = vec![Duration::ZERO; count];
                 for _ in 0..iters {
                     n = n.wrapping_add(1);
-                    let mut run_a = || {
+                    for j in 0..count {
+                        let side = (n + j) % count;
                         let t = Instant::now();
-                        black_box(a(n));
-                        time_a += t.elapsed();
-                    };
-                    if n % 2 == 0 {
-                        run_a();
-                        let t = Instant::now();
-                        black_box(b(n));
-                        time_b += t.elapsed();
-                    } else {
-                        let t = Instant::now();
-                        black_box(b(n));
-                        time_b += t.elapsed();
-                        run_a();
+                        (sides[side].1)(n);
+                        times[side] += t.elapsed();
                     }
                 }
-                if k == 0 {
-                    time_a
-                } else {
-                    time_b
-                }
+                times[k]
             })
         });
     }

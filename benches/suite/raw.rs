@@ -52,6 +52,11 @@ impl RawUser {
     pub fn version(&self) -> i32 {
         self.version
     }
+
+    /// The display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// Decodes the user columns starting at column `at`.
@@ -130,3 +135,43 @@ pub fn post(row: &Row) -> RawPost {
         updated_at: row.get(14),
     }
 }
+
+/// A user by primary key (`$1`), as `users().get` reads it.
+pub const USER_BY_ID: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL"
+);
+
+/// A session and its user by token hash (`$1`), as `sessions().validate` reads them.
+pub const SESSION_VALIDATE: &str = concat!(
+    "SELECT s.id, s.user_id, s.expires_at, s.last_seen_at, s.ip_address, s.user_agent, \
+            s.revoked_at, s.created_at, ",
+    user_columns!(),
+    " FROM sessions s JOIN users u ON u.id = s.user_id
+      WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+        AND u.deleted_at IS NULL
+        AND (u.banned_at IS NULL OR u.ban_expires_at <= now())"
+);
+
+/// The optimistic-lock rename: id `$1`, expected version `$2`, name `$3`.
+pub const UPDATE_USER_NAME: &str = concat!(
+    "UPDATE users u SET name = $3, version = u.version + 1
+      WHERE u.id = $1 AND u.version = $2 RETURNING ",
+    user_columns!()
+);
+
+/// One audit entry: id `$1`, actor and entity `$2`, changes `$3`.
+pub const AUDIT_INSERT: &str =
+    "INSERT INTO audit_logs (id, actor_id, action, entity, entity_id, changes)
+     VALUES ($1, $2, 'renamed', 'user', $2, $3) RETURNING id, created_at";
+
+/// The first page of the published listing (20 rows and one to tell
+/// whether there is a next page).
+pub const PUBLISHED_FIRST: &str = concat!(
+    "SELECT ",
+    post_columns!(),
+    " FROM posts p
+      WHERE p.status = 'published' AND p.deleted_at IS NULL
+      ORDER BY p.published_at DESC, p.id DESC LIMIT 21"
+);

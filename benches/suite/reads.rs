@@ -42,13 +42,7 @@ pub fn all(c: &mut Criterion, f: &Fixture) {
                 .unwrap()
         })
     });
-    let by_id = client
-        .prepare(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL"
-        ))
-        .unwrap();
+    let by_id = client.prepare(raw::USER_BY_ID).unwrap();
     g.bench_function(BenchmarkId::new("postgres", size), |b| {
         b.iter(|| {
             raw::user(
@@ -138,17 +132,7 @@ pub fn all(c: &mut Criterion, f: &Fixture) {
                 .unwrap()
         })
     });
-    let validate = client
-        .prepare(concat!(
-            "SELECT s.id, s.user_id, s.expires_at, s.last_seen_at, s.ip_address, s.user_agent, \
-                    s.revoked_at, s.created_at, ",
-            user_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id
-              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-                AND u.deleted_at IS NULL
-                AND (u.banned_at IS NULL OR u.ban_expires_at <= now())"
-        ))
-        .unwrap();
+    let validate = client.prepare(raw::SESSION_VALIDATE).unwrap();
     g.bench_function(BenchmarkId::new("postgres", size), |b| {
         b.iter(|| {
             let hash = Sha256::digest(f.tokens[next(&mut i)].as_bytes());

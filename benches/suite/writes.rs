@@ -1,8 +1,9 @@
-//! Writes: the optimistic-lock update (success and conflict), a
-//! transaction with two writes, audit inserts (one row; 1,000 rows as one
-//! multi-row INSERT and as one COPY), and pool checkout.
+//! Writes, three ways each: the optimistic-lock update (success and
+//! conflict), a transaction with two writes, one audit insert; and pool
+//! checkout. The same writes interleaved with the raw driver, which the
+//! targets are read from, are in `write_pairs.rs`; COPY in `copy.rs`.
 
-use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion};
 use diesel::dsl::now;
 use diesel::prelude::*;
 use saas_db::audit::{AuditEntry, AuditLog};
@@ -13,7 +14,7 @@ use saas_db::Repos;
 use uuid::Uuid;
 
 use crate::fixture::{Fixture, SAMPLE};
-use crate::raw::{self, user_columns};
+use crate::raw;
 
 const NAMES: [&str; 2] = ["Bench User", "Bench User 2"];
 
@@ -82,13 +83,7 @@ fn optimistic_update(c: &mut Criterion, f: &Fixture) {
             versions[i] = user.version;
         })
     });
-    let update = client
-        .prepare(concat!(
-            "UPDATE users u SET name = $3, version = u.version + 1
-              WHERE u.id = $1 AND u.version = $2 RETURNING ",
-            user_columns!()
-        ))
-        .unwrap();
+    let update = client.prepare(raw::UPDATE_USER_NAME).unwrap();
     g.bench_function(BenchmarkId::new("postgres", size), |b| {
         b.iter(|| {
             let i = step();
@@ -255,57 +250,13 @@ fn audit_inserts(c: &mut Criterion, f: &Fixture) {
                 .unwrap()
         })
     });
-    let insert = client
-        .prepare(
-            "INSERT INTO audit_logs (id, actor_id, action, entity, entity_id, changes)
-             VALUES ($1, $2, 'renamed', 'user', $2, $3) RETURNING id, created_at",
-        )
-        .unwrap();
+    let insert = client.prepare(raw::AUDIT_INSERT).unwrap();
     g.bench_function(BenchmarkId::new("postgres", size), |b| {
         b.iter(|| {
             client
                 .query_one(&insert, &[&Uuid::now_v7(), &actor.uuid(), &changes])
                 .unwrap()
         })
-    });
-    g.finish();
-
-    // 1,000 rows per call: rows per second.
-    let mut g = c.benchmark_group("audit_insert_1000");
-    g.throughput(Throughput::Elements(1000));
-    let entries: Vec<AuditEntry> = (0..1000)
-        .map(|k| {
-            AuditEntry::new("renamed", "user", Some(Uuid::from(f.user_ids[k % SAMPLE])))
-                .by(actor)
-                .changes(changes.clone())
-        })
-        .collect();
-    g.bench_function(BenchmarkId::new("copy", size), |b| {
-        b.iter(|| pooled.audit().record_many(&entries).unwrap())
-    });
-    g.bench_function(BenchmarkId::new("multi_row_insert", size), |b| {
-        b.iter_batched(
-            || {
-                entries
-                    .iter()
-                    .map(|e| Row {
-                        id: Uuid::now_v7(),
-                        actor_id: e.actor_id,
-                        action: e.action,
-                        entity: e.entity,
-                        entity_id: e.entity_id,
-                        changes: &e.changes,
-                    })
-                    .collect::<Vec<_>>()
-            },
-            |rows| {
-                diesel::insert_into(audit_logs::table)
-                    .values(&rows)
-                    .execute(&mut *pooled)
-                    .unwrap()
-            },
-            BatchSize::SmallInput,
-        )
     });
     g.finish();
 }

@@ -1,0 +1,155 @@
+//! The hot writes against the raw `postgres` driver, each an interleaved
+//! pair (`pair.rs`: both calls in one loop, call by call): the targets of
+//! issue 18 are read from these groups, `<group>_interleaved` with the
+//! sides `saas_db` and `postgres`.
+//!
+//! - `optimistic_update_ok`: a versioned rename that wins. Both sides write
+//!   the same row in turn, each with the version the other left.
+//! - `optimistic_update_conflict`: a versioned rename with a stale version.
+//!   Ours answers `Error::Stale`; the raw side sends the same UPDATE and
+//!   sees zero rows (it cannot tell Stale from NotFound).
+//! - `transaction_two_writes`: record a sign-in and its audit entry in one
+//!   transaction.
+//! - `audit_insert_one`: one audit entry, autocommit.
+
+use std::cell::RefCell;
+
+use criterion::Criterion;
+use saas_db::audit::AuditEntry;
+use saas_db::users::UserChanges;
+use saas_db::Repos;
+use uuid::Uuid;
+
+use crate::fixture::{Fixture, SAMPLE};
+use crate::{pair, raw};
+
+const NAMES: [&str; 2] = ["Bench User", "Bench User 2"];
+
+pub fn all(c: &mut Criterion, f: &Fixture) {
+    updates(c, f);
+    two_writes(c, f);
+    audit_insert(c, f);
+}
+
+fn updates(c: &mut Criterion, f: &Fixture) {
+    let size = f.size.label;
+    let mut pooled = f.db.conn().unwrap();
+    let mut client = raw::connect(&f.url);
+    let update = client.prepare(raw::UPDATE_USER_NAME).unwrap();
+    // Each sampled user's current version, kept by whichever side wrote last.
+    let versions = RefCell::new(
+        f.user_ids
+            .iter()
+            .map(|&id| pooled.users().get(id).unwrap().version)
+            .collect::<Vec<i32>>(),
+    );
+    pair::interleaved(
+        c,
+        "optimistic_update_ok_interleaved",
+        size,
+        ("saas_db", "postgres"),
+        |n| {
+            let i = n % SAMPLE;
+            let version = versions.borrow()[i];
+            let changes = UserChanges {
+                name: Some(NAMES[version as usize % 2]),
+                ..Default::default()
+            };
+            let user = pooled
+                .users()
+                .update(f.user_ids[i], version, &changes)
+                .unwrap();
+            versions.borrow_mut()[i] = user.version;
+        },
+        |n| {
+            let i = n % SAMPLE;
+            let version = versions.borrow()[i];
+            let name = NAMES[version as usize % 2];
+            let row = client
+                .query_one(&update, &[&f.user_ids[i].uuid(), &version, &name])
+                .unwrap();
+            versions.borrow_mut()[i] = raw::user(&row, 0).version();
+        },
+    );
+
+    let changes = UserChanges {
+        name: Some("never"),
+        ..Default::default()
+    };
+    pair::interleaved(
+        c,
+        "optimistic_update_conflict_interleaved",
+        size,
+        ("saas_db", "postgres"),
+        |n| {
+            let stale = pooled.users().update(f.user_ids[n % SAMPLE], 0, &changes);
+            assert!(matches!(stale, Err(saas_db::Error::Stale { .. })));
+        },
+        |n| {
+            let (id, zero) = (f.user_ids[n % SAMPLE].uuid(), 0i32);
+            let missed = client.query_opt(&update, &[&id, &zero, &"never"]).unwrap();
+            assert!(missed.is_none());
+        },
+    );
+}
+
+/// The same transaction as `writes::two_writes`.
+fn two_writes(c: &mut Criterion, f: &Fixture) {
+    let mut client = raw::connect(&f.url);
+    let login = client
+        .prepare("UPDATE users SET last_login_at = now() WHERE id = $1")
+        .unwrap();
+    let insert = client
+        .prepare(
+            "INSERT INTO audit_logs (id, actor_id, action, entity, entity_id)
+             VALUES ($1, $2, 'signed_in', 'user', $2) RETURNING id, created_at",
+        )
+        .unwrap();
+    pair::interleaved(
+        c,
+        "transaction_two_writes_interleaved",
+        f.size.label,
+        ("saas_db", "postgres"),
+        |n| {
+            let id = f.user_ids[n % SAMPLE];
+            f.db.transaction(|tx| {
+                tx.users().record_login(id)?;
+                tx.audit()
+                    .record(&AuditEntry::new("signed_in", "user", Some(id.into())).by(id))?;
+                Ok(())
+            })
+            .unwrap()
+        },
+        |n| {
+            let id = f.user_ids[n % SAMPLE].uuid();
+            let mut tx = client.transaction().unwrap();
+            tx.execute(&login, &[&id]).unwrap();
+            tx.query_one(&insert, &[&Uuid::now_v7(), &id]).unwrap();
+            tx.commit().unwrap();
+        },
+    );
+}
+
+/// The same insert as `writes::audit_inserts`' `audit_insert_one`.
+fn audit_insert(c: &mut Criterion, f: &Fixture) {
+    let mut pooled = f.db.conn().unwrap();
+    let mut client = raw::connect(&f.url);
+    let insert = client.prepare(raw::AUDIT_INSERT).unwrap();
+    let changes = serde_json::json!({ "name": { "before": "a", "after": "b" } });
+    let actor = f.user_ids[0];
+    let entry = AuditEntry::new("renamed", "user", Some(actor.into()))
+        .by(actor)
+        .changes(changes.clone());
+    pair::interleaved(
+        c,
+        "audit_insert_one_interleaved",
+        f.size.label,
+        ("saas_db", "postgres"),
+        |_| pooled.audit().record(&entry).unwrap(),
+        |_| {
+            client
+                .query_one(&insert, &[&Uuid::now_v7(), &actor.uuid(), &changes])
+                .unwrap()
+        },
+    );
+}

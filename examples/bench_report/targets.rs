@@ -1,0 +1,269 @@
+//! The tables behind issue 18's targets, and the Targets section that ends
+//! the report: the hot writes interleaved with the raw driver, COPY against
+//! raw COPY and the server's own INSERT .. SELECT, a primary-key get against
+//! `pgbench -S`, and the concurrent request mix.
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::{micros, Results};
+
+/// The interleaved write pairs (`benches/suite/write_pairs.rs`) and their
+/// limits on ours / raw.
+const WRITE_PAIRS: [(&str, &str, f64); 4] = [
+    (
+        "optimistic_update_ok_interleaved",
+        "optimistic_update_ok",
+        1.15,
+    ),
+    (
+        "optimistic_update_conflict_interleaved",
+        "optimistic_update_conflict (Stale)",
+        1.3,
+    ),
+    (
+        "transaction_two_writes_interleaved",
+        "transaction_two_writes",
+        1.1,
+    ),
+    ("audit_insert_one_interleaved", "audit_insert_one", 1.1),
+];
+/// Our COPY import's rows/s over raw COPY's, and over INSERT .. SELECT's.
+const COPY_VS_RAW: f64 = 0.9;
+const COPY_VS_FLOOR: f64 = 0.85;
+/// A primary-key get over pgbench -S's time per transaction.
+const PK_VS_PGBENCH: f64 = 1.3;
+/// Our request mix's throughput over the raw driver's, at every thread count.
+const MIX_VS_RAW: f64 = 0.9;
+
+fn get(r: &Results, group: &str, side: &str, size: &str) -> Option<f64> {
+    r.get(&(group.into(), side.into(), size.into())).copied()
+}
+
+fn read_json(target: &Path, name: &str) -> Vec<Value> {
+    fs::read_to_string(target.join(name))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// Prints the writes against the raw driver.
+pub fn write_pairs(r: &Results, sizes: &[&str]) {
+    println!("\n== writes against the raw driver, interleaved pairs (median per call)\n");
+    println!(
+        "{:<36} {:>5} {:>11} {:>11} {:>9}",
+        "operation", "size", "saas_db", "postgres", "ours/raw"
+    );
+    for (group, name, _) in WRITE_PAIRS {
+        for size in sizes {
+            let (o, p) = (
+                get(r, group, "saas_db", size),
+                get(r, group, "postgres", size),
+            );
+            if let (Some(o), Some(p)) = (o, p) {
+                println!(
+                    "{name:<36} {size:>5} {:>11} {:>11} {:>8.2}x",
+                    micros(o),
+                    micros(p),
+                    o / p
+                );
+            }
+        }
+    }
+}
+
+/// Prints COPY against raw COPY and INSERT .. SELECT.
+pub fn copy(r: &Results, sizes: &[&str]) {
+    println!("\n== audit COPY, 1,000 rows per call, three sides interleaved (rows/s)\n");
+    println!(
+        "{:<5} {:>11} {:>11} {:>15} {:>9} {:>11}",
+        "size", "ours COPY", "raw COPY", "INSERT..SELECT", "ours/raw", "ours/floor"
+    );
+    let rows = |ns: f64| 1000.0 / (ns / 1e9);
+    for size in sizes {
+        let side = |s: &str| get(r, "audit_copy_1000", s, size);
+        if let (Some(o), Some(c), Some(f)) = (
+            side("saas_db"),
+            side("postgres_copy"),
+            side("insert_select"),
+        ) {
+            println!(
+                "{size:<5} {:>11.0} {:>11.0} {:>15.0} {:>8.2}x {:>10.2}x",
+                rows(o),
+                rows(c),
+                rows(f),
+                c / o,
+                f / o
+            );
+        }
+    }
+}
+
+/// Prints (and returns) the pgbench floor entries.
+pub fn floor(target: &Path) -> Vec<Value> {
+    let floor = read_json(target, "bench-floor.json");
+    if !floor.is_empty() {
+        println!("\n== primary-key get / pgbench -S -M prepared (one client, same server, alternating rounds)\n");
+        println!(
+            "{:<5} {:>11} {:>13} {:>7}",
+            "size", "PK get", "pgbench -S", "ratio"
+        );
+        for e in &floor {
+            let (o, p) = (num(&e["ours_us"]), num(&e["pgbench_us"]));
+            println!(
+                "{:<5} {:>11} {:>13} {:>6.2}x",
+                e["size"].as_str().unwrap_or(""),
+                micros(o * 1e3),
+                micros(p * 1e3),
+                o / p
+            );
+        }
+    }
+    floor
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+/// The (ours, raw) entries of the mix at each thread count.
+fn mix_pairs(mix: &[Value]) -> Vec<(u64, &Value, &Value)> {
+    let side = |t: u64, s: &str| {
+        mix.iter()
+            .find(|e| e["threads"].as_u64() == Some(t) && e["side"] == s)
+    };
+    let mut threads: Vec<u64> = mix.iter().filter_map(|e| e["threads"].as_u64()).collect();
+    threads.dedup();
+    threads
+        .into_iter()
+        .filter_map(|t| Some((t, side(t, "saas_db")?, side(t, "postgres")?)))
+        .collect()
+}
+
+/// Prints (and returns) the request mix.
+pub fn mix(target: &Path) -> Vec<Value> {
+    let mix = read_json(target, "bench-mix.json");
+    if !mix.is_empty() {
+        println!("\n== request mix: validate session, get user, a page of posts; 1 in 10 an update + audit entry\n");
+        println!("(latency per request; CPU per request as ours/raw)\n");
+        println!(
+            "{:>7} {:>11} {:>10} {:>7} {:>19} {:>19} {:>7} {:>16} {:>16}",
+            "threads",
+            "ours req/s",
+            "raw req/s",
+            "ratio",
+            "ours p50/p99",
+            "raw p50/p99",
+            "errors",
+            "client CPU/req",
+            "server CPU/req"
+        );
+        let lat = |e: &Value| format!("{}/{} µs", e["p50_us"], e["p99_us"]);
+        for (t, o, p) in mix_pairs(&mix) {
+            let (or, pr) = (num(&o["per_second"]), num(&p["per_second"]));
+            let cpu = |side: &str| {
+                let us = |e: &Value| num(&e[format!("{side}_cpu_us_per_request").as_str()]);
+                format!("{:.0}/{:.0} µs", us(o), us(p))
+            };
+            println!(
+                "{t:>7} {or:>11.0} {pr:>10.0} {:>6.2}x {:>19} {:>19} {:>7} {:>16} {:>16}",
+                or / pr,
+                lat(o),
+                lat(p),
+                o["errors"].as_u64().unwrap_or(0) + p["errors"].as_u64().unwrap_or(0),
+                cpu("client"),
+                cpu("server")
+            );
+        }
+    }
+    mix
+}
+
+/// Prints the Targets section; whether every target passed.
+pub fn check(r: &Results, sizes: &[&str], floor: &[Value], mix: &[Value]) -> bool {
+    println!("\n== Targets\n");
+    let mut all = true;
+    let mut line = |name: String, value: Option<f64>, rule: &str, limit: f64| {
+        let pass = value.is_some_and(|v| if rule == "<=" { v <= limit } else { v >= limit });
+        all &= pass;
+        let verdict = match value {
+            None => "MISS (not measured)",
+            Some(_) if pass => "PASS",
+            Some(_) => "MISS",
+        };
+        // Three decimals, so that 0.898 against 0.9 does not read "0.90 MISS".
+        let shown = value.map_or("-".into(), |v| format!("{v:.3}"));
+        println!("{name:<52} {shown:>8}  ({rule} {limit})  {verdict}");
+    };
+    for (group, name, limit) in WRITE_PAIRS {
+        for size in sizes {
+            let ratio = get(r, group, "saas_db", size)
+                .zip(get(r, group, "postgres", size))
+                .map(|(o, p)| o / p);
+            line(format!("{name} / raw, {size}"), ratio, "<=", limit);
+        }
+    }
+    for size in sizes {
+        let side = |s: &str| get(r, "audit_copy_1000", s, size);
+        let ours = side("saas_db");
+        let vs = |s: &str| side(s).zip(ours).map(|(other, o)| other / o);
+        line(
+            format!("audit COPY rows/s / raw COPY rows/s, {size}"),
+            vs("postgres_copy"),
+            ">=",
+            COPY_VS_RAW,
+        );
+        line(
+            format!("audit COPY rows/s / INSERT..SELECT rows/s, {size}"),
+            vs("insert_select"),
+            ">=",
+            COPY_VS_FLOOR,
+        );
+    }
+    for size in sizes {
+        let e = floor.iter().find(|e| e["size"] == *size);
+        let ratio = e.map(|e| num(&e["ours_us"]) / num(&e["pgbench_us"]));
+        line(
+            format!("PK get / pgbench -S per transaction, {size}"),
+            ratio.filter(|r| r.is_finite()),
+            "<=",
+            PK_VS_PGBENCH,
+        );
+    }
+    let pairs = mix_pairs(mix);
+    if pairs.is_empty() {
+        line(
+            "request mix req/s / raw req/s".into(),
+            None,
+            ">=",
+            MIX_VS_RAW,
+        );
+    }
+    for (t, o, p) in pairs {
+        let ratio = num(&o["per_second"]) / num(&p["per_second"]);
+        line(
+            format!("request mix req/s / raw req/s, {t} threads"),
+            Some(ratio).filter(|r| r.is_finite()),
+            ">=",
+            MIX_VS_RAW,
+        );
+        let errors = o["errors"].as_u64().unwrap_or(u64::MAX) + p["errors"].as_u64().unwrap_or(0);
+        line(
+            format!("request mix errors (ours and raw), {t} threads"),
+            Some(errors as f64),
+            "<=",
+            0.0,
+        );
+    }
+    println!(
+        "\n{}",
+        if all {
+            "all targets met"
+        } else {
+            "some targets MISSED (exit status 2)"
+        }
+    );
+    all
+}
