@@ -240,7 +240,7 @@ fn ours(db: &Database, f: &Fixture, t: usize, threads: usize, n: u64) -> saas_db
     if writes(t, n) {
         saas_db::tx::run_transaction(&mut conn, |tx| {
             let changes = UserChanges {
-                name: Some(NAMES[user.version as usize % 2]),
+                name: Some(NAMES[user.version as usize % 2].into()),
                 ..Default::default()
             };
             let renamed = tx.users().update(user.id, user.version, &changes)?;

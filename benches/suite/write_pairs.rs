@@ -52,7 +52,7 @@ fn updates(c: &mut Criterion, f: &Fixture) {
             let i = n % SAMPLE;
             let version = versions.borrow()[i];
             let changes = UserChanges {
-                name: Some(NAMES[version as usize % 2]),
+                name: Some(NAMES[version as usize % 2].into()),
                 ..Default::default()
             };
             let user = pooled
@@ -73,7 +73,7 @@ fn updates(c: &mut Criterion, f: &Fixture) {
     );
 
     let changes = UserChanges {
-        name: Some("never"),
+        name: Some("never".into()),
         ..Default::default()
     };
     pair::interleaved(
