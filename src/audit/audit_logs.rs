@@ -174,8 +174,9 @@ impl<'c> AuditRepo<'c> {
             .get_result(self.conn)?)
     }
 
-    /// Records many entries with one `COPY` (no bind-parameter limit, about
-    /// twice the rows per second of a multi-row INSERT). All or nothing.
+    /// Records many entries with one binary `COPY` (no bind-parameter limit;
+    /// its rows per second against a raw driver's COPY and the server's own
+    /// `INSERT .. SELECT` are in BENCHMARKS.md). All or nothing.
     /// Returns how many were written.
     ///
     /// # Errors
