@@ -26,6 +26,7 @@ mod pair;
 mod raw;
 mod reads;
 mod topology;
+mod write_pairs;
 mod writes;
 
 use std::time::Duration;
@@ -62,6 +63,7 @@ fn benches(c: &mut Criterion) {
         reads::all(c, &f);
         pages::all(c, &f);
         writes::all(c, &f);
+        write_pairs::all(c, &f);
         topology::all(c, &f, &servers);
         if std::env::var_os("SAAS_DB_BENCH_KEEP").is_none() {
             f.drop_database(&admin_url);
