@@ -1,9 +1,8 @@
 //! Payments: [`PaymentRepo`], from `conn.payments()`.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::now;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{self, BigInt, Bool, Integer, Jsonb, Nullable, Text};
 use serde::{Deserialize, Serialize};
 
 use super::subscription_plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
@@ -11,12 +10,43 @@ use crate::enums::PaymentStatus;
 use crate::error::{Error, Result};
 use crate::ids::{PaymentId, SubscriptionId, UserId};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
+use crate::prepared::{Prepared, Statement};
 use crate::schema::payments;
 use crate::tx::update_versioned;
 use crate::validate;
 
+/// [`PaymentRepo::update`]: every field of [`PaymentChanges`] in one
+/// fixed shape (see [`crate::tx::update_versioned`]).
+struct UpdatePayment;
+
+impl Statement for UpdatePayment {
+    const SQL: &'static str = "WITH upd AS (
+        UPDATE payments
+           SET description = CASE WHEN $1 THEN $2 ELSE description END,
+               metadata = COALESCE($3, metadata),
+               updated_at = now()
+         WHERE id = $4 AND version = $5
+        RETURNING *)
+    SELECT cur.version AS current_version, upd.*
+      FROM (SELECT) AS one
+      LEFT JOIN upd ON true
+      LEFT JOIN (SELECT version FROM payments
+                  WHERE id = $6
+                    AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
+}
+
 /// A payment.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Queryable,
+    QueryableByName,
+    Selectable,
+    Identifiable,
+    Serialize,
+    Deserialize,
+)]
 #[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
 pub struct Payment {
     /// Id.
@@ -218,13 +248,13 @@ impl<'c> PaymentRepo<'c> {
         }
         update_versioned(
             self.conn,
-            diesel::update(
-                payments::table
-                    .find(id)
-                    .filter(payments::version.eq(expected_version)),
-            )
-            .set((changes, payments::updated_at.eq(now)))
-            .returning(Payment::as_returning()),
+            Prepared::<UpdatePayment>::new()
+                .bind::<Bool, _>(changes.description.is_some())
+                .bind::<Nullable<Text>, _>(changes.description.as_ref().and_then(|d| d.as_deref()))
+                .bind::<Nullable<Jsonb>, _>(changes.metadata.as_ref())
+                .bind::<sql_types::Uuid, _>(id)
+                .bind::<Integer, _>(expected_version)
+                .bind::<sql_types::Uuid, _>(id),
             ("payment", id, expected_version),
             payments::table.find(id).select(payments::version),
         )

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Interval, Nullable, Text};
+use diesel::sql_types::{self, Integer, Interval, Nullable, Text};
 use serde::{Deserialize, Serialize};
 
 use super::provider_sync::provider_lock_key;
@@ -15,11 +15,28 @@ use super::status::LIVE;
 use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Found, Result};
 use crate::ids::{PlanId, SubscriptionId, UserId};
+use crate::prepared::{Prepared, Statement};
 use crate::schema::subscriptions as subs;
 use crate::sql::{advisory_xact_lock, interval};
 use crate::tx::run_transaction;
 use crate::tx::update_versioned;
 use crate::validate;
+
+/// [`SubscriptionRepo::change_plan`] (see [`crate::tx::update_versioned`]).
+struct ChangePlan;
+
+impl Statement for ChangePlan {
+    const SQL: &'static str = "WITH upd AS (
+        UPDATE subscriptions SET plan_id = $1
+         WHERE id = $2 AND version = $3
+        RETURNING *)
+    SELECT cur.version AS current_version, upd.*
+      FROM (SELECT) AS one
+      LEFT JOIN upd ON true
+      LEFT JOIN (SELECT version FROM subscriptions
+                  WHERE id = $4
+                    AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
+}
 
 /// A user's subscription to a plan.
 #[derive(
@@ -208,13 +225,11 @@ impl<'c> SubscriptionRepo<'c> {
     ) -> Result<Subscription> {
         update_versioned(
             self.conn,
-            diesel::update(
-                subs::table
-                    .find(id)
-                    .filter(subs::version.eq(expected_version)),
-            )
-            .set(subs::plan_id.eq(plan_id))
-            .returning(Subscription::as_returning()),
+            Prepared::<ChangePlan>::new()
+                .bind::<sql_types::Uuid, _>(plan_id)
+                .bind::<sql_types::Uuid, _>(id)
+                .bind::<Integer, _>(expected_version)
+                .bind::<sql_types::Uuid, _>(id),
             ("subscription", id, expected_version),
             subs::table.find(id).select(subs::version),
         )

@@ -18,6 +18,7 @@ use crate::validate;
     Clone,
     PartialEq,
     Queryable,
+    QueryableByName,
     Selectable,
     Identifiable,
     Associations,
