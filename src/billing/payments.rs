@@ -35,6 +35,19 @@ impl Statement for UpdatePayment {
                     AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
 }
 
+/// [`PaymentRepo::record`]: every column explicit, so the statement's
+/// shape does not depend on which optional fields are set; a known
+/// provider id inserts nothing.
+struct RecordPayment;
+
+impl Statement for RecordPayment {
+    const SQL: &'static str = "INSERT INTO payments (id, user_id, subscription_id, amount_cents,
+            currency, status, provider_payment_id, description, metadata)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        ON CONFLICT (provider_payment_id) DO NOTHING
+        RETURNING *";
+}
+
 /// A payment.
 #[derive(
     Debug,
@@ -198,12 +211,17 @@ impl<'c> PaymentRepo<'c> {
         validate::opt_text("provider_payment_id", payment.provider_payment_id, 1, 255)?;
         validate::opt_text("description", payment.description, 0, 1000)?;
         validate::json_object("metadata", &payment.metadata)?;
-        let inserted = diesel::insert_into(payments::table)
-            .values((payments::id.eq(PaymentId::now_v7()), payment))
-            .on_conflict(payments::provider_payment_id)
-            .do_nothing()
-            .returning(Payment::as_returning())
-            .get_result(self.conn)
+        let inserted = Prepared::<RecordPayment>::new()
+            .bind::<sql_types::Uuid, _>(PaymentId::now_v7())
+            .bind::<sql_types::Uuid, _>(payment.user_id)
+            .bind::<Nullable<sql_types::Uuid>, _>(payment.subscription_id)
+            .bind::<BigInt, _>(payment.amount_cents)
+            .bind::<Text, _>(&*payment.currency)
+            .bind::<crate::schema::sql_types::PaymentStatus, _>(payment.status)
+            .bind::<Nullable<Text>, _>(payment.provider_payment_id.as_deref())
+            .bind::<Nullable<Text>, _>(payment.description.as_deref())
+            .bind::<Jsonb, _>(&payment.metadata)
+            .get_result::<Payment>(self.conn)
             .optional()?;
         match (inserted, payment.provider_payment_id) {
             (Some(row), _) => Ok((row, true)),

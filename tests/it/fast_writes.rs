@@ -347,3 +347,48 @@ fn plan_update_leaves_untouched_columns_alone() {
     naive_set(&mut conn, "subscription_plans", "description", p.id.uuid());
     assert_eq!(conn.plans().get(p.id).unwrap().description, None);
 }
+
+/// Runs `write` three times on a warmed, counted connection: each call
+/// sends one statement, and the connection then holds exactly one prepared
+/// statement matching `like`.
+fn one_cached_statement(db: &TestDatabase, like: &str, mut write: impl FnMut(&mut PgConnection)) {
+    let (mut conn, counter) = counted(db.url());
+    write(&mut conn);
+    for _ in 0..3 {
+        let before = counter.load(Ordering::SeqCst);
+        write(&mut conn);
+        assert_eq!(counter.load(Ordering::SeqCst) - before, 1, "{like}");
+    }
+    let prepared = count(
+        &mut conn,
+        &format!("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE '{like}'"),
+    );
+    assert_eq!(prepared, 1, "one prepared statement, reused: {like}");
+}
+
+/// The hot single-row writes are cached statements. Session create was a
+/// `sql_query` and payment record and `record_login` query-builder
+/// statements Diesel does not cache (an upsert, an UPDATE): none of them
+/// was in `pg_prepared_statements`. The audit insert already was.
+#[test]
+fn hot_writes_are_prepared_once_and_reused() {
+    use saas_db::audit::AuditEntry;
+    let db = TestDatabase::new();
+    let alice = user(&mut db.conn().unwrap(), "alice@example.com").id;
+    one_cached_statement(&db, "%INSERT INTO sessions%", |c| {
+        let ip = "203.0.113.7".parse().ok();
+        let ttl = std::time::Duration::from_secs(3600);
+        c.sessions().create(alice, ttl, ip, Some("tests")).unwrap();
+    });
+    one_cached_statement(&db, "%INSERT INTO payments%", |c| {
+        let new = new_payment(alice, 100, "USD", PaymentStatus::Succeeded);
+        assert!(c.payments().record(&new).unwrap().1);
+    });
+    one_cached_statement(&db, "%UPDATE users SET last_login_at%", |c| {
+        c.users().record_login(alice).unwrap();
+    });
+    one_cached_statement(&db, "%INSERT INTO \"audit_logs\"%", |c| {
+        let entry = AuditEntry::new("signed_in", "user", Some(alice.into())).by(alice);
+        c.audit().record(&entry).unwrap();
+    });
+}

@@ -128,6 +128,14 @@ impl Statement for ChangeEmail {
                     AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
 }
 
+/// [`UserRepo::record_login`].
+struct RecordLogin;
+
+impl Statement for RecordLogin {
+    const SQL: &'static str =
+        "UPDATE users SET last_login_at = now() WHERE id = $1 AND deleted_at IS NULL";
+}
+
 /// A versioned update of a visible user (see [`update_versioned`]).
 fn update_visible_user<'q, U>(
     conn: &mut PgConnection,
@@ -323,13 +331,9 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn record_login(&mut self, id: UserId) -> Result<()> {
-        let n = diesel::update(
-            users::table
-                .filter(users::id.eq(id))
-                .filter(users::deleted_at.is_null()),
-        )
-        .set(users::last_login_at.eq(now))
-        .execute(self.conn)?;
+        let n = Prepared::<RecordLogin>::new()
+            .bind::<sql_types::Uuid, _>(id)
+            .execute(self.conn)?;
         if n == 0 {
             return Err(Error::NotFound { entity: "user" });
         }
