@@ -209,7 +209,10 @@ fn update_shapes(c: &mut Criterion, f: &Fixture) {
             ];
             client.borrow_mut().query_one(&fixed, &params).unwrap()
         } else {
-            client.borrow_mut().query_one(&exact, &[&id, &v, &name]).unwrap()
+            client
+                .borrow_mut()
+                .query_one(&exact, &[&id, &v, &name])
+                .unwrap()
         };
         versions[i].set(row.get::<_, i32>("version"));
     };

@@ -216,10 +216,10 @@ impl<'c> PaymentRepo<'c> {
             .bind::<sql_types::Uuid, _>(payment.user_id)
             .bind::<Nullable<sql_types::Uuid>, _>(payment.subscription_id)
             .bind::<BigInt, _>(payment.amount_cents)
-            .bind::<Text, _>(&*payment.currency)
+            .bind::<Text, _>(&payment.currency)
             .bind::<crate::schema::sql_types::PaymentStatus, _>(payment.status)
-            .bind::<Nullable<Text>, _>(payment.provider_payment_id.as_deref())
-            .bind::<Nullable<Text>, _>(payment.description.as_deref())
+            .bind::<Nullable<Text>, _>(&payment.provider_payment_id)
+            .bind::<Nullable<Text>, _>(&payment.description)
             .bind::<Jsonb, _>(&payment.metadata)
             .get_result::<Payment>(self.conn)
             .optional()?;
@@ -268,7 +268,7 @@ impl<'c> PaymentRepo<'c> {
             self.conn,
             Prepared::<UpdatePayment>::new()
                 .bind::<Bool, _>(changes.description.is_some())
-                .bind::<Nullable<Text>, _>(changes.description.as_ref().and_then(|d| d.as_deref()))
+                .bind::<Nullable<Text>, _>(changes.description.as_ref().and_then(Option::as_ref))
                 .bind::<Nullable<Jsonb>, _>(changes.metadata.as_ref())
                 .bind::<sql_types::Uuid, _>(id)
                 .bind::<Integer, _>(expected_version)

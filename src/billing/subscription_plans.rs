@@ -230,9 +230,9 @@ impl<'c> PlanRepo<'c> {
         update_versioned(
             self.conn,
             Prepared::<UpdatePlan>::new()
-                .bind::<Nullable<Text>, _>(changes.name.as_deref())
+                .bind::<Nullable<Text>, _>(&changes.name)
                 .bind::<Bool, _>(changes.description.is_some())
-                .bind::<Nullable<Text>, _>(changes.description.as_ref().and_then(|d| d.as_deref()))
+                .bind::<Nullable<Text>, _>(changes.description.as_ref().and_then(Option::as_ref))
                 .bind::<Nullable<BigInt>, _>(changes.price_cents)
                 .bind::<Nullable<Array<Text>>, _>(changes.features.as_ref())
                 .bind::<Nullable<Integer>, _>(changes.sort_order)

@@ -5,6 +5,9 @@
 //! writes NULL for `Some(None)`, with a control showing that the naive
 //! fixed shape (`SET col = $value`) would clobber the column.
 
+// Input text fields are becoming `Cow<str>`: `"..".into()` builds either.
+#![allow(clippy::useless_conversion)]
+
 use std::sync::atomic::Ordering;
 
 use diesel::prelude::*;

@@ -158,10 +158,10 @@ impl<'c> PostRepo<'c> {
         update_versioned(
             self.conn,
             Prepared::<UpdatePost>::new()
-                .bind::<Nullable<Text>, _>(changes.title.as_deref())
-                .bind::<Nullable<Text>, _>(changes.content.as_deref())
+                .bind::<Nullable<Text>, _>(&changes.title)
+                .bind::<Nullable<Text>, _>(&changes.content)
                 .bind::<Bool, _>(changes.excerpt.is_some())
-                .bind::<Nullable<Text>, _>(changes.excerpt.as_ref().and_then(|e| e.as_deref()))
+                .bind::<Nullable<Text>, _>(changes.excerpt.as_ref().and_then(Option::as_ref))
                 .bind::<Bool, _>(changes.category_id.is_some())
                 .bind::<Nullable<sql_types::Uuid>, _>(changes.category_id.flatten())
                 .bind::<Nullable<Bool>, _>(changes.featured)

@@ -274,13 +274,13 @@ impl<'c> UserRepo<'c> {
         update_visible_user(
             self.conn,
             Prepared::<UpdateUser>::new()
-                .bind::<Nullable<Text>, _>(changes.name.as_deref())
+                .bind::<Nullable<Text>, _>(&changes.name)
                 .bind::<Bool, _>(changes.username.is_some())
-                .bind::<Nullable<Text>, _>(changes.username.as_ref().and_then(|u| u.as_deref()))
+                .bind::<Nullable<Text>, _>(changes.username.as_ref().and_then(Option::as_ref))
                 .bind::<Bool, _>(changes.avatar_url.is_some())
-                .bind::<Nullable<Text>, _>(changes.avatar_url.as_ref().and_then(|u| u.as_deref()))
-                .bind::<Nullable<Text>, _>(changes.locale.as_deref())
-                .bind::<Nullable<Text>, _>(changes.timezone.as_deref())
+                .bind::<Nullable<Text>, _>(changes.avatar_url.as_ref().and_then(Option::as_ref))
+                .bind::<Nullable<Text>, _>(&changes.locale)
+                .bind::<Nullable<Text>, _>(&changes.timezone)
                 .bind::<Nullable<Bool>, _>(changes.onboarding_complete)
                 .bind::<Nullable<Bool>, _>(changes.is_active)
                 .bind::<sql_types::Uuid, _>(id)
