@@ -12,7 +12,7 @@ use crate::ids::{PaymentId, SubscriptionId, UserId};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::prepared::{Prepared, Statement};
 use crate::schema::payments;
-use crate::tx::update_versioned;
+use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
 
 /// [`PaymentRepo::update`]: every field of [`PaymentChanges`] in one
@@ -20,19 +20,15 @@ use crate::validate;
 struct UpdatePayment;
 
 impl Statement for UpdatePayment {
-    const SQL: &'static str = "WITH upd AS (
-        UPDATE payments
-           SET description = CASE WHEN $1 THEN $2 ELSE description END,
+    const SQL: &'static str = versioned_update_sql!(
+        "payments",
+        "description = CASE WHEN $1 THEN $2 ELSE description END,
                metadata = COALESCE($3, metadata),
-               updated_at = now()
-         WHERE id = $4 AND version = $5
-        RETURNING *)
-    SELECT cur.version AS current_version, upd.*
-      FROM (SELECT) AS one
-      LEFT JOIN upd ON true
-      LEFT JOIN (SELECT version FROM payments
-                  WHERE id = $6
-                    AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
+               updated_at = now()",
+        "id = $4 AND version = $5",
+        "*",
+        "id = $6"
+    );
 }
 
 /// [`PaymentRepo::record`]: every column explicit, so the statement's
@@ -49,18 +45,9 @@ impl Statement for RecordPayment {
 }
 
 /// A payment.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Queryable,
-    QueryableByName,
-    Selectable,
-    Identifiable,
-    Serialize,
-    Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
+#[derive(QueryableByName)]
 pub struct Payment {
     /// Id.
     pub id: PaymentId,

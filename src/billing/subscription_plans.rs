@@ -10,22 +10,13 @@ use crate::error::{Error, Found, Result};
 use crate::ids::PlanId;
 use crate::prepared::{Prepared, Statement};
 use crate::schema::subscription_plans as plans;
-use crate::tx::update_versioned;
+use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
 
 /// A plan customers subscribe to.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Queryable,
-    QueryableByName,
-    Selectable,
-    Identifiable,
-    Serialize,
-    Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = plans, check_for_backend(diesel::pg::Pg))]
+#[derive(QueryableByName)]
 pub struct Plan {
     /// Id.
     pub id: PlanId,
@@ -126,22 +117,18 @@ pub struct PlanChanges<'a> {
 struct UpdatePlan;
 
 impl Statement for UpdatePlan {
-    const SQL: &'static str = "WITH upd AS (
-        UPDATE subscription_plans
-           SET name = COALESCE($1, name),
+    const SQL: &'static str = versioned_update_sql!(
+        "subscription_plans",
+        "name = COALESCE($1, name),
                description = CASE WHEN $2 THEN $3 ELSE description END,
                price_cents = COALESCE($4, price_cents),
                features = COALESCE($5, features),
                sort_order = COALESCE($6, sort_order),
-               updated_at = now()
-         WHERE id = $7 AND version = $8
-        RETURNING *)
-    SELECT cur.version AS current_version, upd.*
-      FROM (SELECT) AS one
-      LEFT JOIN upd ON true
-      LEFT JOIN (SELECT version FROM subscription_plans
-                  WHERE id = $9
-                    AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
+               updated_at = now()",
+        "id = $7 AND version = $8",
+        "*",
+        "id = $9"
+    );
 }
 
 pub(crate) fn validate_currency(currency: &str) -> Result<()> {

@@ -16,7 +16,7 @@ use crate::ids::{ProjectId, TeamId, UserId};
 use crate::prepared::{Prepared, Statement};
 use crate::schema::projects;
 use crate::tx::run_transaction;
-use crate::tx::update_versioned;
+use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
 
 /// [`ProjectRepo::rename`] (see [`crate::tx::update_versioned`]); Row-Level
@@ -24,16 +24,13 @@ use crate::validate;
 struct RenameProject;
 
 impl Statement for RenameProject {
-    const SQL: &'static str = "WITH upd AS (
-        UPDATE projects SET name = $1
-         WHERE id = $2 AND version = $3
-        RETURNING *)
-    SELECT cur.version AS current_version, upd.*
-      FROM (SELECT) AS one
-      LEFT JOIN upd ON true
-      LEFT JOIN (SELECT version FROM projects
-                  WHERE id = $4
-                    AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
+    const SQL: &'static str = versioned_update_sql!(
+        "projects",
+        "name = $1",
+        "id = $2 AND version = $3",
+        "*",
+        "id = $4"
+    );
 }
 
 /// A project: data that belongs to a team, isolated per team by

@@ -27,6 +27,35 @@
 //! `updated_at = now()` (what `set_updated_at` writes anyway) keeps an
 //! empty change an edit, as before: it still bumps the version.
 
+/// The text of a versioned update statement (the shape in the module
+/// docs), from its parts: table, SET list, the row filter of the update
+/// (with `version = $n`), the RETURNING list, and the row filter of the
+/// version lookup. Builds a string literal only (`concat!`), so each
+/// statement stays one `&'static str` and its own cache key.
+macro_rules! versioned_update_sql {
+    ($table:literal, $set:literal, $filter:literal, $returning:literal, $current:literal) => {
+        concat!(
+            "WITH upd AS (UPDATE ",
+            $table,
+            " SET ",
+            $set,
+            " WHERE ",
+            $filter,
+            " RETURNING ",
+            $returning,
+            ") ",
+            "SELECT cur.version AS current_version, upd.* FROM (SELECT) AS one ",
+            "LEFT JOIN upd ON true ",
+            "LEFT JOIN (SELECT version FROM ",
+            $table,
+            " WHERE ",
+            $current,
+            " AND NOT EXISTS (SELECT FROM upd)) AS cur ON true"
+        )
+    };
+}
+pub(crate) use versioned_update_sql;
+
 use diesel::deserialize::{self, QueryableByName};
 use diesel::dsl::Limit;
 use diesel::pg::Pg;

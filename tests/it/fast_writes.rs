@@ -21,7 +21,8 @@ use saas_db::{billing::NewSubscription, Error, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
-use crate::support::{count, counted, new_payment, plan, user};
+use crate::counting::counted;
+use crate::support::{count, new_payment, plan, user};
 
 /// Runs a versioned update of one row: of the row (`missing == false`) or
 /// of an id that does not exist, expecting `version`; the new version.

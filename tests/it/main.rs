@@ -16,6 +16,7 @@ mod billing;
 mod bulk;
 mod catalog;
 mod content;
+mod counting;
 mod cursor_scope;
 mod database;
 mod defaults;

@@ -19,23 +19,20 @@ use crate::prepared::{Prepared, Statement};
 use crate::schema::subscriptions as subs;
 use crate::sql::{advisory_xact_lock, interval};
 use crate::tx::run_transaction;
-use crate::tx::update_versioned;
+use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
 
 /// [`SubscriptionRepo::change_plan`] (see [`crate::tx::update_versioned`]).
 struct ChangePlan;
 
 impl Statement for ChangePlan {
-    const SQL: &'static str = "WITH upd AS (
-        UPDATE subscriptions SET plan_id = $1
-         WHERE id = $2 AND version = $3
-        RETURNING *)
-    SELECT cur.version AS current_version, upd.*
-      FROM (SELECT) AS one
-      LEFT JOIN upd ON true
-      LEFT JOIN (SELECT version FROM subscriptions
-                  WHERE id = $4
-                    AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
+    const SQL: &'static str = versioned_update_sql!(
+        "subscriptions",
+        "plan_id = $1",
+        "id = $2 AND version = $3",
+        "*",
+        "id = $4"
+    );
 }
 
 /// A user's subscription to a plan.

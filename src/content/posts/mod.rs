@@ -25,7 +25,7 @@ use crate::prepared::{Prepared, Statement};
 use crate::schema::posts;
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::coalesce;
-use crate::tx::update_versioned;
+use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
 
 /// Longest slug derived from a title, leaving room for a `-<n>` suffix
@@ -45,24 +45,20 @@ pub struct PostRepo<'c> {
 struct UpdatePost;
 
 impl Statement for UpdatePost {
-    const SQL: &'static str = "WITH upd AS (
-        UPDATE posts
-           SET title = COALESCE($1, title),
+    const SQL: &'static str = versioned_update_sql!(
+        "posts",
+        "title = COALESCE($1, title),
                content = COALESCE($2, content),
                excerpt = CASE WHEN $3 THEN $4 ELSE excerpt END,
                category_id = CASE WHEN $5 THEN $6 ELSE category_id END,
                featured = COALESCE($7, featured),
-               updated_at = now()
-         WHERE id = $8 AND version = $9 AND deleted_at IS NULL
-        RETURNING id, author_id, category_id, title, slug, excerpt, content, status,
+               updated_at = now()",
+        "id = $8 AND version = $9 AND deleted_at IS NULL",
+        "id, author_id, category_id, title, slug, excerpt, content, status,
                   featured, view_count, published_at, deleted_at, version, created_at,
-                  updated_at)
-    SELECT cur.version AS current_version, upd.*
-      FROM (SELECT) AS one
-      LEFT JOIN upd ON true
-      LEFT JOIN (SELECT version FROM posts
-                  WHERE id = $10 AND deleted_at IS NULL
-                    AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
+                  updated_at",
+        "id = $10 AND deleted_at IS NULL"
+    );
 }
 
 /// A post that is not deleted, by id: what every call reads and writes.

@@ -28,7 +28,7 @@ use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::prepared::{Prepared, Statement};
 use crate::schema::users;
 use crate::sql::{coalesce, lower};
-use crate::tx::{update_versioned, Versioned};
+use crate::tx::{update_versioned, versioned_update_sql, Versioned};
 use crate::validate;
 
 type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
@@ -91,41 +91,33 @@ where
 struct UpdateUser;
 
 impl Statement for UpdateUser {
-    const SQL: &'static str = "WITH upd AS (
-        UPDATE users
-           SET name = COALESCE($1, name),
+    const SQL: &'static str = versioned_update_sql!(
+        "users",
+        "name = COALESCE($1, name),
                username = CASE WHEN $2 THEN $3 ELSE username END,
                avatar_url = CASE WHEN $4 THEN $5 ELSE avatar_url END,
                locale = COALESCE($6, locale),
                timezone = COALESCE($7, timezone),
                onboarding_complete = COALESCE($8, onboarding_complete),
                is_active = COALESCE($9, is_active),
-               updated_at = now()
-         WHERE id = $10 AND version = $11 AND deleted_at IS NULL
-        RETURNING *)
-    SELECT cur.version AS current_version, upd.*
-      FROM (SELECT) AS one
-      LEFT JOIN upd ON true
-      LEFT JOIN (SELECT version FROM users
-                  WHERE id = $12 AND deleted_at IS NULL
-                    AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
+               updated_at = now()",
+        "id = $10 AND version = $11 AND deleted_at IS NULL",
+        "*",
+        "id = $12 AND deleted_at IS NULL"
+    );
 }
 
 /// [`UserRepo::change_email`]: a new, unverified address.
 struct ChangeEmail;
 
 impl Statement for ChangeEmail {
-    const SQL: &'static str = "WITH upd AS (
-        UPDATE users
-           SET email = $1, email_skeleton = $2, email_verified_at = NULL
-         WHERE id = $3 AND version = $4 AND deleted_at IS NULL
-        RETURNING *)
-    SELECT cur.version AS current_version, upd.*
-      FROM (SELECT) AS one
-      LEFT JOIN upd ON true
-      LEFT JOIN (SELECT version FROM users
-                  WHERE id = $5 AND deleted_at IS NULL
-                    AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
+    const SQL: &'static str = versioned_update_sql!(
+        "users",
+        "email = $1, email_skeleton = $2, email_verified_at = NULL",
+        "id = $3 AND version = $4 AND deleted_at IS NULL",
+        "*",
+        "id = $5 AND deleted_at IS NULL"
+    );
 }
 
 /// [`UserRepo::record_login`].

@@ -22,18 +22,9 @@ pub const DEFAULT_LOCALE: &str = "en";
 pub const DEFAULT_TIMEZONE: &str = "UTC";
 
 /// A user account.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Queryable,
-    QueryableByName,
-    Selectable,
-    Identifiable,
-    Serialize,
-    Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+#[derive(QueryableByName)]
 pub struct User {
     /// UUIDv7 primary key.
     pub id: UserId,

@@ -17,7 +17,8 @@ use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{at, author, draft, ids, publish_at};
-use crate::support::{acting_as, counted};
+use crate::counting::counted;
+use crate::support::acting_as;
 
 /// Statements `work` issued on `conn`.
 fn queries_of<T>(
