@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod pool;
 pub(crate) mod pooling;
+pub(crate) mod prepared;
 pub(crate) mod query_trace;
 pub mod replicas;
 /// The tables, as `diesel print-schema` writes them (`cargo run --example

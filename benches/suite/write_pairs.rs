@@ -11,8 +11,11 @@
 //! - `transaction_two_writes`: record a sign-in and its audit entry in one
 //!   transaction.
 //! - `audit_insert_one`: one audit entry, autocommit.
+//! - `update_shape` (not a target): the fixed statement shape the crate
+//!   uses for a versioned update against the exact shape of the one column
+//!   changed, both on the raw client.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use criterion::Criterion;
 use saas_db::audit::AuditEntry;
@@ -29,6 +32,7 @@ pub fn all(c: &mut Criterion, f: &Fixture) {
     updates(c, f);
     two_writes(c, f);
     audit_insert(c, f);
+    update_shapes(c, f);
 }
 
 fn updates(c: &mut Criterion, f: &Fixture) {
@@ -151,5 +155,68 @@ fn audit_insert(c: &mut Criterion, f: &Fixture) {
                 .query_one(&insert, &[&Uuid::now_v7(), &actor.uuid(), &changes])
                 .unwrap()
         },
+    );
+}
+
+/// The versioned update's tail: the updated row, or the current version.
+const TAIL: &str = "SELECT cur.version AS current_version, upd.*
+      FROM (SELECT) AS one LEFT JOIN upd ON true
+      LEFT JOIN (SELECT version FROM users WHERE id = $1 AND deleted_at IS NULL
+                   AND NOT EXISTS (SELECT FROM upd)) AS cur ON true";
+
+/// The fixed shape the crate uses (every optional column, `COALESCE` or
+/// `CASE WHEN $flag`) against the exact shape of the one column changed,
+/// both on the raw client so only the server's cost differs: is one cached
+/// fixed shape as fast as one shape per set of changed columns?
+fn update_shapes(c: &mut Criterion, f: &Fixture) {
+    let client = RefCell::new(raw::connect(&f.url));
+    let fixed = format!(
+        "WITH upd AS (UPDATE users SET name = COALESCE($3, name),
+               username = CASE WHEN $4 THEN $5 ELSE username END,
+               avatar_url = CASE WHEN $6 THEN $7 ELSE avatar_url END,
+               locale = COALESCE($8, locale), timezone = COALESCE($9, timezone),
+               onboarding_complete = COALESCE($10, onboarding_complete),
+               is_active = COALESCE($11, is_active), updated_at = now()
+         WHERE id = $1 AND version = $2 AND deleted_at IS NULL RETURNING *) {TAIL}"
+    );
+    let exact = format!(
+        "WITH upd AS (UPDATE users SET name = $3, updated_at = now()
+         WHERE id = $1 AND version = $2 AND deleted_at IS NULL RETURNING *) {TAIL}"
+    );
+    let fixed = client.borrow_mut().prepare(&fixed).unwrap();
+    let exact = client.borrow_mut().prepare(&exact).unwrap();
+    let versions: Vec<Cell<i32>> = {
+        let mut conn = f.db.conn().unwrap();
+        f.user_ids
+            .iter()
+            .map(|&id| Cell::new(conn.users().get(id).unwrap().version))
+            .collect()
+    };
+    let half = SAMPLE / 2;
+    let run = |i: usize, fixed_shape: bool| {
+        let (id, v) = (f.user_ids[i].uuid(), versions[i].get());
+        let name = NAMES[v as usize % 2];
+        let none: Option<&str> = None;
+        let (no_bool, no) = (None::<bool>, false);
+        let row = if fixed_shape {
+            let params: [&(dyn postgres::types::ToSql + Sync); 11] = [
+                &id, &v, &name, &no, &none, &no, &none, &none, &none, &no_bool, &no_bool,
+            ];
+            client.borrow_mut().query_one(&fixed, &params).unwrap()
+        } else {
+            client
+                .borrow_mut()
+                .query_one(&exact, &[&id, &v, &name])
+                .unwrap()
+        };
+        versions[i].set(row.get::<_, i32>("version"));
+    };
+    pair::interleaved(
+        c,
+        "update_shape_interleaved",
+        f.size.label,
+        ("fixed_case", "exact"),
+        |n| run(n % half, true),
+        |n| run(half + n % half, false),
     );
 }

@@ -15,6 +15,7 @@ use super::SessionOptions;
 use crate::error::{Error, Result};
 use crate::ids::{SessionId, UserId};
 use crate::inet::{to_inet, InetAddr};
+use crate::prepared::{Prepared, Statement};
 use crate::schema::{sessions, users};
 use crate::sql::{interval, now_tz, purge_in_batches};
 use crate::users::{may_sign_in, User};
@@ -54,6 +55,19 @@ pub struct SessionRepo<'c> {
     conn: &'c mut PgConnection,
 }
 
+/// [`SessionRepo::create`]: one statement, the user's eligibility checked
+/// where the row is made.
+struct CreateSession;
+
+impl Statement for CreateSession {
+    const SQL: &'static str =
+        "INSERT INTO sessions (id, user_id, token_hash, expires_at, ip_address, user_agent)
+         SELECT $1, u.id, $2, now() + $3, $4, $5 FROM users u
+          WHERE u.id = $6 AND u.deleted_at IS NULL
+            AND (u.banned_at IS NULL OR u.ban_expires_at <= now())
+         RETURNING id, user_id, expires_at, last_seen_at, ip_address, user_agent, revoked_at, created_at";
+}
+
 impl<'c> SessionRepo<'c> {
     pub(crate) fn new(conn: &'c mut PgConnection) -> Self {
         SessionRepo { conn }
@@ -83,21 +97,15 @@ impl<'c> SessionRepo<'c> {
         validate::opt_text("user_agent", user_agent, 0, 1024)?;
         let (token, hash) = Token::generate();
         // One statement: the user's eligibility is checked where the row is made.
-        let session: Option<Session> = diesel::sql_query(
-            "INSERT INTO sessions (id, user_id, token_hash, expires_at, ip_address, user_agent)
-             SELECT $1, u.id, $3, now() + $4, $5, $6 FROM users u
-              WHERE u.id = $2 AND u.deleted_at IS NULL
-                AND (u.banned_at IS NULL OR u.ban_expires_at <= now())
-             RETURNING id, user_id, expires_at, last_seen_at, ip_address, user_agent, revoked_at, created_at",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(SessionId::now_v7())
-        .bind::<diesel::sql_types::Uuid, _>(user_id)
-        .bind::<Bytea, _>(hash.as_slice())
-        .bind::<Interval, _>(interval(ttl))
-        .bind::<Nullable<diesel::sql_types::Inet>, _>(to_inet(ip))
-        .bind::<Nullable<Text>, _>(user_agent)
-        .get_result(self.conn)
-        .optional()?;
+        let session: Option<Session> = Prepared::<CreateSession>::new()
+            .bind::<diesel::sql_types::Uuid, _>(SessionId::now_v7())
+            .bind::<Bytea, _>(hash.as_slice())
+            .bind::<Interval, _>(interval(ttl))
+            .bind::<Nullable<diesel::sql_types::Inet>, _>(to_inet(ip))
+            .bind::<Nullable<Text>, _>(user_agent)
+            .bind::<diesel::sql_types::Uuid, _>(user_id)
+            .get_result(self.conn)
+            .optional()?;
         match session {
             Some(session) => Ok((session, token)),
             None => Err(self.why_not_eligible(user_id)?),

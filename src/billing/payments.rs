@@ -1,9 +1,8 @@
 //! Payments: [`PaymentRepo`], from `conn.payments()`.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::now;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{self, BigInt, Bool, Integer, Jsonb, Nullable, Text};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -12,13 +11,44 @@ use crate::enums::PaymentStatus;
 use crate::error::{Error, Result};
 use crate::ids::{PaymentId, SubscriptionId, UserId};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
+use crate::prepared::{Prepared, Statement};
 use crate::schema::payments;
-use crate::tx::update_versioned;
+use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
+
+/// [`PaymentRepo::update`]: every field of [`PaymentChanges`] in one
+/// fixed shape (see [`crate::tx::update_versioned`]).
+struct UpdatePayment;
+
+impl Statement for UpdatePayment {
+    const SQL: &'static str = versioned_update_sql!(
+        "payments",
+        "description = CASE WHEN $1 THEN $2 ELSE description END,
+               metadata = COALESCE($3, metadata),
+               updated_at = now()",
+        "id = $4 AND version = $5",
+        "*",
+        "id = $6"
+    );
+}
+
+/// [`PaymentRepo::record`]: every column explicit, so the statement's
+/// shape does not depend on which optional fields are set; a known
+/// provider id inserts nothing.
+struct RecordPayment;
+
+impl Statement for RecordPayment {
+    const SQL: &'static str = "INSERT INTO payments (id, user_id, subscription_id, amount_cents,
+            currency, status, provider_payment_id, description, metadata)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        ON CONFLICT (provider_payment_id) DO NOTHING
+        RETURNING *";
+}
 
 /// A payment.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
+#[derive(QueryableByName)]
 pub struct Payment {
     /// Id.
     pub id: PaymentId,
@@ -166,12 +196,17 @@ impl<'c> PaymentRepo<'c> {
         validate::opt_text("provider_payment_id", provider_payment_id, 1, 255)?;
         validate::opt_text("description", payment.description.as_deref(), 0, 1000)?;
         validate::json_object("metadata", &payment.metadata)?;
-        let inserted = diesel::insert_into(payments::table)
-            .values((payments::id.eq(PaymentId::now_v7()), payment))
-            .on_conflict(payments::provider_payment_id)
-            .do_nothing()
-            .returning(Payment::as_returning())
-            .get_result(self.conn)
+        let inserted = Prepared::<RecordPayment>::new()
+            .bind::<sql_types::Uuid, _>(PaymentId::now_v7())
+            .bind::<sql_types::Uuid, _>(payment.user_id)
+            .bind::<Nullable<sql_types::Uuid>, _>(payment.subscription_id)
+            .bind::<BigInt, _>(payment.amount_cents)
+            .bind::<Text, _>(&payment.currency)
+            .bind::<crate::schema::sql_types::PaymentStatus, _>(payment.status)
+            .bind::<Nullable<Text>, _>(&payment.provider_payment_id)
+            .bind::<Nullable<Text>, _>(&payment.description)
+            .bind::<Jsonb, _>(&payment.metadata)
+            .get_result::<Payment>(self.conn)
             .optional()?;
         match (inserted, provider_payment_id) {
             (Some(row), _) => Ok((row, true)),
@@ -219,13 +254,13 @@ impl<'c> PaymentRepo<'c> {
         }
         update_versioned(
             self.conn,
-            diesel::update(
-                payments::table
-                    .find(id)
-                    .filter(payments::version.eq(expected_version)),
-            )
-            .set((changes, payments::updated_at.eq(now)))
-            .returning(Payment::as_returning()),
+            Prepared::<UpdatePayment>::new()
+                .bind::<Bool, _>(changes.description.is_some())
+                .bind::<Nullable<Text>, _>(changes.description.as_ref().and_then(Option::as_ref))
+                .bind::<Nullable<Jsonb>, _>(changes.metadata.as_ref())
+                .bind::<sql_types::Uuid, _>(id)
+                .bind::<Integer, _>(expected_version)
+                .bind::<sql_types::Uuid, _>(id),
             ("payment", id, expected_version),
             payments::table.find(id).select(payments::version),
         )

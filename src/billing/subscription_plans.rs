@@ -1,21 +1,23 @@
 //! Subscription plans: [`PlanRepo`], from `conn.plans()`.
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::now;
 use diesel::prelude::*;
+use diesel::sql_types::{self, Array, BigInt, Bool, Integer, Nullable, Text};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 use crate::enums::BillingInterval;
 use crate::error::{Error, Found, Result};
 use crate::ids::PlanId;
+use crate::prepared::{Prepared, Statement};
 use crate::schema::subscription_plans as plans;
-use crate::tx::update_versioned;
+use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
 
 /// A plan customers subscribe to.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = plans, check_for_backend(diesel::pg::Pg))]
+#[derive(QueryableByName)]
 pub struct Plan {
     /// Id.
     pub id: PlanId,
@@ -105,6 +107,25 @@ pub struct PlanChanges<'a> {
     pub features: Option<Vec<Cow<'a, str>>>,
     /// New position.
     pub sort_order: Option<i32>,
+}
+
+/// [`PlanRepo::update`]: every field of [`PlanChanges`] in one fixed
+/// shape (see [`crate::tx::update_versioned`]).
+struct UpdatePlan;
+
+impl Statement for UpdatePlan {
+    const SQL: &'static str = versioned_update_sql!(
+        "subscription_plans",
+        "name = COALESCE($1, name),
+               description = CASE WHEN $2 THEN $3 ELSE description END,
+               price_cents = COALESCE($4, price_cents),
+               features = COALESCE($5, features),
+               sort_order = COALESCE($6, sort_order),
+               updated_at = now()",
+        "id = $7 AND version = $8",
+        "*",
+        "id = $9"
+    );
 }
 
 pub(crate) fn validate_currency(currency: &str) -> Result<()> {
@@ -197,13 +218,16 @@ impl<'c> PlanRepo<'c> {
         }
         update_versioned(
             self.conn,
-            diesel::update(
-                plans::table
-                    .find(id)
-                    .filter(plans::version.eq(expected_version)),
-            )
-            .set((changes, plans::updated_at.eq(now)))
-            .returning(Plan::as_returning()),
+            Prepared::<UpdatePlan>::new()
+                .bind::<Nullable<Text>, _>(&changes.name)
+                .bind::<Bool, _>(changes.description.is_some())
+                .bind::<Nullable<Text>, _>(changes.description.as_ref().and_then(Option::as_ref))
+                .bind::<Nullable<BigInt>, _>(changes.price_cents)
+                .bind::<Nullable<Array<Text>>, _>(changes.features.as_ref())
+                .bind::<Nullable<Integer>, _>(changes.sort_order)
+                .bind::<sql_types::Uuid, _>(id)
+                .bind::<Integer, _>(expected_version)
+                .bind::<sql_types::Uuid, _>(id),
             ("plan", id, expected_version),
             plans::table.find(id).select(plans::version),
         )

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{self, Integer, Text};
 use serde::{Deserialize, Serialize};
 
 use super::teams::authorize;
@@ -12,14 +13,31 @@ use crate::access::{Action, Actor};
 use crate::audit::{audited, AuditEntry};
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, TeamId, UserId};
+use crate::prepared::{Prepared, Statement};
 use crate::schema::projects;
 use crate::tx::run_transaction;
-use crate::tx::update_versioned;
+use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
+
+/// [`ProjectRepo::rename`] (see [`crate::tx::update_versioned`]); Row-Level
+/// Security decides which rows the update and the version lookup see.
+struct RenameProject;
+
+impl Statement for RenameProject {
+    const SQL: &'static str = versioned_update_sql!(
+        "projects",
+        "name = $1",
+        "id = $2 AND version = $3",
+        "*",
+        "id = $4"
+    );
+}
 
 /// A project: data that belongs to a team, isolated per team by
 /// Row-Level Security.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, QueryableByName, Selectable, Serialize, Deserialize,
+)]
 #[diesel(table_name = projects, check_for_backend(diesel::pg::Pg))]
 pub struct Project {
     /// Id.
@@ -129,13 +147,11 @@ impl<'c> ProjectRepo<'c> {
                 |c| {
                     update_versioned(
                         c,
-                        diesel::update(
-                            projects::table
-                                .filter(projects::id.eq(id))
-                                .filter(projects::version.eq(expected_version)),
-                        )
-                        .set(projects::name.eq(name))
-                        .returning(Project::as_returning()),
+                        Prepared::<RenameProject>::new()
+                            .bind::<Text, _>(name)
+                            .bind::<sql_types::Uuid, _>(id)
+                            .bind::<Integer, _>(expected_version)
+                            .bind::<sql_types::Uuid, _>(id),
                         ("project", id, expected_version),
                         projects::table.find(id).select(projects::version),
                     )

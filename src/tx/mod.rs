@@ -13,7 +13,7 @@ pub(crate) mod optimistic;
 mod retry;
 mod run;
 
-pub(crate) use optimistic::update_versioned;
+pub(crate) use optimistic::{update_versioned, versioned_update_sql, Versioned};
 pub use retry::{set_local_statement_timeout, transaction_with_retry, Isolation, RetryPolicy};
 pub(crate) use run::run as run_with_begin;
 pub use run::run_transaction;

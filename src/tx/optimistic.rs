@@ -1,29 +1,93 @@
-//! Optimistic locking: a versioned change is one plain Diesel
-//! `UPDATE .. WHERE id = $1 AND version = $2 RETURNING ..` statement (the
-//! `bump_version` trigger moves the version, migration 000021), and a
-//! zero-row result is explained by [`versioned`] as stale or missing.
-//! Every versioned table goes through [`update_versioned`]:
+//! Optimistic locking: a versioned change is one cached statement (see
+//! [`crate::prepared`]) that updates the row if it is still at the
+//! expected version and, only when it is not, reads the row's current
+//! version, so `Stale` and `NotFound` are told apart in the same round
+//! trip. The `bump_version` trigger moves the version (migration 000021).
+//! Every versioned table's statement has this shape:
 //!
-//! ```ignore
-//! update_versioned(
-//!     conn,
-//!     // updated_at = now() (what set_updated_at writes anyway) keeps an
-//!     // empty changeset one UPDATE that still bumps the version.
-//!     diesel::update(users::table.find(id).filter(users::version.eq(expected)))
-//!         .set((changes, users::updated_at.eq(now)))
-//!         .returning(User::as_returning()),
-//!     ("user", id, expected),
-//!     users::table.find(id).select(users::version),
-//! )
+//! ```sql
+//! WITH upd AS (
+//!     UPDATE posts SET title = COALESCE($1, title), .., updated_at = now()
+//!      WHERE id = $8 AND version = $9 AND deleted_at IS NULL
+//!     RETURNING ..)
+//! SELECT cur.version AS current_version, upd.*
+//!   FROM (SELECT) AS one
+//!   LEFT JOIN upd ON true
+//!   LEFT JOIN (SELECT version FROM posts
+//!               WHERE id = $10 AND deleted_at IS NULL
+//!                 AND NOT EXISTS (SELECT FROM upd)) AS cur ON true
 //! ```
+//!
+//! One row always comes back: the updated row (`current_version` NULL), or
+//! no updated row and the current version (stale), or neither (missing or
+//! invisible). `NOT EXISTS (SELECT FROM upd)` is a one-time filter, so a
+//! successful update does not read the row again. The `cur` lookup has the
+//! same row and visibility filters as the update.
+//!
+//! `updated_at = now()` (what `set_updated_at` writes anyway) keeps an
+//! empty change an edit, as before: it still bumps the version.
 
+/// The text of a versioned update statement (the shape in the module
+/// docs), from its parts: table, SET list, the row filter of the update
+/// (with `version = $n`), the RETURNING list, and the row filter of the
+/// version lookup. Builds a string literal only (`concat!`), so each
+/// statement stays one `&'static str` and its own cache key.
+macro_rules! versioned_update_sql {
+    ($table:literal, $set:literal, $filter:literal, $returning:literal, $current:literal) => {
+        concat!(
+            "WITH upd AS (UPDATE ",
+            $table,
+            " SET ",
+            $set,
+            " WHERE ",
+            $filter,
+            " RETURNING ",
+            $returning,
+            ") ",
+            "SELECT cur.version AS current_version, upd.* FROM (SELECT) AS one ",
+            "LEFT JOIN upd ON true ",
+            "LEFT JOIN (SELECT version FROM ",
+            $table,
+            " WHERE ",
+            $current,
+            " AND NOT EXISTS (SELECT FROM upd)) AS cur ON true"
+        )
+    };
+}
+pub(crate) use versioned_update_sql;
+
+use diesel::deserialize::{self, QueryableByName};
 use diesel::dsl::Limit;
+use diesel::pg::Pg;
+use diesel::query_builder::QueryId;
 use diesel::query_dsl::methods::LimitDsl;
 use diesel::query_dsl::LoadQuery;
+use diesel::row::NamedRow;
+use diesel::sql_types::{Integer, Nullable};
 use diesel::{OptionalExtension, PgConnection, QueryResult, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+
+/// The one row of a versioned update statement: the updated row, or the
+/// row's current version when it was not updated, or neither.
+pub(crate) struct Versioned<T> {
+    current_version: Option<i32>,
+    row: Option<T>,
+}
+
+impl<T: QueryableByName<Pg>> QueryableByName<Pg> for Versioned<T> {
+    fn build<'a>(row: &impl NamedRow<'a, Pg>) -> deserialize::Result<Self> {
+        Ok(Versioned {
+            current_version: NamedRow::get::<Nullable<Integer>, Option<i32>>(
+                row,
+                "current_version",
+            )?,
+            // All NULL (the LEFT JOIN found no updated row) reads as None.
+            row: Option::<T>::build(row)?,
+        })
+    }
+}
 
 /// Explains the outcome of a versioned update: the row, or why there is
 /// none. `current_version` is only run when the update matched nothing.
@@ -34,7 +98,7 @@ use crate::error::{Error, Result};
 fn versioned<T>(
     updated: Option<T>,
     entity: &'static str,
-    id: impl Into<Uuid>,
+    id: Uuid,
     expected: i32,
     current_version: impl FnOnce() -> QueryResult<Option<i32>>,
 ) -> Result<T> {
@@ -43,7 +107,7 @@ fn versioned<T>(
         None => match current_version()? {
             Some(actual) => Err(Error::Stale {
                 entity,
-                id: id.into(),
+                id,
                 expected,
                 actual,
             }),
@@ -52,11 +116,15 @@ fn versioned<T>(
     }
 }
 
-/// Runs `update` (an `UPDATE .. WHERE <row> AND version = $expected
-/// RETURNING ..` statement) and explains a miss with [`versioned`], reading
-/// the row's version with `version` (the same row and visibility filters,
-/// selecting `version`) only then. `what` is the entity, the row's id and
-/// the expected version, for the error.
+/// Runs `update`, a cached versioned update statement of the shape in the
+/// module docs, and explains a miss: [`Error::NotFound`] when no visible
+/// row has the id, [`Error::Stale`] with the current version when it is at
+/// another. One round trip, except when a concurrent writer committed a new
+/// version after the statement's snapshot was taken (then the statement saw
+/// the expected version but could not update it): `version` (the same row
+/// and visibility filters, selecting `version`) then reads the version
+/// that writer left. `what` is the entity, the row's id and the expected
+/// version, for the error.
 ///
 /// # Errors
 /// [`Error::Stale`], [`Error::NotFound`], and the update's own errors.
@@ -67,13 +135,21 @@ pub(crate) fn update_versioned<'q, T, U, V>(
     version: V,
 ) -> Result<T>
 where
-    U: RunQueryDsl<PgConnection> + LoadQuery<'q, PgConnection, T>,
+    U: RunQueryDsl<PgConnection> + QueryId + LoadQuery<'q, PgConnection, Versioned<T>>,
     V: RunQueryDsl<PgConnection> + LimitDsl,
     Limit<V>: LoadQuery<'q, PgConnection, i32>,
 {
+    debug_assert!(
+        U::HAS_STATIC_QUERY_ID,
+        "a versioned update must be a cached statement"
+    );
     let (entity, id, expected) = what;
-    let updated = update.get_result(conn).optional()?;
-    versioned(updated, entity, id, expected, || {
-        version.first(conn).optional()
+    let Versioned {
+        current_version,
+        row,
+    } = update.get_result(conn)?;
+    versioned(row, entity, id.into(), expected, || match current_version {
+        Some(actual) if actual == expected => version.first(conn).optional(),
+        seen => Ok(seen),
     })
 }

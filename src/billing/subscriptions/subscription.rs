@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Interval, Nullable, Text};
+use diesel::sql_types::{self, Integer, Interval, Nullable, Text};
 use serde::{Deserialize, Serialize};
 
 use super::provider_sync::provider_lock_key;
@@ -16,11 +16,25 @@ use super::status::LIVE;
 use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Found, Result};
 use crate::ids::{PlanId, SubscriptionId, UserId};
+use crate::prepared::{Prepared, Statement};
 use crate::schema::subscriptions as subs;
 use crate::sql::{advisory_xact_lock, interval};
 use crate::tx::run_transaction;
-use crate::tx::update_versioned;
+use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
+
+/// [`SubscriptionRepo::change_plan`] (see [`crate::tx::update_versioned`]).
+struct ChangePlan;
+
+impl Statement for ChangePlan {
+    const SQL: &'static str = versioned_update_sql!(
+        "subscriptions",
+        "plan_id = $1",
+        "id = $2 AND version = $3",
+        "*",
+        "id = $4"
+    );
+}
 
 /// A user's subscription to a plan.
 #[derive(
@@ -232,13 +246,11 @@ impl<'c> SubscriptionRepo<'c> {
     ) -> Result<Subscription> {
         update_versioned(
             self.conn,
-            diesel::update(
-                subs::table
-                    .find(id)
-                    .filter(subs::version.eq(expected_version)),
-            )
-            .set(subs::plan_id.eq(plan_id))
-            .returning(Subscription::as_returning()),
+            Prepared::<ChangePlan>::new()
+                .bind::<sql_types::Uuid, _>(plan_id)
+                .bind::<sql_types::Uuid, _>(id)
+                .bind::<Integer, _>(expected_version)
+                .bind::<sql_types::Uuid, _>(id),
             ("subscription", id, expected_version),
             subs::table.find(id).select(subs::version),
         )

@@ -15,15 +15,17 @@ use diesel::dsl::now;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
+use diesel::sql_types::{self, Bool, Integer, Nullable, Text};
 use uuid::Uuid;
 
 use crate::enums::PostStatus;
 use crate::error::{Found, Result};
 use crate::ids::PostId;
+use crate::prepared::{Prepared, Statement};
 use crate::schema::posts;
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
 use crate::sql::coalesce;
-use crate::tx::update_versioned;
+use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
 
 /// Longest slug derived from a title, leaving room for a `-<n>` suffix
@@ -36,6 +38,27 @@ const SLUG_MAX: usize = 200;
 /// visible to any call.
 pub struct PostRepo<'c> {
     pub(in crate::content) conn: &'c mut PgConnection,
+}
+
+/// [`PostRepo::update`]: every field of [`PostChanges`] in one fixed
+/// shape (see [`crate::tx::update_versioned`]).
+struct UpdatePost;
+
+impl Statement for UpdatePost {
+    const SQL: &'static str = versioned_update_sql!(
+        "posts",
+        "title = COALESCE($1, title),
+               content = COALESCE($2, content),
+               excerpt = CASE WHEN $3 THEN $4 ELSE excerpt END,
+               category_id = CASE WHEN $5 THEN $6 ELSE category_id END,
+               featured = COALESCE($7, featured),
+               updated_at = now()",
+        "id = $8 AND version = $9 AND deleted_at IS NULL",
+        "id, author_id, category_id, title, slug, excerpt, content, status,
+                  featured, view_count, published_at, deleted_at, version, created_at,
+                  updated_at",
+        "id = $10 AND deleted_at IS NULL"
+    );
 }
 
 /// A post that is not deleted, by id: what every call reads and writes.
@@ -128,13 +151,19 @@ impl<'c> PostRepo<'c> {
         changes: &PostChanges<'_>,
     ) -> Result<Post> {
         changes.validate()?;
-        // updated_at = now() (what set_updated_at writes anyway) keeps an
-        // empty change one UPDATE, which bumps the version as any other.
         update_versioned(
             self.conn,
-            diesel::update(live_post(id).filter(posts::version.eq(expected_version)))
-                .set((changes, posts::updated_at.eq(now)))
-                .returning(Post::as_returning()),
+            Prepared::<UpdatePost>::new()
+                .bind::<Nullable<Text>, _>(&changes.title)
+                .bind::<Nullable<Text>, _>(&changes.content)
+                .bind::<Bool, _>(changes.excerpt.is_some())
+                .bind::<Nullable<Text>, _>(changes.excerpt.as_ref().and_then(Option::as_ref))
+                .bind::<Bool, _>(changes.category_id.is_some())
+                .bind::<Nullable<sql_types::Uuid>, _>(changes.category_id.flatten())
+                .bind::<Nullable<Bool>, _>(changes.featured)
+                .bind::<sql_types::Uuid, _>(id)
+                .bind::<Integer, _>(expected_version)
+                .bind::<sql_types::Uuid, _>(id),
             ("post", id, expected_version),
             live_post(id).select(posts::version),
         )

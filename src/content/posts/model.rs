@@ -19,6 +19,7 @@ use crate::validate;
     Clone,
     PartialEq,
     Queryable,
+    QueryableByName,
     Selectable,
     Identifiable,
     Associations,

@@ -14,21 +14,21 @@ pub use bulk::{BatchFailure, BatchReport};
 pub use model::{NewUser, User, UserChanges, DEFAULT_LOCALE, DEFAULT_TIMEZONE, NAME_MAX};
 pub use public::PublicUser;
 
-use chrono::{DateTime, Utc};
 use diesel::dsl::{now, AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{QueryFragment, QueryId};
-use diesel::sql_types::Bool;
+use diesel::sql_types::{self, Bool, Integer, Nullable, Text};
 
 use crate::enums::UserRole;
 use crate::error::{Error, Found, Result};
 use crate::identity;
 use crate::ids::UserId;
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
+use crate::prepared::{Prepared, Statement};
 use crate::schema::users;
 use crate::sql::{coalesce, lower};
-use crate::tx::update_versioned;
+use crate::tx::{update_versioned, versioned_update_sql, Versioned};
 use crate::validate;
 
 type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
@@ -86,6 +86,48 @@ where
         .found("user")
 }
 
+/// [`UserRepo::update`]: every field of [`UserChanges`] in one fixed
+/// shape (see [`update_versioned`]).
+struct UpdateUser;
+
+impl Statement for UpdateUser {
+    const SQL: &'static str = versioned_update_sql!(
+        "users",
+        "name = COALESCE($1, name),
+               username = CASE WHEN $2 THEN $3 ELSE username END,
+               avatar_url = CASE WHEN $4 THEN $5 ELSE avatar_url END,
+               locale = COALESCE($6, locale),
+               timezone = COALESCE($7, timezone),
+               onboarding_complete = COALESCE($8, onboarding_complete),
+               is_active = COALESCE($9, is_active),
+               updated_at = now()",
+        "id = $10 AND version = $11 AND deleted_at IS NULL",
+        "*",
+        "id = $12 AND deleted_at IS NULL"
+    );
+}
+
+/// [`UserRepo::change_email`]: a new, unverified address.
+struct ChangeEmail;
+
+impl Statement for ChangeEmail {
+    const SQL: &'static str = versioned_update_sql!(
+        "users",
+        "email = $1, email_skeleton = $2, email_verified_at = NULL",
+        "id = $3 AND version = $4 AND deleted_at IS NULL",
+        "*",
+        "id = $5 AND deleted_at IS NULL"
+    );
+}
+
+/// [`UserRepo::record_login`].
+struct RecordLogin;
+
+impl Statement for RecordLogin {
+    const SQL: &'static str =
+        "UPDATE users SET last_login_at = now() WHERE id = $1 AND deleted_at IS NULL";
+}
+
 /// A versioned update of a visible user (see [`update_versioned`]).
 fn update_visible_user<'q, U>(
     conn: &mut PgConnection,
@@ -94,7 +136,9 @@ fn update_visible_user<'q, U>(
     expected: i32,
 ) -> Result<User>
 where
-    U: RunQueryDsl<PgConnection> + diesel::query_dsl::LoadQuery<'q, PgConnection, User>,
+    U: RunQueryDsl<PgConnection>
+        + QueryId
+        + diesel::query_dsl::LoadQuery<'q, PgConnection, Versioned<User>>,
 {
     update_versioned(
         conn,
@@ -219,13 +263,21 @@ impl<'c> UserRepo<'c> {
     ) -> Result<User> {
         let mut username = None;
         let changes = changes.checked(&mut username)?;
-        // updated_at = now() (what set_updated_at writes anyway) keeps an
-        // empty change one UPDATE, which bumps the version as any other.
         update_visible_user(
             self.conn,
-            diesel::update(visible_user(id).filter(users::version.eq(expected_version)))
-                .set((&changes, users::updated_at.eq(now)))
-                .returning(User::as_returning()),
+            Prepared::<UpdateUser>::new()
+                .bind::<Nullable<Text>, _>(&changes.name)
+                .bind::<Bool, _>(changes.username.is_some())
+                .bind::<Nullable<Text>, _>(changes.username.as_ref().and_then(Option::as_ref))
+                .bind::<Bool, _>(changes.avatar_url.is_some())
+                .bind::<Nullable<Text>, _>(changes.avatar_url.as_ref().and_then(Option::as_ref))
+                .bind::<Nullable<Text>, _>(&changes.locale)
+                .bind::<Nullable<Text>, _>(&changes.timezone)
+                .bind::<Nullable<Bool>, _>(changes.onboarding_complete)
+                .bind::<Nullable<Bool>, _>(changes.is_active)
+                .bind::<sql_types::Uuid, _>(id)
+                .bind::<Integer, _>(expected_version)
+                .bind::<sql_types::Uuid, _>(id),
             id,
             expected_version,
         )
@@ -241,13 +293,12 @@ impl<'c> UserRepo<'c> {
         let email = identity::email("email", email)?;
         update_visible_user(
             self.conn,
-            diesel::update(visible_user(id).filter(users::version.eq(expected_version)))
-                .set((
-                    users::email.eq(&email.address),
-                    users::email_skeleton.eq(email.skeleton.as_deref()),
-                    users::email_verified_at.eq(None::<DateTime<Utc>>),
-                ))
-                .returning(User::as_returning()),
+            Prepared::<ChangeEmail>::new()
+                .bind::<Text, _>(email.address.as_str())
+                .bind::<Nullable<Text>, _>(email.skeleton.as_deref())
+                .bind::<sql_types::Uuid, _>(id)
+                .bind::<Integer, _>(expected_version)
+                .bind::<sql_types::Uuid, _>(id),
             id,
             expected_version,
         )
@@ -272,13 +323,9 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn record_login(&mut self, id: UserId) -> Result<()> {
-        let n = diesel::update(
-            users::table
-                .filter(users::id.eq(id))
-                .filter(users::deleted_at.is_null()),
-        )
-        .set(users::last_login_at.eq(now))
-        .execute(self.conn)?;
+        let n = Prepared::<RecordLogin>::new()
+            .bind::<sql_types::Uuid, _>(id)
+            .execute(self.conn)?;
         if n == 0 {
             return Err(Error::NotFound { entity: "user" });
         }

@@ -24,6 +24,7 @@ pub const DEFAULT_TIMEZONE: &str = "UTC";
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+#[derive(QueryableByName)]
 pub struct User {
     /// UUIDv7 primary key.
     pub id: UserId,

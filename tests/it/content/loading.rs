@@ -4,9 +4,7 @@
 //! queries whatever the user has.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
-use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::prelude::*;
 use saas_db::billing::{NewPlan, NewSubscription};
 use saas_db::content::{NewCategory, NewPost, Post};
@@ -19,21 +17,8 @@ use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{at, author, draft, ids, publish_at};
+use crate::counting::counted;
 use crate::support::acting_as;
-
-/// A plain connection whose statements are counted.
-fn counted(url: &str) -> (PgConnection, Arc<AtomicUsize>) {
-    let mut conn = PgConnection::establish(url).unwrap();
-    let queries = Arc::new(AtomicUsize::new(0));
-    let seen = Arc::clone(&queries);
-    let counter = move |event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { .. } = event {
-            seen.fetch_add(1, Ordering::SeqCst);
-        }
-    };
-    conn.set_instrumentation(Box::new(counter) as Box<dyn Instrumentation>);
-    (conn, queries)
-}
 
 /// Statements `work` issued on `conn`.
 fn queries_of<T>(
