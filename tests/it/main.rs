@@ -13,6 +13,7 @@ mod audit_log;
 mod auth;
 mod bad_input;
 mod billing;
+mod budget;
 mod bulk;
 mod catalog;
 mod content;

@@ -1,0 +1,58 @@
+//! Round trips of creating a team, inviting and accepting.
+
+use std::time::Duration;
+
+use saas_db::enums::TeamRole;
+use saas_db::Repos;
+use saas_db_testing::TestDatabase;
+
+use super::{assert_budget, Budget, Counted};
+use crate::support::actor;
+
+/// Round trips per operation (see the module docs of `budget`).
+pub const BUDGET: Budget = &[
+    ("teams.create", 8),
+    ("teams.invite", 7),
+    ("teams.accept", 7),
+];
+
+#[test]
+fn create_invite_accept() {
+    let db = TestDatabase::new();
+    let mut counted = Counted::connect(db.url());
+    let ann = actor(&mut counted.conn, "ann@example.com");
+    let names = ["Team A", "Team B"];
+    let (team, trips) = counted.warmed(|c, i| c.teams().create(&ann, names[i]).unwrap());
+    assert_budget(BUDGET, "teams.create", &trips);
+
+    let invitees = [
+        actor(&mut counted.conn, "bob@example.com"),
+        actor(&mut counted.conn, "cy@example.com"),
+    ];
+    let (tokens, trips) = {
+        let mut tokens = Vec::new();
+        let (_, trips) = counted.warmed(|c, i| {
+            let (_, token) = c
+                .teams()
+                .invite(
+                    &ann,
+                    team.id,
+                    ["bob@example.com", "cy@example.com"][i],
+                    TeamRole::Member,
+                    Duration::from_secs(3600),
+                )
+                .unwrap();
+            tokens.push(token);
+        });
+        (tokens, trips)
+    };
+    assert_budget(BUDGET, "teams.invite", &trips);
+
+    let (member, trips) = counted.warmed(|c, i| {
+        c.teams()
+            .accept(&invitees[i], tokens[i].as_str())
+            .unwrap()
+    });
+    assert_eq!(member.user_id, invitees[1].user_id);
+    assert_budget(BUDGET, "teams.accept", &trips);
+}
