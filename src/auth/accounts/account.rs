@@ -349,11 +349,12 @@ impl<'c> AccountRepo<'c> {
         };
         // The credential account's key is the user id as text (see
         // `store_password_hash`); a literal cast, no value in the SQL.
-        let credential = accounts::provider.eq(CREDENTIAL_PROVIDER).and(
-            accounts::provider_account_id.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
-                "\"users\".\"id\"::text",
-            )),
-        );
+        let credential =
+            accounts::provider
+                .eq(CREDENTIAL_PROVIDER)
+                .and(accounts::provider_account_id.eq(
+                    diesel::dsl::sql::<diesel::sql_types::Text>("\"users\".\"id\"::text"),
+                ));
         Ok(users::table
             .left_join(accounts::table.on(credential))
             .filter(users::email.eq(address))

@@ -28,8 +28,11 @@ fn audit_record_and_list() {
             .unwrap()
     });
     assert_budget(BUDGET, "audit.record", &trips);
-    let (page, trips) =
-        counted.warmed(|c, _| c.audit().for_entity("user", ada, PageRequest::first(20)).unwrap());
+    let (page, trips) = counted.warmed(|c, _| {
+        c.audit()
+            .for_entity("user", ada, PageRequest::first(20))
+            .unwrap()
+    });
     assert_eq!(page.items.len(), 2);
     assert_budget(BUDGET, "audit.for_entity (page of 20)", &trips);
 }

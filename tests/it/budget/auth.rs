@@ -53,7 +53,11 @@ fn sign_up_and_sign_in() {
             .sign_in_with_password(&email(i), "wrong password, long enough", client())
     });
     assert!(matches!(refused, Err(Error::Unauthorized)));
-    assert_budget(BUDGET, "auth.sign_in_with_password (wrong password)", &trips);
+    assert_budget(
+        BUDGET,
+        "auth.sign_in_with_password (wrong password)",
+        &trips,
+    );
 
     let (refused, trips) = counted.warmed(|c, i| {
         c.auth()

@@ -43,6 +43,9 @@ fn subscribe() {
     assert_budget(BUDGET, "subscriptions.start (provider id)", &trips);
 }
 
+// `.into()` keeps the input compiling whether its text fields are `&str`
+// or `Cow<str>`.
+#[allow(clippy::useless_conversion)]
 #[test]
 fn record_payments() {
     let db = TestDatabase::new();
@@ -63,7 +66,11 @@ fn record_payments() {
     };
     let ((_, new), trips) = counted.warmed(|c, i| record(c, provider_ids[i]));
     assert!(new);
-    assert_budget(BUDGET, "payments.record (provider id, first delivery)", &trips);
+    assert_budget(
+        BUDGET,
+        "payments.record (provider id, first delivery)",
+        &trips,
+    );
     let ((_, new), trips) = counted.warmed(|c, i| record(c, provider_ids[i]));
     assert!(!new);
     assert_budget(BUDGET, "payments.record (provider id, redelivery)", &trips);

@@ -70,7 +70,10 @@ impl Counted {
     /// Runs `work(conn, 0)` to warm the connection, then counts
     /// `work(conn, 1)` (the index lets each run use its own emails, slugs
     /// or rows).
-    pub fn warmed<T>(&mut self, mut work: impl FnMut(&mut PgConnection, usize) -> T) -> (T, Vec<String>) {
+    pub fn warmed<T>(
+        &mut self,
+        mut work: impl FnMut(&mut PgConnection, usize) -> T,
+    ) -> (T, Vec<String>) {
         work(&mut self.conn, 0);
         self.trips(|c| work(c, 1))
     }
@@ -118,8 +121,8 @@ fn all_budgets() -> Vec<(&'static str, usize)> {
 /// every budgeted operation with its count, and nothing else.
 #[test]
 fn benchmarks_md_lists_every_budget() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md")).unwrap();
     let section = text
         .split("## Round trips per operation")
         .nth(1)

@@ -52,11 +52,8 @@ fn create_invite_accept() {
     };
     assert_budget(BUDGET, "teams.invite", &trips);
 
-    let (member, trips) = counted.warmed(|c, i| {
-        c.teams()
-            .accept(&invitees[i], tokens[i].as_str())
-            .unwrap()
-    });
+    let (member, trips) =
+        counted.warmed(|c, i| c.teams().accept(&invitees[i], tokens[i].as_str()).unwrap());
     assert_eq!(member.user_id, invitees[1].user_id);
     assert_budget(BUDGET, "teams.accept", &trips);
 }

@@ -185,9 +185,7 @@ fn user_overview_in_two_queries() {
 
     let mut counted = Counted::connect(db.url());
     UserOverview::load(&mut counted.conn, bob).unwrap(); // warm-up
-    let (overview, q) = queries_of(&mut counted, |c| {
-        UserOverview::load(c, alice).unwrap()
-    });
+    let (overview, q) = queries_of(&mut counted, |c| UserOverview::load(c, alice).unwrap());
     assert_eq!(q, 2);
     assert_eq!(overview.user.id, alice);
     assert_eq!(
@@ -206,9 +204,7 @@ fn user_overview_in_two_queries() {
 
     // A user with nothing: every part empty, still two queries.
     let bare_id = author(&mut conn, "bare@example.com");
-    let (bare, q) = queries_of(&mut counted, |c| {
-        UserOverview::load(c, bare_id).unwrap()
-    });
+    let (bare, q) = queries_of(&mut counted, |c| UserOverview::load(c, bare_id).unwrap());
     assert_eq!(q, 2);
     assert!(bare.profile.is_none() && bare.subscription.is_none() && bare.plan.is_none());
     assert!(bare.latest_posts.is_empty());
