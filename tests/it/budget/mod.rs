@@ -18,11 +18,16 @@
 //! (the operation ran once before, so its statements are prepared and the
 //! enum types known) neither lookups nor prepares should remain: where
 //! one does, the budget shows it.
+//!
+//! Calls that check out their own pooled connection (`Database` methods)
+//! are counted through the pool's per-statement tracing events instead
+//! (`pooled.rs`).
 
 mod audit_outbox;
 mod auth;
 mod billing;
 mod content;
+mod pooled;
 mod teams;
 mod users;
 
@@ -111,6 +116,7 @@ fn all_budgets() -> Vec<(&'static str, usize)> {
         content::BUDGET,
         teams::BUDGET,
         audit_outbox::BUDGET,
+        pooled::BUDGET,
     ]
     .iter()
     .flat_map(|b| b.iter().copied())
