@@ -21,15 +21,27 @@ pub(crate) fn audited<B: Serialize, A: Serialize>(
     lock: impl FnOnce(&mut PgConnection) -> Result<B>,
     apply: impl FnOnce(&mut PgConnection) -> Result<A>,
 ) -> Result<A> {
-    run_transaction(conn, |tx| {
-        let before = lock(tx)?;
-        let after = apply(tx)?;
-        let changes = diff(&before, &after);
-        // A change that changed nothing (unbanning someone not banned) is
-        // not history.
-        if changes.as_object().is_some_and(|c| !c.is_empty()) {
-            AuditRepo::new(tx).record(&entry.changes(changes))?;
-        }
-        Ok(after)
-    })
+    run_transaction(conn, |tx| audited_in(tx, entry, lock, apply))
+}
+
+/// [`audited`] inside a transaction the caller opened itself and rolls
+/// back when this fails (the repository's own `run_transaction`, whose
+/// closure returns this result): no savepoint of its own, which would cost
+/// two more round trips (SAVEPOINT, RELEASE) and protect nothing the
+/// caller's rollback does not.
+pub(crate) fn audited_in<B: Serialize, A: Serialize>(
+    tx: &mut PgConnection,
+    entry: AuditEntry<'_>,
+    lock: impl FnOnce(&mut PgConnection) -> Result<B>,
+    apply: impl FnOnce(&mut PgConnection) -> Result<A>,
+) -> Result<A> {
+    let before = lock(tx)?;
+    let after = apply(tx)?;
+    let changes = diff(&before, &after);
+    // A change that changed nothing (unbanning someone not banned) is
+    // not history.
+    if changes.as_object().is_some_and(|c| !c.is_empty()) {
+        AuditRepo::new(tx).record(&entry.changes(changes))?;
+    }
+    Ok(after)
 }

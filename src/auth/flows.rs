@@ -255,14 +255,14 @@ impl<'c> AuthFlows<'c> {
     ) -> Result<SignedIn> {
         let hasher = &self.hasher;
         run_transaction(self.conn, |tx| {
-            let user = UserRepo::new(tx).find_by_email(email)?;
-            let accounts = |tx| AccountRepo::new(tx).with_hasher(hasher.clone());
-            let Some(user) = user else {
+            let mut accounts = AccountRepo::new(tx).with_hasher(hasher.clone());
+            // The user and the password hash in one query.
+            let Some((user, stored)) = accounts.user_with_password_hash(email)? else {
                 // Spend the hashing time anyway: no account enumeration by timing.
-                accounts(tx).verify_password(UserId(uuid::Uuid::nil()), password)?;
+                accounts.check_password(UserId(uuid::Uuid::nil()), None, password)?;
                 return Err(Error::Unauthorized);
             };
-            if !accounts(tx).verify_password(user.id, password)? {
+            if !accounts.check_password(user.id, stored, password)? {
                 return Err(Error::Unauthorized);
             }
             start_session(tx, user, options)

@@ -53,13 +53,20 @@ impl PostRepo<'_> {
         }
         run_transaction(self.conn, |conn| {
             lock_post(conn, post_id)?;
-            for (slug, name) in &wanted {
-                diesel::insert_into(tags::table)
-                    .values((
+            // One multi-row INSERT, rows in slug order (as the locks below).
+            let rows: Vec<_> = wanted
+                .iter()
+                .map(|(slug, name)| {
+                    (
                         tags::id.eq(Uuid::now_v7()),
                         tags::name.eq(name),
                         tags::slug.eq(slug),
-                    ))
+                    )
+                })
+                .collect();
+            if !rows.is_empty() {
+                diesel::insert_into(tags::table)
+                    .values(&rows)
                     // No conflict target: a concurrent insert of the same tag
                     // may trip tags_name_key before tags_slug_key, and either
                     // means the tag exists.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::teams::authorize;
 use crate::access::{Action, Actor};
-use crate::audit::{audited, AuditEntry};
+use crate::audit::{audited_in, AuditEntry};
 use crate::error::{Error, Result};
 use crate::ids::{ProjectId, TeamId, UserId};
 use crate::prepared::{Prepared, Statement};
@@ -77,7 +77,7 @@ impl<'c> ProjectRepo<'c> {
             authorize(tx, actor, Action::Update, team_id)?;
             let id = ProjectId::now_v7();
             let entry = project_entry("created", actor, id, team_id);
-            audited(
+            audited_in(
                 tx,
                 entry,
                 |_| Ok(None::<Project>),
@@ -140,7 +140,7 @@ impl<'c> ProjectRepo<'c> {
         run_transaction(self.conn, |tx| {
             let before = editable(tx, actor, id)?;
             let entry = project_entry("updated", actor, id, before.team_id);
-            audited(
+            audited_in(
                 tx,
                 entry,
                 |_| Ok(before),
@@ -170,7 +170,7 @@ impl<'c> ProjectRepo<'c> {
         run_transaction(self.conn, |tx| {
             let project = editable(tx, actor, id)?;
             let entry = project_entry("deleted", actor, id, project.team_id);
-            audited(
+            audited_in(
                 tx,
                 entry,
                 |_| Ok(project),

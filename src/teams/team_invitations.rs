@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::team_members::{member_entry, membership, Membership};
 use super::teams::{authorize, TeamRepo};
 use crate::access::{Action, Actor};
-use crate::audit::{audited, AuditEntry};
+use crate::audit::{audited_in, AuditEntry};
 use crate::auth::{secret, Token};
 use crate::enums::TeamRole;
 use crate::error::{Error, Result};
@@ -84,7 +84,7 @@ impl TeamRepo<'_> {
             let entry = AuditEntry::new("member_invited", "team", Some(team_id.into()))
                 .by(actor.user_id)
                 .about("invitation_id", id);
-            audited(
+            audited_in(
                 tx,
                 entry,
                 |_| Ok(None::<Invitation>),
@@ -140,7 +140,7 @@ impl TeamRepo<'_> {
             };
             // The redemption made the membership; its entry describes it.
             let entry = member_entry("member_joined", actor, team_id, actor.user_id);
-            audited(
+            audited_in(
                 tx,
                 entry,
                 |_| Ok(None::<Membership>),
@@ -164,7 +164,7 @@ impl TeamRepo<'_> {
             let entry = AuditEntry::new("invitation_revoked", "team", Some(team_id.into()))
                 .by(actor.user_id)
                 .about("invitation_id", invitation_id);
-            audited(
+            audited_in(
                 tx,
                 entry,
                 |_| Ok(before),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::teams::{authorize, check, insert_member, lock_team, Team, TeamRepo};
 use crate::access::{self, Action, Actor, Resource};
-use crate::audit::{audited, AuditEntry};
+use crate::audit::{audited_in, AuditEntry};
 use crate::enums::TeamRole;
 use crate::error::{Error, Result};
 use crate::ids::{TeamId, UserId};
@@ -133,7 +133,7 @@ impl TeamRepo<'_> {
             let mine = lock_for_members(tx, actor, team_id)?;
             check(actor, action_for(None, Some(role)), team_id, mine)?;
             let entry = member_entry("member_added", actor, team_id, user_id);
-            audited(
+            audited_in(
                 tx,
                 entry,
                 |_| Ok(None::<Membership>),
@@ -173,7 +173,7 @@ impl TeamRepo<'_> {
                 keep_an_owner(tx, team_id, "role")?;
             }
             let entry = member_entry("role_changed", actor, team_id, user_id);
-            audited(
+            audited_in(
                 tx,
                 entry,
                 |_| Ok(current),
@@ -204,7 +204,7 @@ impl TeamRepo<'_> {
                 keep_an_owner(tx, team_id, "user_id")?;
             }
             let entry = member_entry("member_removed", actor, team_id, user_id);
-            audited(
+            audited_in(
                 tx,
                 entry,
                 |_| Ok(current),
@@ -226,7 +226,7 @@ impl TeamRepo<'_> {
                 keep_an_owner(tx, team_id, "role")?;
             }
             let entry = member_entry("member_left", actor, team_id, actor.user_id);
-            audited(
+            audited_in(
                 tx,
                 entry,
                 |_| Ok(current),

@@ -10,7 +10,7 @@ use diesel::sql_types::{Text, Uuid as SqlUuid};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{self, Action, Actor, Resource};
-use crate::audit::{audited, AuditEntry};
+use crate::audit::{audited, audited_in, AuditEntry};
 use crate::enums::{TeamKind, TeamRole};
 use crate::error::{Error, Result};
 use crate::ids::{TeamId, UserId};
@@ -77,7 +77,7 @@ impl<'c> TeamRepo<'c> {
             })?;
             insert_member(tx, id, actor.user_id, TeamRole::Owner)?;
             let entry = AuditEntry::created("team", id).by(actor.user_id);
-            audited(tx, entry, |_| Ok(None::<Team>), |c| find(c, id))
+            audited_in(tx, entry, |_| Ok(None::<Team>), |c| find(c, id))
         })
     }
 
@@ -101,7 +101,7 @@ impl<'c> TeamRepo<'c> {
             lock_team(tx, team_id)?;
             authorize(tx, actor, Action::Delete, team_id)?;
             let entry = AuditEntry::new("deleted", "team", Some(team_id.into())).by(actor.user_id);
-            audited(
+            audited_in(
                 tx,
                 entry,
                 |c| find(c, team_id),

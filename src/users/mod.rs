@@ -25,7 +25,7 @@ mod users;
 
 pub use transfer::{TransferOptions, TransferReport};
 pub use user_profiles::{ProfileChanges, UserProfile};
-pub(crate) use users::{may_sign_in, visible};
+pub(crate) use users::{may_sign_in, stored_email, visible};
 pub use users::{
     BatchFailure, BatchReport, NewUser, PublicUser, User, UserChanges, UserRepo, DEFAULT_LOCALE,
     DEFAULT_TIMEZONE, NAME_MAX,

@@ -5,8 +5,6 @@
 //! writes NULL for `Some(None)`, with a control showing that the naive
 //! fixed shape (`SET col = $value`) would clobber the column.
 
-use std::sync::atomic::Ordering;
-
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text, Uuid as SqlUuid};
 use saas_db::billing::{PaymentChanges, PlanChanges};
@@ -18,8 +16,8 @@ use saas_db::{auth::SessionOptions, billing::NewSubscription, Error, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
-use crate::counting::counted;
-use crate::support::{count, new_payment, plan, user};
+use crate::budget::Counted;
+use crate::support::{count_bound, new_payment, plan, user};
 
 /// Runs a versioned update of one row: of the row (`missing == false`) or
 /// of an id that does not exist, expecting `version`; the new version.
@@ -31,24 +29,23 @@ type Update<'f> = dyn FnMut(&mut PgConnection, bool, i32) -> saas_db::Result<i32
 /// same one, reused). The first round warms the connection (enum type
 /// lookups, the PREPARE itself).
 fn one_statement_each(db: &TestDatabase, mut version: i32, like: &str, update: &mut Update<'_>) {
-    let (mut conn, counter) = counted(db.url());
-    let mut sent = |conn: &mut PgConnection, missing: bool, v: i32| {
-        let before = counter.load(Ordering::SeqCst);
-        let out = update(conn, missing, v);
-        (out, counter.load(Ordering::SeqCst) - before)
+    let mut counted = Counted::connect(db.url());
+    let mut sent = |counted: &mut Counted, missing: bool, v: i32| {
+        let (out, trips) = counted.trips(|conn| update(conn, missing, v));
+        (out, trips.len())
     };
     for round in 0..2 {
-        let (updated, ok) = sent(&mut conn, false, version);
+        let (updated, ok) = sent(&mut counted, false, version);
         let updated = updated.unwrap();
         assert_eq!(updated, version + 1, "the trigger bumps the version");
         version = updated;
-        let (stale, on_stale) = sent(&mut conn, false, version - 1);
+        let (stale, on_stale) = sent(&mut counted, false, version - 1);
         assert!(
             matches!(stale, Err(Error::Stale { expected, actual, .. })
                 if expected == version - 1 && actual == version),
             "{stale:?}"
         );
-        let (missing, on_missing) = sent(&mut conn, true, version);
+        let (missing, on_missing) = sent(&mut counted, true, version);
         assert!(
             matches!(missing, Err(Error::NotFound { .. })),
             "{missing:?}"
@@ -61,11 +58,20 @@ fn one_statement_each(db: &TestDatabase, mut version: i32, like: &str, update: &
             );
         }
     }
-    let prepared = count(
-        &mut conn,
-        &format!("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE '{like}'"),
+    assert_eq!(
+        prepared(&mut counted.conn, like),
+        1,
+        "one prepared statement, reused: {like}"
     );
-    assert_eq!(prepared, 1, "one prepared statement, reused: {like}");
+}
+
+/// How many of the connection's prepared statements match `like`.
+fn prepared(conn: &mut PgConnection, like: &str) -> i64 {
+    count_bound::<Text, _>(
+        conn,
+        "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE $1",
+        like,
+    )
 }
 
 /// Each versioned update is one cached statement, whatever its outcome.
@@ -353,18 +359,17 @@ fn plan_update_leaves_untouched_columns_alone() {
 /// sends one statement, and the connection then holds exactly one prepared
 /// statement matching `like`.
 fn one_cached_statement(db: &TestDatabase, like: &str, mut write: impl FnMut(&mut PgConnection)) {
-    let (mut conn, counter) = counted(db.url());
-    write(&mut conn);
+    let mut counted = Counted::connect(db.url());
+    write(&mut counted.conn);
     for _ in 0..3 {
-        let before = counter.load(Ordering::SeqCst);
-        write(&mut conn);
-        assert_eq!(counter.load(Ordering::SeqCst) - before, 1, "{like}");
+        let ((), trips) = counted.trips(&mut write);
+        assert_eq!(trips.len(), 1, "{like}: {trips:?}");
     }
-    let prepared = count(
-        &mut conn,
-        &format!("SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE '{like}'"),
+    assert_eq!(
+        prepared(&mut counted.conn, like),
+        1,
+        "one prepared statement, reused: {like}"
     );
-    assert_eq!(prepared, 1, "one prepared statement, reused: {like}");
 }
 
 /// The hot single-row writes are cached statements. Session create was a

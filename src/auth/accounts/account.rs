@@ -342,7 +342,51 @@ impl<'c> AccountRepo<'c> {
             .select(accounts::password_hash)
             .first(self.conn)
             .optional()?;
-        let Some(Some(stored)) = stored else {
+        self.check_password(user_id, stored.flatten(), password)
+    }
+
+    /// The visible user with this email (as
+    /// [`crate::users::UserRepo::find_by_email`]) and their stored password
+    /// hash, if any, in one query: a password sign-in's lookup.
+    ///
+    /// # Errors
+    /// As [`crate::users::UserRepo::find_by_email`].
+    pub(crate) fn user_with_password_hash(
+        &mut self,
+        email: &str,
+    ) -> Result<Option<(User, Option<String>)>> {
+        let Some(address) = crate::users::stored_email(email)? else {
+            return Ok(None);
+        };
+        // The credential account's key is the user id as text (see
+        // `store_password_hash`); a literal cast, no value in the SQL.
+        let credential =
+            accounts::provider
+                .eq(CREDENTIAL_PROVIDER)
+                .and(accounts::provider_account_id.eq(
+                    diesel::dsl::sql::<diesel::sql_types::Text>("\"users\".\"id\"::text"),
+                ));
+        Ok(users::table
+            .left_join(accounts::table.on(credential))
+            .filter(users::email.eq(address))
+            .filter(crate::users::visible(false))
+            .select((User::as_select(), accounts::password_hash.nullable()))
+            .first(self.conn)
+            .optional()?)
+    }
+
+    /// [`AccountRepo::verify_password`] against a hash already read
+    /// (`None`: no password, which costs the same time).
+    ///
+    /// # Errors
+    /// Database errors of the rehash only.
+    pub(crate) fn check_password(
+        &mut self,
+        user_id: UserId,
+        stored: Option<String>,
+        password: &str,
+    ) -> Result<bool> {
+        let Some(stored) = stored else {
             self.hasher.verify_nothing(password);
             return Ok(false);
         };

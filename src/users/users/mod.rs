@@ -58,6 +58,16 @@ pub(crate) fn visible(include_deleted: bool) -> _ {
         .or(include_deleted.into_sql::<Bool>())
 }
 
+/// `email` as stored (normalised, see [`UserRepo::find_by_email`]), or
+/// `None` for a malformed address, which no user has.
+///
+/// # Errors
+/// [`Error::Invalid`] for an email containing a NUL byte or over 254 characters.
+pub(crate) fn stored_email(email: &str) -> Result<Option<String>> {
+    validate::text("email", email, 0, validate::EMAIL_MAX)?;
+    Ok(identity::email("email", email).ok().map(|e| e.address))
+}
+
 /// Whether Diesel can cache `query`'s prepared statement by its type.
 fn has_static_query_id<Q: QueryId>(_query: &Q) -> bool {
     Q::HAS_STATIC_QUERY_ID
@@ -221,12 +231,11 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::Invalid`] for an email containing a NUL byte or over 254 characters.
     pub fn find_by_email(&mut self, email: &str) -> Result<Option<User>> {
-        validate::text("email", email, 0, validate::EMAIL_MAX)?;
-        let Ok(email) = identity::email("email", email) else {
+        let Some(address) = stored_email(email)? else {
             return Ok(None);
         };
         Ok(users::table
-            .filter(users::email.eq(email.address))
+            .filter(users::email.eq(address))
             .filter(visible(self.include_deleted))
             .select(User::as_select())
             .first(self.conn)

@@ -1,9 +1,7 @@
 //! Loading without N+1: the queries a page with details costs are counted
-//! through Diesel's instrumentation and do not grow with the page; a naive
+//! on a warmed connection (`budget::Counted`) and do not grow with the page; a naive
 //! per-post loader, counted the same way, does. The user overview is two
 //! queries whatever the user has.
-
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use diesel::prelude::*;
 use saas_db::billing::{NewPlan, NewSubscription};
@@ -17,18 +15,13 @@ use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use super::{at, author, draft, ids, publish_at};
-use crate::counting::counted;
+use crate::budget::Counted;
 use crate::support::acting_as;
 
-/// Statements `work` issued on `conn`.
-fn queries_of<T>(
-    conn: &mut PgConnection,
-    counter: &AtomicUsize,
-    work: impl FnOnce(&mut PgConnection) -> T,
-) -> (T, usize) {
-    let before = counter.load(Ordering::SeqCst);
-    let out = work(conn);
-    (out, counter.load(Ordering::SeqCst) - before)
+/// Statements `work` issued on `counted`'s connection.
+fn queries_of<T>(counted: &mut Counted, work: impl FnOnce(&mut PgConnection) -> T) -> (T, usize) {
+    let (out, trips) = counted.trips(work);
+    (out, trips.len())
 }
 
 /// 60 published posts by 4 authors, 2 categories, 0 to 3 tags each.
@@ -71,16 +64,19 @@ fn seed(conn: &mut PgConnection) -> Vec<PostId> {
 fn a_page_with_details_costs_the_same_queries_at_10_and_50() {
     let db = TestDatabase::new();
     seed(&mut db.conn().unwrap());
-    let (mut conn, counter) = counted(db.url());
-    // Warm-up: the first use of a connection looks up enum type OIDs.
-    let warm = conn_page(&mut conn, 1);
-    PostDetails::load_page(&mut conn, warm).unwrap();
+    let mut counted = Counted::connect(db.url());
+    // Warm-up: the first use of a connection looks up enum type OIDs, and
+    // each page size is its own prepared statement (the limit is inlined).
+    for n in [10, 50] {
+        let warm = conn_page(&mut counted.conn, n);
+        PostDetails::load_page(&mut counted.conn, warm).unwrap();
+    }
 
-    let (small, q10) = queries_of(&mut conn, &counter, |c| {
+    let (small, q10) = queries_of(&mut counted, |c| {
         let page = c.posts().published(PageRequest::first(10)).unwrap();
         PostDetails::load_page(c, page).unwrap()
     });
-    let (large, q50) = queries_of(&mut conn, &counter, |c| {
+    let (large, q50) = queries_of(&mut counted, |c| {
         let page = c.posts().published(PageRequest::first(50)).unwrap();
         PostDetails::load_page(c, page).unwrap()
     });
@@ -96,7 +92,7 @@ fn a_page_with_details_costs_the_same_queries_at_10_and_50() {
     for d in &large.items {
         assert_eq!(d.author.id, d.post.author_id);
         assert_eq!(d.category.as_ref().map(|c| c.id), d.post.category_id);
-        assert_eq!(d.tags, conn.posts().tags_of(d.post.id).unwrap());
+        assert_eq!(d.tags, counted.conn.posts().tags_of(d.post.id).unwrap());
     }
     assert!(large.items.iter().any(|d| d.tags.len() == 3));
     assert!(large
@@ -104,7 +100,7 @@ fn a_page_with_details_costs_the_same_queries_at_10_and_50() {
         .iter()
         .any(|d| d.tags.is_empty() && d.category.is_none()));
     // An empty page costs nothing more.
-    let (empty, q0) = queries_of(&mut conn, &counter, |c| {
+    let (empty, q0) = queries_of(&mut counted, |c| {
         PostDetails::load_page(c, saas_db::Page::<Post>::empty()).unwrap()
     });
     assert!(empty.items.is_empty());
@@ -121,9 +117,7 @@ fn control_per_post_loading_grows_with_the_page() {
     // one query for the page, then author and tags per post.
     let db = TestDatabase::new();
     seed(&mut db.conn().unwrap());
-    let (mut conn, counter) = counted(db.url());
-    let warm = conn_page(&mut conn, 1);
-    PostDetails::load_page(&mut conn, warm).unwrap();
+    let mut counted = Counted::connect(db.url());
     let naive = |c: &mut PgConnection, n: u32| {
         let page = conn_page(c, n);
         for post in &page.items {
@@ -131,8 +125,10 @@ fn control_per_post_loading_grows_with_the_page() {
             c.posts().tags_of(post.id).unwrap();
         }
     };
-    let ((), q10) = queries_of(&mut conn, &counter, |c| naive(c, 10));
-    let ((), q50) = queries_of(&mut conn, &counter, |c| naive(c, 50));
+    naive(&mut counted.conn, 10);
+    naive(&mut counted.conn, 50);
+    let ((), q10) = queries_of(&mut counted, |c| naive(c, 10));
+    let ((), q50) = queries_of(&mut counted, |c| naive(c, 50));
     assert_eq!((q10, q50), (21, 101));
 }
 
@@ -187,11 +183,9 @@ fn user_overview_in_two_queries() {
     let bobs = draft(&mut conn, bob, "Bob's", "");
     publish_at(&mut conn, bobs.id, at(50));
 
-    let (mut counted_conn, counter) = counted(db.url());
-    UserOverview::load(&mut counted_conn, bob).unwrap(); // warm-up
-    let (overview, q) = queries_of(&mut counted_conn, &counter, |c| {
-        UserOverview::load(c, alice).unwrap()
-    });
+    let mut counted = Counted::connect(db.url());
+    UserOverview::load(&mut counted.conn, bob).unwrap(); // warm-up
+    let (overview, q) = queries_of(&mut counted, |c| UserOverview::load(c, alice).unwrap());
     assert_eq!(q, 2);
     assert_eq!(overview.user.id, alice);
     assert_eq!(
@@ -210,9 +204,7 @@ fn user_overview_in_two_queries() {
 
     // A user with nothing: every part empty, still two queries.
     let bare_id = author(&mut conn, "bare@example.com");
-    let (bare, q) = queries_of(&mut counted_conn, &counter, |c| {
-        UserOverview::load(c, bare_id).unwrap()
-    });
+    let (bare, q) = queries_of(&mut counted, |c| UserOverview::load(c, bare_id).unwrap());
     assert_eq!(q, 2);
     assert!(bare.profile.is_none() && bare.subscription.is_none() && bare.plan.is_none());
     assert!(bare.latest_posts.is_empty());
