@@ -329,7 +329,7 @@ fn raw_request(
         let renamed = raw::user(&row, 0);
         let changes =
             serde_json::json!({ "name": { "before": user.name(), "after": renamed.name() } });
-        tx.query_one(&c.audit, &[&Uuid::now_v7(), &user_id, &changes])?;
+        raw::audit(&tx.query_one(&c.audit, &[&Uuid::now_v7(), &user_id, &changes])?);
         tx.commit()?;
     }
     Ok(())

@@ -161,10 +161,62 @@ pub const UPDATE_USER_NAME: &str = concat!(
     user_columns!()
 );
 
-/// One audit entry: id `$1`, actor and entity `$2`, changes `$3`.
-pub const AUDIT_INSERT: &str =
+/// The audit columns, as `AuditLog` has them (a macro, for `concat!`).
+macro_rules! audit_columns {
+    () => {
+        "id, actor_id, action, entity, entity_id, changes, ip_address, user_agent, metadata, \
+         created_at"
+    };
+}
+
+/// One audit entry: id `$1`, actor and entity `$2`, changes `$3`; it
+/// returns the columns `AuditLog` has, as `record` does (decode them with
+/// [`audit`]).
+pub const AUDIT_INSERT: &str = concat!(
     "INSERT INTO audit_logs (id, actor_id, action, entity, entity_id, changes)
-     VALUES ($1, $2, 'renamed', 'user', $2, $3) RETURNING id, created_at";
+     VALUES ($1, $2, 'renamed', 'user', $2, $3) RETURNING ",
+    audit_columns!()
+);
+
+/// A sign-in's audit entry: id `$1`, actor and entity `$2`; the same
+/// columns back as [`AUDIT_INSERT`].
+pub const AUDIT_SIGNED_IN: &str = concat!(
+    "INSERT INTO audit_logs (id, actor_id, action, entity, entity_id)
+     VALUES ($1, $2, 'signed_in', 'user', $2) RETURNING ",
+    audit_columns!()
+);
+
+/// An audit row, decoded.
+#[allow(dead_code)] // Read only through Debug: decoding is what is measured.
+#[derive(Debug)]
+pub struct RawAudit {
+    id: Uuid,
+    actor_id: Option<Uuid>,
+    action: String,
+    entity: String,
+    entity_id: Option<Uuid>,
+    changes: serde_json::Value,
+    ip_address: Option<std::net::IpAddr>,
+    user_agent: Option<String>,
+    metadata: serde_json::Value,
+    created_at: DateTime<Utc>,
+}
+
+/// Decodes a row of [`AUDIT_INSERT`] or [`AUDIT_SIGNED_IN`].
+pub fn audit(row: &Row) -> RawAudit {
+    RawAudit {
+        id: row.get(0),
+        actor_id: row.get(1),
+        action: row.get(2),
+        entity: row.get(3),
+        entity_id: row.get(4),
+        changes: row.get(5),
+        ip_address: row.get(6),
+        user_agent: row.get(7),
+        metadata: row.get(8),
+        created_at: row.get(9),
+    }
+}
 
 /// The first page of the published listing (20 rows and one to tell
 /// whether there is a next page).

@@ -103,12 +103,7 @@ fn two_writes(c: &mut Criterion, f: &Fixture) {
     let login = client
         .prepare("UPDATE users SET last_login_at = now() WHERE id = $1")
         .unwrap();
-    let insert = client
-        .prepare(
-            "INSERT INTO audit_logs (id, actor_id, action, entity, entity_id)
-             VALUES ($1, $2, 'signed_in', 'user', $2) RETURNING id, created_at",
-        )
-        .unwrap();
+    let insert = client.prepare(raw::AUDIT_SIGNED_IN).unwrap();
     pair::interleaved(
         c,
         "transaction_two_writes_interleaved",
@@ -128,7 +123,7 @@ fn two_writes(c: &mut Criterion, f: &Fixture) {
             let id = f.user_ids[n % SAMPLE].uuid();
             let mut tx = client.transaction().unwrap();
             tx.execute(&login, &[&id]).unwrap();
-            tx.query_one(&insert, &[&Uuid::now_v7(), &id]).unwrap();
+            raw::audit(&tx.query_one(&insert, &[&Uuid::now_v7(), &id]).unwrap());
             tx.commit().unwrap();
         },
     );
@@ -151,9 +146,11 @@ fn audit_insert(c: &mut Criterion, f: &Fixture) {
         ("saas_db", "postgres"),
         |_| pooled.audit().record(&entry).unwrap(),
         |_| {
-            client
-                .query_one(&insert, &[&Uuid::now_v7(), &actor.uuid(), &changes])
-                .unwrap()
+            raw::audit(
+                &client
+                    .query_one(&insert, &[&Uuid::now_v7(), &actor.uuid(), &changes])
+                    .unwrap(),
+            )
         },
     );
 }
