@@ -58,20 +58,16 @@ fn one_statement_each(db: &TestDatabase, mut version: i32, like: &str, update: &
             );
         }
     }
-    assert_eq!(
-        prepared(&mut counted.conn, like),
-        1,
-        "one prepared statement, reused: {like}"
-    );
+    assert_one_prepared(&mut counted.conn, like);
 }
 
-/// How many of the connection's prepared statements match `like`.
-fn prepared(conn: &mut PgConnection, like: &str) -> i64 {
-    count_bound::<Text, _>(
-        conn,
-        "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE $1",
-        like,
-    )
+/// Asserts the connection holds exactly one prepared statement matching
+/// `like` (the same one, reused).
+#[track_caller]
+fn assert_one_prepared(conn: &mut PgConnection, like: &str) {
+    let sql = "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE $1";
+    let prepared = count_bound::<Text, _>(conn, sql, like);
+    assert_eq!(prepared, 1, "one prepared statement, reused: {like}");
 }
 
 /// Each versioned update is one cached statement, whatever its outcome.
@@ -365,11 +361,7 @@ fn one_cached_statement(db: &TestDatabase, like: &str, mut write: impl FnMut(&mu
         let ((), trips) = counted.trips(&mut write);
         assert_eq!(trips.len(), 1, "{like}: {trips:?}");
     }
-    assert_eq!(
-        prepared(&mut counted.conn, like),
-        1,
-        "one prepared statement, reused: {like}"
-    );
+    assert_one_prepared(&mut counted.conn, like);
 }
 
 /// The hot single-row writes are cached statements. Session create was a

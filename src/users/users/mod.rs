@@ -1,7 +1,8 @@
 //! The `users` table: [`User`], [`NewUser`], [`UserChanges`] and every
 //! [`UserRepo`] call on it. Lookups, edits and listings are here; role and
 //! bans, bulk writes, deletion and row locks in the files next to it;
-//! [`PublicUser`], the view of a user for responses, in `public.rs`.
+//! [`PublicUser`], the view of a user for responses, in `public.rs`; the
+//! fixed-text statements of the hot writes in `statements.rs`.
 
 mod bulk;
 mod deletion;
@@ -9,6 +10,9 @@ mod locks;
 mod model;
 mod moderation;
 mod public;
+mod statements;
+
+use statements::{ChangeEmail, RecordLogin, UpdateUser};
 
 pub use bulk::{BatchFailure, BatchReport};
 pub use model::{NewUser, User, UserChanges, DEFAULT_LOCALE, DEFAULT_TIMEZONE, NAME_MAX};
@@ -25,10 +29,10 @@ use crate::error::{Error, Found, Result};
 use crate::identity;
 use crate::ids::UserId;
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
-use crate::prepared::{Prepared, Statement};
+use crate::prepared::Prepared;
 use crate::schema::users;
 use crate::sql::{coalesce, lower};
-use crate::tx::{update_versioned, versioned_update_sql, Versioned};
+use crate::tx::{update_versioned, Versioned};
 use crate::validate;
 
 type UserQuery<'a> = users::BoxedQuery<'a, Pg, SqlTypeOf<AsSelect<User, Pg>>>;
@@ -94,48 +98,6 @@ where
         .returning(User::as_returning())
         .get_result(conn)
         .found("user")
-}
-
-/// [`UserRepo::update`]: every field of [`UserChanges`] in one fixed
-/// shape (see [`update_versioned`]).
-struct UpdateUser;
-
-impl Statement for UpdateUser {
-    const SQL: &'static str = versioned_update_sql!(
-        "users",
-        "name = COALESCE($1, name),
-               username = CASE WHEN $2 THEN $3 ELSE username END,
-               avatar_url = CASE WHEN $4 THEN $5 ELSE avatar_url END,
-               locale = COALESCE($6, locale),
-               timezone = COALESCE($7, timezone),
-               onboarding_complete = COALESCE($8, onboarding_complete),
-               is_active = COALESCE($9, is_active),
-               updated_at = now()",
-        "id = $10 AND version = $11 AND deleted_at IS NULL",
-        "*",
-        "id = $12 AND deleted_at IS NULL"
-    );
-}
-
-/// [`UserRepo::change_email`]: a new, unverified address.
-struct ChangeEmail;
-
-impl Statement for ChangeEmail {
-    const SQL: &'static str = versioned_update_sql!(
-        "users",
-        "email = $1, email_skeleton = $2, email_verified_at = NULL",
-        "id = $3 AND version = $4 AND deleted_at IS NULL",
-        "*",
-        "id = $5 AND deleted_at IS NULL"
-    );
-}
-
-/// [`UserRepo::record_login`].
-struct RecordLogin;
-
-impl Statement for RecordLogin {
-    const SQL: &'static str =
-        "UPDATE users SET last_login_at = now() WHERE id = $1 AND deleted_at IS NULL";
 }
 
 /// A versioned update of a visible user (see [`update_versioned`]).

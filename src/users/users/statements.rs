@@ -1,0 +1,47 @@
+//! The users table's hot writes as fixed-text statements that Diesel
+//! prepares once per connection (`crate::prepared`).
+
+use crate::prepared::Statement;
+use crate::tx::versioned_update_sql;
+
+/// [`UserRepo::update`]: every field of [`UserChanges`] in one fixed
+/// shape (see `tx::update_versioned`).
+pub(super) struct UpdateUser;
+
+impl Statement for UpdateUser {
+    const SQL: &'static str = versioned_update_sql!(
+        "users",
+        "name = COALESCE($1, name),
+               username = CASE WHEN $2 THEN $3 ELSE username END,
+               avatar_url = CASE WHEN $4 THEN $5 ELSE avatar_url END,
+               locale = COALESCE($6, locale),
+               timezone = COALESCE($7, timezone),
+               onboarding_complete = COALESCE($8, onboarding_complete),
+               is_active = COALESCE($9, is_active),
+               updated_at = now()",
+        "id = $10 AND version = $11 AND deleted_at IS NULL",
+        "*",
+        "id = $12 AND deleted_at IS NULL"
+    );
+}
+
+/// [`UserRepo::change_email`]: a new, unverified address.
+pub(super) struct ChangeEmail;
+
+impl Statement for ChangeEmail {
+    const SQL: &'static str = versioned_update_sql!(
+        "users",
+        "email = $1, email_skeleton = $2, email_verified_at = NULL",
+        "id = $3 AND version = $4 AND deleted_at IS NULL",
+        "*",
+        "id = $5 AND deleted_at IS NULL"
+    );
+}
+
+/// [`UserRepo::record_login`].
+pub(super) struct RecordLogin;
+
+impl Statement for RecordLogin {
+    const SQL: &'static str =
+        "UPDATE users SET last_login_at = now() WHERE id = $1 AND deleted_at IS NULL";
+}
