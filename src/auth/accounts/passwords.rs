@@ -15,8 +15,8 @@ impl AccountRepo<'_> {
     /// string in the credential account. The plaintext is not stored or logged.
     ///
     /// # Errors
-    /// [`Error::Invalid`] for a password under 8 characters, over 1,024
-    /// bytes or with a NUL; [`Error::ForeignKey`] for an unknown user.
+    /// [`Error::Invalid`](crate::Error::Invalid) for a password under 8 characters, over 1,024
+    /// bytes or with a NUL; [`Error::ForeignKey`](crate::Error::ForeignKey) for an unknown user.
     pub fn set_password(&mut self, user_id: UserId, password: &str) -> Result<()> {
         let hash = self.hasher.hash(password)?;
         self.store_password_hash(user_id, &hash)
