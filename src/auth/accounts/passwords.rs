@@ -49,9 +49,7 @@ impl AccountRepo<'_> {
     /// # Errors
     /// Database errors only; a wrong password is `Ok(false)`.
     pub fn verify_password(&mut self, user_id: UserId, password: &str) -> Result<bool> {
-        let stored: Option<Option<String>> = accounts::table
-            .filter(accounts::provider.eq(CREDENTIAL_PROVIDER))
-            .filter(accounts::provider_account_id.eq(user_id.to_string()))
+        let stored: Option<Option<String>> = credential_of(user_id)
             .select(accounts::password_hash)
             .first(self.conn)
             .optional()?;
@@ -106,15 +104,21 @@ impl AccountRepo<'_> {
         let verified = self.hasher.verify(&stored, password);
         if verified.needs_rehash {
             let fresh = self.hasher.hash_unchecked(password)?;
-            diesel::update(
-                accounts::table
-                    .filter(accounts::provider.eq(CREDENTIAL_PROVIDER))
-                    .filter(accounts::provider_account_id.eq(user_id.to_string()))
-                    .filter(accounts::password_hash.eq(&stored)),
-            )
-            .set(accounts::password_hash.eq(fresh))
-            .execute(self.conn)?;
+            diesel::update(credential_of(user_id).filter(accounts::password_hash.eq(&stored)))
+                .set(accounts::password_hash.eq(fresh))
+                .execute(self.conn)?;
         }
         Ok(verified.ok)
     }
+}
+
+/// The user's credential account: its key is the user id as text (see
+/// [`AccountRepo::store_password_hash`]).
+#[diesel::dsl::auto_type]
+fn credential_of(user_id: UserId) -> _ {
+    let provider: &'static str = CREDENTIAL_PROVIDER;
+    let key: String = user_id.to_string();
+    accounts::table
+        .filter(accounts::provider.eq(provider))
+        .filter(accounts::provider_account_id.eq(key))
 }
