@@ -17,8 +17,9 @@
 # else that row is skipped with a note). The suite also runs the request mix
 # and `pgbench -S -M prepared` (one client; a child of the bench, so pinned
 # with it) against the same server. Results: target/criterion (criterion's
-# reports), target/bench-export.json, bench-mix.json and bench-floor.json;
-# the table is printed at the end.
+# reports), target/bench-export.json, bench-mix.json, bench-floor.json and
+# bench-pairs.json (every interleaved sample, for the paired ratios); the
+# table is printed at the end.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -36,7 +37,7 @@ filter="${1:-}"
 cargo build --release --example pg_server --example bench_report
 cargo bench --no-run
 target="${CARGO_TARGET_DIR:-target}"
-rm -rf "$target/criterion" "$target/bench-export.json" "$target/bench-mix.json" "$target/bench-floor.json"
+rm -rf "$target/criterion" "$target/bench-export.json" "$target/bench-mix.json" "$target/bench-floor.json" "$target/bench-pairs.json"
 
 server_cpu=""
 bench_cpu=""

@@ -5,8 +5,17 @@
 //! rotates every iteration, so no side always runs after another (on a row
 //! the other just warmed). [`interleaved_sides`] does the same for more
 //! than two sides (the COPY group compares three).
+//!
+//! Criterion measures each side in its own window (one `bench_function`
+//! per side), so the two medians it reports come from different minutes,
+//! and drift between the windows (a neighbour on the VM) still shows up
+//! in their ratio. Every sample of every window also records all sides'
+//! times for the same iterations; `target/bench-pairs.json` keeps them,
+//! and the report's ratios are the median of the per-sample ratios: each
+//! one compares the sides over exactly the same calls.
 
 use std::hint::black_box;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
@@ -53,6 +62,7 @@ pub fn interleaved_sides(c: &mut Criterion, group: &str, size: &str, mut sides: 
     let mut n = 0usize;
     let names: Vec<String> = sides.iter().map(|(name, _)| (*name).to_owned()).collect();
     let count = sides.len();
+    let mut samples: Vec<Vec<f64>> = Vec::new();
     let mut g = c.benchmark_group(group);
     for (k, name) in names.iter().enumerate() {
         g.bench_function(BenchmarkId::new(name, size), |bencher| {
@@ -67,9 +77,29 @@ pub fn interleaved_sides(c: &mut Criterion, group: &str, size: &str, mut sides: 
                         times[side] += t.elapsed();
                     }
                 }
+                let per_call = |t: &Duration| t.as_nanos() as f64 / iters.max(1) as f64;
+                samples.push(times.iter().map(per_call).collect());
                 times[k]
             })
         });
     }
     g.finish();
+    record(group, size, &names, samples);
+}
+
+/// Every interleaved group's samples so far, as written to
+/// `bench-pairs.json`.
+static PAIRED: Mutex<Vec<serde_json::Value>> = Mutex::new(Vec::new());
+
+/// Adds one group's samples (nanoseconds per call of each side, per
+/// sample) and rewrites `bench-pairs.json` with every group so far.
+fn record(group: &str, size: &str, sides: &[String], samples: Vec<Vec<f64>>) {
+    let mut all = PAIRED.lock().unwrap_or_else(|e| e.into_inner());
+    all.push(serde_json::json!({
+        "group": group,
+        "size": size,
+        "sides": sides,
+        "samples": samples,
+    }));
+    crate::write_results("bench-pairs.json", &serde_json::Value::Array(all.clone()));
 }

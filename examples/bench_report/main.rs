@@ -1,6 +1,6 @@
 //! Prints the ratio table of the last `cargo bench` run from criterion's
 //! files under `target/criterion` (and `target/bench-export.json`,
-//! `bench-floor.json`, `bench-mix.json`): ours / hand-written Diesel, ours
+//! `bench-floor.json`, `bench-mix.json`, `bench-pairs.json`): ours / hand-written Diesel, ours
 //! / raw postgres, keyset / OFFSET by depth, the production-topology pairs
 //! (PgBouncer, write tokens, replica reads), the earlier targets, then
 //! (`targets.rs`) the writes interleaved with the raw driver, COPY against
@@ -8,6 +8,7 @@
 //! issue 18, each PASS or MISS. Exits with status 2 when one is missed (or
 //! was not measured). Run by `scripts/bench.sh`.
 
+mod paired;
 mod targets;
 
 use std::collections::BTreeMap;
@@ -339,11 +340,12 @@ fn main() {
         .and_then(|e| e["peak_rss_mib"].as_f64());
     check("streaming export peak RSS in MiB", stream, 64.0, true);
 
-    targets::write_pairs(&results, &sizes);
-    targets::copy(&results, &sizes);
+    let paired = paired::Paired::load(&target);
+    targets::write_pairs(&results, &paired, &sizes);
+    targets::copy(&results, &paired, &sizes);
     let floor = targets::floor(&target);
     let mix = targets::mix(&target);
-    if !targets::check(&results, &sizes, &floor, &mix) {
+    if !targets::check(&paired, &sizes, &floor, &mix) {
         std::process::exit(2);
     }
 }

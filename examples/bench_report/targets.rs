@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::paired::Paired;
 use crate::{micros, Results};
 
 /// The interleaved write pairs (`benches/suite/write_pairs.rs`) and their
@@ -42,7 +43,7 @@ fn get(r: &Results, group: &str, side: &str, size: &str) -> Option<f64> {
     r.get(&(group.into(), side.into(), size.into())).copied()
 }
 
-fn read_json(target: &Path, name: &str) -> Vec<Value> {
+pub fn read_json(target: &Path, name: &str) -> Vec<Value> {
     fs::read_to_string(target.join(name))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -50,11 +51,12 @@ fn read_json(target: &Path, name: &str) -> Vec<Value> {
 }
 
 /// Prints the writes against the raw driver.
-pub fn write_pairs(r: &Results, sizes: &[&str]) {
-    println!("\n== writes against the raw driver, interleaved pairs (median per call)\n");
+pub fn write_pairs(r: &Results, paired: &Paired, sizes: &[&str]) {
+    println!("\n== writes against the raw driver, interleaved pairs\n");
+    println!("(median per call of each side; ours/raw is the median of the samples' ratios)\n");
     println!(
-        "{:<36} {:>5} {:>11} {:>11} {:>9}",
-        "operation", "size", "saas_db", "postgres", "ours/raw"
+        "{:<36} {:>5} {:>11} {:>11} {:>9} {:>8}",
+        "operation", "size", "saas_db", "postgres", "ours/raw", "samples"
     );
     for (group, name, _) in WRITE_PAIRS {
         for size in sizes {
@@ -62,20 +64,35 @@ pub fn write_pairs(r: &Results, sizes: &[&str]) {
                 get(r, group, "saas_db", size),
                 get(r, group, "postgres", size),
             );
-            if let (Some(o), Some(p)) = (o, p) {
+            if let (Some(o), Some(p), Some((ratio, n))) =
+                (o, p, paired.ratio(group, size, "saas_db", "postgres"))
+            {
                 println!(
-                    "{name:<36} {size:>5} {:>11} {:>11} {:>8.2}x",
+                    "{name:<36} {size:>5} {:>11} {:>11} {ratio:>8.2}x {n:>8}",
                     micros(o),
                     micros(p),
-                    o / p
                 );
             }
+        }
+    }
+    // The Stale group's third side: the crate's statement on the raw client.
+    let group = "optimistic_update_conflict_interleaved";
+    for size in sizes {
+        let vs = |a: &str, b: &str| paired.ratio(group, size, a, b).map(|(r, _)| r);
+        if let (Some(server), Some(client)) = (
+            vs("postgres_same_sql", "postgres"),
+            vs("saas_db", "postgres_same_sql"),
+        ) {
+            println!(
+                "  Stale, {size}: the crate's statement on the raw client / raw UPDATE {server:.2}x \
+                 (the server's share); ours / that {client:.2}x (the client's)"
+            );
         }
     }
 }
 
 /// Prints COPY against raw COPY and INSERT .. SELECT.
-pub fn copy(r: &Results, sizes: &[&str]) {
+pub fn copy(r: &Results, paired: &Paired, sizes: &[&str]) {
     println!("\n== audit COPY, 1,000 rows per call, three sides interleaved (rows/s)\n");
     println!(
         "{:<5} {:>11} {:>11} {:>15} {:>9} {:>11}",
@@ -84,21 +101,29 @@ pub fn copy(r: &Results, sizes: &[&str]) {
     let rows = |ns: f64| 1000.0 / (ns / 1e9);
     for size in sizes {
         let side = |s: &str| get(r, "audit_copy_1000", s, size);
-        if let (Some(o), Some(c), Some(f)) = (
+        if let (Some(o), Some(c), Some(f), Some(vs_raw), Some(vs_floor)) = (
             side("saas_db"),
             side("postgres_copy"),
             side("insert_select"),
+            copy_ratio(paired, size, "postgres_copy"),
+            copy_ratio(paired, size, "insert_select"),
         ) {
             println!(
-                "{size:<5} {:>11.0} {:>11.0} {:>15.0} {:>8.2}x {:>10.2}x",
+                "{size:<5} {:>11.0} {:>11.0} {:>15.0} {vs_raw:>8.2}x {vs_floor:>10.2}x",
                 rows(o),
                 rows(c),
                 rows(f),
-                c / o,
-                f / o
             );
         }
     }
+}
+
+/// Our COPY's rows/s over `other`'s: `other`'s time per call over ours,
+/// paired (the median of the samples' ratios).
+fn copy_ratio(paired: &Paired, size: &str, other: &str) -> Option<f64> {
+    paired
+        .ratio("audit_copy_1000", size, other, "saas_db")
+        .map(|(ratio, _)| ratio)
 }
 
 /// Prints (and returns) the pgbench floor entries.
@@ -182,7 +207,7 @@ pub fn mix(target: &Path) -> Vec<Value> {
 }
 
 /// Prints the Targets section; whether every target passed.
-pub fn check(r: &Results, sizes: &[&str], floor: &[Value], mix: &[Value]) -> bool {
+pub fn check(paired: &Paired, sizes: &[&str], floor: &[Value], mix: &[Value]) -> bool {
     println!("\n== Targets\n");
     let mut all = true;
     let mut line = |name: String, value: Option<f64>, rule: &str, limit: f64| {
@@ -199,16 +224,14 @@ pub fn check(r: &Results, sizes: &[&str], floor: &[Value], mix: &[Value]) -> boo
     };
     for (group, name, limit) in WRITE_PAIRS {
         for size in sizes {
-            let ratio = get(r, group, "saas_db", size)
-                .zip(get(r, group, "postgres", size))
-                .map(|(o, p)| o / p);
+            let ratio = paired
+                .ratio(group, size, "saas_db", "postgres")
+                .map(|(ratio, _)| ratio);
             line(format!("{name} / raw, {size}"), ratio, "<=", limit);
         }
     }
     for size in sizes {
-        let side = |s: &str| get(r, "audit_copy_1000", s, size);
-        let ours = side("saas_db");
-        let vs = |s: &str| side(s).zip(ours).map(|(other, o)| other / o);
+        let vs = |other: &str| copy_ratio(paired, size, other);
         line(
             format!("audit COPY rows/s / raw COPY rows/s, {size}"),
             vs("postgres_copy"),
