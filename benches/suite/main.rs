@@ -4,7 +4,8 @@
 //! size seeded once by COPY into its own database on one server.
 //!
 //! The change feed's rows (`live.rs`) run at the first size only: they
-//! write to `projects`, which the seed leaves empty.
+//! write to `projects`, which the seed leaves empty. So do the mix and the
+//! parts of its request (`request_parts.rs`).
 //!
 //! Environment: `DATABASE_URL` to use a running server (`scripts/bench.sh`
 //! starts one pinned to its own CPU), else a throwaway one is started;
@@ -35,6 +36,7 @@ mod pages;
 mod pair;
 mod raw;
 mod reads;
+mod request_parts;
 mod topology;
 mod write_pairs;
 mod writes;
@@ -95,6 +97,7 @@ fn benches(c: &mut Criterion) {
             if wanted("mix") {
                 mix::run(&f);
             }
+            request_parts::all(c, &f);
         }
         reads::all(c, &f);
         if let Some(pgbench) = &pgbench {

@@ -256,20 +256,21 @@ fn ours(db: &Database, f: &Fixture, t: usize, threads: usize, n: u64) -> saas_db
 }
 
 /// A raw client with the mix's statements prepared.
-struct RawConn {
-    client: Client,
-    validate: Statement,
-    user: Statement,
-    page: Statement,
+pub struct RawConn {
+    pub client: Client,
+    pub validate: Statement,
+    pub user: Statement,
+    pub page: Statement,
     update: Statement,
     audit: Statement,
 }
 
 /// The simplest pool: prepared clients in a vector behind a mutex.
-struct RawPool(Mutex<Vec<RawConn>>);
+pub struct RawPool(Mutex<Vec<RawConn>>);
 
 impl RawPool {
-    fn new(url: &str, size: usize) -> RawPool {
+    /// `size` clients, each with the mix's statements prepared.
+    pub fn new(url: &str, size: usize) -> RawPool {
         let conns = (0..size)
             .map(|_| {
                 let mut client = raw::connect(url);
@@ -295,11 +296,23 @@ impl RawPool {
     }
 }
 
+impl RawPool {
+    /// Runs `f` on a client checked out of the pool, then returns it.
+    pub fn with<R>(&self, f: impl FnOnce(&mut RawConn) -> R) -> R {
+        let mut c = self.take();
+        let result = f(&mut c);
+        self.0.lock().unwrap().push(c);
+        result
+    }
+
+    /// Takes a client out for good (panics when none is idle).
+    pub fn take(&self) -> RawConn {
+        self.0.lock().unwrap().pop().expect("raw pool empty")
+    }
+}
+
 fn theirs(pool: &RawPool, f: &Fixture, t: usize, threads: usize, n: u64) -> Result<(), String> {
-    let mut c = pool.0.lock().unwrap().pop().ok_or("raw pool empty")?;
-    let result = raw_request(&mut c, f, t, threads, n).map_err(|e| e.to_string());
-    pool.0.lock().unwrap().push(c);
-    result
+    pool.with(|c| raw_request(c, f, t, threads, n).map_err(|e| e.to_string()))
 }
 
 fn raw_request(

@@ -94,6 +94,9 @@ static PAIRED: Mutex<Vec<serde_json::Value>> = Mutex::new(Vec::new());
 /// Adds one group's samples (nanoseconds per call of each side, per
 /// sample) and rewrites `bench-pairs.json` with every group so far.
 fn record(group: &str, size: &str, sides: &[String], samples: Vec<Vec<f64>>) {
+    if samples.is_empty() {
+        return; // filtered out of this run
+    }
     let mut all = PAIRED.lock().unwrap_or_else(|e| e.into_inner());
     all.push(serde_json::json!({
         "group": group,

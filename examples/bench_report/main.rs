@@ -345,6 +345,7 @@ fn main() {
     targets::copy(&results, &paired, &sizes);
     let floor = targets::floor(&target);
     let mix = targets::mix(&target);
+    targets::request_parts(&results, &paired, &sizes);
     if !targets::check(&paired, &sizes, &floor, &mix) {
         std::process::exit(2);
     }

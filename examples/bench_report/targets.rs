@@ -206,6 +206,43 @@ pub fn mix(target: &Path) -> Vec<Value> {
     mix
 }
 
+/// The read-only request of the mix and its parts, interleaved on one
+/// thread (`benches/suite/request_parts.rs`; diagnostics, not targets).
+const REQUEST_PARTS: [(&str, &str); 5] = [
+    (
+        "request_read_interleaved",
+        "whole request (checkout + 3 statements)",
+    ),
+    ("request_checkout_interleaved", "pool checkout and return"),
+    ("request_validate_interleaved", "validate a session"),
+    ("request_user_interleaved", "get the user"),
+    ("request_page_interleaved", "first page of published posts"),
+];
+
+/// Prints the mix's read-only request and its parts, ours against raw.
+pub fn request_parts(r: &Results, paired: &Paired, sizes: &[&str]) {
+    let Some(size) = sizes.first() else { return };
+    let rows: Vec<_> = REQUEST_PARTS
+        .iter()
+        .filter_map(|&(group, name)| {
+            let ratio = paired.ratio(group, size, "saas_db", "postgres")?.0;
+            let side = |s: &str| get(r, group, s, size).map_or("-".into(), micros);
+            Some((name, side("saas_db"), side("postgres"), ratio))
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    println!("\n== the mix's read-only request and its parts, one thread, interleaved ({size})\n");
+    println!(
+        "{:<42} {:>11} {:>11} {:>9}",
+        "part", "saas_db", "postgres", "ours/raw"
+    );
+    for (name, ours, raw, ratio) in rows {
+        println!("{name:<42} {ours:>11} {raw:>11} {ratio:>8.2}x");
+    }
+}
+
 /// Prints the Targets section; whether every target passed.
 pub fn check(paired: &Paired, sizes: &[&str], floor: &[Value], mix: &[Value]) -> bool {
     println!("\n== Targets\n");
