@@ -4,6 +4,7 @@
 
 mod commit;
 mod pool;
+mod prepared;
 
 use std::time::{Duration, Instant};
 
