@@ -212,6 +212,18 @@ impl Warm {
         );
         Ok(())
     }
+
+    /// Asserts the user's name and version are what the last round left (a
+    /// failed write wrote nothing).
+    #[track_caller]
+    fn assert_user_unchanged(&self, conn: &mut PgConnection) {
+        let user = conn.users().get(self.user.id).unwrap();
+        assert_eq!(
+            (&user.name, user.version),
+            (&self.user.name, self.user.version),
+            "nothing written"
+        );
+    }
 }
 
 /// How many statements prepared on `conn` match `like`.
