@@ -53,8 +53,9 @@ impl PgManager {
 
 /// Per-connection state kept in Diesel's instrumentation slot: whether a
 /// statement succeeded since the connection was checked out, when it was
-/// last handed back after such a statement, whether it has been lost or a
-/// statement failed since checkout, and the per-statement tracing.
+/// last handed back after such a statement, whether it has been lost, its
+/// statement cache found out of step with the server, or a statement
+/// failed since checkout, and the per-statement tracing.
 ///
 /// No clock is read per statement: `used` is a flag, and the time is taken
 /// once per checkout, in `has_broken` when r2d2 takes the connection back.
@@ -64,8 +65,25 @@ struct ConnState {
     last_ok: Instant,
     used: bool,
     lost: bool,
+    /// A cached prepared statement failed in a way only a new connection
+    /// cures (see [`stale_statement`]).
+    stale: bool,
     failed: bool,
     trace: QueryTrace,
+}
+
+/// Whether a failure means Diesel's statement cache no longer matches the
+/// server: a host ran `DEALLOCATE` on the connection (`prepared statement
+/// "__diesel_stmt_0" does not exist`), or changed a column's type under a
+/// cached statement that returns it (`cached plan must not change result
+/// type`). Diesel keeps the statement, so every later call of it on that
+/// connection would fail the same way; the connection is closed when it
+/// comes back to the pool instead. Messages are in the C locale (set on
+/// connect where the role may); SQLSTATE 26000 and 0A000 are broader
+/// classes, so the message decides.
+fn stale_statement(message: &str) -> bool {
+    (message.starts_with("prepared statement \"") && message.ends_with("\" does not exist"))
+        || message == "cached plan must not change result type"
 }
 
 pub use crate::query_trace::TRACE_TARGET;
@@ -78,6 +96,9 @@ impl Instrumentation for ConnState {
                 None => self.used = true,
                 Some(E::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _)) => {
                     self.lost = true
+                }
+                Some(E::DatabaseError(_, info)) if stale_statement(info.message()) => {
+                    self.stale = true
                 }
                 // Diesel reports some losses as other kinds (a COPY's
                 // error is always `Unknown`); `has_broken` looks closer.
@@ -146,6 +167,7 @@ impl ManageConnection for PgManager {
             last_ok: Instant::now(),
             used: false,
             lost: false,
+            stale: false,
             failed: false,
             trace: QueryTrace::default(),
         });
@@ -167,7 +189,8 @@ impl ManageConnection for PgManager {
     }
 
     fn has_broken(&self, conn: &mut PgConnection) -> bool {
-        // A lost connection is dropped when it comes back to the pool, so the
+        // A lost connection, or one whose statement cache the server no
+        // longer matches, is dropped when it comes back to the pool, so the
         // next checkout gets a fresh one. After any other failure the socket
         // is looked at too: Diesel does not always say that a failure was a
         // lost connection (a COPY cut short by a killed backend is one).
@@ -181,7 +204,7 @@ impl ManageConnection for PgManager {
             state.last_ok = Instant::now();
         }
         let failed = std::mem::take(&mut state.failed);
-        state.lost || (failed && closed_by_server(conn).is_some())
+        state.lost || state.stale || (failed && closed_by_server(conn).is_some())
     }
 }
 

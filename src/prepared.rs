@@ -15,8 +15,21 @@
 //! column that cannot be NULL (`None` keeps it), and
 //! `col = CASE WHEN $flag THEN $value ELSE col END` for a nullable one
 //! (`Some(None)` writes NULL). Rows come back by column name
-//! (`QueryableByName`), so a statement may return `*` or name its columns
-//! in any order.
+//! (`QueryableByName`), in any order.
+//!
+//! A statement names the columns it returns, never `*` (nor `t.*` over a
+//! table): a prepared statement's result type is fixed when it is
+//! prepared, so after a host's `ALTER TABLE .. ADD COLUMN` the server
+//! refuses to run one that returns `*` (`cached plan must not change
+//! result type`), on every connection that prepared it, for as long as it
+//! lives. Each table's column list is written once, as a macro expanding to
+//! a string literal next to its statements (`user_columns!()`, ..), so it
+//! can go into `concat!` and `versioned_update_sql!`; `upd.*` over a
+//! `RETURNING` list of named columns is fine. A test reads `src/` and
+//! fails on a `*` in any `Statement::SQL` (`tests/it/faults/prepared/`).
+//! What named columns cannot help with (a returned column's type changed,
+//! or `DEALLOCATE` run on the connection) fails the call once: the pool
+//! then closes that connection (`crate::pool`).
 
 use std::marker::PhantomData;
 

@@ -16,6 +16,16 @@ use crate::schema::payments;
 use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
 
+/// The columns of [`Payment`], the RETURNING list of its statements: named,
+/// never `*`, so a column a host adds to the table does not change a
+/// prepared statement's result type (see `crate::prepared`).
+macro_rules! payment_columns {
+    () => {
+        "id, user_id, subscription_id, amount_cents, refunded_cents, currency, status,
+         provider_payment_id, description, metadata, version, created_at, updated_at"
+    };
+}
+
 /// [`PaymentRepo::update`]: every field of [`PaymentChanges`] in one
 /// fixed shape (see [`crate::tx::update_versioned`]).
 struct UpdatePayment;
@@ -27,7 +37,7 @@ impl Statement for UpdatePayment {
                metadata = COALESCE($3, metadata),
                updated_at = now()",
         "id = $4 AND version = $5",
-        "*",
+        payment_columns!(),
         "id = $6"
     );
 }
@@ -38,11 +48,14 @@ impl Statement for UpdatePayment {
 struct RecordPayment;
 
 impl Statement for RecordPayment {
-    const SQL: &'static str = "INSERT INTO payments (id, user_id, subscription_id, amount_cents,
+    const SQL: &'static str = concat!(
+        "INSERT INTO payments (id, user_id, subscription_id, amount_cents,
             currency, status, provider_payment_id, description, metadata)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         ON CONFLICT (provider_payment_id) DO NOTHING
-        RETURNING *";
+        RETURNING ",
+        payment_columns!()
+    );
 }
 
 /// A payment.

@@ -109,6 +109,16 @@ pub struct PlanChanges<'a> {
     pub sort_order: Option<i32>,
 }
 
+/// The columns of [`Plan`], the RETURNING list of its statements: named,
+/// never `*`, so a column a host adds to the table does not change a
+/// prepared statement's result type (see `crate::prepared`).
+macro_rules! plan_columns {
+    () => {
+        "id, name, description, price_cents, currency, interval, features, is_active, sort_order,
+         version, created_at, updated_at"
+    };
+}
+
 /// [`PlanRepo::update`]: every field of [`PlanChanges`] in one fixed
 /// shape (see [`crate::tx::update_versioned`]).
 struct UpdatePlan;
@@ -123,7 +133,7 @@ impl Statement for UpdatePlan {
                sort_order = COALESCE($6, sort_order),
                updated_at = now()",
         "id = $7 AND version = $8",
-        "*",
+        plan_columns!(),
         "id = $9"
     );
 }

@@ -19,6 +19,15 @@ use crate::tx::run_transaction;
 use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
 
+/// The columns of [`Project`], the RETURNING list of its statements: named,
+/// never `*`, so a column a host adds to the table does not change a
+/// prepared statement's result type (see `crate::prepared`).
+macro_rules! project_columns {
+    () => {
+        "id, team_id, name, created_by, version, created_at, updated_at"
+    };
+}
+
 /// [`ProjectRepo::rename`] (see [`crate::tx::update_versioned`]); Row-Level
 /// Security decides which rows the update and the version lookup see.
 struct RenameProject;
@@ -28,7 +37,7 @@ impl Statement for RenameProject {
         "projects",
         "name = $1",
         "id = $2 AND version = $3",
-        "*",
+        project_columns!(),
         "id = $4"
     );
 }

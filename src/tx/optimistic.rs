@@ -9,7 +9,7 @@
 //! WITH upd AS (
 //!     UPDATE posts SET title = COALESCE($1, title), .., updated_at = now()
 //!      WHERE id = $8 AND version = $9 AND deleted_at IS NULL
-//!     RETURNING ..)
+//!     RETURNING id, author_id, .., updated_at)
 //! SELECT cur.version AS current_version, upd.*
 //!   FROM (SELECT) AS one
 //!   LEFT JOIN upd ON true
@@ -31,9 +31,12 @@
 /// docs), from its parts: table, SET list, the row filter of the update
 /// (with `version = $n`), the RETURNING list, and the row filter of the
 /// version lookup. Builds a string literal only (`concat!`), so each
-/// statement stays one `&'static str` and its own cache key.
+/// statement stays one `&'static str` and its own cache key. The RETURNING
+/// list is a literal or a macro that expands to one (the table's column
+/// list, written once next to its statements), never `*`: see
+/// [`crate::prepared`].
 macro_rules! versioned_update_sql {
-    ($table:literal, $set:literal, $filter:literal, $returning:literal, $current:literal) => {
+    ($table:literal, $set:literal, $filter:literal, $returning:expr, $current:literal) => {
         concat!(
             "WITH upd AS (UPDATE ",
             $table,

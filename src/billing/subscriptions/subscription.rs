@@ -23,6 +23,17 @@ use crate::tx::run_transaction;
 use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
 
+/// The columns of [`Subscription`], the RETURNING list of its statements:
+/// named, never `*`, so a column a host adds to the table does not change
+/// a prepared statement's result type (see `crate::prepared`).
+macro_rules! subscription_columns {
+    () => {
+        "id, user_id, plan_id, status, provider_customer_id, provider_subscription_id,
+         current_period_start, current_period_end, cancel_at_period_end, canceled_at,
+         trial_ends_at, version, created_at, updated_at"
+    };
+}
+
 /// [`SubscriptionRepo::change_plan`] (see [`crate::tx::update_versioned`]).
 struct ChangePlan;
 
@@ -31,7 +42,7 @@ impl Statement for ChangePlan {
         "subscriptions",
         "plan_id = $1",
         "id = $2 AND version = $3",
-        "*",
+        subscription_columns!(),
         "id = $4"
     );
 }

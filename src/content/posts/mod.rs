@@ -40,6 +40,16 @@ pub struct PostRepo<'c> {
     pub(in crate::content) conn: &'c mut PgConnection,
 }
 
+/// The columns of [`Post`], the RETURNING list of its statements: named,
+/// never `*`, so a column a host adds to the table does not change a
+/// prepared statement's result type (see `crate::prepared`).
+macro_rules! post_columns {
+    () => {
+        "id, author_id, category_id, title, slug, excerpt, content, status, featured, view_count,
+         published_at, deleted_at, version, created_at, updated_at"
+    };
+}
+
 /// [`PostRepo::update`]: every field of [`PostChanges`] in one fixed
 /// shape (see [`crate::tx::update_versioned`]).
 struct UpdatePost;
@@ -54,9 +64,7 @@ impl Statement for UpdatePost {
                featured = COALESCE($7, featured),
                updated_at = now()",
         "id = $8 AND version = $9 AND deleted_at IS NULL",
-        "id, author_id, category_id, title, slug, excerpt, content, status,
-                  featured, view_count, published_at, deleted_at, version, created_at,
-                  updated_at",
+        post_columns!(),
         "id = $10 AND deleted_at IS NULL"
     );
 }

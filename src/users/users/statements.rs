@@ -4,6 +4,17 @@
 use crate::prepared::Statement;
 use crate::tx::versioned_update_sql;
 
+/// The columns of [`User`](super::User), the RETURNING list of the users
+/// statements: named, never `*`, so a column a host adds to the table does
+/// not change a prepared statement's result type (see `crate::prepared`).
+macro_rules! user_columns {
+    () => {
+        "id, email, name, username, avatar_url, role, email_verified_at, is_active, banned_at,
+         ban_reason, ban_expires_at, locale, timezone, onboarding_complete, last_login_at,
+         deleted_at, version, created_at, updated_at"
+    };
+}
+
 /// [`UserRepo::update`]: every field of [`UserChanges`] in one fixed
 /// shape (see `tx::update_versioned`).
 pub(super) struct UpdateUser;
@@ -20,7 +31,7 @@ impl Statement for UpdateUser {
                is_active = COALESCE($9, is_active),
                updated_at = now()",
         "id = $10 AND version = $11 AND deleted_at IS NULL",
-        "*",
+        user_columns!(),
         "id = $12 AND deleted_at IS NULL"
     );
 }
@@ -33,7 +44,7 @@ impl Statement for ChangeEmail {
         "users",
         "email = $1, email_skeleton = $2, email_verified_at = NULL",
         "id = $3 AND version = $4 AND deleted_at IS NULL",
-        "*",
+        user_columns!(),
         "id = $5 AND deleted_at IS NULL"
     );
 }

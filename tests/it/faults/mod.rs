@@ -1,9 +1,11 @@
 //! Faults: connections lost at the worst moment (during COMMIT, while idle
-//! in the pool, in the middle of a COPY). Each test kills real backends and
+//! in the pool, in the middle of a COPY), and warm prepared statements
+//! under kills, restarts and a host's schema changes (`prepared`). Each test kills real backends and
 //! has a control showing what happens without the mechanism under test.
 
 mod commit;
 mod pool;
+mod prepared;
 
 use std::time::{Duration, Instant};
 

@@ -17,7 +17,7 @@ use super::{backend_pid, create_suicide_function, kill_backends};
 
 /// The pool that we compare with: r2d2 with Diesel's manager and no
 /// checkout check.
-fn unchecked_pool(url: &str, size: u32) -> r2d2::Pool<ConnectionManager<PgConnection>> {
+pub(super) fn unchecked_pool(url: &str, size: u32) -> r2d2::Pool<ConnectionManager<PgConnection>> {
     r2d2::Pool::builder()
         .max_size(size)
         .test_on_check_out(false)
