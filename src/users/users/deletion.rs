@@ -8,8 +8,8 @@ use super::statements::{Restore, SoftDelete};
 use super::{change, User, UserRepo};
 use crate::access::Actor;
 use crate::error::{Error, Result};
-use crate::prepared::Prepared;
 use crate::ids::UserId;
+use crate::prepared::Prepared;
 use crate::schema::users;
 use crate::tx::run_transaction;
 
@@ -22,7 +22,11 @@ impl UserRepo<'_> {
     /// [`Error::NotFound`] if missing or already deleted.
     pub fn soft_delete(&mut self, actor: &Actor, id: UserId) -> Result<User> {
         self.audited(actor, "deleted", id, |conn| {
-            change(conn, Prepared::<SoftDelete>::new().bind::<Uuid, _>(id), "user")
+            change(
+                conn,
+                Prepared::<SoftDelete>::new().bind::<Uuid, _>(id),
+                "user",
+            )
         })
     }
 

@@ -90,7 +90,11 @@ fn visible_user(id: UserId) -> _ {
 ///
 /// # Errors
 /// [`Error::NotFound`] naming `entity` when no row matched.
-pub(super) fn change<'q, Q>(conn: &mut PgConnection, statement: Q, entity: &'static str) -> Result<User>
+pub(super) fn change<'q, Q>(
+    conn: &mut PgConnection,
+    statement: Q,
+    entity: &'static str,
+) -> Result<User>
 where
     Q: RunQueryDsl<PgConnection> + diesel::query_dsl::LoadQuery<'q, PgConnection, User>,
 {
