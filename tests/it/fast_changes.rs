@@ -248,3 +248,43 @@ fn subscription_changes_are_prepared_once_and_reused() {
     let renewed = db.conn().unwrap().subscriptions().renew(sub.id).unwrap();
     assert_eq!(renewed.status, saas_db::enums::SubscriptionStatus::Canceled);
 }
+
+/// The outbox worker's ack, batch ack and fail (on its pooled connection,
+/// as the application role): each prepared once and reused. `ack_all` was
+/// a `sql_query`, which Diesel never caches.
+#[test]
+fn outbox_settling_is_prepared_once_and_reused() {
+    let db = TestDatabase::new();
+    let mut owner = db.conn().unwrap();
+    for i in 0..10 {
+        let payload = serde_json::json!({ "n": i });
+        owner.outbox().enqueue("mail", &payload, None).unwrap();
+    }
+    drop(owner);
+    let app = crate::support::app_database(&db);
+    let worker = app.outbox("mail");
+    for _ in 0..3 {
+        let claimed = worker.claim(2, HOUR).unwrap();
+        worker.ack(&claimed[0]).unwrap();
+        let failed = worker.fail(&claimed[1], "mail server down").unwrap();
+        assert!(
+            matches!(failed, saas_db::outbox::Failed::Retry(_)),
+            "{failed:?}"
+        );
+        // Settled once: a second ack or fail finds the lease gone.
+        let again = worker.ack(&claimed[1]);
+        assert!(matches!(again, Err(Error::LeaseLost { .. })), "{again:?}");
+    }
+    for _ in 0..2 {
+        let claimed = worker.claim(2, HOUR).unwrap();
+        assert_eq!(worker.ack_all(&claimed).unwrap(), vec![]);
+    }
+    let mut conn = app.conn().unwrap();
+    for like in [
+        "%SET delivered_at = now()%WHERE id = $1%",
+        "%FROM unnest($1::uuid[], $2::uuid[])%",
+        "%SET dead_at = CASE WHEN $1%",
+    ] {
+        assert_one_prepared(&mut conn, like);
+    }
+}
