@@ -288,3 +288,27 @@ fn outbox_settling_is_prepared_once_and_reused() {
         assert_one_prepared(&mut conn, like);
     }
 }
+
+/// Deletes stay on the query builder: Diesel caches a DELETE whose parts
+/// have a static query id (unlike an UPDATE), so `set_tags`' unlinking
+/// DELETE and `remove_member`-style deletes by key are prepared once
+/// already. This pins that down for the hottest one.
+#[test]
+fn query_builder_deletes_are_already_cached() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let author = user(&mut conn, "author@example.com").id;
+    let new = saas_db::content::NewPost {
+        author_id: author,
+        title: "Tagged".into(),
+        content: "Body".into(),
+        ..Default::default()
+    };
+    let post = conn.posts().create(&new).unwrap().id;
+    drop(conn);
+    let i = Cell::new(0);
+    prepared_once(&db, &["DELETE FROM \"post_tags\"%"], |c, _| {
+        let tags = [["rust", "sql"], ["sql", "web"]][next(&i) % 2];
+        c.posts().set_tags(post, &tags).unwrap();
+    });
+}
