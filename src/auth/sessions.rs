@@ -17,7 +17,7 @@ use crate::ids::{SessionId, UserId};
 use crate::inet::{to_inet, InetAddr};
 use crate::prepared::{Prepared, Statement};
 use crate::schema::{sessions, users};
-use crate::sql::{interval, now_tz, purge_in_batches};
+use crate::sql::{interval, purge_in_batches};
 use crate::users::{may_sign_in, User};
 use crate::validate;
 
@@ -66,6 +66,34 @@ impl Statement for CreateSession {
           WHERE u.id = $6 AND u.deleted_at IS NULL
             AND (u.banned_at IS NULL OR u.ban_expires_at <= now())
          RETURNING id, user_id, expires_at, last_seen_at, ip_address, user_agent, revoked_at, created_at";
+}
+
+/// [`SessionRepo::touch`]: writes only when the last write is older than
+/// `$3` ([`TOUCH_INTERVAL`]).
+struct TouchSession;
+
+impl Statement for TouchSession {
+    const SQL: &'static str = "UPDATE sessions SET last_seen_at = now(), expires_at = now() + $1
+         WHERE id = $2 AND revoked_at IS NULL AND expires_at > now()
+           AND last_seen_at < now() - $3";
+}
+
+/// [`SessionRepo::revoke`]: keeps the first revocation time.
+struct RevokeSession;
+
+impl Statement for RevokeSession {
+    const SQL: &'static str =
+        "UPDATE sessions SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1";
+}
+
+/// [`SessionRepo::revoke_all_for_user`]: the live sessions of `$1` but the
+/// one kept (`$2`; NULL keeps none).
+struct RevokeAllSessions;
+
+impl Statement for RevokeAllSessions {
+    const SQL: &'static str = "UPDATE sessions SET revoked_at = now()
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+           AND id IS DISTINCT FROM $2";
 }
 
 impl<'c> SessionRepo<'c> {
@@ -155,18 +183,11 @@ impl<'c> SessionRepo<'c> {
     /// [`Error::Invalid`] naming `ttl` outside [`validate::duration`]'s bounds.
     pub fn touch(&mut self, session_id: SessionId, ttl: Duration) -> Result<bool> {
         let ttl = validate::duration("ttl", ttl, validate::DURATION_MAX)?;
-        let n = diesel::update(
-            sessions::table
-                .filter(sessions::id.eq(session_id))
-                .filter(sessions::revoked_at.is_null())
-                .filter(sessions::expires_at.gt(now))
-                .filter(sessions::last_seen_at.lt(now_tz() - interval(TOUCH_INTERVAL))),
-        )
-        .set((
-            sessions::last_seen_at.eq(now),
-            sessions::expires_at.eq(now_tz() + interval(ttl)),
-        ))
-        .execute(self.conn)?;
+        let n = Prepared::<TouchSession>::new()
+            .bind::<Interval, _>(interval(ttl))
+            .bind::<diesel::sql_types::Uuid, _>(session_id)
+            .bind::<Interval, _>(interval(TOUCH_INTERVAL))
+            .execute(self.conn)?;
         Ok(n == 1)
     }
 
@@ -175,10 +196,8 @@ impl<'c> SessionRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`] when there is no such session.
     pub fn revoke(&mut self, session_id: SessionId) -> Result<()> {
-        let n = diesel::update(sessions::table.find(session_id))
-            .set(sessions::revoked_at.eq(diesel::dsl::sql::<
-                Nullable<diesel::sql_types::Timestamptz>,
-            >("coalesce(revoked_at, now())")))
+        let n = Prepared::<RevokeSession>::new()
+            .bind::<diesel::sql_types::Uuid, _>(session_id)
             .execute(self.conn)?;
         if n == 0 {
             return Err(Error::NotFound { entity: "session" });
@@ -196,19 +215,10 @@ impl<'c> SessionRepo<'c> {
         user_id: UserId,
         except: Option<SessionId>,
     ) -> Result<usize> {
-        let targets = sessions::table
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::revoked_at.is_null())
-            .filter(sessions::expires_at.gt(now));
-        let n = match except {
-            Some(keep) => diesel::update(targets.filter(sessions::id.ne(keep)))
-                .set(sessions::revoked_at.eq(now))
-                .execute(self.conn)?,
-            None => diesel::update(targets)
-                .set(sessions::revoked_at.eq(now))
-                .execute(self.conn)?,
-        };
-        Ok(n)
+        Ok(Prepared::<RevokeAllSessions>::new()
+            .bind::<diesel::sql_types::Uuid, _>(user_id)
+            .bind::<Nullable<diesel::sql_types::Uuid>, _>(except)
+            .execute(self.conn)?)
     }
 
     /// The user's live sessions, newest first.

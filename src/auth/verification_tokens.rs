@@ -4,21 +4,25 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::now;
 use diesel::prelude::*;
+use diesel::sql_types::{self, Bytea, Text};
 use serde::{Deserialize, Serialize};
 
 use super::secret::{self, Token};
 use crate::enums::TokenKind;
 use crate::error::{Error, Result};
 use crate::ids::{UserId, VerificationTokenId};
+use crate::prepared::{Prepared, Statement};
+use crate::schema::sql_types::TokenKind as TokenKindSql;
 use crate::schema::verification_tokens as vt;
 use crate::sql::{advisory_xact_lock, interval, now_tz, purge_in_batches};
 use crate::tx::run_transaction;
 use crate::validate;
 
 /// An issued token. The token itself was returned once by `issue`.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Serialize, Deserialize,
+)]
 #[diesel(table_name = vt, check_for_backend(diesel::pg::Pg))]
 pub struct VerificationToken {
     /// Id.
@@ -40,6 +44,35 @@ pub struct VerificationToken {
 /// Verification tokens repository, from `conn.verification_tokens()`.
 pub struct VerificationTokenRepo<'c> {
     conn: &'c mut PgConnection,
+}
+
+/// [`VerificationTokenRepo::consume`]: marks the token used only if it is
+/// of the kind, unused and unexpired (explicit RETURNING list, never `*`).
+struct Consume;
+
+impl Statement for Consume {
+    const SQL: &'static str = "UPDATE verification_tokens SET used_at = now()
+         WHERE token_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > now()
+         RETURNING id, kind, email, user_id, expires_at, used_at, created_at";
+}
+
+/// [`VerificationTokenRepo::issue`] for a user: expires the user's live
+/// tokens of the kind.
+struct ExpireUsersTokens;
+
+impl Statement for ExpireUsersTokens {
+    const SQL: &'static str = "UPDATE verification_tokens SET expires_at = now()
+         WHERE kind = $1 AND used_at IS NULL AND expires_at > now() AND user_id = $2";
+}
+
+/// [`VerificationTokenRepo::issue`] without a user: expires the live
+/// user-less tokens of the kind for the email.
+struct ExpireEmailsTokens;
+
+impl Statement for ExpireEmailsTokens {
+    const SQL: &'static str = "UPDATE verification_tokens SET expires_at = now()
+         WHERE kind = $1 AND used_at IS NULL AND expires_at > now()
+           AND user_id IS NULL AND email = $2";
 }
 
 impl<'c> VerificationTokenRepo<'c> {
@@ -72,21 +105,15 @@ impl<'c> VerificationTokenRepo<'c> {
                 None => email.clone(),
             };
             advisory_xact_lock(tx, &format!("saas_db.token.{kind:?}.{target}"))?;
-            let older = vt::table
-                .filter(vt::kind.eq(kind))
-                .filter(vt::used_at.is_null())
-                .filter(vt::expires_at.gt(now));
             match user_id {
-                Some(id) => diesel::update(older.filter(vt::user_id.eq(id)))
-                    .set(vt::expires_at.eq(now))
+                Some(id) => Prepared::<ExpireUsersTokens>::new()
+                    .bind::<TokenKindSql, _>(kind)
+                    .bind::<sql_types::Uuid, _>(id)
                     .execute(tx)?,
-                None => diesel::update(
-                    older
-                        .filter(vt::user_id.is_null())
-                        .filter(vt::email.eq(&email)),
-                )
-                .set(vt::expires_at.eq(now))
-                .execute(tx)?,
+                None => Prepared::<ExpireEmailsTokens>::new()
+                    .bind::<TokenKindSql, _>(kind)
+                    .bind::<Text, _>(&email)
+                    .execute(tx)?,
             };
             Ok(diesel::insert_into(vt::table)
                 .values((
@@ -114,18 +141,12 @@ impl<'c> VerificationTokenRepo<'c> {
             return Err(Error::Unauthorized);
         }
         let hash = secret::hash(token);
-        diesel::update(
-            vt::table
-                .filter(vt::token_hash.eq(hash.as_slice()))
-                .filter(vt::kind.eq(kind))
-                .filter(vt::used_at.is_null())
-                .filter(vt::expires_at.gt(now)),
-        )
-        .set(vt::used_at.eq(now))
-        .returning(VerificationToken::as_returning())
-        .get_result(self.conn)
-        .optional()?
-        .ok_or(Error::Unauthorized)
+        Prepared::<Consume>::new()
+            .bind::<Bytea, _>(hash.as_slice())
+            .bind::<TokenKindSql, _>(kind)
+            .get_result(self.conn)
+            .optional()?
+            .ok_or(Error::Unauthorized)
     }
 
     /// How many tokens of `kind` were issued to `email` within `window`,

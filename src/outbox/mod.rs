@@ -24,6 +24,7 @@
 
 pub mod auth_mail;
 mod outbox_messages;
+mod statements;
 mod worker;
 
 pub use outbox_messages::{

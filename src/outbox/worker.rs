@@ -3,20 +3,21 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::case_when;
 use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{
-    Array, BigInt, Bool, Double, Interval, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+    Array, BigInt, Bool, Double, Interval, Text, Timestamptz, Uuid as SqlUuid,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::outbox_messages::{topic, Claimed, Message};
+use super::statements::{Ack, AckAll, Fail};
 use crate::error::{Error, Found, Result};
 use crate::ids::OutboxMessageId;
+use crate::prepared::Prepared;
 use crate::schema::outbox_messages as om;
-use crate::sql::{interval, now_tz, purge_in_batches};
+use crate::sql::{interval, purge_in_batches};
 use crate::tx::RetryPolicy;
 use crate::{validate, Database};
 
@@ -109,14 +110,12 @@ UPDATE outbox_messages m
 RETURNING m.id, m.topic, m.payload, m.dedupe_key, m.attempts, m.max_attempts,
           m.lease_token, m.leased_until, m.created_at";
 
-/// Batch ack: each (id, token) pair settles its row only while the token
-/// still holds the lease.
-const ACK_ALL_SQL: &str = "
-UPDATE outbox_messages m
-   SET delivered_at = now(), lease_token = NULL, leased_until = NULL
-  FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
- WHERE m.id = c.id AND m.lease_token = c.token
-RETURNING m.id";
+/// The row [`Fail`] returns.
+#[derive(QueryableByName)]
+struct AvailableAt {
+    #[diesel(sql_type = Timestamptz)]
+    available_at: DateTime<Utc>,
+}
 
 #[derive(QueryableByName)]
 struct AckedId {
@@ -202,12 +201,9 @@ impl Outbox {
     /// pool and database errors.
     pub fn ack(&self, claimed: &Claimed) -> Result<()> {
         let mut conn = self.db.conn()?;
-        let settled = diesel::update(fenced(claimed))
-            .set((
-                om::delivered_at.eq(now),
-                om::lease_token.eq(None::<Uuid>),
-                om::leased_until.eq(None::<DateTime<Utc>>),
-            ))
+        let settled = Prepared::<Ack>::new()
+            .bind::<SqlUuid, _>(claimed.id)
+            .bind::<SqlUuid, _>(claimed.lease_token)
             .execute(&mut conn)?;
         lease_held(settled, claimed)
     }
@@ -227,7 +223,7 @@ impl Outbox {
         let ids: Vec<OutboxMessageId> = claimed.iter().map(|c| c.id).collect();
         let tokens: Vec<Uuid> = claimed.iter().map(|c| c.lease_token).collect();
         let mut conn = self.db.conn()?;
-        let acked: Vec<AckedId> = diesel::sql_query(ACK_ALL_SQL)
+        let acked: Vec<AckedId> = Prepared::<AckAll>::new()
             .bind::<Array<SqlUuid>, _>(&ids)
             .bind::<Array<SqlUuid>, _>(&tokens)
             .load(&mut conn)?;
@@ -254,20 +250,16 @@ impl Outbox {
         let mut conn = self.db.conn()?;
         // One statement either way: the last attempt makes a dead letter
         // (its `available_at` kept), any other schedules the retry.
-        let last_sql = || last.into_sql::<Bool>();
-        let settled: Option<DateTime<Utc>> = diesel::update(fenced(claimed))
-            .set((
-                om::dead_at.eq(case_when(last_sql(), now_tz().nullable())
-                    .otherwise(None::<DateTime<Utc>>.into_sql::<Nullable<Timestamptz>>())),
-                om::available_at.eq(case_when(last_sql(), om::available_at)
-                    .otherwise(now_tz() + interval(retry_in))),
-                om::lease_token.eq(None::<Uuid>),
-                om::leased_until.eq(None::<DateTime<Utc>>),
-                om::last_error.eq(&error),
-            ))
-            .returning(om::available_at)
+        let settled: Option<AvailableAt> = Prepared::<Fail>::new()
+            .bind::<Bool, _>(last)
+            .bind::<Bool, _>(last)
+            .bind::<Interval, _>(interval(retry_in))
+            .bind::<Text, _>(&error)
+            .bind::<SqlUuid, _>(claimed.id)
+            .bind::<SqlUuid, _>(claimed.lease_token)
             .get_result(&mut conn)
             .optional()?;
+        let settled = settled.map(|s| s.available_at);
         match settled {
             None => Err(Error::LeaseLost {
                 id: claimed.id.into(),
@@ -352,16 +344,6 @@ impl Outbox {
             batch,
         )
     }
-}
-
-/// The claimed message, only while this claim still holds it.
-#[diesel::dsl::auto_type]
-fn fenced(claimed: &Claimed) -> _ {
-    let id: OutboxMessageId = claimed.id;
-    let token: Uuid = claimed.lease_token;
-    om::table
-        .filter(om::id.eq(id))
-        .filter(om::lease_token.eq(token))
 }
 
 fn lease_held(settled: usize, claimed: &Claimed) -> Result<()> {

@@ -64,7 +64,7 @@ fn one_statement_each(db: &TestDatabase, mut version: i32, like: &str, update: &
 /// Asserts the connection holds exactly one prepared statement matching
 /// `like` (the same one, reused).
 #[track_caller]
-fn assert_one_prepared(conn: &mut PgConnection, like: &str) {
+pub(crate) fn assert_one_prepared(conn: &mut PgConnection, like: &str) {
     let sql = "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement LIKE $1";
     let prepared = count_bound::<Text, _>(conn, sql, like);
     assert_eq!(prepared, 1, "one prepared statement, reused: {like}");
@@ -354,7 +354,11 @@ fn plan_update_leaves_untouched_columns_alone() {
 /// Runs `write` three times on a warmed, counted connection: each call
 /// sends one statement, and the connection then holds exactly one prepared
 /// statement matching `like`.
-fn one_cached_statement(db: &TestDatabase, like: &str, mut write: impl FnMut(&mut PgConnection)) {
+pub(crate) fn one_cached_statement(
+    db: &TestDatabase,
+    like: &str,
+    mut write: impl FnMut(&mut PgConnection),
+) {
     let mut counted = Counted::connect(db.url());
     write(&mut counted.conn);
     for _ in 0..3 {

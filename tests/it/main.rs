@@ -23,6 +23,7 @@ mod defaults;
 mod embedded;
 mod embedded_replica;
 mod error_table;
+mod fast_changes;
 mod fast_writes;
 mod faults;
 mod from_env;

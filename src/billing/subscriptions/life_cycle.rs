@@ -2,8 +2,9 @@
 //! [`TRANSITIONS`](super::TRANSITIONS).
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Nullable, Timestamptz};
+use diesel::sql_types::{Array, Bool};
 
+use super::statements::{CancelAtPeriodEnd, Renew, Transition};
 use super::status::{sources_of, sources_or_same, LIVE};
 use super::subscription::{Subscription, SubscriptionRepo};
 use crate::access::Actor;
@@ -11,6 +12,7 @@ use crate::audit::{self, AuditEntry};
 use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Found, Result};
 use crate::ids::SubscriptionId;
+use crate::prepared::Prepared;
 use crate::schema::sql_types::SubscriptionStatus as StatusSql;
 use crate::schema::subscriptions as subs;
 
@@ -43,9 +45,9 @@ impl SubscriptionRepo<'_> {
             if !at_period_end {
                 return repo.transition(id, SubscriptionStatus::Canceled);
             }
-            diesel::update(subs::table.find(id).filter(subs::status.eq_any(LIVE)))
-                .set(subs::cancel_at_period_end.eq(true))
-                .returning(Subscription::as_returning())
+            Prepared::<CancelAtPeriodEnd>::new()
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .bind::<Array<StatusSql>, _>(LIVE.as_slice())
                 .get_result(repo.conn)
                 .optional()?
                 .map_or_else(|| Err(repo.refusal(id, SubscriptionStatus::Canceled)), Ok)
@@ -61,27 +63,9 @@ impl SubscriptionRepo<'_> {
     /// # Errors
     /// [`Error::Invalid`] naming `status` when it is not live; [`Error::NotFound`].
     pub fn renew(&mut self, id: SubscriptionId) -> Result<Subscription> {
-        let sql = "UPDATE subscriptions SET
-                 status = CASE WHEN subscriptions.cancel_at_period_end THEN 'canceled' ELSE 'active' END::subscription_status,
-                 canceled_at = CASE WHEN subscriptions.cancel_at_period_end THEN now() END,
-                 current_period_start = CASE WHEN subscriptions.cancel_at_period_end THEN subscriptions.current_period_start
-                                             ELSE coalesce(subscriptions.current_period_end, now()) END,
-                 current_period_end = CASE WHEN subscriptions.cancel_at_period_end THEN subscriptions.current_period_end
-                                           ELSE coalesce(subscriptions.current_period_end, now())
-                                                + CASE p.interval WHEN 'year' THEN interval '1 year'
-                                                                  ELSE interval '1 month' END END,
-                 trial_ends_at = CASE WHEN subscriptions.status = 'trialing' THEN least(subscriptions.trial_ends_at, now())
-                                      ELSE subscriptions.trial_ends_at END
-               FROM subscription_plans p
-              WHERE subscriptions.id = $1 AND p.id = subscriptions.plan_id
-                AND subscriptions.status = ANY($2)
-                -- the status it ends in must be reachable by the transition table
-                AND CASE WHEN subscriptions.cancel_at_period_end THEN subscriptions.status = ANY($4)
-                         ELSE subscriptions.status = ANY($3) END
-              RETURNING subscriptions.*";
-        diesel::sql_query(sql)
+        Prepared::<Renew>::new()
             .bind::<diesel::sql_types::Uuid, _>(id)
-            .bind::<Array<StatusSql>, _>(LIVE.to_vec())
+            .bind::<Array<StatusSql>, _>(LIVE.as_slice())
             .bind::<Array<StatusSql>, _>(sources_or_same(SubscriptionStatus::Active))
             .bind::<Array<StatusSql>, _>(sources_of(SubscriptionStatus::Canceled))
             .get_result(self.conn)
@@ -119,23 +103,14 @@ impl SubscriptionRepo<'_> {
     /// One conditional UPDATE: changes the status only from a status the
     /// transition table allows, so concurrent changes cannot skip a check.
     fn transition(&mut self, id: SubscriptionId, to: SubscriptionStatus) -> Result<Subscription> {
-        let canceled_at = diesel::dsl::sql::<Nullable<Timestamptz>>("CASE WHEN ")
+        Prepared::<Transition>::new()
+            .bind::<StatusSql, _>(to)
             .bind::<Bool, _>(to == SubscriptionStatus::Canceled)
-            .sql(" THEN now() ELSE NULL END");
-        diesel::update(
-            subs::table
-                .find(id)
-                .filter(subs::status.eq_any(sources_of(to))),
-        )
-        .set((
-            subs::status.eq(to),
-            subs::canceled_at.eq(canceled_at),
-            subs::cancel_at_period_end.eq(false),
-        ))
-        .returning(Subscription::as_returning())
-        .get_result(self.conn)
-        .optional()?
-        .map_or_else(|| Err(self.refusal(id, to)), Ok)
+            .bind::<diesel::sql_types::Uuid, _>(id)
+            .bind::<Array<StatusSql>, _>(sources_of(to))
+            .get_result(self.conn)
+            .optional()?
+            .map_or_else(|| Err(self.refusal(id, to)), Ok)
     }
 
     /// Why a conditional status change matched nothing.

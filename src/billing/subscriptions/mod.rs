@@ -1,10 +1,12 @@
 //! Subscriptions: the [`Subscription`] row and [`SubscriptionRepo`], from
 //! `conn.subscriptions()`, in one file per concern: starting and reading
 //! (`subscription.rs`), status changes (`life_cycle.rs`), provider webhooks
-//! (`provider_sync.rs`) and the transition table (`status.rs`).
+//! (`provider_sync.rs`), the transition table (`status.rs`) and the status
+//! changes' fixed-text statements (`statements.rs`).
 
 mod life_cycle;
 mod provider_sync;
+mod statements;
 mod status;
 mod subscription;
 

@@ -6,15 +6,13 @@
 mod listings;
 mod model;
 mod search;
+mod statements;
 
 pub(crate) use listings::is_listed;
 pub use model::{NewPost, Post, PostChanges};
 pub use search::SEARCH_MAX_BYTES;
 
-use diesel::dsl::now;
-use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::QueryFragment;
 use diesel::sql_types::{self, Bool, Integer, Nullable, Text};
 use uuid::Uuid;
 
@@ -23,10 +21,11 @@ use crate::error::{Found, Result};
 use crate::ids::PostId;
 use crate::prepared::{Prepared, Statement};
 use crate::schema::posts;
+use crate::schema::sql_types::PostStatus as PostStatusSql;
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
-use crate::sql::coalesce;
 use crate::tx::{update_versioned, versioned_update_sql};
 use crate::validate;
+use statements::{IncrementViews, Publish, SetStatus, SoftDelete};
 
 /// Longest slug derived from a title, leaving room for a `-<n>` suffix
 /// within the 200 bytes `posts_slug_format` allows.
@@ -80,18 +79,15 @@ impl<'c> PostRepo<'c> {
         PostRepo { conn }
     }
 
-    /// One unconditional change to a live post (the `bump_version` trigger
-    /// moves its version, so a concurrent optimistic editor notices).
-    fn change<C>(&mut self, id: PostId, set: C) -> Result<Post>
+    /// Runs one of the single-purpose changes in `statements.rs` (fixed
+    /// text, prepared once per connection), which returns the changed post.
+    /// The `bump_version` trigger moves its version, so a concurrent
+    /// optimistic editor notices.
+    fn change<'q, Q>(&mut self, statement: Q) -> Result<Post>
     where
-        C: AsChangeset<Target = posts::table>,
-        C::Changeset: QueryFragment<Pg>,
+        Q: RunQueryDsl<PgConnection> + diesel::query_dsl::LoadQuery<'q, PgConnection, Post>,
     {
-        diesel::update(live_post(id))
-            .set(set)
-            .returning(Post::as_returning())
-            .get_result(self.conn)
-            .found("post")
+        statement.get_result(self.conn).found("post")
     }
 
     /// Creates a draft. Its slug comes from the title (`"Hello, World!"` is
@@ -183,13 +179,7 @@ impl<'c> PostRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn publish(&mut self, id: PostId) -> Result<Post> {
-        self.change(
-            id,
-            (
-                posts::status.eq(PostStatus::Published),
-                posts::published_at.eq(coalesce(posts::published_at, now)),
-            ),
-        )
+        self.change(Prepared::<Publish>::new().bind::<sql_types::Uuid, _>(id))
     }
 
     /// Takes the post back to draft; it leaves every listing.
@@ -197,7 +187,7 @@ impl<'c> PostRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn unpublish(&mut self, id: PostId) -> Result<Post> {
-        self.change(id, posts::status.eq(PostStatus::Draft))
+        self.set_status(id, PostStatus::Draft)
     }
 
     /// Archives the post; it leaves every listing but stays readable by id
@@ -206,7 +196,7 @@ impl<'c> PostRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn archive(&mut self, id: PostId) -> Result<Post> {
-        self.change(id, posts::status.eq(PostStatus::Archived))
+        self.set_status(id, PostStatus::Archived)
     }
 
     /// Marks the post deleted: invisible to every call from then on. Its
@@ -215,7 +205,7 @@ impl<'c> PostRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound) (also for a post deleted before).
     pub fn soft_delete(&mut self, id: PostId) -> Result<Post> {
-        self.change(id, posts::deleted_at.eq(now))
+        self.change(Prepared::<SoftDelete>::new().bind::<sql_types::Uuid, _>(id))
     }
 
     /// Counts one view: a single `UPDATE .. SET view_count = view_count + 1`,
@@ -225,10 +215,25 @@ impl<'c> PostRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound).
     pub fn increment_views(&mut self, id: PostId) -> Result<i64> {
-        diesel::update(live_post(id))
-            .set(posts::view_count.eq(posts::view_count + 1))
-            .returning(posts::view_count)
+        let views: ViewCount = Prepared::<IncrementViews>::new()
+            .bind::<sql_types::Uuid, _>(id)
             .get_result(self.conn)
-            .found("post")
+            .found("post")?;
+        Ok(views.view_count)
     }
+
+    fn set_status(&mut self, id: PostId, status: PostStatus) -> Result<Post> {
+        self.change(
+            Prepared::<SetStatus>::new()
+                .bind::<PostStatusSql, _>(status)
+                .bind::<sql_types::Uuid, _>(id),
+        )
+    }
+}
+
+/// The row [`IncrementViews`] returns.
+#[derive(QueryableByName)]
+struct ViewCount {
+    #[diesel(sql_type = sql_types::BigInt)]
+    view_count: i64,
 }

@@ -1,14 +1,15 @@
 //! A user's end: soft delete (hidden, rows kept), restore, and hard
 //! delete (gone for good, with the teams only they belonged to).
 
-use chrono::{DateTime, Utc};
-use diesel::dsl::now;
 use diesel::prelude::*;
+use diesel::sql_types::Uuid;
 
+use super::statements::{Restore, SoftDelete};
 use super::{change, User, UserRepo};
 use crate::access::Actor;
-use crate::error::{Error, Found, Result};
+use crate::error::{Error, Result};
 use crate::ids::UserId;
+use crate::prepared::Prepared;
 use crate::schema::users;
 use crate::tx::run_transaction;
 
@@ -21,7 +22,11 @@ impl UserRepo<'_> {
     /// [`Error::NotFound`] if missing or already deleted.
     pub fn soft_delete(&mut self, actor: &Actor, id: UserId) -> Result<User> {
         self.audited(actor, "deleted", id, |conn| {
-            change(conn, id, users::deleted_at.eq(now))
+            change(
+                conn,
+                Prepared::<SoftDelete>::new().bind::<Uuid, _>(id),
+                "user",
+            )
         })
     }
 
@@ -30,15 +35,8 @@ impl UserRepo<'_> {
     /// # Errors
     /// [`Error::NotFound`] if the user does not exist or is not deleted.
     pub fn restore(&mut self, id: UserId) -> Result<User> {
-        diesel::update(
-            users::table
-                .filter(users::id.eq(id))
-                .filter(users::deleted_at.is_not_null()),
-        )
-        .set(users::deleted_at.eq(None::<DateTime<Utc>>))
-        .returning(User::as_returning())
-        .get_result(self.conn)
-        .found("deleted user")
+        let restore = Prepared::<Restore>::new().bind::<Uuid, _>(id);
+        change(self.conn, restore, "deleted user")
     }
 
     /// Deletes the row for good, also a soft-deleted one (this is how a

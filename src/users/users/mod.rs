@@ -12,7 +12,7 @@ mod moderation;
 mod public;
 mod statements;
 
-use statements::{ChangeEmail, RecordLogin, UpdateUser};
+use statements::{ChangeEmail, RecordLogin, UpdateUser, VerifyEmail};
 
 pub use bulk::{BatchFailure, BatchReport};
 pub use model::{NewUser, User, UserChanges, DEFAULT_LOCALE, DEFAULT_TIMEZONE, NAME_MAX};
@@ -21,7 +21,7 @@ pub use public::PublicUser;
 use diesel::dsl::{now, AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{QueryFragment, QueryId};
+use diesel::query_builder::QueryId;
 use diesel::sql_types::{self, Bool, Integer, Nullable, Text};
 
 use crate::enums::UserRole;
@@ -31,7 +31,7 @@ use crate::ids::UserId;
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
 use crate::prepared::Prepared;
 use crate::schema::users;
-use crate::sql::{coalesce, lower};
+use crate::sql::lower;
 use crate::tx::{update_versioned, Versioned};
 use crate::validate;
 
@@ -77,27 +77,28 @@ fn has_static_query_id<Q: QueryId>(_query: &Q) -> bool {
     Q::HAS_STATIC_QUERY_ID
 }
 
-/// The visible user with this id, as the target of an UPDATE.
+/// The visible user with this id, as the target of the version lookup.
 #[diesel::dsl::auto_type]
 fn visible_user(id: UserId) -> _ {
     users::table.find(id).filter(users::deleted_at.is_null())
 }
 
-/// One unconditional change to a visible user (the `bump_version` trigger
-/// moves its version, so a concurrent optimistic writer notices).
+/// Runs one of the single-purpose changes in `statements.rs` (fixed text,
+/// prepared once per connection), which returns the changed user. The
+/// `bump_version` trigger moves its version, so a concurrent optimistic
+/// writer notices.
 ///
 /// # Errors
-/// [`Error::NotFound`] when the user is missing or soft-deleted.
-pub(super) fn change<C>(conn: &mut PgConnection, id: UserId, set: C) -> Result<User>
+/// [`Error::NotFound`] naming `entity` when no row matched.
+pub(super) fn change<'q, Q>(
+    conn: &mut PgConnection,
+    statement: Q,
+    entity: &'static str,
+) -> Result<User>
 where
-    C: AsChangeset<Target = users::table>,
-    C::Changeset: QueryFragment<Pg>,
+    Q: RunQueryDsl<PgConnection> + diesel::query_dsl::LoadQuery<'q, PgConnection, User>,
 {
-    diesel::update(visible_user(id))
-        .set(set)
-        .returning(User::as_returning())
-        .get_result(conn)
-        .found("user")
+    statement.get_result(conn).found(entity)
 }
 
 /// A versioned update of a visible user (see [`update_versioned`]).
@@ -281,11 +282,8 @@ impl<'c> UserRepo<'c> {
     /// # Errors
     /// [`Error::NotFound`].
     pub fn verify_email(&mut self, id: UserId) -> Result<User> {
-        change(
-            self.conn,
-            id,
-            users::email_verified_at.eq(coalesce(users::email_verified_at, now)),
-        )
+        let verify = Prepared::<VerifyEmail>::new().bind::<sql_types::Uuid, _>(id);
+        change(self.conn, verify, "user")
     }
 
     /// Records a successful sign-in (`last_login_at = now()`). Not a change

@@ -2,16 +2,18 @@
 //! bans ([`UserRepo::soft_delete`], in `deletion.rs`, is the other one).
 
 use chrono::{DateTime, Utc};
-use diesel::dsl::now;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid};
 
+use super::statements::{Ban, SetRole, Unban};
 use super::{change, User, UserRepo};
 use crate::access::Actor;
 use crate::audit;
 use crate::enums::UserRole;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
-use crate::schema::users;
+use crate::prepared::Prepared;
+use crate::schema::sql_types::UserRole as RoleSql;
 use crate::validate;
 
 impl UserRepo<'_> {
@@ -34,7 +36,10 @@ impl UserRepo<'_> {
     /// [`Error::NotFound`].
     pub fn set_role(&mut self, actor: &Actor, id: UserId, role: UserRole) -> Result<User> {
         self.audited(actor, "role_changed", id, |conn| {
-            change(conn, id, users::role.eq(role))
+            let set = Prepared::<SetRole>::new()
+                .bind::<RoleSql, _>(role)
+                .bind::<Uuid, _>(id);
+            change(conn, set, "user")
         })
     }
 
@@ -57,15 +62,11 @@ impl UserRepo<'_> {
         }
         let until = until.map(|t| validate::timestamp("until", t)).transpose()?;
         self.audited(actor, "banned", id, |conn| {
-            change(
-                conn,
-                id,
-                (
-                    users::banned_at.eq(now),
-                    users::ban_expires_at.eq(until),
-                    users::ban_reason.eq(reason),
-                ),
-            )
+            let ban = Prepared::<Ban>::new()
+                .bind::<Nullable<Timestamptz>, _>(until)
+                .bind::<Nullable<Text>, _>(reason)
+                .bind::<Uuid, _>(id);
+            change(conn, ban, "user")
         })
     }
 
@@ -76,15 +77,7 @@ impl UserRepo<'_> {
     /// [`Error::NotFound`].
     pub fn unban(&mut self, actor: &Actor, id: UserId) -> Result<User> {
         self.audited(actor, "unbanned", id, |conn| {
-            change(
-                conn,
-                id,
-                (
-                    users::banned_at.eq(None::<DateTime<Utc>>),
-                    users::ban_expires_at.eq(None::<DateTime<Utc>>),
-                    users::ban_reason.eq(None::<&str>),
-                ),
-            )
+            change(conn, Prepared::<Unban>::new().bind::<Uuid, _>(id), "user")
         })
     }
 }

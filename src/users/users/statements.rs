@@ -56,3 +56,77 @@ impl Statement for RecordLogin {
     const SQL: &'static str =
         "UPDATE users SET last_login_at = now() WHERE id = $1 AND deleted_at IS NULL";
 }
+
+/// The columns [`User`](super::User) reads, for the RETURNING lists below
+/// (explicit, never `*`). A literal, so each statement stays one
+/// `concat!`ed `&'static str`.
+macro_rules! user_columns {
+    () => {
+        "id, email, name, username, avatar_url, role, email_verified_at, is_active,
+         banned_at, ban_reason, ban_expires_at, locale, timezone, onboarding_complete,
+         last_login_at, deleted_at, version, created_at, updated_at"
+    };
+}
+
+/// [`UserRepo::verify_email`]: keeps the first verification time.
+pub(super) struct VerifyEmail;
+
+impl Statement for VerifyEmail {
+    const SQL: &'static str = concat!(
+        "UPDATE users SET email_verified_at = COALESCE(email_verified_at, now())
+          WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+        user_columns!()
+    );
+}
+
+/// [`UserRepo::set_role`].
+pub(super) struct SetRole;
+
+impl Statement for SetRole {
+    const SQL: &'static str = concat!(
+        "UPDATE users SET role = $1 WHERE id = $2 AND deleted_at IS NULL RETURNING ",
+        user_columns!()
+    );
+}
+
+/// [`UserRepo::ban`]: `banned_at` now, the expiry and reason as given.
+pub(super) struct Ban;
+
+impl Statement for Ban {
+    const SQL: &'static str = concat!(
+        "UPDATE users SET banned_at = now(), ban_expires_at = $1, ban_reason = $2
+          WHERE id = $3 AND deleted_at IS NULL RETURNING ",
+        user_columns!()
+    );
+}
+
+/// [`UserRepo::unban`].
+pub(super) struct Unban;
+
+impl Statement for Unban {
+    const SQL: &'static str = concat!(
+        "UPDATE users SET banned_at = NULL, ban_expires_at = NULL, ban_reason = NULL
+          WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+        user_columns!()
+    );
+}
+
+/// [`UserRepo::soft_delete`].
+pub(super) struct SoftDelete;
+
+impl Statement for SoftDelete {
+    const SQL: &'static str = concat!(
+        "UPDATE users SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+        user_columns!()
+    );
+}
+
+/// [`UserRepo::restore`]: only a soft-deleted user.
+pub(super) struct Restore;
+
+impl Statement for Restore {
+    const SQL: &'static str = concat!(
+        "UPDATE users SET deleted_at = NULL WHERE id = $1 AND deleted_at IS NOT NULL RETURNING ",
+        user_columns!()
+    );
+}
