@@ -2,10 +2,12 @@
 //! Diesel prepares once per connection (`crate::prepared`).
 
 use crate::prepared::Statement;
+use crate::tx::versioned_update_sql;
 
 /// The columns [`Subscription`](super::Subscription) reads, for the
-/// RETURNING lists below (explicit, never `*`; qualified, since `renew`
-/// joins the plan). A literal, so each statement stays one `concat!`ed
+/// RETURNING lists below (explicit, never `*`, so a column a host adds to
+/// the table does not change a prepared statement's result type;
+/// qualified, since `renew` joins the plan). A literal, so each statement stays one `concat!`ed
 /// `&'static str`.
 macro_rules! subscription_columns {
     () => {
@@ -16,6 +18,19 @@ macro_rules! subscription_columns {
          subscriptions.trial_ends_at, subscriptions.version, subscriptions.created_at,
          subscriptions.updated_at"
     };
+}
+
+/// [`SubscriptionRepo::change_plan`](super::SubscriptionRepo::change_plan) (see [`crate::tx::update_versioned`]).
+pub(super) struct ChangePlan;
+
+impl Statement for ChangePlan {
+    const SQL: &'static str = versioned_update_sql!(
+        "subscriptions",
+        "plan_id = $1",
+        "id = $2 AND version = $3",
+        subscription_columns!(),
+        "id = $4"
+    );
 }
 
 /// A status change along the transition table: to `$1` from one of `$4`;

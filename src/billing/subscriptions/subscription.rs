@@ -12,40 +12,17 @@ use diesel::sql_types::{self, Integer, Interval, Nullable, Text};
 use serde::{Deserialize, Serialize};
 
 use super::provider_sync::provider_lock_key;
+use super::statements::ChangePlan;
 use super::status::LIVE;
 use crate::enums::SubscriptionStatus;
 use crate::error::{Error, Found, Result};
 use crate::ids::{PlanId, SubscriptionId, UserId};
-use crate::prepared::{Prepared, Statement};
+use crate::prepared::Prepared;
 use crate::schema::subscriptions as subs;
 use crate::sql::{advisory_xact_lock, interval};
 use crate::tx::run_transaction;
-use crate::tx::{update_versioned, versioned_update_sql};
+use crate::tx::update_versioned;
 use crate::validate;
-
-/// The columns of [`Subscription`], the RETURNING list of its statements:
-/// named, never `*`, so a column a host adds to the table does not change
-/// a prepared statement's result type (see `crate::prepared`).
-macro_rules! subscription_columns {
-    () => {
-        "id, user_id, plan_id, status, provider_customer_id, provider_subscription_id,
-         current_period_start, current_period_end, cancel_at_period_end, canceled_at,
-         trial_ends_at, version, created_at, updated_at"
-    };
-}
-
-/// [`SubscriptionRepo::change_plan`] (see [`crate::tx::update_versioned`]).
-struct ChangePlan;
-
-impl Statement for ChangePlan {
-    const SQL: &'static str = versioned_update_sql!(
-        "subscriptions",
-        "plan_id = $1",
-        "id = $2 AND version = $3",
-        subscription_columns!(),
-        "id = $4"
-    );
-}
 
 /// A user's subscription to a plan.
 #[derive(

@@ -19,13 +19,13 @@ use uuid::Uuid;
 use crate::enums::PostStatus;
 use crate::error::{Found, Result};
 use crate::ids::PostId;
-use crate::prepared::{Prepared, Statement};
+use crate::prepared::Prepared;
 use crate::schema::posts;
 use crate::schema::sql_types::PostStatus as PostStatusSql;
 use crate::slug::{insert_with_unique_slug, slugify, SlugTable};
-use crate::tx::{update_versioned, versioned_update_sql};
+use crate::tx::update_versioned;
 use crate::validate;
-use statements::{IncrementViews, Publish, SetStatus, SoftDelete};
+use statements::{IncrementViews, Publish, SetStatus, SoftDelete, UpdatePost};
 
 /// Longest slug derived from a title, leaving room for a `-<n>` suffix
 /// within the 200 bytes `posts_slug_format` allows.
@@ -37,35 +37,6 @@ const SLUG_MAX: usize = 200;
 /// visible to any call.
 pub struct PostRepo<'c> {
     pub(in crate::content) conn: &'c mut PgConnection,
-}
-
-/// The columns of [`Post`], the RETURNING list of its statements: named,
-/// never `*`, so a column a host adds to the table does not change a
-/// prepared statement's result type (see `crate::prepared`).
-macro_rules! post_columns {
-    () => {
-        "id, author_id, category_id, title, slug, excerpt, content, status, featured, view_count,
-         published_at, deleted_at, version, created_at, updated_at"
-    };
-}
-
-/// [`PostRepo::update`]: every field of [`PostChanges`] in one fixed
-/// shape (see [`crate::tx::update_versioned`]).
-struct UpdatePost;
-
-impl Statement for UpdatePost {
-    const SQL: &'static str = versioned_update_sql!(
-        "posts",
-        "title = COALESCE($1, title),
-               content = COALESCE($2, content),
-               excerpt = CASE WHEN $3 THEN $4 ELSE excerpt END,
-               category_id = CASE WHEN $5 THEN $6 ELSE category_id END,
-               featured = COALESCE($7, featured),
-               updated_at = now()",
-        "id = $8 AND version = $9 AND deleted_at IS NULL",
-        post_columns!(),
-        "id = $10 AND deleted_at IS NULL"
-    );
 }
 
 /// A post that is not deleted, by id: what every call reads and writes.

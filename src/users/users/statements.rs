@@ -57,17 +57,6 @@ impl Statement for RecordLogin {
         "UPDATE users SET last_login_at = now() WHERE id = $1 AND deleted_at IS NULL";
 }
 
-/// The columns [`User`](super::User) reads, for the RETURNING lists below
-/// (explicit, never `*`). A literal, so each statement stays one
-/// `concat!`ed `&'static str`.
-macro_rules! user_columns {
-    () => {
-        "id, email, name, username, avatar_url, role, email_verified_at, is_active,
-         banned_at, ban_reason, ban_expires_at, locale, timezone, onboarding_complete,
-         last_login_at, deleted_at, version, created_at, updated_at"
-    };
-}
-
 /// [`UserRepo::verify_email`]: keeps the first verification time.
 pub(super) struct VerifyEmail;
 
