@@ -8,8 +8,8 @@
 //! `postgres` driver through a pool of as many prepared clients. Every
 //! request checks a connection out of its pool and returns it. Each thread
 //! count runs for a fixed time per side (3 s with `SAAS_DB_BENCH_QUICK`,
-//! else 10 s), split into two halves in the order ours, raw, raw, ours, so
-//! drift falls on both sides alike. Thread `t` of `T` uses the sessions
+//! else 10 s), in 5 rounds of ours, raw, raw, ours (each run a tenth of
+//! the time), so drift falls on both sides alike. Thread `t` of `T` uses the sessions
 //! `k` with `k % T == t`, so two threads never update the same user.
 //!
 //! Not a criterion benchmark: it writes `target/bench-mix.json`, which
@@ -34,6 +34,8 @@ use crate::raw;
 
 /// Thread counts measured.
 const THREADS: [usize; 4] = [1, 2, 4, 8];
+/// Rounds of ours, raw, raw, ours per thread count.
+const ROUNDS: u32 = 5;
 const NAMES: [&str; 2] = ["Bench User", "Bench User 2"];
 
 /// One side at one thread count.
@@ -101,20 +103,24 @@ pub fn run(f: &Fixture) {
         run_side(&[], threads, warm, |t, n| ours(&db, f, t, threads, n));
         run_side(&[], threads, warm, |t, n| theirs(&pool, f, t, threads, n));
         let pids = backends(&f.url);
-        let half = per_side / 2;
+        // ROUNDS rounds of ours, raw, raw, ours: drift over the seconds a
+        // thread count takes falls on both sides alike.
+        let slice = per_side / (2 * ROUNDS);
         let (mut a, mut b) = (Point::default(), Point::default());
-        a.add(run_side(&pids, threads, half, |t, n| {
-            ours(&db, f, t, threads, n)
-        }));
-        b.add(run_side(&pids, threads, half, |t, n| {
-            theirs(&pool, f, t, threads, n)
-        }));
-        b.add(run_side(&pids, threads, half, |t, n| {
-            theirs(&pool, f, t, threads, n)
-        }));
-        a.add(run_side(&pids, threads, half, |t, n| {
-            ours(&db, f, t, threads, n)
-        }));
+        for _ in 0..ROUNDS {
+            a.add(run_side(&pids, threads, slice, |t, n| {
+                ours(&db, f, t, threads, n)
+            }));
+            b.add(run_side(&pids, threads, slice, |t, n| {
+                theirs(&pool, f, t, threads, n)
+            }));
+            b.add(run_side(&pids, threads, slice, |t, n| {
+                theirs(&pool, f, t, threads, n)
+            }));
+            a.add(run_side(&pids, threads, slice, |t, n| {
+                ours(&db, f, t, threads, n)
+            }));
+        }
         let (oa, ob) = (a.json(threads, "saas_db"), b.json(threads, "postgres"));
         eprintln!(
             "mix, {threads} threads: {:.0} requests/s ours, {:.0} raw, {} errors",

@@ -219,15 +219,18 @@ const REQUEST_PARTS: [(&str, &str); 5] = [
     ("request_page_interleaved", "first page of published posts"),
 ];
 
-/// Prints the mix's read-only request and its parts, ours against raw.
+/// Prints the mix's read-only request and its parts, ours and hand-written
+/// Diesel (where measured) against raw.
 pub fn request_parts(r: &Results, paired: &Paired, sizes: &[&str]) {
     let Some(size) = sizes.first() else { return };
     let rows: Vec<_> = REQUEST_PARTS
         .iter()
         .filter_map(|&(group, name)| {
-            let ratio = paired.ratio(group, size, "saas_db", "postgres")?.0;
+            let ratio = |side: &str| paired.ratio(group, size, side, "postgres").map(|r| r.0);
+            let ours = ratio("saas_db")?;
+            let diesel = ratio("diesel").map_or("-".into(), |d| format!("{d:.2}x"));
             let side = |s: &str| get(r, group, s, size).map_or("-".into(), micros);
-            Some((name, side("saas_db"), side("postgres"), ratio))
+            Some((name, side("saas_db"), side("postgres"), ours, diesel))
         })
         .collect();
     if rows.is_empty() {
@@ -235,11 +238,11 @@ pub fn request_parts(r: &Results, paired: &Paired, sizes: &[&str]) {
     }
     println!("\n== the mix's read-only request and its parts, one thread, interleaved ({size})\n");
     println!(
-        "{:<42} {:>11} {:>11} {:>9}",
-        "part", "saas_db", "postgres", "ours/raw"
+        "{:<42} {:>11} {:>11} {:>9} {:>11}",
+        "part", "saas_db", "postgres", "ours/raw", "diesel/raw"
     );
-    for (name, ours, raw, ratio) in rows {
-        println!("{name:<42} {ours:>11} {raw:>11} {ratio:>8.2}x");
+    for (name, ours, raw, ratio, diesel) in rows {
+        println!("{name:<42} {ours:>11} {raw:>11} {ratio:>8.2}x {diesel:>11}");
     }
 }
 
