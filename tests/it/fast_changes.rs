@@ -1,6 +1,6 @@
 //! The single-purpose changes (publish, verify_email, set_role, ban,
 //! soft_delete, session touch and revoke, token consume, subscription
-//! status changes, ...) are cached statements: on a warmed connection each
+//! status changes, payment settle and refund, ...) are cached statements: on a warmed connection each
 //! is in `pg_prepared_statements` exactly once after repeated calls, so the
 //! server parses and plans it once per connection. Each used to be a
 //! query-builder `UPDATE` (or, for `renew`, a `sql_query`), which Diesel
@@ -11,8 +11,8 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use diesel::prelude::*;
-use saas_db::billing::NewSubscription;
-use saas_db::enums::{BillingInterval, TokenKind, UserRole};
+use saas_db::billing::{NewPayment, NewSubscription};
+use saas_db::enums::{BillingInterval, PaymentStatus, TokenKind, UserRole};
 use saas_db::{Error, Repos};
 use saas_db_testing::TestDatabase;
 
@@ -247,6 +247,50 @@ fn subscription_changes_are_prepared_once_and_reused() {
     });
     let renewed = db.conn().unwrap().subscriptions().renew(sub.id).unwrap();
     assert_eq!(renewed.status, saas_db::enums::SubscriptionStatus::Canceled);
+}
+
+/// Payments: settling (mark_succeeded / mark_failed, one statement) and
+/// refund, each prepared once. Both were query-builder UPDATEs, which
+/// Diesel never caches. Behaviour (refused transitions, over-refunds, the
+/// concurrent refund race) is tested in `billing::payments`.
+#[test]
+fn payment_changes_are_prepared_once_and_reused() {
+    let db = TestDatabase::new();
+    let mut conn = db.conn().unwrap();
+    let ada = user(&mut conn, "ada@example.com").id;
+    let mut pay = |cents| {
+        let new = NewPayment {
+            user_id: ada,
+            amount_cents: cents,
+            currency: "USD".into(),
+            ..Default::default()
+        };
+        conn.payments().record(&new).unwrap().0.id
+    };
+    let pending: Vec<_> = (0..4).map(|_| pay(500)).collect();
+    let paid = pay(1_000);
+    drop(conn);
+    db.conn().unwrap().payments().mark_succeeded(paid).unwrap();
+    let i = Cell::new(0);
+    one_cached_statement(&db, "%UPDATE payments SET status = $1%", |c| {
+        let n = next(&i);
+        let settled = if n % 2 == 0 {
+            c.payments().mark_succeeded(pending[n]).unwrap()
+        } else {
+            c.payments().mark_failed(pending[n]).unwrap()
+        };
+        assert_eq!(settled.id, pending[n]);
+    });
+    one_cached_statement(&db, "%SET refunded_cents = refunded_cents + $1%", |c| {
+        c.payments().refund(paid, 100).unwrap();
+    });
+    let left = db.conn().unwrap().payments().get(paid).unwrap();
+    assert_eq!(
+        (left.refunded_cents, left.status),
+        (400, PaymentStatus::Succeeded)
+    );
+    let refunded = db.conn().unwrap().payments().refund(paid, 600).unwrap();
+    assert_eq!(refunded.status, PaymentStatus::Refunded);
 }
 
 /// The outbox worker's ack, batch ack and fail (on its pooled connection,

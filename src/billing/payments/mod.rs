@@ -1,188 +1,25 @@
-//! Payments: [`PaymentRepo`], from `conn.payments()`.
+//! Payments: [`PaymentRepo`], from `conn.payments()`; the rows and inputs
+//! in `model.rs`, the cached statements in `statements.rs`.
 
-use chrono::{DateTime, Utc};
+mod model;
+mod statements;
+
+pub use model::{CurrencyTotal, NewPayment, Payment, PaymentChanges};
+
 use diesel::prelude::*;
 use diesel::sql_types::{self, BigInt, Bool, Integer, Jsonb, Nullable, Text};
-use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 
 use super::subscription_plans::{validate_amount, validate_currency, AMOUNT_MAX_CENTS};
 use crate::enums::PaymentStatus;
 use crate::error::{Error, Result};
-use crate::ids::{PaymentId, SubscriptionId, UserId};
+use crate::ids::{PaymentId, UserId};
 use crate::pagination::{self, Keyset, Listing, Order, Page, PageRequest};
-use crate::prepared::{Prepared, Statement};
+use crate::prepared::Prepared;
 use crate::schema::payments;
-use crate::tx::{update_versioned, versioned_update_sql};
+use crate::schema::sql_types::PaymentStatus as PaymentStatusSql;
+use crate::tx::update_versioned;
 use crate::validate;
-
-/// The columns of [`Payment`], the RETURNING list of its statements: named,
-/// never `*`, so a column a host adds to the table does not change a
-/// prepared statement's result type (see `crate::prepared`).
-macro_rules! payment_columns {
-    () => {
-        "id, user_id, subscription_id, amount_cents, refunded_cents, currency, status,
-         provider_payment_id, description, metadata, version, created_at, updated_at"
-    };
-}
-
-/// [`PaymentRepo::update`]: every field of [`PaymentChanges`] in one
-/// fixed shape (see [`crate::tx::update_versioned`]).
-struct UpdatePayment;
-
-impl Statement for UpdatePayment {
-    const SQL: &'static str = versioned_update_sql!(
-        "payments",
-        "description = CASE WHEN $1 THEN $2 ELSE description END,
-               metadata = COALESCE($3, metadata),
-               updated_at = now()",
-        "id = $4 AND version = $5",
-        payment_columns!(),
-        "id = $6"
-    );
-}
-
-/// [`PaymentRepo::record`]: every column explicit, so the statement's
-/// shape does not depend on which optional fields are set; a known
-/// provider id inserts nothing.
-struct RecordPayment;
-
-impl Statement for RecordPayment {
-    const SQL: &'static str = concat!(
-        "INSERT INTO payments (id, user_id, subscription_id, amount_cents,
-            currency, status, provider_payment_id, description, metadata)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-        ON CONFLICT (provider_payment_id) DO NOTHING
-        RETURNING ",
-        payment_columns!()
-    );
-}
-
-/// A payment.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize, Deserialize)]
-#[diesel(table_name = payments, check_for_backend(diesel::pg::Pg))]
-#[derive(QueryableByName)]
-pub struct Payment {
-    /// Id.
-    pub id: PaymentId,
-    /// Payer.
-    pub user_id: UserId,
-    /// The subscription it pays for, if any.
-    pub subscription_id: Option<SubscriptionId>,
-    /// Amount in minor units.
-    pub amount_cents: i64,
-    /// Refunded so far, never above `amount_cents`.
-    pub refunded_cents: i64,
-    /// ISO 4217 code.
-    pub currency: String,
-    /// State.
-    pub status: PaymentStatus,
-    /// The provider's id: the idempotency key of `record`.
-    pub provider_payment_id: Option<String>,
-    /// What it was for.
-    pub description: Option<String>,
-    /// Extra data (a JSON object).
-    pub metadata: serde_json::Value,
-    /// Optimistic-lock version: [`PaymentRepo::update`] needs it; every
-    /// change (`mark_*`, `refund`, `update`, `users().transfer_data`) bumps it.
-    pub version: i32,
-    /// Created at.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// Input for [`PaymentRepo::record`]. `Default` is a pending payment with
-/// empty metadata (`{}`), no payer and no currency, so
-/// `NewPayment { user_id, amount_cents: 500, currency: "USD".into(), ..Default::default() }`
-/// is a complete one; a payer left unset is [`Error::Invalid`] naming
-/// `user_id`.
-///
-/// Deserialized, `amount_cents` and `currency` are required, `status`
-/// defaults to pending and `metadata` to `{}`; `user_id` is never read from
-/// input: set it from the signed-in user or your provider's customer.
-#[derive(Debug, Clone, PartialEq, Insertable, Deserialize)]
-#[diesel(table_name = payments)]
-pub struct NewPayment<'a> {
-    /// Payer (not deserialized).
-    #[serde(skip_deserializing)]
-    pub user_id: UserId,
-    /// Subscription paid for.
-    pub subscription_id: Option<SubscriptionId>,
-    /// Amount in minor units, 0..=[`AMOUNT_MAX_CENTS`].
-    pub amount_cents: i64,
-    /// ISO 4217 code.
-    pub currency: Cow<'a, str>,
-    /// Initial state.
-    #[serde(default = "pending")]
-    pub status: PaymentStatus,
-    /// The provider's id (idempotency key).
-    #[serde(default)]
-    pub provider_payment_id: Option<Cow<'a, str>>,
-    /// Description, up to 1,000 characters.
-    #[serde(default)]
-    pub description: Option<Cow<'a, str>>,
-    /// A JSON object.
-    #[serde(default = "empty_object")]
-    pub metadata: serde_json::Value,
-}
-
-fn pending() -> PaymentStatus {
-    PaymentStatus::Pending
-}
-
-fn empty_object() -> serde_json::Value {
-    serde_json::Value::Object(serde_json::Map::new())
-}
-
-impl Default for NewPayment<'_> {
-    fn default() -> Self {
-        NewPayment {
-            user_id: UserId::default(),
-            subscription_id: None,
-            amount_cents: 0,
-            currency: Cow::Borrowed(""),
-            status: pending(),
-            provider_payment_id: None,
-            description: None,
-            metadata: empty_object(),
-        }
-    }
-}
-
-/// Changes for [`PaymentRepo::update`]: the fields a person edits (money
-/// and status change only through `mark_*` and `refund`). Deserialized, a
-/// missing field is `None` and an explicit `null` description is
-/// `Some(None)`.
-#[derive(Debug, Clone, Default, PartialEq, AsChangeset, Deserialize)]
-#[diesel(table_name = payments)]
-pub struct PaymentChanges<'a> {
-    /// `Some(None)` clears it; up to 1,000 characters.
-    #[serde(default, deserialize_with = "crate::serde_support::double_option")]
-    pub description: Option<Option<Cow<'a, str>>>,
-    /// Replaces the whole object.
-    pub metadata: Option<serde_json::Value>,
-}
-
-/// Totals in one currency.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName, Serialize, Deserialize)]
-pub struct CurrencyTotal {
-    /// ISO 4217 code.
-    #[diesel(sql_type = Text)]
-    pub currency: String,
-    /// Succeeded (and later refunded) payments counted.
-    #[diesel(sql_type = BigInt)]
-    pub payments: i64,
-    /// Their gross amount.
-    #[diesel(sql_type = BigInt)]
-    pub gross_cents: i64,
-    /// Refunded from them.
-    #[diesel(sql_type = BigInt)]
-    pub refunded_cents: i64,
-    /// Gross minus refunded.
-    #[diesel(sql_type = BigInt)]
-    pub net_cents: i64,
-}
+use statements::{RecordPayment, Refund, Settle, UpdatePayment};
 
 /// Payments repository.
 pub struct PaymentRepo<'c> {
@@ -215,7 +52,7 @@ impl<'c> PaymentRepo<'c> {
             .bind::<Nullable<sql_types::Uuid>, _>(payment.subscription_id)
             .bind::<BigInt, _>(payment.amount_cents)
             .bind::<Text, _>(&payment.currency)
-            .bind::<crate::schema::sql_types::PaymentStatus, _>(payment.status)
+            .bind::<PaymentStatusSql, _>(payment.status)
             .bind::<Nullable<Text>, _>(&payment.provider_payment_id)
             .bind::<Nullable<Text>, _>(&payment.description)
             .bind::<Jsonb, _>(&payment.metadata)
@@ -296,15 +133,11 @@ impl<'c> PaymentRepo<'c> {
     }
 
     fn settle(&mut self, id: PaymentId, to: PaymentStatus) -> Result<Payment> {
-        let settled = diesel::update(
-            payments::table
-                .find(id)
-                .filter(payments::status.eq(PaymentStatus::Pending)),
-        )
-        .set(payments::status.eq(to))
-        .returning(Payment::as_returning())
-        .get_result(self.conn)
-        .optional()?;
+        let settled = Prepared::<Settle>::new()
+            .bind::<PaymentStatusSql, _>(to)
+            .bind::<sql_types::Uuid, _>(id)
+            .get_result::<Payment>(self.conn)
+            .optional()?;
         match settled {
             Some(p) => Ok(p),
             None => {
@@ -328,23 +161,13 @@ impl<'c> PaymentRepo<'c> {
     pub fn refund(&mut self, id: PaymentId, amount_cents: i64) -> Result<Payment> {
         // Bounded, so `refunded_cents + amount` cannot leave bigint's range.
         validate::range("amount_cents", amount_cents, 1..=AMOUNT_MAX_CENTS)?;
-        let refunded = diesel::update(
-            payments::table
-                .find(id)
-                .filter(payments::status.eq(PaymentStatus::Succeeded))
-                .filter((payments::refunded_cents + amount_cents).le(payments::amount_cents)),
-        )
-        .set((
-            payments::refunded_cents.eq(payments::refunded_cents + amount_cents),
-            payments::status.eq(diesel::dsl::case_when(
-                (payments::refunded_cents + amount_cents).eq(payments::amount_cents),
-                PaymentStatus::Refunded.into_sql::<crate::schema::sql_types::PaymentStatus>(),
-            )
-            .otherwise(payments::status)),
-        ))
-        .returning(Payment::as_returning())
-        .get_result(self.conn)
-        .optional()?;
+        let refunded = Prepared::<Refund>::new()
+            .bind::<BigInt, _>(amount_cents)
+            .bind::<BigInt, _>(amount_cents)
+            .bind::<sql_types::Uuid, _>(id)
+            .bind::<BigInt, _>(amount_cents)
+            .get_result::<Payment>(self.conn)
+            .optional()?;
         match refunded {
             Some(p) => Ok(p),
             None => {
