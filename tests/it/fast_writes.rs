@@ -12,12 +12,13 @@ use saas_db::content::{NewPost, PostChanges};
 use saas_db::enums::{BillingInterval, PaymentStatus};
 use saas_db::ids::{PaymentId, PlanId, PostId, SubscriptionId, UserId};
 use saas_db::users::{NewUser, UserChanges};
-use saas_db::{auth::SessionOptions, billing::NewSubscription, Error, Repos};
+use saas_db::{auth::SessionOptions, Error, Repos};
 use saas_db_testing::TestDatabase;
 use uuid::Uuid;
 
 use crate::budget::Counted;
-use crate::support::{count_bound, new_payment, plan, user};
+use crate::faults::prepared::Warm;
+use crate::support::{count_bound, new_payment, user};
 
 /// Runs a versioned update of one row: of the row (`missing == false`) or
 /// of an id that does not exist, expecting `version`; the new version.
@@ -78,26 +79,14 @@ pub(crate) fn assert_one_prepared(conn: &mut PgConnection, like: &str) {
 fn versioned_updates_send_one_cached_statement_on_success_stale_and_not_found() {
     let db = TestDatabase::new();
     let mut conn = db.conn().unwrap();
-    let alice = user(&mut conn, "alice@example.com");
-    let basic = plan(&mut conn, "Basic", 1_000, BillingInterval::Month);
-    let pro = plan(&mut conn, "Pro", 2_000, BillingInterval::Month);
-    let post = conn
-        .posts()
-        .create(&NewPost {
-            author_id: alice.id,
-            title: "Hello".into(),
-            content: "Body".into(),
-            ..Default::default()
-        })
-        .unwrap();
-    let (payment, _) = conn
-        .payments()
-        .record(&new_payment(alice.id, 500, "USD", PaymentStatus::Pending))
-        .unwrap();
-    let sub = conn
-        .subscriptions()
-        .start(&NewSubscription::new(alice.id, basic.id))
-        .unwrap();
+    let Warm {
+        user: alice,
+        post,
+        payment,
+        plans: [basic, pro],
+        subscription: sub,
+        ..
+    } = Warm::new(&mut conn);
     drop(conn);
     let or = |missing: bool, id: Uuid| if missing { Uuid::now_v7() } else { id };
 

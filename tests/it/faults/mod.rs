@@ -5,7 +5,7 @@
 
 mod commit;
 mod pool;
-mod prepared;
+pub(crate) mod prepared;
 
 use std::time::{Duration, Instant};
 

@@ -35,15 +35,16 @@ const TABLES: [&str; 8] = [
     "audit_logs",
 ];
 
-/// One row of each table a cached write changes, at its current version.
-struct Warm {
-    owner: Actor,
-    user: User,
-    post: Post,
-    payment: Payment,
-    plans: [Plan; 2],
-    subscription: Subscription,
-    project: Project,
+/// One row of each table a cached write changes, at its current version
+/// (also the rows of `fast_writes`' versioned-update test).
+pub(crate) struct Warm {
+    pub owner: Actor,
+    pub user: User,
+    pub post: Post,
+    pub payment: Payment,
+    pub plans: [Plan; 2],
+    pub subscription: Subscription,
+    pub project: Project,
     /// How many times [`Warm::write_all`] ran: makes each round's values
     /// new.
     round: u32,
@@ -52,7 +53,7 @@ struct Warm {
 impl Warm {
     /// Creates the rows (the owner is the user, and owns the project's team).
     #[track_caller]
-    fn new(conn: &mut PgConnection) -> Warm {
+    pub(crate) fn new(conn: &mut PgConnection) -> Warm {
         let owner = actor(conn, "owner@example.com");
         let user = conn.users().get(owner.user_id).unwrap();
         let post = conn
