@@ -13,6 +13,7 @@ use diesel::query_dsl::methods::{LimitDsl, SelectDsl};
 use diesel::query_dsl::LoadQuery;
 
 use crate::error::{Found, Result};
+use crate::prepared::{Prepared, Statement};
 
 /// `now()` as timestamptz, so interval arithmetic keeps the time zone type.
 pub(crate) fn now_tz() -> diesel::dsl::AsExprOf<now, diesel::sql_types::Timestamptz> {
@@ -98,13 +99,18 @@ struct Isolation {
 /// for callers that must see what the previous holder committed: a
 /// REPEATABLE READ snapshot may predate it.
 pub(crate) fn advisory_xact_lock(conn: &mut PgConnection, key: &str) -> QueryResult<String> {
-    diesel::sql_query(
-        "SELECT current_setting('transaction_isolation') AS isolation
-           FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked",
-    )
-    .bind::<diesel::sql_types::Text, _>(key)
-    .get_result::<Isolation>(conn)
-    .map(|row| row.isolation)
+    Prepared::<AdvisoryXactLock>::new()
+        .bind::<diesel::sql_types::Text, _>(key)
+        .get_result::<Isolation>(conn)
+        .map(|row| row.isolation)
+}
+
+/// [`advisory_xact_lock`]'s statement, cached.
+struct AdvisoryXactLock;
+
+impl Statement for AdvisoryXactLock {
+    const SQL: &'static str = "SELECT current_setting('transaction_isolation') AS isolation
+           FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked";
 }
 
 /// Runs a `DELETE .. LIMIT $1` statement until it deletes nothing; the

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::outbox_messages::{topic, Claimed, Message};
-use super::statements::{Ack, AckAll, Fail};
+use super::statements::{Ack, AckAll, Claim, Fail};
 use crate::error::{Error, Found, Result};
 use crate::ids::OutboxMessageId;
 use crate::prepared::Prepared;
@@ -73,42 +73,6 @@ pub struct OutboxStats {
     #[diesel(sql_type = Double)]
     pub oldest_ready_secs: f64,
 }
-
-/// The claim, one statement: dead-letter messages that have used their
-/// attempts and hold no live lease (the last attempt's lease ran out, or
-/// `max_attempts` was lowered below a waiting message's count), at most
-/// 1,000 per claim so that a backlog of them (a crashed fleet) cannot make
-/// every claim outlast a statement timeout, then lease
-/// up to $2 ready ones (oldest first, skipping rows other workers are
-/// claiming), each with a fresh token.
-const CLAIM_SQL: &str = "
-WITH expired AS (
-    UPDATE outbox_messages
-       SET dead_at = now(), lease_token = NULL, leased_until = NULL,
-           last_error = CASE WHEN leased_until IS NULL THEN last_error
-                             ELSE 'the lease of the last attempt ran out' END
-     WHERE id IN (SELECT id FROM outbox_messages
-                   WHERE topic = $1 AND delivered_at IS NULL AND dead_at IS NULL
-                     AND attempts >= max_attempts
-                     AND (leased_until IS NULL OR leased_until <= now())
-                   LIMIT 1000
-                   FOR UPDATE SKIP LOCKED)
-), picked AS (
-    SELECT id FROM outbox_messages
-     WHERE topic = $1 AND delivered_at IS NULL AND dead_at IS NULL
-       AND available_at <= now() AND attempts < max_attempts
-       AND (leased_until IS NULL OR leased_until <= now())
-     ORDER BY available_at, id
-     LIMIT $2
-     FOR UPDATE SKIP LOCKED
-)
-UPDATE outbox_messages m
-   SET attempts = m.attempts + 1, lease_token = gen_random_uuid(),
-       leased_until = now() + $3
-  FROM picked
- WHERE m.id = picked.id
-RETURNING m.id, m.topic, m.payload, m.dedupe_key, m.attempts, m.max_attempts,
-          m.lease_token, m.leased_until, m.created_at";
 
 /// The row [`Fail`] returns.
 #[derive(QueryableByName)]
@@ -184,7 +148,8 @@ impl Outbox {
         }
         let lease = validate::duration("lease", lease, LEASE_MAX)?;
         let mut conn = self.db.conn()?;
-        Ok(diesel::sql_query(CLAIM_SQL)
+        Ok(Prepared::<Claim>::new()
+            .bind::<Text, _>(topic)
             .bind::<Text, _>(topic)
             .bind::<BigInt, _>(n)
             .bind::<Interval, _>(interval(lease))

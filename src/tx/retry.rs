@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use crate::error::{Error, Result};
+use crate::prepared::{Prepared, Statement};
 
 /// Transaction isolation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -180,8 +181,16 @@ pub fn set_local_statement_timeout(conn: &mut PgConnection, timeout: Duration) -
         timeout,
         crate::validate::STATEMENT_TIMEOUT_MAX,
     )?;
-    diesel::sql_query("SELECT set_config('statement_timeout', $1, true)")
+    Prepared::<SetLocalTimeout>::new()
         .bind::<Text, _>(format!("{}ms", timeout.as_millis().max(1)))
         .execute(conn)?;
     Ok(())
+}
+
+/// [`set_local_statement_timeout`]'s statement, cached: transactions with
+/// a timeout in their policy send it every time.
+struct SetLocalTimeout;
+
+impl Statement for SetLocalTimeout {
+    const SQL: &'static str = "SELECT set_config('statement_timeout', $1, true)";
 }

@@ -182,7 +182,9 @@ fn session_changes_are_prepared_once_and_reused() {
 }
 
 /// Verification tokens: consume (one statement) and the expiry of older
-/// tokens inside issue, for a user and for an email.
+/// tokens inside issue, for a user and for an email, and the advisory lock
+/// issue takes (`sql::advisory_xact_lock`, shared with teams and
+/// subscriptions; it was a `sql_query`).
 #[test]
 fn token_changes_are_prepared_once_and_reused() {
     let db = TestDatabase::new();
@@ -206,6 +208,7 @@ fn token_changes_are_prepared_once_and_reused() {
     let likes = [
         "%SET expires_at = now()%AND user_id = $2",
         "%user_id IS NULL AND email = $2",
+        "%pg_advisory_xact_lock(hashtextextended($1, 0))%",
     ];
     prepared_once(&db, &likes, |c, i| {
         let user_id = (i % 2 == 0).then_some(ada.id);
@@ -293,9 +296,9 @@ fn payment_changes_are_prepared_once_and_reused() {
     assert_eq!(refunded.status, PaymentStatus::Refunded);
 }
 
-/// The outbox worker's ack, batch ack and fail (on its pooled connection,
-/// as the application role): each prepared once and reused. `ack_all` was
-/// a `sql_query`, which Diesel never caches.
+/// The outbox worker's claim, ack, batch ack and fail (on its pooled
+/// connection, as the application role): each prepared once and reused.
+/// `claim` and `ack_all` were `sql_query`s, which Diesel never caches.
 #[test]
 fn outbox_settling_is_prepared_once_and_reused() {
     let db = TestDatabase::new();
@@ -325,12 +328,34 @@ fn outbox_settling_is_prepared_once_and_reused() {
     }
     let mut conn = app.conn().unwrap();
     for like in [
+        "%picked AS (%",
         "%SET delivered_at = now()%WHERE id = $1%",
         "%FROM unnest($1::uuid[], $2::uuid[])%",
         "%SET dead_at = CASE WHEN $1%",
     ] {
         assert_one_prepared(&mut conn, like);
     }
+}
+
+/// What the transaction helpers send every time: `as_user`'s
+/// `set_config('app.user_id', ..)` (`tenancy::set_user`) and a retry
+/// policy's local statement timeout. Both were `sql_query`s, which Diesel
+/// never caches.
+#[test]
+fn transaction_helpers_are_prepared_once_and_reused() {
+    let db = TestDatabase::new();
+    let ada = user(&mut db.conn().unwrap(), "ada@example.com").id;
+    let likes = [
+        "SELECT set_config('app.user_id', $1, true)",
+        "SELECT set_config('statement_timeout', $1, true)",
+    ];
+    prepared_once(&db, &likes, |c, _| {
+        saas_db::tx::run_transaction(c, |tx| {
+            saas_db::tenancy::set_user(tx, ada)?;
+            saas_db::tx::set_local_statement_timeout(tx, HOUR)
+        })
+        .unwrap();
+    });
 }
 
 /// Deletes stay on the query builder: Diesel caches a DELETE whose parts
