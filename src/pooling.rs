@@ -126,9 +126,7 @@ pub(crate) fn migrate_in_one_transaction(
             .execute(tx)?;
         if let Some(schema) = schema {
             let path = format!("{}, public", crate::validate::identifier("schema", schema)?);
-            diesel::sql_query("SELECT set_config('search_path', $1, true)")
-                .bind::<Text, _>(&path)
-                .execute(tx)?;
+            crate::sql::set_local(tx, "search_path", &path)?;
         }
         crate::migrate::apply_migrations(tx, schema)
     })

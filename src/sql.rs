@@ -113,6 +113,25 @@ impl Statement for AdvisoryXactLock {
            FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS locked";
 }
 
+/// Sets the setting `name` to `value` for the rest of the current
+/// transaction (`set_config(name, value, true)`; outside a transaction it
+/// lasts one statement). One cached statement for every setting: the name
+/// is bound too.
+pub(crate) fn set_local(conn: &mut PgConnection, name: &str, value: &str) -> QueryResult<()> {
+    Prepared::<SetLocal>::new()
+        .bind::<diesel::sql_types::Text, _>(name)
+        .bind::<diesel::sql_types::Text, _>(value)
+        .execute(conn)
+        .map(drop)
+}
+
+/// [`set_local`]'s statement.
+struct SetLocal;
+
+impl Statement for SetLocal {
+    const SQL: &'static str = "SELECT set_config($1, $2, true)";
+}
+
 /// Runs a `DELETE .. LIMIT $1` statement until it deletes nothing; the
 /// total. Each statement is its own transaction outside an open one.
 pub(crate) fn purge_in_batches(

@@ -30,7 +30,6 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use crate::error::Result;
-use crate::prepared::{Prepared, Statement};
 use crate::validate;
 use crate::Database;
 
@@ -58,17 +57,11 @@ impl Database {
 /// # Errors
 /// Database errors only.
 pub fn set_user(conn: &mut PgConnection, user_id: UserId) -> Result<()> {
-    Prepared::<SetUserId>::new()
-        .bind::<Text, _>(user_id.to_string())
-        .execute(conn)?;
-    Ok(())
-}
-
-/// [`set_user`]'s statement, cached: every `as_user` transaction sends it.
-struct SetUserId;
-
-impl Statement for SetUserId {
-    const SQL: &'static str = "SELECT set_config('app.user_id', $1, true)";
+    Ok(crate::sql::set_local(
+        conn,
+        "app.user_id",
+        &user_id.to_string(),
+    )?)
 }
 
 /// Grants `role` what the application needs: read and write on the data

@@ -4,10 +4,8 @@ use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 
 use crate::error::{Error, Result};
-use crate::prepared::{Prepared, Statement};
 
 /// Transaction isolation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -181,16 +179,6 @@ pub fn set_local_statement_timeout(conn: &mut PgConnection, timeout: Duration) -
         timeout,
         crate::validate::STATEMENT_TIMEOUT_MAX,
     )?;
-    Prepared::<SetLocalTimeout>::new()
-        .bind::<Text, _>(format!("{}ms", timeout.as_millis().max(1)))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// [`set_local_statement_timeout`]'s statement, cached: transactions with
-/// a timeout in their policy send it every time.
-struct SetLocalTimeout;
-
-impl Statement for SetLocalTimeout {
-    const SQL: &'static str = "SELECT set_config('statement_timeout', $1, true)";
+    let value = format!("{}ms", timeout.as_millis().max(1));
+    Ok(crate::sql::set_local(conn, "statement_timeout", &value)?)
 }

@@ -339,16 +339,14 @@ fn outbox_settling_is_prepared_once_and_reused() {
 
 /// What the transaction helpers send every time: `as_user`'s
 /// `set_config('app.user_id', ..)` (`tenancy::set_user`) and a retry
-/// policy's local statement timeout. Both were `sql_query`s, which Diesel
-/// never caches.
+/// policy's local statement timeout, now one `set_config` statement
+/// (`sql::set_local`). Both were `sql_query`s, which Diesel never caches.
 #[test]
 fn transaction_helpers_are_prepared_once_and_reused() {
     let db = TestDatabase::new();
     let ada = user(&mut db.conn().unwrap(), "ada@example.com").id;
-    let likes = [
-        "SELECT set_config('app.user_id', $1, true)",
-        "SELECT set_config('statement_timeout', $1, true)",
-    ];
+    // One statement for both settings (`sql::set_local`): the name is bound.
+    let likes = ["SELECT set_config($1, $2, true)"];
     prepared_once(&db, &likes, |c, _| {
         saas_db::tx::run_transaction(c, |tx| {
             saas_db::tenancy::set_user(tx, ada)?;

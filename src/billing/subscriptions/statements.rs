@@ -7,8 +7,8 @@ use crate::tx::versioned_update_sql;
 /// The columns [`Subscription`](super::Subscription) reads, for the
 /// RETURNING lists below (explicit, never `*`, so a column a host adds to
 /// the table does not change a prepared statement's result type;
-/// qualified, since `renew` joins the plan). A literal, so each statement stays one `concat!`ed
-/// `&'static str`.
+/// qualified, since `renew` joins the plan). A literal, so each statement
+/// stays one `concat!`ed `&'static str`.
 macro_rules! subscription_columns {
     () => {
         "subscriptions.id, subscriptions.user_id, subscriptions.plan_id, subscriptions.status,
@@ -20,7 +20,8 @@ macro_rules! subscription_columns {
     };
 }
 
-/// [`SubscriptionRepo::change_plan`](super::SubscriptionRepo::change_plan) (see [`crate::tx::update_versioned`]).
+/// [`SubscriptionRepo::change_plan`](super::SubscriptionRepo::change_plan)
+/// (see [`crate::tx::update_versioned`]).
 pub(super) struct ChangePlan;
 
 impl Statement for ChangePlan {

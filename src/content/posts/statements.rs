@@ -16,8 +16,9 @@ macro_rules! post_columns {
     };
 }
 
-/// [`PostRepo::update`](super::PostRepo::update): every field of [`PostChanges`](super::PostChanges) in one fixed
-/// shape (see [`crate::tx::update_versioned`]).
+/// [`PostRepo::update`](super::PostRepo::update): every field of
+/// [`PostChanges`](super::PostChanges) in one fixed shape (see
+/// [`crate::tx::update_versioned`]).
 pub(super) struct UpdatePost;
 
 impl Statement for UpdatePost {
